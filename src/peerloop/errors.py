@@ -1,0 +1,56 @@
+"""Errors that carry their own user message and exit code; only the CLI turns them into output."""
+
+from typing import ClassVar
+
+# Exit codes (documented in docs/exit-codes.md). Typer/click own 1 (aborted) and 2 (usage).
+EXIT_OK = 0
+EXIT_ABORTED = 1
+EXIT_USAGE = 2
+EXIT_CONFLICT = 3
+EXIT_DATA = 4
+EXIT_STORAGE = 5
+EXIT_NOT_SET_UP = 6
+
+
+class PeerloopError(Exception):
+    """A failure the user can act on: `str(error)` is the one line they see."""
+
+    exit_code: ClassVar[int] = EXIT_ABORTED
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InputError(PeerloopError):
+    """A value given on the command line (or at a prompt) is malformed: fix what you typed."""
+
+    exit_code = EXIT_USAGE
+
+
+class ConflictError(PeerloopError):
+    """The request does not fit the data: unknown peer, duplicate name, nothing to log."""
+
+    exit_code = EXIT_CONFLICT
+
+
+class DataFileError(PeerloopError):
+    """A data file cannot be read as peerloop data: damaged, hand-edited wrongly, or from a newer version."""
+
+    exit_code = EXIT_DATA
+
+
+class StorageError(PeerloopError):
+    """The data could not be written (disk full, read-only folder, lock held too long); nothing was changed."""
+
+    exit_code = EXIT_STORAGE
+
+
+class NotSetUpError(PeerloopError):
+    """There is no roster yet: `peerloop init` creates it."""
+
+    exit_code = EXIT_NOT_SET_UP
+
+
+class MissingValueError(InputError):
+    """A required value was not given and there is no terminal to ask on."""

@@ -1,0 +1,72 @@
+"""The one place that asks the user anything. Off a terminal it never waits: it names the missing flag."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import TypeVar
+
+from peerloop.errors import MissingValueError, PeerloopError
+from peerloop.render import safe
+
+T = TypeVar("T")
+
+
+def interactive() -> bool:
+    """Questions are asked only when a person is at a terminal."""
+    return sys.stdin.isatty()
+
+
+def _read_line(question: str) -> str:
+    sys.stderr.write(question)
+    sys.stderr.flush()
+    line = sys.stdin.readline()
+    if not line:
+        sys.stderr.write("\n")
+        raise PeerloopError("no answer (end of input); nothing was changed")
+    return line.rstrip("\r\n")
+
+
+def ask(question: str, parse: Callable[[str], T], flag: str, default: str | None = None) -> T:
+    """Ask until the answer parses; Enter takes the default."""
+    if not interactive():
+        raise MissingValueError(f"{flag} is required (no terminal to ask on)")
+    shown = f" [{safe(default)}]" if default else ""
+    while True:
+        answer = _read_line(f"{question}{shown}: ").strip() or (default or "")
+        if not answer:
+            sys.stderr.write("  Please answer (or press Ctrl-C to stop).\n")
+            continue
+        try:
+            return parse(answer)
+        except ValueError as error:
+            sys.stderr.write(f"  {error}\n")
+
+
+def ask_optional(question: str, parse: Callable[[str], T], default: str | None = None) -> T | None:
+    """Ask a question that Enter skips; only called on a terminal."""
+    shown = f" [{safe(default)}]" if default else ""
+    while True:
+        answer = _read_line(f"{question}{shown}: ").strip() or (default or "")
+        if not answer:
+            return None
+        try:
+            return parse(answer)
+        except ValueError as error:
+            sys.stderr.write(f"  {error}\n")
+
+
+def ask_list(question: str) -> list[str]:
+    """Several answers, one per line, ended by an empty line; only called on a terminal."""
+    sys.stderr.write(f"{question} (one per line, empty line to finish)\n")
+    answers = []
+    while answer := _read_line("  > ").strip():
+        answers.append(answer)
+    return answers
+
+
+def confirm(question: str, flag: str = "--yes") -> bool:
+    """Yes or no, default no. Off a terminal the caller must have been given `flag`."""
+    if not interactive():
+        raise MissingValueError(f"pass {flag} to confirm (no terminal to ask on)")
+    return _read_line(f"{question} [y/N]: ").strip().lower() in ("y", "yes")

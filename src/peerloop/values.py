@@ -1,0 +1,108 @@
+"""Parsing and checking the values users type or hand-edit; each raises ValueError with a readable reason."""
+
+from __future__ import annotations
+
+import datetime as dt
+import unicodedata
+from typing import TypeVar
+
+from peerloop.models import WEEKDAYS, Decision, Gain, Mode, Verdict
+
+MAX_NAME_LENGTH = 200
+
+Choice = TypeVar("Choice", Mode, Gain, Verdict, Decision)
+
+
+def parse_date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text.strip())
+    except ValueError:
+        raise ValueError(f"{text!r} is not a date; use YYYY-MM-DD, e.g. 2026-03-17") from None
+
+
+def parse_time(text: str) -> dt.time:
+    parts = text.strip().split(":")
+    if len(parts) == 2 and all(part.isdigit() and len(part) <= 2 for part in parts):
+        hour, minute = int(parts[0]), int(parts[1])
+        if hour < 24 and minute < 60:
+            return dt.time(hour, minute)
+    raise ValueError(f"{text!r} is not a time of day; use HH:MM on a 24-hour clock, e.g. 08:30")
+
+
+def parse_weekday(text: str) -> int:
+    key = text.strip().lower()[:3]
+    if key in WEEKDAYS and len(text.strip()) >= 3:
+        return WEEKDAYS.index(key)
+    raise ValueError(f"{text!r} is not a weekday; use one of {', '.join(WEEKDAYS)}")
+
+
+def _parse_choice(kind: type[Choice], what: str, text: str) -> Choice:
+    try:
+        return kind(text.strip().lower())
+    except ValueError:
+        choices = ", ".join(member.value for member in kind)
+        raise ValueError(f"{text!r} is not a {what}; use one of {choices}") from None
+
+
+def parse_mode(text: str) -> Mode:
+    return _parse_choice(Mode, "meeting mode", text)
+
+
+def parse_gain(text: str) -> Gain:
+    return _parse_choice(Gain, "gain", text)
+
+
+def parse_verdict(text: str) -> Verdict:
+    return _parse_choice(Verdict, "verdict", text)
+
+
+def parse_decision(text: str) -> Decision:
+    return _parse_choice(Decision, "decision", text)
+
+
+def parse_duration(text: str | int) -> int:
+    try:
+        minutes = int(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a number of minutes, e.g. 45") from None
+    if not 5 <= minutes <= 24 * 60:
+        raise ValueError(f"a meeting of {minutes} minutes makes no sense; use 5 to 1440")
+    return minutes
+
+
+def check_zone(name: str) -> str:
+    """An IANA zone name that this machine's time zone database knows, e.g. Europe/Berlin."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    name = name.strip()
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{name!r} is not a known IANA time zone; use a name like Europe/Berlin") from None
+    return name
+
+
+def check_email(text: str) -> str:
+    email = text.strip()
+    local, at, domain = email.rpartition("@")
+    if (
+        not at
+        or not local
+        or "." not in domain.strip(".")
+        or any(ch.isspace() or unicodedata.category(ch).startswith("C") for ch in email)
+        or any(ch in email for ch in "<>,;\"'()[]\\")
+    ):
+        raise ValueError(f"{text!r} is not an email address; use a form like ann@example.com")
+    return email
+
+
+def clean_name(text: str) -> str:
+    """A peer or leader name: trimmed, non-empty, one line, of a sane length."""
+    name = " ".join(text.split())
+    if not name:
+        raise ValueError("a name cannot be empty")
+    if any(unicodedata.category(ch) == "Cc" for ch in name):
+        raise ValueError("a name cannot hold control characters")
+    if len(name) > MAX_NAME_LENGTH:
+        raise ValueError(f"a name is at most {MAX_NAME_LENGTH} characters")
+    return name

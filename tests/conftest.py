@@ -1,0 +1,79 @@
+"""Every test runs against its own temp data folder, a fixed terminal, and no way to prompt by accident."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner, Result
+
+from peerloop import prompts
+from peerloop.cli import app
+from peerloop.storage import Store
+
+Invoke = Callable[..., Result]
+
+
+@pytest.fixture(autouse=True)
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh PEERLOOP_HOME per test; the real home directory is never touched."""
+    folder = tmp_path / "peerloop-home"
+    monkeypatch.setenv("PEERLOOP_HOME", str(folder))
+    monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.setenv("COLUMNS", "120")
+    monkeypatch.setenv("TZ", "UTC")
+    monkeypatch.delenv("PEERLOOP_NOW", raising=False)
+    monkeypatch.delenv("PEERLOOP_DEBUG", raising=False)
+    monkeypatch.setattr(prompts, "interactive", lambda: False)
+    return folder
+
+
+@pytest.fixture
+def terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pretend a person is at a terminal, so that prompts are asked (answer them with `input=`)."""
+    monkeypatch.setattr(prompts, "interactive", lambda: True)
+
+
+@pytest.fixture
+def store(home: Path) -> Store:
+    return Store(home)
+
+
+@pytest.fixture
+def cli() -> Invoke:
+    """Run peerloop in-process: cli("add", "Ann", input=...) -> Result with .stdout, .stderr, .exit_code."""
+    runner = CliRunner()
+
+    def invoke(*args: str, input: str | None = None) -> Result:
+        return runner.invoke(app, list(args), input=input)
+
+    return invoke
+
+
+@pytest.fixture
+def at(monkeypatch: pytest.MonkeyPatch) -> Callable[[str], None]:
+    """Pin peerloop's clock: at("2026-03-17T09:00")."""
+
+    def pin(moment: str) -> None:
+        dt.datetime.fromisoformat(moment)
+        monkeypatch.setenv("PEERLOOP_NOW", moment)
+
+    return pin
+
+
+@pytest.fixture
+def set_up(cli: Invoke, at: Callable[[str], None]) -> Callable[..., None]:
+    """A leader in Europe/Berlin meeting Tuesdays 08:30, trial from 2026-03-02, with the given peers."""
+
+    def make(*names: str, start: str = "2026-03-02", now: str = "2026-03-02T09:00") -> None:
+        at(now)
+        args = ["init", "--name", "Dana Ode", "--timezone", "Europe/Berlin", "--day", "tue", "--time", "08:30",
+                "--start", start]  # fmt: skip
+        for name in names:
+            args += ["--peer", name]
+        result = cli(*args)
+        assert result.exit_code == 0, result.output
+
+    return make

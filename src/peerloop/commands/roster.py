@@ -57,8 +57,11 @@ def show_warning(roster: Roster, day: dt.date) -> None:
         render.warn(warning)
 
 
+DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
 def settings_lines(settings: Settings) -> list[str]:
-    slot = f"{WEEKDAYS[settings.weekday].capitalize()}s at {settings.time:%H:%M} ({settings.timezone})"
+    slot = f"{DAY_NAMES[settings.weekday]}s at {settings.time:%H:%M} ({settings.timezone})"
     return [
         f"Leader:   {render.safe(settings.name)}" + (f" <{settings.email}>" if settings.email else ""),
         f"Slot:     {slot}, {settings.duration} min, {settings.mode.value} by default",
@@ -130,8 +133,15 @@ def init(
         render.out("  " + line)
     for peer_name in skipped:
         render.message(f"{render.safe(peer_name)} is already in the roster; kept as is.")
-    if names:
-        render.out(f"Roster: {', '.join(render.safe(p.name) for p in saved.peers)}")
+    if saved.peers:
+        from peerloop.commands.week import load_week, print_plan
+        from peerloop.rotation import plan
+
+        roster_now, settings_now, _, history, today = load_week(store)
+        render.out("\nThe coming weeks (`peerloop plan` shows the whole trial):")
+        print_plan(plan(roster_now, settings_now, history, today, max(5, len(saved.peers))), settings_now)
+    else:
+        render.out("Next: add the 4 to 5 peers you will meet, with `peerloop add NAME`.")
     show_warning(saved, today)
 
 

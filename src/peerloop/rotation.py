@@ -1,0 +1,130 @@
+"""The rotation rule, exactly as DESIGN.md states it. Pure: no clock, no I/O; `today` is a parameter.
+
+- Active peers: the roster minus peers paused on the slot's date.
+- Next: the active peer whose last meeting is oldest; never-met peers first; ties by roster order.
+- This week's slot stays open (overdue once its day has passed) until a meeting or a skip is logged in it.
+- The plan applies the same rule week by week, as if each planned meeting happened.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+
+from peerloop.models import Meeting, Mode, Peer, Roster, Settings, Skip, peer_key
+
+WEEK = dt.timedelta(days=7)
+
+
+@dataclass(frozen=True)
+class History:
+    """What the rotation needs from the journal."""
+
+    last_met: Mapping[str, dt.date]
+    """peer_key -> date of the latest meeting with that peer."""
+    done_weeks: frozenset[dt.date]
+    """Mondays of the weeks that hold a meeting or a skip."""
+
+
+@dataclass(frozen=True)
+class Slot:
+    """One week's meeting: when, with whom, how."""
+
+    week: dt.date
+    """Monday of the ISO week."""
+    start: dt.datetime
+    """Aware, in the leader's zone."""
+    end: dt.datetime
+    peer: Peer | None
+    """None when every peer is paused that week."""
+    mode: Mode
+    overdue: bool = False
+
+    @property
+    def date(self) -> dt.date:
+        return self.start.date()
+
+
+def week_start(day: dt.date) -> dt.date:
+    return day - dt.timedelta(days=day.weekday())
+
+
+def history_from(meetings: Iterable[Meeting], skips: Iterable[Skip]) -> History:
+    last_met: dict[str, dt.date] = {}
+    done: set[dt.date] = set()
+    for meeting in meetings:
+        key = peer_key(meeting.peer)
+        if key not in last_met or meeting.date > last_met[key]:
+            last_met[key] = meeting.date
+        done.add(week_start(meeting.date))
+    done.update(week_start(skip.date) for skip in skips)
+    return History(last_met=last_met, done_weeks=frozenset(done))
+
+
+def slot_times(settings: Settings, week: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    """The slot's start and end in the leader's zone, computed for its own date (so DST keeps local time)."""
+    from zoneinfo import ZoneInfo
+
+    day = week + dt.timedelta(days=settings.weekday)
+    start = dt.datetime.combine(day, settings.time, tzinfo=ZoneInfo(settings.timezone))
+    return start, start + dt.timedelta(minutes=settings.duration)
+
+
+def in_line(peers: Iterable[Peer], last_met: Mapping[str, dt.date]) -> list[Peer]:
+    """Peers in the order the rule meets them: never met first, then oldest last meeting; ties by roster order."""
+    ordered = list(peers)
+    position = {peer.key: n for n, peer in enumerate(ordered)}
+    return sorted(
+        ordered,
+        key=lambda peer: (peer.key in last_met, last_met.get(peer.key, dt.date.min), position[peer.key]),
+    )
+
+
+def first_open_week(settings: Settings, history: History, today: dt.date) -> dt.date:
+    """The week whose slot is next to keep: this week unless it is done, and never before the trial starts."""
+    week = week_start(today)
+    while True:
+        start, _ = slot_times(settings, week)
+        if week not in history.done_weeks and start.date() >= settings.trial_start:
+            return week
+        week += WEEK
+
+
+def iter_plan(roster: Roster, settings: Settings, history: History, today: dt.date) -> Iterator[Slot]:
+    """The slots from the first open week on, without end, each planned meeting counted as kept."""
+    last_met = dict(history.last_met)
+    week = first_open_week(settings, history, today)
+    while True:
+        start, end = slot_times(settings, week)
+        active = roster.active_on(start.date())
+        peer = in_line(active, last_met)[0] if active else None
+        if peer is not None:
+            last_met[peer.key] = start.date()
+        yield Slot(
+            week=week,
+            start=start,
+            end=end,
+            peer=peer,
+            mode=(peer.mode if peer and peer.mode else settings.mode),
+            overdue=start.date() < today,
+        )
+        week += WEEK
+        while week in history.done_weeks:
+            week += WEEK
+
+
+def plan(roster: Roster, settings: Settings, history: History, today: dt.date, weeks: int) -> list[Slot]:
+    """The next `weeks` slots from the first open week."""
+    return list(itertools.islice(iter_plan(roster, settings, history, today), weeks))
+
+
+def next_slot(roster: Roster, settings: Settings, history: History, today: dt.date) -> Slot:
+    return plan(roster, settings, history, today, 1)[0]
+
+
+def weeks_until(settings: Settings, first_week: dt.date, end: dt.date) -> int:
+    """How many weekly slots from `first_week` fall before `end` (at least one)."""
+    start, _ = slot_times(settings, first_week)
+    return max(1, -(-(end - start.date()).days // 7))

@@ -48,7 +48,7 @@ def slot_json(slot: Slot) -> dict[str, Any]:
 
 
 def slot_time(slot: Slot) -> str:
-    return f"{slot.start:%H:%M}–{slot.end:%H:%M}"
+    return f"{slot.start:%H:%M}-{slot.end:%H:%M}"
 
 
 def next_(json: JsonOption = False, home: HomeOption = None) -> None:
@@ -78,6 +78,9 @@ def next_(json: JsonOption = False, home: HomeOption = None) -> None:
         )
         show_warning(roster, today)
         return
+    if not roster.peers:
+        render.message("No peers yet: add the 4 to 5 people you want to meet with `peerloop add NAME`.")
+        return
     if slot.peer is None:
         render.out(f"Nobody to meet in the week of {render.day(slot.week)}: every peer is paused then.")
         render.message("Resume someone with `peerloop resume NAME`, or add a peer with `peerloop add NAME`.")
@@ -92,7 +95,9 @@ def next_(json: JsonOption = False, home: HomeOption = None) -> None:
             + " the day has passed. Log it with `peerloop log`, or `peerloop log --skip --reason TEXT`."
         )
     if last is not None:
-        render.out(f"  Last met {render.day(last.date)}" + (f": {render.safe(last.issue)}" if last.issue else ""))
+        render.out(
+            f"  Last met {render.day(last.date)}" + (f": {render.safe(last.issue)}" if last.issue else "")
+        )
     else:
         render.out("  First meeting: start with a short life and work update, then one pressing issue.")
     if open_follow_ups:
@@ -150,7 +155,9 @@ def plan(
     if start is not None:
         wanted = rotation.week_start(parse_flag(start, "--from", values.parse_date))
         if wanted < rotation.week_start(today):
-            raise InputError(f"--from {start}: plan shows the coming weeks; past weeks are in `peerloop history`")
+            raise InputError(
+                f"--from {start}: plan shows the coming weeks; past weeks are in `peerloop history`"
+            )
         upcoming = itertools.dropwhile(lambda slot: slot.week < wanted, upcoming)
     first = next(upcoming)
     count = weeks or default_weeks(roster, settings, first.week, today)
@@ -158,7 +165,9 @@ def plan(
     if json:
         render.emit_json([slot_json(slot) for slot in slots])
     elif not roster.peers:
-        render.message("Nothing to plan yet: add the 4 to 5 people you want to meet with `peerloop add NAME`.")
+        render.message(
+            "Nothing to plan yet: add the 4 to 5 people you want to meet with `peerloop add NAME`."
+        )
     else:
         print_plan(slots, settings)
     show_warning(roster, today)

@@ -187,8 +187,10 @@ def ensure_private_dir(path: Path) -> None:
     """Create the folder (and parents) if needed; a folder peerloop creates is private to the user."""
     if path.is_dir():
         return
+    if path.parent != path:
+        ensure_private_dir(path.parent)  # mkdir(parents=True) would leave new parents to the umask
     try:
-        path.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+        path.mkdir(mode=DIR_MODE, exist_ok=True)
         os.chmod(path, DIR_MODE)
     except OSError as error:
         raise _write_error(path, error) from None
@@ -310,16 +312,24 @@ def _dump_table(path: tuple[str, ...], table: Mapping[str, Any]) -> str:
 def _dotted(path: tuple[str, ...]) -> str:
     import json
 
+    # JSON escapes every control character TOML forbids in a basic string except DEL.
     return ".".join(
-        k if re.fullmatch(r"[A-Za-z0-9_-]+", k) else json.dumps(k, ensure_ascii=False) for k in path
+        k
+        if re.fullmatch(r"[A-Za-z0-9_-]+", k)
+        else json.dumps(k, ensure_ascii=False).replace("\x7f", "\\u007f")
+        for k in path
     )
 
 
 def _without_empty(data: Mapping[str, Any]) -> dict[str, Any]:
-    """Drop unset values: TOML has no null, and an absent key reads back as None."""
+    """Drop unset values: TOML has no null, and an absent key reads back as None.
+
+    Only None is dropped: the `*_to_toml` functions give None for a known list that is empty, while an
+    unknown key's empty list (`tags = []` from a newer peerloop) must be written back as it was.
+    """
     cleaned: dict[str, Any] = {}
     for key, value in data.items():
-        if value is None or value == () or value == []:
+        if value is None:
             continue
         if isinstance(value, Mapping):
             cleaned[key] = _without_empty(value)
@@ -369,7 +379,11 @@ class _Fields:
             if required:
                 self.fail(key, "is missing")
             return None
-        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        if (
+            not isinstance(value, kind)
+            or (kind is int and isinstance(value, bool))
+            or (kind is dt.date and isinstance(value, dt.datetime))  # a datetime is a date to isinstance
+        ):
             type_names = {str: "text in quotes", int: "a whole number", bool: "true or false",
                           dt.date: "a date like 2026-03-17", dt.time: "a time like 08:30:00",
                           list: "a list"}  # fmt: skip
@@ -404,7 +418,7 @@ class _Fields:
 def _line_of(text: str, where: tuple[str, int | None], key: str | None) -> int | None:
     """The line of `key` inside table `where` (name, index for arrays of tables), or the table's header."""
     table, index = where
-    lines = text.splitlines()
+    lines = text.split("\n")  # as TOML counts lines: splitlines() also breaks at U+2028, U+0085 and more
     if table:
         pattern = re.compile(r"^\s*\[\[\s*" + re.escape(table) + r"\s*\]\]" if index is not None
                              else r"^\s*\[\s*" + re.escape(table) + r"\s*\]")  # fmt: skip
@@ -435,12 +449,14 @@ def _settings_from_toml(data: Any, path: Path, text: str) -> Settings:
     timezone = f.parsed("timezone", values.check_zone, required=True)
     weekday = f.parsed("weekday", _weekday, required=True)
     start = f.get("time", dt.time, required=True)
-    duration = f.get("duration", int) or 45
+    duration = f.get("duration", int)
+    duration = 45 if duration is None else duration
     if not 5 <= duration <= 24 * 60:
         f.fail("duration", "must be between 5 and 1440 minutes")
     mode = f.parsed("mode", values.parse_mode) or Mode.COFFEE
     trial_start = f.get("trial_start", dt.date, required=True)
-    trial_months = f.get("trial_months", int) or 6
+    trial_months = f.get("trial_months", int)
+    trial_months = 6 if trial_months is None else trial_months
     if not 1 <= trial_months <= 24:
         f.fail("trial_months", "must be between 1 and 24")
     email = f.parsed("email", values.check_email)
@@ -527,7 +543,7 @@ def roster_to_toml(roster: Roster) -> dict[str, Any]:
         "schema_version": SCHEMA_VERSION,
         **roster.extra,
         "settings": _settings_to_toml(roster.settings) if roster.settings else None,
-        "peers": [_peer_to_toml(peer) for peer in roster.peers],
+        "peers": [_peer_to_toml(peer) for peer in roster.peers] or None,
     }
 
 
@@ -571,12 +587,12 @@ def _meeting_to_toml(meeting: Meeting) -> dict[str, Any]:
         "peer": meeting.peer,
         "mode": meeting.mode.value,
         "issue": meeting.issue,
-        "gains": [gain.value for gain in meeting.gains],
+        "gains": [gain.value for gain in meeting.gains] or None,
         "win": meeting.win,
         "works": meeting.works,
         "improve": meeting.improve,
-        "follow_ups": [item.text for item in meeting.follow_ups if not item.done],
-        "follow_ups_done": [item.text for item in meeting.follow_ups if item.done],
+        "follow_ups": [item.text for item in meeting.follow_ups if not item.done] or None,
+        "follow_ups_done": [item.text for item in meeting.follow_ups if item.done] or None,
         "note": meeting.note,
         **meeting.extra,
     }
@@ -612,9 +628,9 @@ def _reflection_to_toml(reflection: Reflection) -> dict[str, Any]:
     return {
         "id": reflection.id,
         "date": reflection.date,
-        "names": list(reflection.names),
+        "names": list(reflection.names) or None,
         "why": reflection.why,
-        "excuses": list(reflection.excuses),
+        "excuses": list(reflection.excuses) or None,
         "ceo": reflection.ceo,
         **reflection.extra,
     }
@@ -691,10 +707,11 @@ def journal_year_to_toml(journal_year: JournalYear) -> dict[str, Any]:
     return {
         "schema_version": SCHEMA_VERSION,
         **journal_year.extra,
-        "meetings": [_meeting_to_toml(m) for m in sorted(journal_year.meetings, key=by_date)],
-        "skips": [_skip_to_toml(s) for s in sorted(journal_year.skips, key=by_date)],
-        "reflections": [_reflection_to_toml(r) for r in sorted(journal_year.reflections, key=by_date)],
-        "reviews": [_review_to_toml(r) for r in sorted(journal_year.reviews, key=by_date)],
+        "meetings": [_meeting_to_toml(m) for m in sorted(journal_year.meetings, key=by_date)] or None,
+        "skips": [_skip_to_toml(s) for s in sorted(journal_year.skips, key=by_date)] or None,
+        "reflections": [_reflection_to_toml(r) for r in sorted(journal_year.reflections, key=by_date)]
+        or None,
+        "reviews": [_review_to_toml(r) for r in sorted(journal_year.reviews, key=by_date)] or None,
     }
 
 

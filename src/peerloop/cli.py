@@ -11,7 +11,7 @@ import typer
 from typer.core import TyperGroup
 
 from peerloop import __version__, render
-from peerloop.commands import common, roster, week
+from peerloop.commands import calendar, common, roster, week
 from peerloop.errors import EXIT_ABORTED, EXIT_USAGE, PeerloopError
 
 DEBUG_ENV = "PEERLOOP_DEBUG"
@@ -96,7 +96,7 @@ def _main(
     common.global_home[0] = home
 
 
-for module in (roster, week):
+for module in (roster, week, calendar):
     module.register(app)
 
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from typer.core import TyperGroup
 
-from peerloop import __version__, render
-from peerloop.commands import calendar, common, roster, week
+from peerloop import __version__, reminder, render
+from peerloop.commands import calendar, common, roster, trial, week
 from peerloop.errors import EXIT_ABORTED, EXIT_USAGE, PeerloopError
 
 DEBUG_ENV = "PEERLOOP_DEBUG"
@@ -52,6 +53,25 @@ class PeerloopGroup(TyperGroup):
                 EXIT_ABORTED,
             )
         sys.exit(result if isinstance(result, int) else 0)
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        name, command, rest = super().resolve_command(ctx, args)
+        ctx.meta["peerloop.command"] = (name, command, list(rest))  # a copy: parsing consumes `rest`
+        return name, command, rest
+
+    def invoke(self, ctx: Any) -> Any:
+        result = super().invoke(ctx)
+        _remind(ctx)
+        return result
+
+
+def _remind(ctx: Any) -> None:
+    """The review reminder, once the command has run (not after --help, --version or a failure)."""
+    name, command, args = ctx.meta.get("peerloop.command", (None, None, []))
+    if command is None or name in reminder.SILENT:
+        return
+    home = command.make_context(name, args, parent=ctx, resilient_parsing=True).params.get("home")
+    reminder.remind(name, Path(home) if home else None)
 
 
 def _fail(text: str, code: int) -> None:
@@ -96,7 +116,7 @@ def _main(
     common.global_home[0] = home
 
 
-for module in (roster, week, calendar):
+for module in (roster, week, calendar, trial):
     module.register(app)
 
 

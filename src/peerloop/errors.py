@@ -10,6 +10,9 @@ EXIT_CONFLICT = 3
 EXIT_DATA = 4
 EXIT_STORAGE = 5
 EXIT_NOT_SET_UP = 6
+# Not errors: what `peerloop status --check` reports to cron when the trial is not on track.
+EXIT_OVERDUE = 10
+EXIT_REVIEW_DUE = 11
 
 
 class PeerloopError(Exception):

@@ -143,6 +143,10 @@ def init(
     else:
         render.out("Next: add the 4 to 5 peers you will meet, with `peerloop add NAME`.")
     show_warning(saved, today)
+    if current is None and prompts.interactive():
+        from peerloop.commands.trial import offer_thoughts
+
+        offer_thoughts(store)
 
 
 def _ask_settings(

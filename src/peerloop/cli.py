@@ -12,7 +12,7 @@ import typer
 from typer.core import TyperGroup
 
 from peerloop import __version__, reminder, render
-from peerloop.commands import calendar, common, roster, trial, week
+from peerloop.commands import calendar, common, log, roster, trial, week
 from peerloop.errors import EXIT_ABORTED, EXIT_USAGE, PeerloopError
 
 DEBUG_ENV = "PEERLOOP_DEBUG"
@@ -116,7 +116,7 @@ def _main(
     common.global_home[0] = home
 
 
-for module in (roster, week, calendar, trial):
+for module in (roster, week, calendar, trial, log):
     module.register(app)
 
 

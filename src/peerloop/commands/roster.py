@@ -258,7 +258,7 @@ def peer_json(peer: Peer) -> dict[str, Any]:
 
 
 def peers(json: JsonOption = False, home: HomeOption = None) -> None:
-    """List the roster, in rotation order for ties.
+    """List the roster, in rotation order for ties: when you last met each, how often, and their next turn.
 
     Examples:
 
@@ -266,10 +266,32 @@ def peers(json: JsonOption = False, home: HomeOption = None) -> None:
 
       peerloop peers --json
     """
-    roster = open_store(home).load_roster()
+    from peerloop import entries, rotation
+
+    store = open_store(home)
+    roster = store.load_roster()
     today = today_for(roster)
+    journal = store.load_journal() if roster.peers else None
+    stats = entries.meeting_stats(journal.meetings) if journal else {}
+    turns = (
+        entries.next_turns(
+            roster, roster.settings, rotation.history_from(journal.meetings, journal.skips), today
+        )
+        if journal and roster.settings
+        else {}
+    )
     if json:
-        render.emit_json([peer_json(peer) for peer in roster.peers])
+        render.emit_json(
+            [
+                peer_json(peer)
+                | {
+                    "last_met": stats[peer.key][0] if peer.key in stats else None,
+                    "meetings": stats[peer.key][1] if peer.key in stats else 0,
+                    "next_turn": turns.get(peer.key),
+                }
+                for peer in roster.peers
+            ]
+        )
         return
     if not roster.peers:
         render.message("No peers yet: add the 4 to 5 people you want to meet with `peerloop add NAME`.")
@@ -282,10 +304,14 @@ def peers(json: JsonOption = False, home: HomeOption = None) -> None:
             peer.email or "",
             f"paused until {peer.paused_until.isoformat()}" if peer.is_paused_on(today) and peer.paused_until
             else "active",
+            stats[peer.key][0].isoformat() if peer.key in stats else "never",
+            stats[peer.key][1] if peer.key in stats else 0,
+            turns[peer.key].isoformat() if peer.key in turns else "",
         )
         for peer in roster.peers
     ]  # fmt: skip
-    render.out(render.table(("Name", "Org", "Mode", "Email", "Status"), rows))
+    headers = ("Name", "Org", "Mode", "Email", "Status", "Last met", "Meetings", "Next turn")
+    render.out(render.table(headers, rows))
     show_warning(roster, today)
 
 

@@ -1,0 +1,541 @@
+"""`peerloop log` as the leader uses it: meetings, the reflection prompts, skips, amends, forget, errors."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable
+
+import pytest
+
+from peerloop.models import FollowUp, Gain, JournalYear, Meeting, Mode, Reflection, Skip
+from peerloop.storage import Store
+from tests.conftest import Invoke
+
+PEERS = ("Ann Lee", "Bo Chen", "Cy Dee", "Di Eze")
+D = dt.date
+SetUp = Callable[..., None]
+At = Callable[[str], None]
+
+
+def only_meeting(store: Store, year: int = 2026) -> Meeting:
+    (meeting,) = store.load_year(year).meetings
+    return meeting
+
+
+@pytest.fixture
+def four(set_up: SetUp, at: At) -> None:
+    """Four peers added on 2026-03-02; now is Tuesday 2026-03-03 at noon, after the 08:30 slot."""
+    set_up(*PEERS)
+    at("2026-03-03T12:00")
+
+
+# --- log: a meeting ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("four")
+def test_log_records_the_meeting_with_whoever_has_the_turn(cli: Invoke, store: Store) -> None:
+    result = cli("log")
+    assert result.exit_code == 0, result.output
+    assert (
+        result.stdout
+        == "Logged coffee with Ann Lee on Tue 2026-03-03 (20260303-1). Next: Bo Chen, Tue 2026-03-10.\n"
+    )
+    assert result.stderr == ""
+    assert only_meeting(store) == Meeting(
+        id="20260303-1", date=D(2026, 3, 3), peer="Ann Lee", mode=Mode.COFFEE
+    )
+
+
+@pytest.mark.usefixtures("four")
+def test_log_takes_every_option(cli: Invoke, store: Store) -> None:
+    result = cli(
+        "log", "cy dee", "--date", "2026-03-02", "--mode", "LUNCH", "--issue", "hiring a VP",
+        "--gain", "advice", "--gain", "strength,motivation", "--win", "shipped", "--works", "the walk",
+        "--improve", "start on time", "--follow-up", "send the deck", "--follow-up", "intro to Bo",
+        "--note", "confidential",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("Logged lunch with Cy Dee on Mon 2026-03-02 (20260302-1). Next: Ann Lee,")
+    assert only_meeting(store) == Meeting(
+        id="20260302-1", date=D(2026, 3, 2), peer="Cy Dee", mode=Mode.LUNCH, issue="hiring a VP",
+        gains=(Gain.ADVICE, Gain.STRENGTH, Gain.MOTIVATION), win="shipped", works="the walk",
+        improve="start on time", follow_ups=(FollowUp("send the deck"), FollowUp("intro to Bo")),
+        note="confidential",
+    )  # fmt: skip
+
+
+@pytest.mark.usefixtures("four")
+def test_the_mode_defaults_to_the_peers_then_the_settings(cli: Invoke, store: Store) -> None:
+    assert cli("edit", "Bo Chen", "--mode", "call").exit_code == 0
+    assert cli("log", "Bo Chen").exit_code == 0
+    assert cli("log", "Ann Lee").exit_code == 0
+    assert [(m.peer, m.mode) for m in store.load_year(2026).meetings] == [
+        ("Bo Chen", Mode.CALL), ("Ann Lee", Mode.COFFEE)
+    ]  # fmt: skip
+
+
+@pytest.mark.usefixtures("four")
+def test_off_a_terminal_log_never_asks(cli: Invoke, store: Store) -> None:
+    result = cli("log", input="hiring\n")
+    assert result.exit_code == 0, result.output
+    assert result.stderr == ""
+    assert only_meeting(store).issue is None
+
+
+@pytest.mark.usefixtures("four", "terminal")
+def test_on_a_terminal_log_asks_the_reflection_one_question_at_a_time(cli: Invoke, store: Store) -> None:
+    answers = (
+        "hiring a VP\nadvice, strength\nshipped\nthe walk\nstart on time\nsend the deck\nintro\n\nkeep\n"
+    )
+    result = cli("log", input=answers)
+    assert result.exit_code == 0, result.output
+    assert result.stderr.startswith(
+        "Logging coffee with Ann Lee on Tue 2026-03-03. A few questions; Enter skips any.\n"
+        "The pressing issue you went deep on (Enter to skip): "
+        "What did it give you? advice, strength, motivation (separate several with commas) (Enter to skip): "
+        "A win worth celebrating (Enter to skip): What works well (Enter to skip): "
+        "What can be improved (Enter to skip): Follow-ups you owe or are owed (one per line, empty line to finish)"
+    )
+    assert "A private note (Enter to skip): " in result.stderr
+    assert only_meeting(store) == Meeting(
+        id="20260303-1", date=D(2026, 3, 3), peer="Ann Lee", mode=Mode.COFFEE, issue="hiring a VP",
+        gains=(Gain.ADVICE, Gain.STRENGTH), win="shipped", works="the walk", improve="start on time",
+        follow_ups=(FollowUp("send the deck"), FollowUp("intro")), note="keep",
+    )  # fmt: skip
+
+
+@pytest.mark.usefixtures("four", "terminal")
+def test_every_question_is_skipped_with_enter_and_a_bad_gain_is_asked_again(
+    cli: Invoke, store: Store
+) -> None:
+    result = cli("log", input="\nluck\n\n\n\n\n\n\n")
+    assert result.exit_code == 0, result.output
+    assert "'luck' is not a gain; use one of advice, strength, motivation" in result.stderr
+    assert only_meeting(store) == Meeting(
+        id="20260303-1", date=D(2026, 3, 3), peer="Ann Lee", mode=Mode.COFFEE
+    )
+
+
+@pytest.mark.usefixtures("four", "terminal")
+def test_a_reflection_flag_means_no_questions(cli: Invoke, store: Store) -> None:
+    result = cli("log", "--win", "shipped", input="")
+    assert result.exit_code == 0, result.output
+    assert result.stderr == ""
+    assert only_meeting(store).win == "shipped"
+
+
+@pytest.mark.usefixtures("four", "terminal")
+def test_a_mistake_fails_before_the_questions(cli: Invoke, home: object) -> None:
+    result = cli("log", "Zed", input="")
+    assert result.exit_code == 3
+    assert "Pressing" not in result.stderr
+
+
+@pytest.mark.usefixtures("four", "terminal")
+def test_end_of_input_at_a_question_changes_nothing(cli: Invoke, store: Store) -> None:
+    result = cli("log", input="hiring\n")
+    assert result.exit_code == 1
+    assert result.stderr.endswith("peerloop: error: no answer (end of input); nothing was changed\n")
+    assert store.journal_years() == []
+
+
+def test_a_meeting_dated_before_its_peer_was_added_moves_added_back(
+    cli: Invoke, store: Store, set_up: SetUp, at: At
+) -> None:
+    """Weekly commands read back to a peer's `added` year only: an older meeting must move it back."""
+    set_up("Ann Lee", "Bo Chen")
+    at("2026-03-03T12:00")
+    result = cli("log", "Ann Lee", "--date", "2025-12-16")
+    assert result.exit_code == 0, result.output
+    assert [p.added for p in store.load_roster().peers] == [D(2025, 12, 16), D(2026, 3, 2)]
+    assert store.journal_years() == [2025]
+    assert json.loads(cli("next", "--json").stdout)["peer"] == "Bo Chen"
+    assert json.loads(cli("next", "--json").stdout)["date"] == "2026-03-03"
+
+
+# --- log --skip --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("four")
+def test_skip_records_whose_turn_it_was_and_they_stay_first(cli: Invoke, store: Store) -> None:
+    result = cli("log", "--skip", "--reason", "board week")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == (
+        "Logged skip 20260303-1 for the week of Mon 2026-03-02 (Ann Lee's turn). Next: Ann Lee, Tue 2026-03-10.\n"
+    )
+    assert store.load_year(2026).skips == (
+        Skip(id="20260303-1", date=D(2026, 3, 3), reason="board week", peer="Ann Lee"),
+    )
+    upcoming = json.loads(cli("next", "--json").stdout)
+    assert (upcoming["peer"], upcoming["date"]) == ("Ann Lee", "2026-03-10")
+
+
+@pytest.mark.usefixtures("four")
+def test_skip_off_a_terminal_needs_reason(cli: Invoke, store: Store) -> None:
+    result = cli("log", "--skip")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "peerloop: error: --skip needs --reason TEXT: why this week's meeting did not happen "
+        "(no terminal to ask on)\n"
+    )
+    empty = cli("log", "--skip", "--reason", "  ")
+    assert empty.exit_code == 2
+    assert empty.stderr == "peerloop: error: --reason cannot be empty: say why the meeting did not happen\n"
+    assert store.journal_years() == []
+
+
+@pytest.mark.usefixtures("four", "terminal")
+def test_skip_on_a_terminal_asks_the_reason(cli: Invoke, store: Store) -> None:
+    result = cli("log", "--skip", input="\ntravel\n")
+    assert result.exit_code == 0, result.output
+    assert "Why did this week's meeting not happen?: " in result.stderr
+    assert [s.reason for s in store.load_year(2026).skips] == ["travel"]
+
+
+@pytest.mark.usefixtures("four")
+def test_skip_with_a_name_and_date(cli: Invoke, store: Store) -> None:
+    result = cli("log", "--skip", "bo chen", "--date", "2026-03-02", "--reason", "ill")
+    assert result.exit_code == 0, result.output
+    assert store.load_year(2026).skips == (
+        Skip(id="20260302-1", date=D(2026, 3, 2), reason="ill", peer="Bo Chen"),
+    )
+
+
+@pytest.mark.usefixtures("four")
+def test_a_skip_in_a_week_already_done_is_a_conflict(cli: Invoke, store: Store) -> None:
+    assert cli("log").exit_code == 0
+    result = cli("log", "--skip", "--reason", "travel", "--date", "2026-03-02")
+    assert result.exit_code == 3
+    assert result.stderr == (
+        "peerloop: error: the week of 2026-03-02 is already done: it holds meeting 20260303-1 with Ann Lee; "
+        "to record a skip instead, run `peerloop forget 20260303-1` first\n"
+    )
+    assert cli("log", "--skip", "--reason", "travel", "--date", "2026-02-24").exit_code == 0
+
+
+def test_a_skip_sees_a_meeting_across_new_year(cli: Invoke, store: Store, set_up: SetUp, at: At) -> None:
+    set_up(*PEERS, start="2025-12-01", now="2025-12-01T09:00")
+    at("2025-12-29T12:00")
+    assert cli("log", "--date", "2025-12-29").exit_code == 0
+    at("2026-01-02T12:00")
+    result = cli("log", "--skip", "--reason", "holidays")
+    assert result.exit_code == 3
+    assert "holds meeting 20251229-1 with Ann Lee" in result.stderr
+    extra = cli("log", "Bo Chen")
+    assert extra.exit_code == 0
+    assert "the week of 2025-12-29 already holds meeting 20251229-1 with Ann Lee" in extra.stderr
+
+
+@pytest.mark.usefixtures("four")
+def test_a_second_meeting_in_a_done_week_counts_as_an_extra(cli: Invoke, store: Store) -> None:
+    assert cli("log").exit_code == 0
+    result = cli("log")
+    assert result.exit_code == 0, result.output
+    assert result.stderr == (
+        "note: the week of 2026-03-02 already holds meeting 20260303-1 with Ann Lee: this meeting counts as an "
+        "extra, not as next week's\n"
+    )
+    assert (
+        result.stdout
+        == "Logged coffee with Bo Chen on Tue 2026-03-03 (20260303-2). Next: Cy Dee, Tue 2026-03-10.\n"
+    )
+
+
+@pytest.mark.usefixtures("four")
+def test_a_meeting_after_a_skip_in_the_same_week_says_how_to_undo_the_skip(cli: Invoke) -> None:
+    assert cli("log", "--skip", "--reason", "travel").exit_code == 0
+    result = cli("log")
+    assert result.exit_code == 0
+    assert result.stderr.rstrip().endswith("if the meeting did happen, `peerloop forget 20260303-1`")
+
+
+# --- errors ------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("four")
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (["--date", "2026-03-04"], 2, "--date 2026-03-04 is in the future (today is 2026-03-03); log a week once it has happened"),
+        (["--skip", "--reason", "x", "--date", "2026-03-09"], 2, "--date 2026-03-09 is in the future (today is 2026-03-03)"),
+        (["--date", "03/04/2026"], 2, "--date: '03/04/2026' is not a date; use YYYY-MM-DD"),
+        (["--mode", "walk"], 2, "--mode: 'walk' is not a meeting mode; use one of coffee, lunch, call"),
+        (["--gain", "luck"], 2, "--gain: 'luck' is not a gain; use one of advice, strength, motivation"),
+        (["Zed"], 3, "no peer named 'Zed' in the roster (peers: Ann Lee, Bo Chen, Cy Dee, Di Eze); see `peerloop peers`"),
+        (["--reason", "x"], 2, "--reason goes with --skip (a week without a meeting)"),
+        (["--skip", "--reason", "x", "--issue", "y"], 2, "--issue is for meetings; a skip takes NAME, --date and --reason"),
+        (["--done", "1"], 2, "--done N changes a logged meeting: use it with --amend ID"),
+        (["--amend", "20260303-1", "--skip"], 2, "--skip and --amend do not go together"),
+        (["--amend", "20260303-1"], 2, "nothing to change: with --amend ID, pass the fields to change"),
+        (["--amend", "20260303-9", "--issue", "x"], 3, "no journal entry with id '20260303-9'; `peerloop history` shows each entry's id"),
+    ],
+)  # fmt: skip
+def test_each_error_is_one_line_with_its_code(
+    cli: Invoke, store: Store, args: list[str], code: int, message: str
+) -> None:
+    result = cli("log", *args)
+    assert result.exit_code == code, result.output
+    assert result.stderr.startswith(f"peerloop: error: {message}")
+    assert result.stderr.count("\n") == 1
+    assert store.journal_years() == []
+
+
+@pytest.mark.usefixtures("four")
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--note", "caf\udce9"],
+        ["--follow-up", "ok", "--follow-up", "\udcff"],
+        ["--skip", "--reason", "\udcff"],
+    ],
+)
+def test_text_that_is_not_utf8_is_a_usage_error(cli: Invoke, store: Store, args: list[str]) -> None:
+    """A terminal in another encoding hands Python lone surrogates: refused before anything is written."""
+    result = cli("log", *args)
+    assert result.exit_code == 2
+    assert result.stderr.startswith("peerloop: error: --")
+    assert "is not valid UTF-8 (a stray byte from the terminal?); retype it\n" in result.stderr
+    assert store.journal_years() == []
+
+
+@pytest.mark.usefixtures("four")
+def test_a_removed_peer_is_named_with_how_to_add_them_back(cli: Invoke, store: Store) -> None:
+    assert cli("log", "Bo Chen").exit_code == 0
+    assert cli("remove", "Bo Chen", "--yes").exit_code == 0
+    result = cli("log", "bo chen")
+    assert result.exit_code == 3
+    assert result.stderr == (
+        "peerloop: error: Bo Chen is no longer in the roster (removed; the journal keeps their entries); "
+        'add them back with `peerloop add "Bo Chen"` to log with them\n'
+    )
+    assert len(store.load_year(2026).meetings) == 1
+
+
+def test_log_before_init_says_to_run_init(cli: Invoke) -> None:
+    result = cli("log", "--skip", "--reason", "x")
+    assert result.exit_code == 6
+    assert result.stderr == "peerloop: error: peerloop is not set up yet; run `peerloop init` first\n"
+
+
+def test_log_when_every_peer_is_paused_needs_a_name(cli: Invoke, set_up: SetUp, at: At) -> None:
+    set_up("Ann Lee")
+    assert cli("pause", "Ann Lee", "--until", "2026-06-01").exit_code == 0
+    at("2026-03-03T12:00")
+    result = cli("log")
+    assert result.exit_code == 3
+    assert result.stderr == (
+        "peerloop: error: nobody's turn in the week of 2026-03-02: every peer is paused; "
+        "name who you met: `peerloop log NAME`\n"
+    )
+    assert cli("log", "Ann Lee").exit_code == 0
+
+
+# --- log --amend -------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def logged(four: None, cli: Invoke) -> str:
+    result = cli(
+        "log", "--issue", "hiring", "--gain", "advice", "--win", "w", "--note", "n",
+        "--follow-up", "a", "--follow-up", "b", "--follow-up", "c",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    return "20260303-1"
+
+
+def test_amend_changes_only_the_fields_given(cli: Invoke, store: Store, logged: str) -> None:
+    result = cli(
+        "log", "--amend", logged, "--issue", "firing", "--win", "", "--gain", "strength", "--gain", "motivation",
+        "--mode", "call", "--works", "pace", "--improve", "notes", "--follow-up", "d",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert (
+        result.stdout == f"Amended meeting {logged} (mode, issue, gains, win, works, improve, follow-ups).\n"
+    )
+    assert only_meeting(store) == Meeting(
+        id=logged, date=D(2026, 3, 3), peer="Ann Lee", mode=Mode.CALL, issue="firing",
+        gains=(Gain.STRENGTH, Gain.MOTIVATION), win=None, works="pace", improve="notes",
+        follow_ups=(FollowUp("a"), FollowUp("b"), FollowUp("c"), FollowUp("d")), note="n",
+    )  # fmt: skip
+
+
+def test_done_closes_follow_ups_by_their_history_number(cli: Invoke, store: Store, logged: str) -> None:
+    result = cli("log", "--amend", logged, "--done", "1", "--done", "3")
+    assert result.exit_code == 0, result.output
+    assert only_meeting(store).follow_ups == (
+        FollowUp("b"),
+        FollowUp("a", done=True),
+        FollowUp("c", done=True),
+    )
+    listed = json.loads(cli("history", "--json").stdout)[0]["follow_ups"]
+    assert listed == [
+        {"n": 1, "text": "b", "done": False},
+        {"n": 2, "text": "a", "done": True},
+        {"n": 3, "text": "c", "done": True},
+    ]
+    assert cli("log", "--amend", logged, "--reopen", "3", "--drop", "1").exit_code == 0
+    assert only_meeting(store).follow_ups == (FollowUp("c"), FollowUp("a", done=True))
+    wrong = cli("log", "--amend", logged, "--done", "7")
+    assert wrong.exit_code == 3
+    assert wrong.stderr == (
+        f"peerloop: error: --done 7: meeting {logged} has follow-ups 1 to 2; `peerloop history` numbers them\n"
+    )
+    not_a_number = cli("log", "--amend", logged, "--done", "first")
+    assert not_a_number.exit_code == 2
+    assert "--done first: give a follow-up's number" in not_a_number.stderr
+
+
+def test_next_shows_the_last_issue_and_only_open_follow_ups(cli: Invoke, set_up: SetUp, at: At) -> None:
+    set_up("Ann Lee", "Bo Chen")
+    at("2026-03-03T12:00")
+    assert (
+        cli("log", "--issue", "hiring a VP", "--follow-up", "send the deck", "--follow-up", "intro").exit_code
+        == 0
+    )
+    assert cli("log", "--amend", "20260303-1", "--done", "2").exit_code == 0
+    at("2026-03-10T12:00")
+    assert cli("log", "--note", "bo").exit_code == 0
+    at("2026-03-12T09:00")
+    upcoming = json.loads(cli("next", "--json").stdout)
+    assert (upcoming["peer"], upcoming["last_met"], upcoming["last_issue"], upcoming["follow_ups"]) == (
+        "Ann Lee", "2026-03-03", "hiring a VP", ["send the deck"]
+    )  # fmt: skip
+    text = cli("next").stdout
+    assert "  Last met Tue 2026-03-03: hiring a VP\n  Open follow-ups:\n    - send the deck\n" in text
+    assert "intro" not in text
+
+
+def test_a_changed_date_gives_a_new_id_and_says_so(cli: Invoke, store: Store, logged: str) -> None:
+    result = cli("log", "--amend", logged, "--date", "2026-03-02")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == (
+        f"Amended meeting {logged} (date): its date changed, so its id is now 20260302-1.\n"
+    )
+    assert [m.id for m in store.load_year(2026).meetings] == ["20260302-1"]
+    assert cli("forget", logged, "--yes").exit_code == 3
+
+
+def test_a_date_moved_to_another_year_moves_the_entry_between_files(
+    cli: Invoke, store: Store, logged: str
+) -> None:
+    result = cli("log", "--amend", logged, "--date", "2025-11-04")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.endswith("its id is now 20251104-1, moved to the 2025 file.\n")
+    assert store.load_year(2026).meetings == ()
+    moved = only_meeting(store, 2025)
+    assert (moved.id, moved.issue, moved.follow_ups[0].text) == ("20251104-1", "hiring", "a")
+    assert store.load_roster().find("Ann Lee").added == D(2025, 11, 4)  # type: ignore[union-attr]
+    assert json.loads(cli("next", "--json").stdout)["peer"] == "Bo Chen"
+
+
+def test_amend_into_the_future_or_onto_a_done_week(cli: Invoke, store: Store, logged: str) -> None:
+    future = cli("log", "--amend", logged, "--date", "2026-03-20")
+    assert future.exit_code == 2
+    assert "is in the future" in future.stderr
+    assert cli("log", "--skip", "--reason", "travel", "--date", "2026-02-24").exit_code == 0
+    clash = cli("log", "--amend", "20260224-1", "--date", "2026-03-02")
+    assert clash.exit_code == 3
+    assert "it holds meeting 20260303-1 with Ann Lee" in clash.stderr
+    extra = cli("log", "--amend", logged, "--date", "2026-02-26")
+    assert extra.exit_code == 0
+    assert extra.stderr.startswith(
+        "note: the week of 2026-02-23 already holds skip 20260224-1 (Bo Chen's turn)"
+    )
+
+
+def test_amend_a_skip_and_its_peer(cli: Invoke, store: Store, four: None) -> None:
+    assert cli("log", "--skip", "--reason", "travel").exit_code == 0
+    result = cli("log", "--amend", "20260303-1", "Cy Dee", "--reason", "ill")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "Amended skip 20260303-1 (reason, peer).\n"
+    assert store.load_year(2026).skips == (
+        Skip(id="20260303-1", date=D(2026, 3, 3), reason="ill", peer="Cy Dee"),
+    )
+    wrong = cli("log", "--amend", "20260303-1", "--issue", "x")
+    assert wrong.exit_code == 2
+    assert wrong.stderr == (
+        "peerloop: error: --issue is for meetings; 20260303-1 is a skip (it takes NAME, --date, --reason)\n"
+    )
+    blank = cli("log", "--amend", "20260303-1", "--reason", "")
+    assert blank.exit_code == 2
+
+
+def test_amend_a_meeting_refuses_a_reason_and_reports_no_change(cli: Invoke, logged: str) -> None:
+    wrong = cli("log", "--amend", logged, "--reason", "x")
+    assert wrong.exit_code == 2
+    assert wrong.stderr == f"peerloop: error: --reason is for skips; {logged} is a meeting\n"
+    same = cli("log", "--amend", logged, "--issue", "hiring")
+    assert same.exit_code == 0
+    assert same.stdout == f"Nothing changed: meeting {logged} already says that.\n"
+
+
+def test_amend_to_a_removed_peer_is_refused(cli: Invoke, logged: str) -> None:
+    assert cli("remove", "Bo Chen", "--yes").exit_code == 0
+    assert cli("log", "--amend", logged, "Zed").exit_code == 3
+
+
+def test_amend_refuses_reflections_and_reviews(cli: Invoke, store: Store, four: None) -> None:
+    store.save_year(JournalYear(year=2026, reflections=(Reflection(id="20260303-1", date=D(2026, 3, 3)),)))
+    result = cli("log", "--amend", "20260303-1", "--note", "x")
+    assert result.exit_code == 3
+    assert result.stderr == (
+        "peerloop: error: 20260303-1 is a reflection; `peerloop log --amend` changes meetings and skips only\n"
+    )
+
+
+# --- forget ------------------------------------------------------------------------------------------------
+
+
+def test_forget_with_yes_deletes_the_entry(cli: Invoke, store: Store, logged: str) -> None:
+    result = cli("forget", logged, "--yes")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == f"Forgot meeting {logged} with Ann Lee on Tue 2026-03-03.\n"
+    assert store.load_year(2026).meetings == ()
+    assert json.loads(cli("next", "--json").stdout)["peer"] == "Ann Lee"
+
+
+def test_forget_off_a_terminal_needs_yes(cli: Invoke, store: Store, logged: str) -> None:
+    result = cli("forget", logged)
+    assert result.exit_code == 2
+    assert result.stderr == "peerloop: error: pass --yes to confirm (no terminal to ask on)\n"
+    assert len(store.load_year(2026).meetings) == 1
+
+
+def test_forget_on_a_terminal_asks_first(cli: Invoke, store: Store, logged: str, terminal: None) -> None:
+    kept = cli("forget", logged, input="n\n")
+    assert kept.exit_code == 0
+    assert (
+        f"Forget meeting {logged} with Ann Lee on Tue 2026-03-03? This cannot be undone. [y/N]: "
+        in kept.stderr
+    )
+    assert "Nothing forgotten." in kept.stderr
+    assert len(store.load_year(2026).meetings) == 1
+    assert cli("forget", logged, input="y\n").exit_code == 0
+    assert store.load_year(2026).meetings == ()
+
+
+def test_forget_an_unknown_id(cli: Invoke, logged: str) -> None:
+    result = cli("forget", "20260303-7", "--yes")
+    assert result.exit_code == 3
+    assert result.stderr == (
+        "peerloop: error: no journal entry with id '20260303-7'; `peerloop history` shows each entry's id\n"
+    )
+
+
+def test_forget_finds_a_hand_made_id_in_any_year(cli: Invoke, store: Store, four: None) -> None:
+    store.save_year(JournalYear(year=2025, skips=(Skip(id="old", date=D(2025, 5, 5), reason="x"),)))
+    store.save_year(JournalYear(year=2026, skips=(Skip(id="20250505-1", date=D(2026, 1, 6), reason="y"),)))
+    assert cli("forget", "old", "--yes").exit_code == 0
+    assert store.load_year(2025).skips == ()
+    assert cli("forget", "20250505-1", "--yes").exit_code == 0
+    assert store.load_year(2026).skips == ()
+
+
+def test_only_the_changed_year_file_is_written(cli: Invoke, store: Store, four: None) -> None:
+    assert cli("log", "--date", "2025-12-02", "Ann Lee").exit_code == 0
+    old = store.year_path(2025).stat().st_mtime_ns
+    assert cli("log", "Bo Chen").exit_code == 0
+    assert cli("log", "--amend", "20260303-1", "--note", "x").exit_code == 0
+    assert cli("forget", "20260303-1", "--yes").exit_code == 0
+    assert store.year_path(2025).stat().st_mtime_ns == old

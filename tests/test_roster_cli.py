@@ -114,9 +114,9 @@ def test_add_then_peers_lists_them_in_order(cli: Invoke) -> None:
     assert result.exit_code == 0
     listed = json.loads(cli("peers", "--json").stdout)
     assert [p["name"] for p in listed] == ["Ann Lee", "Bo Chen", "Zoë Ürük", "Cy Dee"]
-    assert listed[3] | {"added": None} == {
+    assert {key: listed[3][key] for key in ("name", "email", "org", "mode", "note", "paused_until")} == {
         "name": "Cy Dee", "email": "cy@example.com", "org": "Acme", "mode": "lunch", "note": "met at X",
-        "added": None, "paused_until": None,
+        "paused_until": None,
     }  # fmt: skip
     table = cli("peers").stdout
     assert "Cy Dee" in table

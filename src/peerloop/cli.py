@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import os
 import sys
-from collections.abc import Sequence
-from pathlib import Path
-from typing import Annotated, Any
+from collections.abc import Callable, Sequence
+from typing import Annotated, Any, TypeVar
 
 import typer
 from typer.core import TyperGroup
 
-from peerloop import __version__, reminder, render
-from peerloop.commands import calendar, common, log, roster, trial, week
-from peerloop.errors import EXIT_ABORTED, EXIT_USAGE, PeerloopError
+from peerloop import __version__, lean, render
+from peerloop.commands import common
+from peerloop.errors import EXIT_USAGE
+from peerloop.options import typer_ready
 
-DEBUG_ENV = "PEERLOOP_DEBUG"
+CommandFunction = TypeVar("CommandFunction", bound=Callable[..., Any])
 
 
 class PeerloopGroup(TyperGroup):
@@ -29,66 +28,62 @@ class PeerloopGroup(TyperGroup):
         standalone_mode: bool = True,
         **extra: Any,
     ) -> Any:
-        try:
-            result = super().main(
-                args=args, prog_name=prog_name or "peerloop", complete_var=complete_var,
-                standalone_mode=False, **extra,
-            )  # fmt: skip
-        except PeerloopError as error:
-            _fail(error.message, error.exit_code)
-        except typer.TyperException as error:
-            _fail_usage(error)
-        except (typer.Abort, KeyboardInterrupt, EOFError):
-            render.message("Aborted.")
-            sys.exit(EXIT_ABORTED)
-        except BrokenPipeError:
-            sys.stderr.close()
-            sys.exit(EXIT_ABORTED)
-        except Exception as error:
-            if os.environ.get(DEBUG_ENV):
-                raise
-            _fail(
-                f"unexpected {type(error).__name__}: {error}. This is a bug; please report it "
-                f"(set {DEBUG_ENV}=1 to see the details). Your data files were not changed",
-                EXIT_ABORTED,
-            )
-        sys.exit(result if isinstance(result, int) else 0)
+        def invoke() -> Any:
+            try:
+                return super(PeerloopGroup, self).main(
+                    args=args, prog_name=prog_name or "peerloop", complete_var=complete_var,
+                    standalone_mode=False, **extra,
+                )  # fmt: skip
+            except typer.TyperException as error:
+                return _usage_error(error)
+            except typer.Abort:
+                raise KeyboardInterrupt from None
 
-    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
-        name, command, rest = super().resolve_command(ctx, args)
-        ctx.meta["peerloop.command"] = (name, command, list(rest))  # a copy: parsing consumes `rest`
-        return name, command, rest
+        sys.exit(lean.guarded(invoke))
 
     def invoke(self, ctx: Any) -> Any:
         result = super().invoke(ctx)
-        _remind(ctx)
+        if ctx.invoked_subcommand is not None:
+            from peerloop import reminder
+
+            reminder.remind(ctx.invoked_subcommand)
         return result
 
 
-def _remind(ctx: Any) -> None:
-    """The review reminder, once the command has run (not after --help, --version or a failure)."""
-    name, command, args = ctx.meta.get("peerloop.command", (None, None, []))
-    if command is None or name in reminder.SILENT:
-        return
-    home = command.make_context(name, args, parent=ctx, resilient_parsing=True).params.get("home")
-    reminder.remind(name, Path(home) if home else None)
-
-
-def _fail(text: str, code: int) -> None:
-    render.message(f"peerloop: error: {render.safe(text)}")
-    sys.exit(code)
-
-
-def _fail_usage(error: typer.TyperException) -> None:
+def _usage_error(error: typer.TyperException) -> int:
     if type(error).__name__ == "NoArgsIsHelpError":
         render.out(error.format_message())
-        sys.exit(0)
+        return 0
     ctx = getattr(error, "ctx", None)
     hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
-    _fail(error.format_message().replace("\n", " ") + hint, getattr(error, "exit_code", EXIT_USAGE))
+    return lean.fail(
+        error.format_message().replace("\n", " ") + hint, getattr(error, "exit_code", EXIT_USAGE)
+    )
 
 
-app = typer.Typer(
+class PeerloopTyper(typer.Typer):
+    """A Typer that understands peerloop's Opt/Arg parameter declarations (see options.py)."""
+
+    def command(self, *args: Any, **kwargs: Any) -> Callable[[CommandFunction], CommandFunction]:
+        decorate = super().command(*args, **kwargs)
+
+        def register(function: CommandFunction) -> CommandFunction:
+            decorate(typer_ready(function))
+            return function
+
+        return register
+
+    def callback(self, *args: Any, **kwargs: Any) -> Callable[[CommandFunction], CommandFunction]:
+        decorate = super().callback(*args, **kwargs)
+
+        def register(function: CommandFunction) -> CommandFunction:
+            decorate(typer_ready(function))
+            return function
+
+        return register
+
+
+app = PeerloopTyper(
     name="peerloop",
     cls=PeerloopGroup,
     help="Meet one peer a week, keep what it gave you, and decide after six months whether it added value.",
@@ -113,11 +108,11 @@ def _main(
     ] = None,
 ) -> None:
     """Meet one peer a week, keep what it gave you, and decide after six months whether it added value."""
-    common.global_home[0] = home
+    common.start_invocation(home)
 
 
-for module in (roster, week, calendar, trial, log):
-    module.register(app)
+for name, target in lean.COMMANDS.items():
+    app.command(name)(lean.load(target))
 
 
 def run(argv: Sequence[str] | None = None) -> int:

@@ -8,7 +8,6 @@ Its own read errors are swallowed: the command itself reports a damaged file.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from peerloop.errors import PeerloopError
@@ -29,17 +28,13 @@ def reminder_line(settings: Settings) -> str:
     )
 
 
-def remind(command: str | None, home: Path | None) -> None:
+def remind(command: str) -> None:
     """After a command ran: print the reminder on stderr when the review is due. Never fails."""
-    if command is None or command in SILENT:
-        return
-    from peerloop.commands.common import open_store
+    from peerloop.commands.common import opened
 
-    try:
-        store = open_store(home)
-    except PeerloopError:
+    if command in SILENT or not opened:
         return
-    line = review_reminder(store)
+    line = review_reminder(opened[0])
     if line is not None:
         from peerloop import render
 

@@ -20,8 +20,6 @@ from peerloop.errors import ConflictError, DataFileError, InputError
 from peerloop.options import Arg, Opt
 
 if TYPE_CHECKING:
-    import typer
-
     from peerloop.ics import Built, CalendarState
     from peerloop.models import Roster, Settings
     from peerloop.rotation import History, Slot
@@ -274,8 +272,3 @@ def _warn_irregular(settings: Settings, slots: list[Slot], key: str, first: Slot
             f"a pause in the roster makes the plan differ from a meeting {_every(interval)}; "
             "send the invite again when it ends (`peerloop plan` has the exact dates)"
         )
-
-
-def register(app: typer.Typer) -> None:
-    for command in (export, invite):
-        app.command()(command)

@@ -7,9 +7,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, TypeVar
 
-import typer
-
 from peerloop.errors import InputError, MissingValueError
+from peerloop.options import Opt
 from peerloop.paths import data_home
 from peerloop.storage import DEFAULT_LOCK_TIMEOUT, Store
 
@@ -19,11 +18,19 @@ LOCK_TIMEOUT_ENV = "PEERLOOP_LOCK_TIMEOUT"
 
 HOME_HELP = "Data folder (default: $PEERLOOP_HOME, else your platform's user data folder)."
 HomeOption = Annotated[
-    Path | None, typer.Option("--home", help=HOME_HELP, show_default=False, file_okay=False, dir_okay=True)
+    Path | None, Opt("--home", help=HOME_HELP, show_default=False, file_okay=False, dir_okay=True)
 ]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of text.")]
+JsonOption = Annotated[bool, Opt("--json", help="Print JSON for scripts instead of text.")]
 
 global_home: list[Path | None] = [None]
+opened: list[Store] = []
+"""The store this invocation opened, for what runs after the command (the review reminder)."""
+
+
+def start_invocation(home: Path | None) -> None:
+    """Forget the previous invocation's state (tests run many in one process)."""
+    global_home[0] = home
+    opened.clear()
 
 
 def open_store(home: Path | None) -> Store:
@@ -33,7 +40,9 @@ def open_store(home: Path | None) -> Store:
         lock_timeout = float(timeout) if timeout else DEFAULT_LOCK_TIMEOUT
     except ValueError:
         raise InputError(f"{LOCK_TIMEOUT_ENV}={timeout!r} is not a number of seconds") from None
-    return Store(data_home(home or global_home[0]), lock_timeout=lock_timeout)
+    store = Store(data_home(home or global_home[0]), lock_timeout=lock_timeout)
+    opened[:] = [store]
+    return store
 
 
 def parse_flag(value: str, flag: str, parse: Callable[[str], T]) -> T:

@@ -10,7 +10,7 @@ import dataclasses
 import datetime as dt
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 from peerloop import clock, entries, prompts, render, rotation, values
 from peerloop.commands.common import HomeOption, JsonOption, open_store, parse_flag
@@ -33,9 +33,6 @@ from peerloop.models import (
 from peerloop.options import Arg, Opt
 from peerloop.rotation import History, Slot
 from peerloop.storage import Store
-
-if TYPE_CHECKING:
-    import typer
 
 NameArgument = Annotated[
     str | None,
@@ -672,10 +669,3 @@ def forget(
         updated, removed = entries.remove_entry(journal_year, entry.id)
         store.save_year(updated)
     render.out(f"Forgot {summary(removed)}.")
-
-
-def register(app: typer.Typer) -> None:
-    """Add the log's commands to the app (which turns their Opt/Arg markers into Typer's)."""
-    app.command()(log)
-    app.command()(history)
-    app.command()(forget)

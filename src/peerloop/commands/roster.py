@@ -6,12 +6,11 @@ import dataclasses
 import datetime as dt
 from typing import Annotated, Any
 
-import typer
-
 from peerloop import clock, prompts, render, values
 from peerloop.commands.common import HomeOption, JsonOption, open_store, parse_flag, resolve
 from peerloop.errors import ConflictError, InputError, NotSetUpError
 from peerloop.models import WEEKDAYS, Mode, Peer, Roster, Settings
+from peerloop.options import Arg, Opt
 from peerloop.roster import (
     add_peer,
     remove_peer,
@@ -22,14 +21,14 @@ from peerloop.roster import (
 )
 from peerloop.storage import Store
 
-EmailOption = Annotated[str | None, typer.Option("--email", help="Email address (for calendar invites).")]
-OrgOption = Annotated[str | None, typer.Option("--org", help="Organisation they work at.")]
+EmailOption = Annotated[str | None, Opt("--email", help="Email address (for calendar invites).")]
+OrgOption = Annotated[str | None, Opt("--org", help="Organisation they work at.")]
 ModeOption = Annotated[
     str | None,
-    typer.Option("--mode", help="Preferred way to meet: coffee, lunch or call.", show_default=False),
+    Opt("--mode", help="Preferred way to meet: coffee, lunch or call.", show_default=False),
 ]
-NoteOption = Annotated[str | None, typer.Option("--note", help="A private note about this peer.")]
-NameArgument = Annotated[str, typer.Argument(help="The peer's name (any case).", show_default=False)]
+NoteOption = Annotated[str | None, Opt("--note", help="A private note about this peer.")]
+NameArgument = Annotated[str, Arg(help="The peer's name (any case).", show_default=False)]
 
 
 def require_settings(roster: Roster) -> Settings:
@@ -71,24 +70,18 @@ def settings_lines(settings: Settings) -> list[str]:
 
 
 def init(
-    name: Annotated[str | None, typer.Option("--name", help="Your name, as peers see it on invites.")] = None,
-    email: Annotated[
-        str | None, typer.Option("--email", help="Your email (needed for `peerloop invite`).")
-    ] = None,
+    name: Annotated[str | None, Opt("--name", help="Your name, as peers see it on invites.")] = None,
+    email: Annotated[str | None, Opt("--email", help="Your email (needed for `peerloop invite`).")] = None,
     timezone: Annotated[
-        str | None, typer.Option("--timezone", help="Your IANA time zone, e.g. Europe/Berlin.")
+        str | None, Opt("--timezone", help="Your IANA time zone, e.g. Europe/Berlin.")
     ] = None,
-    day: Annotated[
-        str | None, typer.Option("--day", help="Weekday you keep for peer meetings: mon..sun.")
-    ] = None,
-    time: Annotated[str | None, typer.Option("--time", help="Start time, HH:MM (24-hour).")] = None,
-    duration: Annotated[str | None, typer.Option("--duration", help="Meeting length in minutes.")] = None,
+    day: Annotated[str | None, Opt("--day", help="Weekday you keep for peer meetings: mon..sun.")] = None,
+    time: Annotated[str | None, Opt("--time", help="Start time, HH:MM (24-hour).")] = None,
+    duration: Annotated[str | None, Opt("--duration", help="Meeting length in minutes.")] = None,
     mode: ModeOption = None,
-    start: Annotated[
-        str | None, typer.Option("--start", help="First day of the six-month trial, YYYY-MM-DD.")
-    ] = None,
+    start: Annotated[str | None, Opt("--start", help="First day of the six-month trial, YYYY-MM-DD.")] = None,
     peer: Annotated[
-        list[str] | None, typer.Option("--peer", help="A peer to add (repeat for each of your 4 to 5 peers).")
+        list[str] | None, Opt("--peer", help="A peer to add (repeat for each of your 4 to 5 peers).")
     ] = None,
     home: HomeOption = None,
 ) -> None:
@@ -317,7 +310,7 @@ def peers(json: JsonOption = False, home: HomeOption = None) -> None:
 
 def edit(
     name: NameArgument,
-    new_name: Annotated[str | None, typer.Option("--name", help="Rename the peer.")] = None,
+    new_name: Annotated[str | None, Opt("--name", help="Rename the peer.")] = None,
     email: EmailOption = None,
     org: OrgOption = None,
     mode: ModeOption = None,
@@ -365,11 +358,14 @@ def edit(
 
 
 def _rename_in_journal(store: Store, old: str, new: str) -> None:
-    """Entries name peers as text: a rename rewrites them so history and the rotation follow the peer."""
+    """Entries name peers as text: a rename rewrites them so history and the rotation follow the peer.
+
+    Every year is read before any is written, so a damaged file stops the rename before it changes anything.
+    """
     from peerloop.models import peer_key
 
-    for year in store.journal_years():
-        journal_year = store.load_year(year)
+    changed = []
+    for journal_year in store.load_journal().years:
         meetings = tuple(
             dataclasses.replace(m, peer=new) if peer_key(m.peer) == peer_key(old) else m
             for m in journal_year.meetings
@@ -379,12 +375,14 @@ def _rename_in_journal(store: Store, old: str, new: str) -> None:
             for s in journal_year.skips
         )
         if meetings != journal_year.meetings or skips != journal_year.skips:
-            store.save_year(dataclasses.replace(journal_year, meetings=meetings, skips=skips))
+            changed.append(dataclasses.replace(journal_year, meetings=meetings, skips=skips))
+    for journal_year in changed:
+        store.save_year(journal_year)
 
 
 def remove(
     name: NameArgument,
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    yes: Annotated[bool, Opt("--yes", "-y", help="Do not ask for confirmation.")] = False,
     home: HomeOption = None,
 ) -> None:
     """Remove a peer from the roster; their journal entries are kept.
@@ -409,9 +407,7 @@ def remove(
 
 def pause(
     name: NameArgument,
-    until: Annotated[
-        str, typer.Option("--until", help="The date they are back, YYYY-MM-DD.", show_default=False)
-    ],
+    until: Annotated[str, Opt("--until", help="The date they are back, YYYY-MM-DD.", show_default=False)],
     home: HomeOption = None,
 ) -> None:
     """Take a peer out of the rotation until a date (parental leave, a busy quarter).
@@ -458,8 +454,3 @@ def resume(name: NameArgument, home: HomeOption = None) -> None:
 
     saved = store.update_roster(apply)
     render.out(f"{render.safe(require_peer(saved, name).name)} is back in the rotation.")
-
-
-def register(app: typer.Typer) -> None:
-    for command in (init, add, peers, edit, remove, pause, resume):
-        app.command()(command)

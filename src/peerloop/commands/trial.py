@@ -58,8 +58,6 @@ from peerloop.review import (
 from peerloop.storage import Store, entry_id
 
 if TYPE_CHECKING:
-    import typer
-
     from peerloop.rotation import Slot
 
 FEWEST_NAMES = 4
@@ -765,10 +763,3 @@ def review(
     )
     if choice is Decision.ADJUST:
         say(ADJUST_HELP)
-
-
-def register(app: typer.Typer) -> None:
-    """Add the trial's commands to the app (which turns their Opt markers into Typer's)."""
-    app.command()(reflect)
-    app.command()(status)
-    app.command()(review)

@@ -7,14 +7,13 @@ import itertools
 from collections.abc import Iterator
 from typing import Annotated, Any
 
-import typer
-
 from peerloop import clock, render, rotation, values
 from peerloop.commands.common import HomeOption, JsonOption, open_store, parse_flag
 from peerloop.commands.roster import require_settings, show_warning
 from peerloop.errors import InputError
 from peerloop.journal import recent_journal
 from peerloop.models import Journal, Meeting, Roster, Settings, peer_key
+from peerloop.options import Opt
 from peerloop.rotation import History, Slot
 from peerloop.storage import Store
 
@@ -131,10 +130,10 @@ def default_weeks(roster: Roster, settings: Settings, first_week: dt.date, today
 def plan(
     weeks: Annotated[
         int | None,
-        typer.Option("--weeks", min=1, max=520, help="How many weeks to show (default: to the review date)."),
+        Opt("--weeks", min=1, max=520, help="How many weeks to show (default: to the review date)."),
     ] = None,
     start: Annotated[
-        str | None, typer.Option("--from", help="Start at the week of this date, YYYY-MM-DD (default: now).")
+        str | None, Opt("--from", help="Start at the week of this date, YYYY-MM-DD (default: now).")
     ] = None,
     json: JsonOption = False,
     home: HomeOption = None,
@@ -171,8 +170,3 @@ def plan(
     else:
         print_plan(slots, settings)
     show_warning(roster, today)
-
-
-def register(app: typer.Typer) -> None:
-    app.command("next")(next_)
-    app.command()(plan)

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Sequence
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from peerloop.errors import EXIT_ABORTED, PeerloopError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+    from typing import Any
 
 COMMANDS: dict[str, str] = {
     "init": "peerloop.commands.roster:init",
@@ -95,6 +97,15 @@ def _silence_broken_pipe() -> None:
 
 def run(argv: Sequence[str]) -> int | None:
     """Run the command line without Typer, or return None to let Typer handle it."""
+    try:
+        return _dispatch(argv)
+    except Exception:
+        if os.environ.get(DEBUG_ENV):
+            raise
+        return None
+
+
+def _dispatch(argv: Sequence[str]) -> int | None:
     if any(key.startswith("_PEERLOOP_COMPLETE") for key in os.environ):
         return None
     args = list(argv)
@@ -110,6 +121,10 @@ def run(argv: Sequence[str]) -> int | None:
             return None
     if not args or args[0] not in COMMANDS:
         return None
+    if args[0] == "status" and "--line" in args:
+        only_line, line_home = _line_home(args[1:], home)
+        if only_line:
+            return guarded(lambda: _print_status_line(line_home))
     from peerloop import options
 
     command = load(COMMANDS[args[0]])
@@ -118,10 +133,34 @@ def run(argv: Sequence[str]) -> int | None:
         return None
     if home is not None and not _is_folder_or_absent(home):
         return None
+    from pathlib import Path
+
     from peerloop.commands import common
 
     common.start_invocation(Path(home) if home is not None else None)
     return guarded(lambda: command(**kwargs), args[0])
+
+
+def _line_home(rest: list[str], home: str | None) -> tuple[bool, str | None]:
+    """For `status --line [--home DIR]`: whether that is all the command line says, and the home to use."""
+    others = [word for word in rest if word != "--line"]
+    if len(others) == len(rest) - 1:
+        if not others:
+            return True, home
+        if len(others) == 2 and others[0] == "--home" and not others[1].startswith("-"):
+            return True, others[1]
+        if len(others) == 1 and others[0].startswith("--home=") and others[0] != "--home=":
+            return True, others[0].partition("=")[2]
+    return False, None
+
+
+def _print_status_line(home: str | None) -> None:
+    """The shell-prompt line: the fastest path there is, reading a cache when it still holds."""
+    from peerloop import statusline
+
+    text = statusline.current_line(home)
+    if text:
+        sys.stdout.write(text + "\n")
 
 
 def _help(command: str) -> int | None:
@@ -151,8 +190,7 @@ def _terminal_columns() -> int:
 
 
 def _is_folder_or_absent(value: str) -> bool:
-    path = Path(value)
-    return bool(value) and (path.is_dir() or not path.exists())
+    return bool(value) and (os.path.isdir(value) or not os.path.exists(value))
 
 
 def parse(params: Sequence[Any], args: Sequence[str]) -> dict[str, Any] | None:
@@ -216,6 +254,8 @@ def _convert(param: Any, value: str) -> Any:
             return None
         return number
     if param.kind == "path":
+        from pathlib import Path
+
         path = Path(value)
         if not value or (path.is_file() and param.marker.kwargs.get("file_okay") is False):
             return None

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 HOME_ENV = "PEERLOOP_HOME"
 APP_NAME = "peerloop"
@@ -12,12 +15,19 @@ APP_NAME = "peerloop"
 
 def data_home(override: Path | None = None) -> Path:
     """Resolve the data folder without creating it: nothing exists until a command writes."""
+    from pathlib import Path
+
+    return Path(data_home_text(None if override is None else str(override)))
+
+
+def data_home_text(override: str | None = None) -> str:
+    """`data_home` as text, for the status line's start-up path (pathlib costs a few ms to import)."""
     if override is not None:
-        return override.expanduser()
+        return os.path.expanduser(override)
     from_env = os.environ.get(HOME_ENV)
     if from_env:
-        return Path(from_env).expanduser()
-    return Path(_common_user_data_dir() or _platformdirs_user_data_dir())
+        return os.path.expanduser(from_env)
+    return _common_user_data_dir() or _platformdirs_user_data_dir()
 
 
 def _common_user_data_dir() -> str | None:

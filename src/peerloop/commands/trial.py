@@ -486,6 +486,13 @@ def status(
             "is due, with a one-line reason on stderr (for cron).",
         ),
     ] = False,
+    line: Annotated[
+        bool,
+        Opt(
+            "--line",
+            help="One short line for shell prompts and tmux status bars; empty when there is nothing to show.",
+        ),
+    ] = False,
     json: JsonOption = False,
     home: HomeOption = None,
 ) -> int:
@@ -501,8 +508,20 @@ def status(
       peerloop status --json | jq .strip
 
       peerloop status --check    # in a crontab: silent when on track
+
+      peerloop status --line     # in a shell prompt: "peer: Ann Lee · Tue 08:30"
     """
     from peerloop.reminder import reminder_line
+
+    if line:
+        if check or json:
+            raise InputError("--line cannot be combined with --check or --json")
+        from peerloop.statusline import current_line
+
+        summary = current_line(str(open_store(home).home))
+        if summary:
+            render.out(summary)
+        return EXIT_OK
 
     current = load_status(open_store(home))
     if check:
@@ -513,8 +532,8 @@ def status(
     if json:
         render.emit_json(status_json(current))
     else:
-        for line in status_lines(current):
-            render.out(line)
+        for row in status_lines(current):
+            render.out(row)
     if current.review_due:
         render.message(reminder_line(current.settings))
     return EXIT_OK

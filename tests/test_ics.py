@@ -5,7 +5,6 @@ The real-software checks (khal, Radicale) are in test_ics_interop.py; the helper
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import os
 import re
@@ -535,8 +534,8 @@ def test_sequence_rises_exactly_on_the_events_whose_content_changed() -> None:
     config = make_settings()
     roster = make_roster(["A", "B", "C", "D"], config)
     first = ics.build_export(whole_trial(roster, config), config, ics.CalendarState(HOME_ID), moment(config))
-    renamed = dataclasses.replace(
-        roster, peers=(roster.peers[0], dataclasses.replace(roster.peers[1], name="Bee"), *roster.peers[2:])
+    renamed = roster._replace(
+        peers=(roster.peers[0], roster.peers[1]._replace(name="Bee"), *roster.peers[2:])
     )
     second = ics.build_export(whole_trial(renamed, config), config, first.state, moment(config))
     before = {e["UID"][1]: e for e in events_of(first.data)}
@@ -560,7 +559,7 @@ def test_uids_are_per_week_per_trial_and_per_peer() -> None:
     assert ics.slot_uid(HOME_ID, dt.date(2026, 3, 2)) == f"peerloop-{HOME_ID}-2026W10"
     assert ics.slot_uid(HOME_ID, dt.date(2026, 12, 28)) == f"peerloop-{HOME_ID}-2026W53"
     assert ics.review_uid(HOME_ID, config.trial_start) == f"peerloop-{HOME_ID}-review-20260302"
-    assert ics.series_uid(HOME_ID, peer) == ics.series_uid(HOME_ID, dataclasses.replace(peer, name="ANN LEE"))
+    assert ics.series_uid(HOME_ID, peer) == ics.series_uid(HOME_ID, peer._replace(name="ANN LEE"))
     assert ics.series_uid(HOME_ID, peer) != ics.series_uid("aaaaaaaaaaaaaaaa", peer)
 
 
@@ -570,9 +569,7 @@ def test_a_week_that_lost_its_peer_is_sent_as_cancelled() -> None:
     first = ics.build_export(
         whole_trial(roster, config)[:3], config, ics.CalendarState(HOME_ID), moment(config)
     )
-    paused = dataclasses.replace(
-        roster, peers=(dataclasses.replace(roster.peers[0], paused_until=dt.date(2026, 3, 10)),)
-    )
+    paused = roster._replace(peers=(roster.peers[0]._replace(paused_until=dt.date(2026, 3, 10)),))
     slots = whole_trial(paused, config)[:3]
     assert slots[0].peer is None
     assert slots[1].peer is not None
@@ -591,7 +588,7 @@ def test_a_review_moved_before_its_date_is_cancelled_and_replaced() -> None:
     config = make_settings()
     slots = whole_trial(make_roster(["A"], config), config)[:2]
     first = ics.build_export(slots, config, ics.CalendarState(HOME_ID), moment(config))
-    later = dataclasses.replace(config, trial_start=dt.date(2026, 3, 9))
+    later = config._replace(trial_start=dt.date(2026, 3, 9))
     second = ics.build_export(slots, later, first.state, moment(config))
     found = {e["UID"][1]: e for e in events_of(second.data)}
     old, new = ics.review_uid(HOME_ID, config.trial_start), ics.review_uid(HOME_ID, later.trial_start)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import errno
 import fcntl
@@ -132,9 +131,14 @@ def test_failed_first_write_creates_no_roster(
 def test_temp_file_cannot_be_created_is_a_storage_error(
     store: Store, saved: bytes, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import tempfile
+    real_open = os.open
 
-    monkeypatch.setattr(tempfile, "mkstemp", _fails(errno.EROFS))
+    def open_fails_for_temp_files(name: str, flags: int, mode: int = 0o777) -> int:
+        if str(name).endswith(".tmp"):
+            raise OSError(errno.EROFS, os.strerror(errno.EROFS))
+        return real_open(name, flags, mode)
+
+    monkeypatch.setattr(os, "open", open_fails_for_temp_files)
     with pytest.raises(StorageError, match=r"read-only; point --home or PEERLOOP_HOME at a writable folder"):
         store.save_roster(store.load_roster())
     assert store.roster_path.read_bytes() == saved
@@ -239,7 +243,7 @@ def test_journal_folder_and_year_file_are_private(store: Store) -> None:
     assert _mode(store.journal_dir) == 0o700
     assert _mode(store.year_path(2026)) == 0o600
     os.chmod(store.year_path(2026), 0o664)
-    later = dataclasses.replace(meeting, id="20260310-1", date=dt.date(2026, 3, 10))
+    later = meeting._replace(id="20260310-1", date=dt.date(2026, 3, 10))
     store.save_year(JournalYear(year=2026, meetings=(meeting, later)))
     assert _mode(store.year_path(2026)) == 0o600
     assert len(store.load_year(2026).meetings) == 2

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import tempfile
 import tomllib
@@ -78,8 +77,8 @@ def extras(known: set[str]) -> st.SearchStrategy[dict[str, Any]]:
     return st.dictionaries(any_keys.filter(lambda key: key not in known), toml_values, max_size=3)
 
 
-def _fields(cls: type) -> set[str]:
-    return set(cls.__dataclass_fields__)
+def _fields(cls: Any) -> set[str]:
+    return set(cls._fields)
 
 
 settings_strategy = st.builds(
@@ -135,7 +134,7 @@ def journal_years(draw: st.DrawFn) -> JournalYear:
 
     def entries(build: Callable[..., Any], **fields: Any) -> list[Any]:
         made = draw(st.lists(st.builds(build, id=st.just(""), date=in_year, **fields), max_size=3))
-        return [dataclasses.replace(entry, id=next(ids)) for entry in made]  # ids unique across kinds
+        return [entry._replace(id=next(ids)) for entry in made]  # ids unique across kinds
 
     optional = st.none() | any_text
     meetings = entries(

@@ -7,13 +7,11 @@ on that day. So an id names its year file, and a changed date means a new id.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import itertools
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from peerloop import rotation, values
 from peerloop.errors import ConflictError, InputError
@@ -95,7 +93,7 @@ def add_entry(journal_year: JournalYear, entry: Entry) -> JournalYear:
         raise ValueError(f"id {entry.id} is already taken in {journal_year.year}")
     field = _field_for(entry)
     changes: dict[str, Any] = {field: (*getattr(journal_year, field), entry)}
-    return dataclasses.replace(journal_year, **changes)
+    return journal_year._replace(**changes)
 
 
 def find_entry(journal_years: Iterable[JournalYear], wanted: str) -> Entry | None:
@@ -110,7 +108,7 @@ def remove_entry(journal_year: JournalYear, wanted: str) -> tuple[JournalYear, E
         raise unknown_id(wanted)
     field = _field_for(entry)
     changes: dict[str, Any] = {field: tuple(e for e in getattr(journal_year, field) if e.id != entry.id)}
-    return dataclasses.replace(journal_year, **changes), entry
+    return journal_year._replace(**changes), entry
 
 
 def replace_entry(journal_year: JournalYear, old_id: str, entry: Entry) -> JournalYear:
@@ -220,8 +218,8 @@ def with_added_back(roster: Roster, name: str, day: dt.date) -> Roster:
     peer = roster.find(name)
     if peer is None or peer.added <= day:
         return roster
-    peers = tuple(dataclasses.replace(p, added=day) if p.key == peer.key else p for p in roster.peers)
-    return dataclasses.replace(roster, peers=peers)
+    peers = tuple(p._replace(added=day) if p.key == peer.key else p for p in roster.peers)
+    return roster._replace(peers=peers)
 
 
 # --- values ------------------------------------------------------------------------------------------------
@@ -261,8 +259,7 @@ def parse_gains(items: Iterable[str]) -> tuple[Gain, ...]:
 # --- amending ----------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class FollowUpChanges:
+class FollowUpChanges(NamedTuple):
     """Follow-ups to mark done, reopen or drop, by their number in `history` (1-based), and ones to add."""
 
     done: Sequence[int] = ()
@@ -296,9 +293,9 @@ def change_follow_ups(meeting: Meeting, changes: FollowUpChanges) -> tuple[Follo
         if n in changes.drop:
             continue
         if n in changes.done:
-            item = dataclasses.replace(item, done=True)
+            item = item._replace(done=True)
         elif n in changes.reopen:
-            item = dataclasses.replace(item, done=False)
+            item = item._replace(done=False)
         updated.append(item)
     updated += [FollowUp(text) for text in changes.add if text_or_none(text) is not None]
     return canonical_follow_ups(updated)
@@ -313,9 +310,9 @@ def canonical_follow_ups(items: Iterable[FollowUp]) -> tuple[FollowUp, ...]:
 def changed_fields(before: LogEntry, after: LogEntry) -> list[str]:
     """The names of the fields that differ (id aside), for the one-line report of an amend."""
     return [
-        f.name
-        for f in dataclasses.fields(before)
-        if f.name not in ("id", "extra") and getattr(before, f.name) != getattr(after, f.name)
+        name
+        for name in before._fields
+        if name not in ("id", "extra") and getattr(before, name) != getattr(after, name)
     ]
 
 

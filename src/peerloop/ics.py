@@ -19,13 +19,12 @@ updates the events; SEQUENCE rises exactly when an event's content changes (a di
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import hashlib
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 from peerloop.errors import ConflictError
 from peerloop.models import Mode, Peer, Settings
@@ -56,8 +55,7 @@ CONFIDENTIAL = "What is said in a peer meeting stays there."
 # --- the state kept in calendar.toml -------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class EventRecord:
+class EventRecord(NamedTuple):
     """What a re-export needs to know about one UID it wrote before."""
 
     kind: str
@@ -69,12 +67,11 @@ class EventRecord:
     sequence: int
 
 
-@dataclass(frozen=True)
-class CalendarState:
+class CalendarState(NamedTuple):
     home_id: str
     """Random, made once per data folder: keeps UIDs unique between two leaders' files."""
-    events: Mapping[str, EventRecord] = field(default_factory=dict)
-    extra: Mapping[str, Any] = field(default_factory=dict)
+    events: Mapping[str, EventRecord] = MappingProxyType({})
+    extra: Mapping[str, Any] = MappingProxyType({})
     """Keys a newer peerloop wrote: kept."""
 
 
@@ -234,8 +231,7 @@ def _offset(delta: dt.timedelta) -> str:
 # --- VTIMEZONE -----------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Transition:
+class _Transition(NamedTuple):
     at: dt.datetime
     """The first UTC second of the new observance."""
     before: tuple[dt.timedelta, str]
@@ -340,8 +336,7 @@ def vtimezone(zone_name: str, first: dt.date, last: dt.date) -> list[str]:
 # --- events --------------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Event:
+class _Event(NamedTuple):
     uid: str
     kind: str
     start: dt.date
@@ -353,8 +348,7 @@ class _Event:
         return hashlib.sha256("\n".join(self.body).encode("utf-8")).hexdigest()[:16]
 
 
-@dataclass(frozen=True)
-class Built:
+class Built(NamedTuple):
     """A calendar file and the state to keep after writing it."""
 
     data: bytes
@@ -524,7 +518,7 @@ def _assemble(
     }
     return Built(
         data=bytes(out),
-        state=dataclasses.replace(state, events=kept),
+        state=state._replace(events=kept),
         uids=tuple(event.uid for event in events),
         changed=tuple(uid for uid in changed if uid not in cancelled),
         added=tuple(added),

@@ -12,7 +12,6 @@ costs a fifth of a frozen dataclass (about 0.15 ms against 0.75 ms here).
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from enum import StrEnum
@@ -105,7 +104,7 @@ def next_trial(settings: Settings, decision: Decision, today: dt.date) -> Settin
     """Continue and adjust start a new trial today; stop keeps the settings as they are."""
     if decision is Decision.STOP:
         return settings
-    return dataclasses.replace(settings, trial_start=today)
+    return settings._replace(trial_start=today)
 
 
 # --- progress: the weeks so far ----------------------------------------------------------------------------

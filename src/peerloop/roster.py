@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 
 from peerloop.errors import ConflictError
@@ -22,7 +21,7 @@ def require_peer(roster: Roster, name: str) -> Peer:
 
 
 def with_settings(roster: Roster, settings: Settings) -> Roster:
-    return dataclasses.replace(roster, settings=settings)
+    return roster._replace(settings=settings)
 
 
 def add_peer(roster: Roster, peer: Peer) -> Roster:
@@ -32,7 +31,7 @@ def add_peer(roster: Roster, peer: Peer) -> Roster:
             f"{existing.name!r} is already in the roster (names are unique whatever their case); "
             f"use `peerloop edit {existing.name!r}` to change them"
         )
-    return dataclasses.replace(roster, peers=(*roster.peers, peer))
+    return roster._replace(peers=(*roster.peers, peer))
 
 
 def replace_peer(roster: Roster, name: str, updated: Peer) -> Roster:
@@ -42,12 +41,12 @@ def replace_peer(roster: Roster, name: str, updated: Peer) -> Roster:
     if clash is not None and clash.key != current.key:
         raise ConflictError(f"{clash.name!r} is already in the roster; choose another name")
     peers = tuple(updated if peer.key == current.key else peer for peer in roster.peers)
-    return dataclasses.replace(roster, peers=peers)
+    return roster._replace(peers=peers)
 
 
 def remove_peer(roster: Roster, name: str) -> Roster:
     current = require_peer(roster, name)
-    return dataclasses.replace(roster, peers=tuple(p for p in roster.peers if p.key != current.key))
+    return roster._replace(peers=tuple(p for p in roster.peers if p.key != current.key))
 
 
 def roster_warning(active_count: int) -> str | None:

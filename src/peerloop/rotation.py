@@ -11,15 +11,14 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from peerloop.models import Meeting, Mode, Peer, Roster, Settings, Skip, peer_key
 
 WEEK = dt.timedelta(days=7)
 
 
-@dataclass(frozen=True)
-class History:
+class History(NamedTuple):
     """What the rotation needs from the journal."""
 
     last_met: Mapping[str, dt.date]
@@ -28,8 +27,7 @@ class History:
     """Mondays of the weeks that hold a meeting or a skip."""
 
 
-@dataclass(frozen=True)
-class Slot:
+class Slot(NamedTuple):
     """One week's meeting: when, with whom, how."""
 
     week: dt.date

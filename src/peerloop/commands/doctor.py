@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import os
 import stat
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NamedTuple
 
 from peerloop import render
 from peerloop.commands.common import HomeOption, JsonOption, open_store
@@ -17,8 +16,7 @@ from peerloop.roster import roster_warning
 from peerloop.storage import DIR_MODE, FILE_MODE, Store
 
 
-@dataclass(frozen=True)
-class Finding:
+class Finding(NamedTuple):
     level: str
     """"problem" (exit non-zero) or "note" (worth knowing, not wrong)."""
     what: str

@@ -6,11 +6,9 @@ Each write is one read-modify-write under the store's lock. Questions are asked 
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, NamedTuple
 
 from peerloop import clock, entries, prompts, render, rotation, values
 from peerloop.commands.common import HomeOption, JsonOption, open_store, parse_flag
@@ -54,8 +52,7 @@ QUESTIONS = {
 """The short reflection asked after a meeting, in order; each one is skipped with Enter."""
 
 
-@dataclass(frozen=True)
-class Notes:
+class Notes(NamedTuple):
     """The optional reflection fields of a meeting, as given on the command line or answered."""
 
     issue: str | None = None
@@ -67,8 +64,7 @@ class Notes:
     note: str | None = None
 
 
-@dataclass
-class Loaded:
+class Loaded(NamedTuple):
     """What a log command reads: the roster, today, and the journal years it needs, by year."""
 
     store: Store
@@ -143,8 +139,7 @@ def next_line(loaded: Loaded) -> str:
 # --- log: a meeting ----------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class MeetingPlan:
+class MeetingPlan(NamedTuple):
     meeting: Meeting
     year: JournalYear
     roster: Roster | None
@@ -229,7 +224,7 @@ def log_meeting(
         plan = plan_meeting(loaded, day, name, mode, reflection)
         save(store, [plan.year], plan.roster)
     loaded.years[plan.year.year] = plan.year
-    loaded.roster = plan.roster or loaded.roster
+    loaded = loaded._replace(roster=plan.roster or loaded.roster)
     if plan.note:
         render.message(f"note: {render.safe(plan.note)}")
     meeting = plan.meeting
@@ -298,8 +293,7 @@ def locate(store: Store, wanted: str) -> tuple[JournalYear, Entry]:
     raise entries.unknown_id(wanted)
 
 
-@dataclass(frozen=True)
-class Amend:
+class Amend(NamedTuple):
     """What `log --amend ID` was asked to change: None means leave as is, '' clears a text field."""
 
     name: str | None
@@ -342,7 +336,7 @@ def amended(loaded: Loaded, entry: Meeting | Skip, amend: Amend, day: dt.date) -
             )
         if amend.reason is not None:
             changes["reason"] = check_reason(amend.reason)
-        return dataclasses.replace(entry, **changes)
+        return entry._replace(**changes)
     if amend.reason is not None:
         raise InputError(f"--reason is for skips; {entry.id} is a meeting")
     if amend.mode is not None:
@@ -355,11 +349,10 @@ def amended(loaded: Loaded, entry: Meeting | Skip, amend: Amend, day: dt.date) -
         changes["gains"] = parse_flag_list(amend.gains, "--gain", entries.parse_gains)
     if amend.follow_ups:
         changes["follow_ups"] = entries.change_follow_ups(entry, amend.follow_ups)
-    return dataclasses.replace(entry, **changes)
+    return entry._replace(**changes)
 
 
-@dataclass(frozen=True)
-class AmendPlan:
+class AmendPlan(NamedTuple):
     before: Meeting | Skip
     after: Meeting | Skip
     years: tuple[JournalYear, ...]
@@ -379,7 +372,7 @@ def plan_amend(store: Store, wanted: str, amend: Amend) -> AmendPlan:
     note = None
     if after.date != entry.date:
         target = loaded.year(after.date.year)
-        after = dataclasses.replace(after, id=entries.new_id(target, after.date))
+        after = after._replace(id=entries.new_id(target, after.date))
         if isinstance(after, Skip):
             entries.check_skip_week(loaded.log_entries(), after.date, ignore=entry.id)
         else:

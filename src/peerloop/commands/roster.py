@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from typing import Annotated, Any
 
@@ -343,7 +342,7 @@ def edit(
 
     def apply(roster: Roster) -> Roster:
         current = require_peer(roster, name)
-        updated = dataclasses.replace(current, **changes)
+        updated = current._replace(**changes)
         if updated.name != current.name:
             renamed.append((current.name, updated.name))
         return replace_peer(roster, name, updated)
@@ -367,15 +366,14 @@ def _rename_in_journal(store: Store, old: str, new: str) -> None:
     changed = []
     for journal_year in store.load_journal().years:
         meetings = tuple(
-            dataclasses.replace(m, peer=new) if peer_key(m.peer) == peer_key(old) else m
-            for m in journal_year.meetings
+            m._replace(peer=new) if peer_key(m.peer) == peer_key(old) else m for m in journal_year.meetings
         )
         skips = tuple(
-            dataclasses.replace(s, peer=new) if s.peer and peer_key(s.peer) == peer_key(old) else s
+            s._replace(peer=new) if s.peer and peer_key(s.peer) == peer_key(old) else s
             for s in journal_year.skips
         )
         if meetings != journal_year.meetings or skips != journal_year.skips:
-            changed.append(dataclasses.replace(journal_year, meetings=meetings, skips=skips))
+            changed.append(journal_year._replace(meetings=meetings, skips=skips))
     for journal_year in changed:
         store.save_year(journal_year)
 
@@ -426,7 +424,7 @@ def pause(
 
     def apply(roster: Roster) -> Roster:
         current = require_peer(roster, name)
-        return replace_peer(roster, name, dataclasses.replace(current, paused_until=back))
+        return replace_peer(roster, name, current._replace(paused_until=back))
 
     saved = store.update_roster(apply)
     peer = require_peer(saved, name)
@@ -450,7 +448,7 @@ def resume(name: NameArgument, home: HomeOption = None) -> None:
         current = require_peer(roster, name)
         if not current.is_paused_on(today):
             raise ConflictError(f"{current.name} is not paused; nothing to resume")
-        return replace_peer(roster, name, dataclasses.replace(current, paused_until=None))
+        return replace_peer(roster, name, current._replace(paused_until=None))
 
     saved = store.update_roster(apply)
     render.out(f"{render.safe(require_peer(saved, name).name)} is back in the rotation.")

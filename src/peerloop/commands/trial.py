@@ -7,7 +7,6 @@ so that a faster start-up path, or a one-line `--line` form, can reuse them with
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NamedTuple
@@ -167,7 +166,7 @@ def save_thoughts(
             excuses=thoughts.excuses,
             ceo=thoughts.ceo,
         )
-        store.save_year(dataclasses.replace(year, reflections=(*year.reflections, reflection)))
+        store.save_year(year._replace(reflections=(*year.reflections, reflection)))
     return reflection, added, roster
 
 
@@ -641,8 +640,8 @@ def save_review(store: Store, review: Review, today: dt.date) -> Settings:
         if updated != settings:
             store.save_roster(with_settings(roster, updated))
         year = store.load_year(today.year)
-        saved = dataclasses.replace(review, id=entry_id(today, (entry.id for entry in year.entries())))
-        store.save_year(dataclasses.replace(year, reviews=(*year.reviews, saved)))
+        saved = review._replace(id=entry_id(today, (entry.id for entry in year.entries())))
+        store.save_year(year._replace(reviews=(*year.reviews, saved)))
     return updated
 
 

@@ -25,6 +25,7 @@ import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 from peerloop.models import Meeting, Mode, Peer, Roster, Settings, Skip
 from peerloop.storage import Store, entry_id
@@ -34,8 +35,8 @@ DOCS = ROOT / "docs" / "performance.md"
 MARK_BEGIN = "<!-- bench:begin -->"
 MARK_END = "<!-- bench:end -->"
 
-# (label, argv, home, budget as a multiple of the floor, weekly command?)
-Case = tuple[str, list[str], str, float, bool]
+# (label, argv, home, budget as a multiple of the floor; 0 for the stress home, judged on time and memory)
+Case = tuple[str, list[str], str, float]
 
 
 def build_home(folder: Path, peers: int, years: int, entries_per_week: int = 1) -> Path:
@@ -78,7 +79,7 @@ def build_home(folder: Path, peers: int, years: int, entries_per_week: int = 1) 
                         issue="Hiring a head of sales",
                         win="Shipped the beta",
                         note="private",
-                    )  # fmt: skip
+                    )
                 )
             n += 1
         day += dt.timedelta(days=7)
@@ -89,7 +90,7 @@ def build_home(folder: Path, peers: int, years: int, entries_per_week: int = 1) 
     return folder
 
 
-def cases(homes: dict[str, Path]) -> list[Case]:
+def cases() -> list[Case]:
     weekly = [
         ("next", ["next"], 6.0),
         ("status", ["status"], 6.0),
@@ -107,10 +108,12 @@ def cases(homes: dict[str, Path]) -> list[Case]:
     result: list[Case] = []
     for label, argv, budget in weekly:
         for home in ("new", "10 years"):
-            result.append((label, argv, f"{home} (for log)" if argv[0] == "log" else home, budget, True))
-    result += [(label, argv, "new", budget, False) for label, argv, budget in reads]
-    result += [(label, argv, "stress", 0.0, False) for label, argv in (("history", ["history"]), ("review --json",
-               ["review", "--json", "--early"]))]  # fmt: skip
+            result.append((label, argv, f"{home} (for log)" if argv[0] == "log" else home, budget))
+    result += [(label, argv, "new", budget) for label, argv, budget in reads]
+    result += [
+        ("history", ["history"], "stress", 0.0),
+        ("review --json", ["review", "--json", "--early"], "stress", 0.0),
+    ]
     return result
 
 
@@ -137,7 +140,17 @@ def peak_memory_mb(argv: Sequence[str], env: dict[str, str]) -> float:
     return max(before, after) / 1024
 
 
-def run(rounds: int) -> tuple[list[dict[str, object]], float]:
+class Row(NamedTuple):
+    command: str
+    home: str
+    ms: float
+    ratio: float
+    budget: float
+    exit: int
+    memory_mb: float | None
+
+
+def run(rounds: int) -> tuple[list[Row], float]:
     base_env = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE", "PEERLOOP_HOME")}
     base_env |= {"NO_COLOR": "1"}
     with tempfile.TemporaryDirectory(prefix="peerloop-bench-") as tmp:
@@ -152,61 +165,53 @@ def run(rounds: int) -> tuple[list[dict[str, object]], float]:
             homes[f"{name} (for log)"] = Path(shutil.copytree(homes[name], folder / f"{name} (for log)"))
         command = peerloop_command()
         floor_argv = [sys.executable, "-c", "pass"]
-        all_cases = cases(homes)
-        for _, argv, home, _, _ in all_cases:  # warm-up: bytecode caches, page cache
-            time_once([*command, *argv], base_env | {"PEERLOOP_HOME": str(homes[home])})
+        all_cases = cases()
+
+        def env_for(home: str) -> dict[str, str]:
+            return base_env | {"PEERLOOP_HOME": str(homes[home])}
+
+        for _, argv, home, _ in all_cases:  # warm-up: bytecode caches, page cache, the status line's cache
+            time_once([*command, *argv], env_for(home))
         floor: list[float] = []
         timings: dict[int, list[float]] = {n: [] for n in range(len(all_cases))}
         codes: dict[int, int] = {}
         for _ in range(rounds):
-            for n, (_, argv, home, _, _) in enumerate(all_cases):
+            for n, (_, argv, home, _) in enumerate(all_cases):
                 floor.append(time_once(floor_argv, base_env)[0])
-                elapsed, code = time_once([*command, *argv], base_env | {"PEERLOOP_HOME": str(homes[home])})
+                elapsed, codes[n] = time_once([*command, *argv], env_for(home))
                 timings[n].append(elapsed)
-                codes[n] = code
         floor_median = statistics.median(floor)
-        rows: list[dict[str, object]] = []
-        for n, (label, argv, home, budget, weekly) in enumerate(all_cases):
+        rows = []
+        for n, (label, argv, home, budget) in enumerate(all_cases):
             median = statistics.median(timings[n])
-            row: dict[str, object] = {
-                "command": label, "home": home, "ms": median * 1000, "ratio": median / floor_median,
-                "budget": budget, "weekly": weekly, "exit": codes[n],
-            }  # fmt: skip
-            if home == "stress":
-                row["memory_mb"] = peak_memory_mb(
-                    [*command, *argv], base_env | {"PEERLOOP_HOME": str(homes[home])}
-                )
-            rows.append(row)
-        shutil.rmtree(folder, ignore_errors=True)
+            memory = peak_memory_mb([*command, *argv], env_for(home)) if home == "stress" else None
+            rows.append(Row(label, home, median * 1000, median / floor_median, budget, codes[n], memory))
     return rows, floor_median
 
 
-def table(rows: list[dict[str, object]], floor: float) -> str:
+def table(rows: list[Row], floor: float) -> str:
     lines = [
         f"Floor (`python -c pass`): {floor * 1000:.1f} ms. Ratios are medians over whole processes.",
         "",
-        "| command | home | median ms | × floor | budget | met |",
+        "| command | home | median ms | x floor | budget | met |",
         "| --- | --- | ---: | ---: | ---: | --- |",
     ]
-    new_ms = {row["command"]: row["ms"] for row in rows if str(row["home"]).startswith("new")}
+    new_ms = {row.command: row.ms for row in rows if row.home.startswith("new")}
     for row in rows:
-        budget = float(row["budget"])  # type: ignore[arg-type]
-        ratio = float(row["ratio"])  # type: ignore[arg-type]
-        if row["home"] == "stress":
-            met = "yes" if float(row["ms"]) < 1000 and float(row["memory_mb"]) < 100 else "NO"  # type: ignore[arg-type]
-            shown = f"< 1 s, < 100 MB (peak {float(row['memory_mb']):.0f} MB)"  # type: ignore[arg-type]
-        elif str(row["home"]).startswith("10 years"):
-            growth = float(row["ms"]) / float(new_ms[row["command"]])  # type: ignore[arg-type]
-            met = "yes" if ratio <= budget and growth <= 1.2 else "NO"
-            shown = f"{budget:g}×; {growth:.2f}× the new home (≤ 1.2×)"
+        if row.memory_mb is not None:
+            met = row.ms < 1000 and row.memory_mb < 100
+            shown = f"< 1 s, < 100 MB (peak {row.memory_mb:.0f} MB)"
+        elif row.home.startswith("10 years"):
+            growth = row.ms / new_ms[row.command]
+            met = row.ratio <= row.budget and growth <= 1.2
+            shown = f"{row.budget:g}x; {growth:.2f}x the new home (<= 1.2x)"
         else:
-            met = "yes" if ratio <= budget else "NO"
-            shown = f"{budget:g}×"
-        if row["exit"] not in (0,):
-            met += f" (exit {row['exit']})"
+            met = row.ratio <= row.budget
+            shown = f"{row.budget:g}x"
+        verdict = ("yes" if met else "NO") + ("" if row.exit == 0 else f" (exit {row.exit})")
         lines.append(
-            f"| `peerloop {row['command']}` | {row['home']} | {float(row['ms']):.1f} | {ratio:.2f} | {shown} | {met} |"
-        )  # type: ignore[arg-type]
+            f"| `peerloop {row.command}` | {row.home} | {row.ms:.1f} | {row.ratio:.2f} | {shown} | {verdict} |"
+        )
     return "\n".join(lines)
 
 

@@ -106,6 +106,8 @@ CORPUS = [
     ["invite", "Ann Lee", "-o", "-"],
     ["doctor"],
     ["doctor", "--json"],
+    ["where"],
+    ["where", "--json"],
 ]
 
 
@@ -156,6 +158,35 @@ def test_every_command_declares_its_parameters_for_both_paths() -> None:
     for name, target in lean.COMMANDS.items():
         for param in options.params(lean.load(target)):
             assert param.marker.kwargs.get("help"), f"peerloop {name}: {param.name} has no help text"
+
+
+def test_every_command_has_a_summary_that_shows_whole_and_examples_that_run() -> None:
+    """`peerloop --help` lists each command's first sentence, cut with "..." past 45 characters (Click's
+    default; at 80 columns there is more room). Each `--help` ends with examples, each on one line at 80
+    columns, each naming only options and arguments the command has (checked by Click's own parser)."""
+    import shlex
+
+    import typer
+    from typer.core import TyperGroup
+
+    group = typer.main.get_command(app)
+    assert isinstance(group, TyperGroup)
+    for name in lean.COMMANDS:
+        command = group.commands[name]
+        assert command.help, f"peerloop {name} has no help text"
+        summary = command.get_short_help_str(limit=45)
+        assert not summary.endswith("..."), f"peerloop {name}: the summary is cut: {summary!r}"
+        text = _help.HELP[name]
+        assert "\n  Examples:\n" in text, f"peerloop {name} --help has no examples"
+        examples = text.split("\n  Examples:\n", 1)[1].split("\nArguments:\n")[0].split("\nOptions:\n")[0]
+        paragraphs = [p.strip() for p in examples.strip().split("\n\n")]
+        assert paragraphs, f"peerloop {name} --help has no examples"
+        for example in paragraphs:
+            assert "\n" not in example, f"peerloop {name}: an example wraps at 80 columns: {example!r}"
+            words = shlex.split(example, comments=True)
+            words = words[: words.index("|")] if "|" in words else words
+            assert words[:2] == ["peerloop", name], example
+            command.make_context(name, words[2:])  # raises a UsageError when an option does not exist
 
 
 def test_help_snapshot_and_cli_reference_are_up_to_date() -> None:

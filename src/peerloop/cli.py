@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Callable, Sequence
 from typing import Annotated, Any, TypeVar
 
 import typer
+from typer._click.shell_completion import CompletionItem, add_completion_class
+from typer._completion_classes import BashComplete
 from typer.core import TyperGroup
 
 from peerloop import __version__, lean, render
@@ -15,6 +18,17 @@ from peerloop.errors import EXIT_USAGE
 from peerloop.options import typer_ready
 
 CommandFunction = TypeVar("CommandFunction", bound=Callable[..., Any])
+
+
+class QuotingBashComplete(BashComplete):
+    """Typer's bash completion, with each value escaped as the shell reads it (like `printf %q`).
+
+    Bash inserts a completion exactly as printed: "Ann Lee" would become two words. Escaped, it is
+    inserted as `Ann\\ Lee`, one word. zsh and fish quote completions themselves.
+    """
+
+    def format_completion(self, item: CompletionItem) -> str:
+        return re.sub(r"([^\w@%+=:,./-])", r"\\\1", item.value)
 
 
 class PeerloopGroup(TyperGroup):
@@ -28,6 +42,8 @@ class PeerloopGroup(TyperGroup):
         standalone_mode: bool = True,
         **extra: Any,
     ) -> Any:
+        add_completion_class(QuotingBashComplete, "bash")  # Typer registers its own each time it builds
+
         def invoke() -> Any:
             try:
                 return super(PeerloopGroup, self).main(

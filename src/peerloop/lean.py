@@ -37,6 +37,7 @@ COMMANDS: dict[str, str] = {
     "review": "peerloop.commands.trial:review",
     "export": "peerloop.commands.calendar:export",
     "invite": "peerloop.commands.calendar:invite",
+    "where": "peerloop.commands.where:where",
     "doctor": "peerloop.commands.doctor:doctor",
 }
 """Every command, in the order `peerloop --help` lists them: name -> module:function."""

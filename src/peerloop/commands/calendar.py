@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 from peerloop import render
-from peerloop.commands.common import HomeOption, open_store
+from peerloop.commands.common import HomeOption, PeerArgument, open_store
 from peerloop.errors import ConflictError, DataFileError, InputError
-from peerloop.options import Arg, Opt
+from peerloop.options import Opt
 
 if TYPE_CHECKING:
     from peerloop.ics import Built, CalendarState
@@ -59,11 +59,12 @@ def export(
     ] = None,
     home: HomeOption = None,
 ) -> None:
-    """Write your calendar file: one event per planned meeting, and the review date.
+    """Write your calendar file (.ics).
 
-    Import it into your calendar; after the rotation changes, export and import again: the same events
-    are updated (same UIDs, higher SEQUENCE), never duplicated. No notes from your journal go into it.
-    Writing to stdout ('-o -') records the new SEQUENCE numbers just like writing a file.
+    One event per planned meeting, and one on the review date. Import it into your calendar; after the
+    rotation changes, export and import again: the same events are updated (same UIDs, higher
+    SEQUENCE), never duplicated. No notes from your journal go into it. Writing to stdout ('-o -')
+    records the new SEQUENCE numbers just like writing a file.
 
     Examples:
 
@@ -110,7 +111,7 @@ def export(
 
 
 def invite(
-    name: Annotated[str, Arg(metavar="NAME", help="The peer's name (any case).", show_default=False)],
+    name: PeerArgument,
     output: Annotated[
         str | None,
         Opt(
@@ -123,11 +124,12 @@ def invite(
     ] = None,
     home: HomeOption = None,
 ) -> None:
-    """Write one peer's invite: your recurring meeting with them until the review date.
+    """Write one peer's calendar invite (.ics).
 
-    Send the file to them (attach it to an email); it needs your email (`peerloop init --email`) and
-    theirs (`peerloop edit NAME --email`). Send it again after the roster changes: it updates the same
-    series. The default file name comes from the peer's name, e.g. peerloop-ann-lee.ics.
+    Your recurring meeting with them, until the review date. Send the file to them (attach it to an
+    email); it needs your email (`peerloop init --email`) and theirs (`peerloop edit NAME --email`).
+    Send it again after the roster changes: it updates the same series. The default file name comes
+    from the peer's name, e.g. peerloop-ann-lee.ics.
 
     Examples:
 

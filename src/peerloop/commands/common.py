@@ -5,10 +5,10 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from peerloop.errors import InputError, MissingValueError
-from peerloop.options import Opt
+from peerloop.options import Arg, Opt
 from peerloop.paths import data_home
 from peerloop.storage import DEFAULT_LOCK_TIMEOUT, Store
 
@@ -18,7 +18,8 @@ LOCK_TIMEOUT_ENV = "PEERLOOP_LOCK_TIMEOUT"
 
 HOME_HELP = "Data folder (default: $PEERLOOP_HOME, else your platform's user data folder)."
 HomeOption = Annotated[
-    Path | None, Opt("--home", help=HOME_HELP, show_default=False, file_okay=False, dir_okay=True)
+    Path | None,
+    Opt("--home", metavar="DIR", help=HOME_HELP, show_default=False, file_okay=False, dir_okay=True),
 ]
 JsonOption = Annotated[bool, Opt("--json", help="Print JSON for scripts instead of text.")]
 
@@ -43,6 +44,38 @@ def open_store(home: Path | None) -> Store:
     store = Store(data_home(home or global_home[0]), lock_timeout=lock_timeout)
     opened[:] = [store]
     return store
+
+
+def complete_peer_name(ctx: Any, incomplete: str) -> list[str]:
+    """Shell completion for a peer's NAME: the roster's names that start with what is typed.
+
+    Runs at every Tab, so it reads only `roster.toml` (of the folder `--home` names on the command line,
+    else $PEERLOOP_HOME, else the default), and it never fails: a missing or damaged roster, or anything
+    else going wrong, means no suggestions. Typer passes `ctx` (a click Context, parsed leniently) and the
+    word being completed; `ctx` is typed Any so that this module imports without Typer.
+    """
+    try:
+        home = None
+        context = ctx
+        while context is not None and home is None:
+            home = context.params.get("home")
+            context = context.parent
+        roster = Store(data_home(Path(home) if home else None)).load_roster()
+        return [peer.name for peer in roster.peers if peer.name.startswith(incomplete)]
+    except Exception:
+        return []
+
+
+PeerArgument = Annotated[
+    str,
+    Arg(
+        metavar="NAME",
+        help="The peer's name (any case).",
+        show_default=False,
+        autocompletion=complete_peer_name,
+    ),
+]
+"""A peer in the roster, as NAME; the shell completes it from the roster's names."""
 
 
 def parse_flag(value: str, flag: str, parse: Callable[[str], T]) -> T:

@@ -172,10 +172,11 @@ def doctor(
     json: JsonOption = False,
     home: HomeOption = None,
 ) -> int:
-    """Check the data folder: permissions, files that do not parse, odd settings, leftovers.
+    """Check the data folder and say how to fix it.
 
-    Prints each finding with how to fix it. Exits 0 when nothing is wrong (notes are fine), 4 when
-    something needs fixing.
+    It looks at permissions, files that do not parse, odd settings and leftovers, and prints each
+    finding with how to fix it. Exits 0 when nothing is wrong (notes are fine), 4 when something
+    needs fixing.
 
     Examples:
 

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable
 from typing import Annotated, Any, NamedTuple
 
 from peerloop import clock, entries, prompts, render, rotation, values
-from peerloop.commands.common import HomeOption, JsonOption, open_store, parse_flag
+from peerloop.commands.common import HomeOption, JsonOption, complete_peer_name, open_store, parse_flag
 from peerloop.commands.roster import require_settings
 from peerloop.entries import FollowUpChanges, LogEntry
 from peerloop.errors import ConflictError, InputError, MissingValueError
@@ -34,7 +34,12 @@ from peerloop.storage import Store
 
 NameArgument = Annotated[
     str | None,
-    Arg(metavar="NAME", help="Who you met (default: the peer whose turn it is).", show_default=False),
+    Arg(
+        metavar="NAME",
+        help="Who you met (default: the peer whose turn it is).",
+        show_default=False,
+        autocompletion=complete_peer_name,
+    ),
 ]
 DateOption = Annotated[
     str | None, Opt("--date", metavar="DATE", help="The day it happened, YYYY-MM-DD (default: today).")
@@ -493,7 +498,7 @@ def log(
     ] = None,
     home: HomeOption = None,
 ) -> None:
-    """Record this week's meeting, a skipped week, or a correction.
+    """Record this week's meeting, or a skip.
 
     Without NAME, the meeting is with the peer whose turn it is (as `peerloop next` shows). On a
     terminal, with no reflection flags, it asks the short reflection one question at a time; Enter
@@ -505,7 +510,7 @@ def log(
 
       peerloop log
 
-      peerloop log "Ann Lee" --mode lunch --issue "hiring a VP" --gain advice --follow-up "send the deck"
+      peerloop log "Ann Lee" --issue "hiring a VP" --follow-up "send the deck"
 
       peerloop log --skip --reason "board week"
 
@@ -580,7 +585,12 @@ def entry_lines(entry: LogEntry) -> list[str]:
 def history(
     name: Annotated[
         str | None,
-        Arg(metavar="NAME", help="Only the entries with this peer (any case).", show_default=False),
+        Arg(
+            metavar="NAME",
+            help="Only the entries with this peer (any case).",
+            show_default=False,
+            autocompletion=complete_peer_name,
+        ),
     ] = None,
     since: Annotated[
         str | None, Opt("--since", metavar="DATE", help="Only entries on or after this date, YYYY-MM-DD.")
@@ -588,9 +598,10 @@ def history(
     json: JsonOption = False,
     home: HomeOption = None,
 ) -> None:
-    """The log, newest first: meetings and skipped weeks, each with its id.
+    """The log, newest first.
 
-    Follow-ups are numbered for `peerloop log --amend ID --done N`; [x] marks the done ones.
+    Meetings and skipped weeks, each with its id. Follow-ups are numbered for
+    `peerloop log --amend ID --done N`; [x] marks the done ones.
 
     Examples:
 
@@ -644,7 +655,9 @@ def forget(
     yes: Annotated[bool, Opt("--yes", "-y", help="Do not ask for confirmation.")] = False,
     home: HomeOption = None,
 ) -> None:
-    """Delete one journal entry for good (a meeting logged by mistake, a skip that was not one).
+    """Delete one journal entry for good.
+
+    A meeting logged by mistake, a skip that was not one: `peerloop history` shows each entry's id.
 
     Examples:
 

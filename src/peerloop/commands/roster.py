@@ -6,7 +6,14 @@ import datetime as dt
 from typing import Annotated, Any
 
 from peerloop import clock, prompts, render, values
-from peerloop.commands.common import HomeOption, JsonOption, open_store, parse_flag, resolve
+from peerloop.commands.common import (
+    HomeOption,
+    JsonOption,
+    PeerArgument,
+    open_store,
+    parse_flag,
+    resolve,
+)
 from peerloop.errors import ConflictError, InputError, NotSetUpError
 from peerloop.models import WEEKDAYS, Mode, Peer, Roster, Settings
 from peerloop.options import Arg, Opt
@@ -20,14 +27,17 @@ from peerloop.roster import (
 )
 from peerloop.storage import Store
 
-EmailOption = Annotated[str | None, Opt("--email", help="Email address (for calendar invites).")]
-OrgOption = Annotated[str | None, Opt("--org", help="Organisation they work at.")]
+EmailOption = Annotated[
+    str | None, Opt("--email", metavar="EMAIL", help="Email address (for calendar invites).")
+]
+OrgOption = Annotated[str | None, Opt("--org", metavar="TEXT", help="Organisation they work at.")]
 ModeOption = Annotated[
     str | None,
-    Opt("--mode", help="Preferred way to meet: coffee, lunch or call.", show_default=False),
+    Opt("--mode", metavar="MODE", help="Preferred way to meet: coffee, lunch or call.", show_default=False),
 ]
-NoteOption = Annotated[str | None, Opt("--note", help="A private note about this peer.")]
-NameArgument = Annotated[str, Arg(help="The peer's name (any case).", show_default=False)]
+NoteOption = Annotated[str | None, Opt("--note", metavar="TEXT", help="A private note about this peer.")]
+NewNameArgument = Annotated[str, Arg(metavar="NAME", help="The new peer's name.", show_default=False)]
+NameArgument = PeerArgument
 
 
 def require_settings(roster: Roster) -> Settings:
@@ -69,31 +79,43 @@ def settings_lines(settings: Settings) -> list[str]:
 
 
 def init(
-    name: Annotated[str | None, Opt("--name", help="Your name, as peers see it on invites.")] = None,
-    email: Annotated[str | None, Opt("--email", help="Your email (needed for `peerloop invite`).")] = None,
-    timezone: Annotated[
-        str | None, Opt("--timezone", help="Your IANA time zone, e.g. Europe/Berlin.")
+    name: Annotated[
+        str | None, Opt("--name", metavar="NAME", help="Your name, as peers see it on invites.")
     ] = None,
-    day: Annotated[str | None, Opt("--day", help="Weekday you keep for peer meetings: mon..sun.")] = None,
-    time: Annotated[str | None, Opt("--time", help="Start time, HH:MM (24-hour).")] = None,
-    duration: Annotated[str | None, Opt("--duration", help="Meeting length in minutes.")] = None,
+    email: Annotated[
+        str | None, Opt("--email", metavar="EMAIL", help="Your email (needed for `peerloop invite`).")
+    ] = None,
+    timezone: Annotated[
+        str | None, Opt("--timezone", metavar="ZONE", help="Your IANA time zone, e.g. Europe/Berlin.")
+    ] = None,
+    day: Annotated[
+        str | None, Opt("--day", metavar="DAY", help="Weekday you keep for peer meetings: mon..sun.")
+    ] = None,
+    time: Annotated[str | None, Opt("--time", metavar="HH:MM", help="Start time (24-hour clock).")] = None,
+    duration: Annotated[
+        str | None, Opt("--duration", metavar="MINUTES", help="Meeting length in minutes.")
+    ] = None,
     mode: ModeOption = None,
-    start: Annotated[str | None, Opt("--start", help="First day of the six-month trial, YYYY-MM-DD.")] = None,
+    start: Annotated[
+        str | None, Opt("--start", metavar="DATE", help="First day of the six-month trial, YYYY-MM-DD.")
+    ] = None,
     peer: Annotated[
-        list[str] | None, Opt("--peer", help="A peer to add (repeat for each of your 4 to 5 peers).")
+        list[str] | None,
+        Opt("--peer", metavar="NAME", help="A peer to add (repeat for each of your 4 to 5 peers)."),
     ] = None,
     home: HomeOption = None,
 ) -> None:
-    """Set up peerloop: who you are, your weekly slot, the trial's start, and your peers.
+    """Set up: you, your weekly slot, your peers.
 
-    On a terminal it asks for anything not given as a flag; run it again to change the settings
+    Who you are, the weekday and time you keep for peer meetings, the trial's start, and the peers you
+    will meet. On a terminal it asks for anything not given as a flag; run it again to change the settings
     (nothing is wiped).
 
     Examples:
 
       peerloop init
 
-      peerloop init --name "Dana Ode" --timezone Europe/Berlin --day tue --time 08:30 --peer "Ann Lee"
+      peerloop init --name "Dana Ode" --timezone Europe/Berlin --time 08:30
     """
     store = open_store(home)
     roster = store.load_roster()
@@ -208,7 +230,7 @@ def _ask_settings(
 
 
 def add(
-    name: NameArgument,
+    name: NewNameArgument,
     email: EmailOption = None,
     org: OrgOption = None,
     mode: ModeOption = None,
@@ -250,7 +272,10 @@ def peer_json(peer: Peer) -> dict[str, Any]:
 
 
 def peers(json: JsonOption = False, home: HomeOption = None) -> None:
-    """List the roster, in rotation order for ties: when you last met each, how often, and their next turn.
+    """List the roster and each peer's next turn.
+
+    In roster order (which breaks ties in the rotation): when you last met each peer, how often, and the
+    date of their next turn.
 
     Examples:
 
@@ -309,14 +334,17 @@ def peers(json: JsonOption = False, home: HomeOption = None) -> None:
 
 def edit(
     name: NameArgument,
-    new_name: Annotated[str | None, Opt("--name", help="Rename the peer.")] = None,
+    new_name: Annotated[str | None, Opt("--name", metavar="NAME", help="Rename the peer.")] = None,
     email: EmailOption = None,
     org: OrgOption = None,
     mode: ModeOption = None,
     note: NoteOption = None,
     home: HomeOption = None,
 ) -> None:
-    """Change a peer's details; an empty value clears a field (e.g. --org "").
+    """Change a peer's details.
+
+    Only the fields given change; an empty value clears a field (e.g. --org ""). A rename carries over
+    to the journal, so the history and the rotation follow the peer.
 
     Examples:
 
@@ -383,7 +411,9 @@ def remove(
     yes: Annotated[bool, Opt("--yes", "-y", help="Do not ask for confirmation.")] = False,
     home: HomeOption = None,
 ) -> None:
-    """Remove a peer from the roster; their journal entries are kept.
+    """Remove a peer from the roster.
+
+    Their journal entries are kept: `peerloop history NAME` still shows them.
 
     Examples:
 
@@ -405,10 +435,14 @@ def remove(
 
 def pause(
     name: NameArgument,
-    until: Annotated[str, Opt("--until", help="The date they are back, YYYY-MM-DD.", show_default=False)],
+    until: Annotated[
+        str, Opt("--until", metavar="DATE", help="The date they are back, YYYY-MM-DD.", show_default=False)
+    ],
     home: HomeOption = None,
 ) -> None:
-    """Take a peer out of the rotation until a date (parental leave, a busy quarter).
+    """Take a peer out of the rotation until a date.
+
+    For parental leave, a busy quarter: the rotation skips them until that day, then they are back.
 
     Examples:
 
@@ -435,7 +469,9 @@ def pause(
 
 
 def resume(name: NameArgument, home: HomeOption = None) -> None:
-    """Bring a paused peer back into the rotation now.
+    """Bring a paused peer back into the rotation.
+
+    From today, instead of the date `peerloop pause --until` set.
 
     Examples:
 

@@ -229,19 +229,19 @@ def reflect(
     ] = False,
     home: HomeOption = None,
 ) -> None:
-    """The coaching thoughts: who you might contact, what would hold you back, the six-month test.
+    """The coaching thoughts, asked and saved.
 
-    On a terminal it asks one question at a time; in a script the flags answer them (any answer
-    flag means nothing is asked). The answers are saved, dated, in the journal; the review shows
-    them again at the end of the trial.
+    Who you might contact, what would hold you back, the six-month test. On a terminal it asks one
+    question at a time; in a script the flags answer them (any answer flag means nothing is asked).
+    The answers are saved, dated, in the journal; the review shows them again at the end of the trial.
 
     Examples:
 
       peerloop reflect
 
-      peerloop reflect --name "Ann Lee" --name "Bo Chen" --why "I know few people outside"
+      peerloop reflect --name "Ann Lee" --name "Bo Chen" --why "I know few people"
 
-      peerloop reflect --excuse "no time" --excuse "it feels awkward" --ceo "Make time."
+      peerloop reflect --excuse "no time" --excuse "awkward" --ceo "Make time."
     """
     store = open_store(home)
     roster = store.load_roster()
@@ -495,10 +495,11 @@ def status(
     json: JsonOption = False,
     home: HomeOption = None,
 ) -> int:
-    """Where the trial stands: week k of N as a strip, meetings kept, skips, next meeting, review.
+    """Where the trial stands, week by week.
 
-    Each week of the trial is one character (kept, skipped, missed, this week still open, to
-    come), with a legend under the strip.
+    Week k of N as a strip, the meetings kept, the skips, the next meeting and the review. Each week
+    of the trial is one character (kept, skipped, missed, this week still open, to come), with a
+    legend under the strip.
 
     Examples:
 
@@ -681,7 +682,7 @@ def review(
     ] = False,
     home: HomeOption = None,
 ) -> None:
-    """The six-month review: the evidence from your journal, then did it add value, and what next.
+    """The six-month review: did it add value?
 
     First the evidence (meetings kept and skipped, per peer, the gains, wins, open follow-ups,
     your skip reasons beside the excuses you listed at the start). Then the feedback model: what

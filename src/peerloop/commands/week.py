@@ -51,10 +51,11 @@ def slot_time(slot: Slot) -> str:
 
 
 def next_(json: JsonOption = False, home: HomeOption = None) -> None:
-    """Who to meet this week, when and how; what you brought and promised last time.
+    """Who to meet this week, when and how.
 
-    When this week's meeting or skip is logged, it shows next week's. A slot whose day has passed
-    with nothing logged stays here, marked overdue, until you log it.
+    With what you brought and promised last time: the pressing issue and the open follow-ups of your
+    last meeting with them. When this week's meeting or skip is logged, it shows next week's. A slot
+    whose day has passed with nothing logged stays here, marked overdue, until you log it.
 
     Examples:
 
@@ -130,18 +131,25 @@ def default_weeks(roster: Roster, settings: Settings, first_week: dt.date, today
 def plan(
     weeks: Annotated[
         int | None,
-        Opt("--weeks", min=1, max=520, help="How many weeks to show (default: to the review date)."),
+        Opt(
+            "--weeks",
+            metavar="N",
+            min=1,
+            max=520,
+            help="How many weeks to show (default: to the review date).",
+        ),
     ] = None,
     start: Annotated[
-        str | None, Opt("--from", help="Start at the week of this date, YYYY-MM-DD (default: now).")
+        str | None,
+        Opt("--from", metavar="DATE", help="Start at the week of this date, YYYY-MM-DD (default: now)."),
     ] = None,
     json: JsonOption = False,
     home: HomeOption = None,
 ) -> None:
-    """The rotation for the coming weeks: one peer a week, each in turn.
+    """The rotation for the coming weeks.
 
-    Paused peers drop out for the weeks they are away and come back after. The plan assumes each
-    planned meeting happens; a skip keeps that peer first in line.
+    One peer a week, each in turn. Paused peers drop out for the weeks they are away and come back
+    after. The plan assumes each planned meeting happens; a skip keeps that peer first in line.
 
     Examples:
 

@@ -1,0 +1,281 @@
+"""The docs cannot go stale: every command docs/guide.md shows runs, and every output it shows is real.
+
+How docs/guide.md is read, top to bottom, as one session against a fresh data folder (the default one,
+under a temp $HOME, so that paths read `~/.local/share/peerloop`), in a temp working directory:
+
+- ```sh blocks are commands to run. Every line is a `peerloop ...` command (a line ending in `\\` goes on
+  with the next), run in order; it must exit 0, unless the line's comment says `# exit N`, which is then
+  the code it must exit with. In a pipeline (`peerloop next --json | jq -r .peer`) the `peerloop` part runs
+  and must succeed; what it is piped into is not run. Anything else in a sh block fails the test.
+- ```console blocks are transcripts: each `$ peerloop ...` line is run like a sh line, and what follows it
+  up to the next `$` line must be exactly what it prints (stdout, then stderr).
+- A ```json block right after a `<!-- test json: peerloop ... -->` comment documents the output of that
+  command: it is run there, and the block must have the same keys at every level and the same kinds of
+  values (a `null` or an empty list on either side matches anything; lists match element by element
+  against any element of the other side).
+- `<!-- test clock: 2027-01-05T10:00 -->` sets the clock (PEERLOOP_NOW) for what follows, so that the
+  guide can walk through the weeks of a trial. The comment is invisible when the Markdown is rendered.
+- Every other block (```text, ```bash, ```zsh, ```fish, ```toml, …) is an illustration and never runs:
+  crontab lines, shell start-up snippets, commands that need a terminal or another program. bash, zsh and
+  fish blocks are checked for syntax by those shells when they are installed.
+
+README.md's ```console sample is checked the same way, against the small set-up `readme_home` makes (its
+```sh blocks are the install and test commands, which CI runs).
+
+After an intended change of output, `PEERLOOP_UPDATE_DOCS=1 pytest tests/test_docs.py` rewrites the
+console outputs in both files; review the diff.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import shutil
+import subprocess
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from peerloop.cli import app
+
+ROOT = Path(__file__).resolve().parent.parent
+GUIDE = ROOT / "docs" / "guide.md"
+README = ROOT / "README.md"
+UPDATE = "PEERLOOP_UPDATE_DOCS"
+
+CLOCK = re.compile(r"^<!-- test clock: (\S+) -->$")
+JSON_OF = re.compile(r"^<!-- test json: (.+) -->$")
+EXIT = re.compile(r"#.*\bexit (\d+)\b")
+
+
+@dataclass
+class Block:
+    """A fenced block: its language, its lines, where its body starts in the file, and the markers before it."""
+
+    lang: str
+    lines: list[str]
+    start: int
+    clock: str | None = None
+    json_of: str | None = None
+    outputs: list[tuple[int, int, str]] = field(default_factory=list)
+    """For console blocks: (first line, end line, output) of each command's expected output, in the file."""
+
+
+def blocks(text: str) -> Iterator[Block]:
+    lines = text.split("\n")
+    clock: str | None = None
+    json_of: str | None = None
+    index = 0
+    while index < len(lines):
+        line = lines[index]
+        if match := CLOCK.match(line.strip()):
+            clock = match.group(1)
+        elif match := JSON_OF.match(line.strip()):
+            json_of = match.group(1)
+        elif line.startswith("```"):
+            lang = line[3:].strip()
+            end = lines.index("```", index + 1)
+            yield Block(lang, lines[index + 1 : end], index + 1, clock, json_of if lang == "json" else None)
+            clock, json_of = None, None
+            index = end
+        index += 1
+
+
+def commands(lines: list[str]) -> Iterator[str]:
+    """The commands of a sh block, with `\\` continuations joined."""
+    pending = ""
+    for line in lines:
+        if line.endswith("\\"):
+            pending += line[:-1] + " "
+            continue
+        full = (pending + line).strip()
+        pending = ""
+        if full and not full.startswith("#"):
+            yield full
+
+
+class Session:
+    """One user at one machine: a temp $HOME with the default data folder, a working directory, a clock."""
+
+    def __init__(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.user_home = tmp_path / "dana"
+        self.work = tmp_path / "work"
+        self.work.mkdir()
+        self.user_home.mkdir()
+        monkeypatch.setenv("HOME", str(self.user_home))
+        monkeypatch.delenv("PEERLOOP_HOME", raising=False)
+        monkeypatch.delenv("XDG_DATA_HOME", raising=False)
+        monkeypatch.chdir(self.work)
+        self.monkeypatch = monkeypatch
+        from peerloop.paths import data_home
+
+        self.data = data_home()
+        self.runner = CliRunner()
+
+    def at(self, moment: str) -> None:
+        self.monkeypatch.setenv("PEERLOOP_NOW", moment)
+
+    def run(self, line: str) -> tuple[int, str]:
+        """Run one documented command line; (exit code, stdout then stderr, with paths as the docs show them)."""
+        words = shlex.split(line, comments=True)
+        if "|" in words:
+            words = words[: words.index("|")]
+        assert words[:1] == ["peerloop"], f"not a peerloop command: {line!r}"
+        args = [os.path.expanduser(word) if word.startswith("~/") else word for word in words[1:]]
+        result = self.runner.invoke(app, args)
+        if result.exception is not None and not isinstance(result.exception, SystemExit):
+            raise result.exception
+        output = result.stdout + result.stderr
+        output = output.replace(str(self.data), "~/.local/share/peerloop").replace(str(self.user_home), "~")
+        return result.exit_code, output
+
+    def check(self, line: str) -> str:
+        """Run a line that must exit 0, or the code its `# exit N` comment gives."""
+        match = EXIT.search(line)
+        expected = int(match.group(1)) if match else 0
+        code, output = self.run(line)
+        assert code == expected, f"`{line}` exited {code}, expected {expected}:\n{output}"
+        return output
+
+
+def shape_matches(doc: Any, real: Any) -> bool:
+    """Same keys at every level and the same kinds of values; null and [] match anything."""
+    if doc is None or real is None or doc == [] or real == []:
+        return True
+    if isinstance(doc, dict) and isinstance(real, dict):
+        return doc.keys() == real.keys() and all(shape_matches(doc[key], real[key]) for key in doc)
+    if isinstance(doc, list) and isinstance(real, list):
+        return all(any(shape_matches(d, r) for r in real) for d in doc) and all(
+            any(shape_matches(d, r) for d in doc) for r in real
+        )
+    if isinstance(doc, bool) or isinstance(real, bool):
+        return isinstance(doc, bool) and isinstance(real, bool)
+    if isinstance(doc, int | float) and isinstance(real, int | float):
+        return True
+    return type(doc) is type(real)
+
+
+def play(path: Path, session: Session, before: Callable[[], None] = lambda: None, sh: bool = True) -> None:
+    """Run every sh (unless `sh` is false) and console block of `path` in order; check outputs and shapes."""
+    text = path.read_text(encoding="utf-8")
+    before()
+    updates: list[tuple[int, int, str]] = []
+    ran = 0
+    for block in blocks(text):
+        if block.clock:
+            session.at(block.clock)
+        if block.lang == "sh" and sh:
+            for line in commands(block.lines):
+                session.check(line)
+                ran += 1
+        elif block.lang == "console":
+            index = 0
+            while index < len(block.lines):
+                line = block.lines[index]
+                assert line.startswith("$ "), f"{path.name}:{block.start + index + 1}: expected a `$ ` line"
+                end = index + 1
+                while end < len(block.lines) and not block.lines[end].startswith("$ "):
+                    end += 1
+                output = session.check(line[2:])
+                ran += 1
+                shown = "\n".join(block.lines[index + 1 : end])
+                if os.environ.get(UPDATE):
+                    updates.append((block.start + index + 1, block.start + end, output.rstrip("\n")))
+                else:
+                    assert shown == output.rstrip("\n"), (
+                        f"{path.name}:{block.start + index + 1}: `{line}` prints something else "
+                        f"(rerun with {UPDATE}=1 to update the docs):\n{output}"
+                    )
+                index = end
+        elif block.json_of is not None:
+            code, output = session.run(block.json_of)
+            assert code == 0, output
+            documented = json.loads("\n".join(block.lines))
+            assert shape_matches(documented, json.loads(output)), (
+                f"{path.name}:{block.start}: the JSON documented for `{block.json_of}` does not have the "
+                f"shape of its real output:\n{output}"
+            )
+    assert ran, f"no command found in {path.name}"
+    if updates:
+        lines = text.split("\n")
+        for first, end, output in reversed(updates):
+            lines[first:end] = output.split("\n") if output else []
+        path.write_text("\n".join(lines), encoding="utf-8")
+
+
+def test_every_command_in_the_guide_runs_and_every_output_is_real(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    play(GUIDE, Session(tmp_path, monkeypatch))
+
+
+def readme_home(session: Session) -> Callable[[], None]:
+    """What the README's sample shows: a leader on the Monday of week 6, five weeks kept but one skipped."""
+
+    def set_up() -> None:
+        session.at("2027-01-04T09:00")
+        session.check(
+            'peerloop init --name "Dana Ode" --timezone Europe/Berlin --day tue --time 08:30 '
+            '--start 2027-01-04 --peer "Ann Lee" --peer "Bo Chen" --peer "Cy Dee" --peer "Di Eze"'
+        )
+        session.check('peerloop edit "Bo Chen" --mode lunch')
+        session.check('peerloop edit "Cy Dee" --mode call')
+        session.at("2027-01-05T10:00")
+        session.check('peerloop log --issue "hiring a VP" --gain advice --follow-up "send Ann the org chart"')
+        session.at("2027-01-12T18:00")
+        session.check('peerloop log --skip --reason "board week"')
+        for day in ("2027-01-19", "2027-01-26", "2027-02-02"):
+            session.at(f"{day}T10:00")
+            session.check("peerloop log --gain strength")
+        session.at("2027-02-08T08:00")
+
+    return set_up
+
+
+def test_the_readme_sample_is_real_output(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    session = Session(tmp_path, monkeypatch)
+    play(README, session, readme_home(session), sh=False)
+
+
+SHELLS = {"bash": ["bash", "-n"], "zsh": ["zsh", "-n"], "fish": ["fish", "--no-execute"]}
+
+
+@pytest.mark.parametrize("lang", sorted(SHELLS))
+def test_shell_snippets_in_the_guide_are_valid_syntax(lang: str, tmp_path: Path) -> None:
+    snippets = [block for block in blocks(GUIDE.read_text(encoding="utf-8")) if block.lang == lang]
+    assert snippets, f"the guide has no {lang} snippet"
+    if shutil.which(SHELLS[lang][0]) is None:
+        pytest.skip(f"{lang} is not installed")
+    for block in snippets:
+        script = tmp_path / f"snippet.{lang}"
+        script.write_text("\n".join(block.lines) + "\n", encoding="utf-8")
+        result = subprocess.run([*SHELLS[lang], str(script)], capture_output=True, text=True, check=False)
+        assert result.returncode == 0, f"guide.md:{block.start}: {lang} says {result.stderr}"
+
+
+def test_the_guide_covers_every_command() -> None:
+    from peerloop.lean import COMMANDS
+
+    ran = {
+        shlex.split(line, comments=True)[1]
+        for block in blocks(GUIDE.read_text(encoding="utf-8"))
+        if block.lang in ("sh", "console")
+        for line in (commands(block.lines) if block.lang == "sh" else
+                     [line[2:] for line in block.lines if line.startswith("$ ")])
+    }  # fmt: skip
+    assert set(COMMANDS) - ran == set()
+
+
+def test_the_guide_links_resolve() -> None:
+    for path in (GUIDE, README):
+        text = path.read_text(encoding="utf-8")
+        for target in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", text):
+            if "://" in target or target.startswith("mailto:"):
+                continue
+            assert (path.parent / target).exists(), f"{path.name} links to {target}, which does not exist"

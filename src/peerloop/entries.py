@@ -235,12 +235,14 @@ def text_or_none(value: str | None) -> str | None:
 def check_text(value: str | None, flag: str) -> str | None:
     """Text from a flag or an answer, kept as given; None when blank.
 
-    Python hands over bytes that are not UTF-8 (from a terminal in another encoding) as lone surrogates,
-    which no file can hold: refused here, naming the flag, before anything is written.
+    Text that is not UTF-8 (see `values.check_utf8`) is refused, naming the flag, before anything is written.
     """
     text = text_or_none(value)
-    if text is not None and any("\ud800" <= ch <= "\udfff" for ch in text):
-        raise InputError(f"{flag}: the text is not valid UTF-8 (a stray byte from the terminal?); retype it")
+    if text is not None:
+        try:
+            values.check_utf8(text)
+        except ValueError as error:
+            raise InputError(f"{flag}: {error}") from None
     return text
 
 

@@ -20,7 +20,12 @@ def interactive() -> bool:
 def _read_line(question: str) -> str:
     sys.stderr.write(question)
     sys.stderr.flush()
-    line = sys.stdin.readline()
+    stdin = sys.stdin
+    if getattr(stdin, "errors", None) == "strict" and hasattr(stdin, "reconfigure"):
+        # Bytes that are not UTF-8 (a terminal in another encoding) then reach the parsers as lone
+        # surrogates, which refuse them and ask again, instead of failing to decode the line.
+        stdin.reconfigure(errors="surrogateescape")
+    line = stdin.readline()
     if not line:
         sys.stderr.write("\n")
         raise PeerloopError("no answer (end of input); nothing was changed")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 import sys
 import unicodedata
 from collections.abc import Sequence
@@ -57,8 +58,14 @@ def warn(text: str) -> None:
     message(style("warning:", "yellow", stream=sys.stderr) + " " + text)
 
 
+_RAW_IN_JSON = re.compile("[\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+"""What json.dumps leaves raw but a terminal may obey: DEL, C1 controls, line separators, bidi overrides."""
+
+
 def emit_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=_json_default) + "\n")
+    """JSON for scripts; read on a terminal it is harmless too (every control character is a \\u escape)."""
+    text = json.dumps(data, indent=2, ensure_ascii=False, default=_json_default)
+    sys.stdout.write(_RAW_IN_JSON.sub(lambda found: f"\\u{ord(found[0]):04x}", text) + "\n")
 
 
 def _json_default(value: Any) -> Any:

@@ -372,8 +372,11 @@ _MARKDOWN_SPECIAL = str.maketrans({ch: "\\" + ch for ch in "\\`*_[]<>#|"})
 
 
 def md(text: str) -> str:
-    """User text as one line of inert Markdown: no headings, links, HTML or table breaks from a note."""
-    return " ".join(text.split()).translate(_MARKDOWN_SPECIAL)
+    """User text as one line of inert Markdown: no headings, links, HTML or table breaks from a note, and
+    no escape sequence for a terminal showing the file (`render.safe` writes control characters as escapes)."""
+    from peerloop.render import safe
+
+    return safe(" ".join(text.split())).translate(_MARKDOWN_SPECIAL)
 
 
 def _noted_md(items: Sequence[Noted], empty: str) -> list[str]:

@@ -63,14 +63,17 @@ def current_line(home: str | None) -> str:
 
 
 def _recompute(folder: str) -> str:
+    import contextlib
     import datetime as dt
     from pathlib import Path
 
     from peerloop import clock, render
+    from peerloop.commands.common import check_home
     from peerloop.commands.trial import load_status
+    from peerloop.errors import StorageError
     from peerloop.storage import Store, atomic_write
 
-    store = Store(Path(folder))
+    store = Store(check_home(Path(folder)))
     if not store.roster_path.exists():
         return ""
     status = load_status(store)
@@ -87,7 +90,8 @@ def _recompute(folder: str) -> str:
             f"line {text}",
             *(_stamp(str(p)) for p in watched),
         ]
-        atomic_write(store.home / CACHE_FILE, "\n".join(lines) + "\n")
+        with contextlib.suppress(StorageError):  # a cache: a read-only folder slows the next prompt, no more
+            atomic_write(store.home / CACHE_FILE, "\n".join(lines) + "\n")
     return text
 
 

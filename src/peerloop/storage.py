@@ -65,6 +65,7 @@ class Store:
     def __init__(self, home: Path, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> None:
         self.home = home
         self.lock_timeout = lock_timeout
+        self._staged: dict[Path, str] | None = None
 
     @property
     def roster_path(self) -> Path:
@@ -117,6 +118,34 @@ class Store:
         finally:
             os.close(fd)
 
+    # --- writing several files as one change ----------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def together(self) -> Iterator[None]:
+        """Write the files saved inside the block as one change, when the block ends (use it under the lock).
+
+        Every file is written to its temp file before the first one replaces its file (see `atomic_write_all`):
+        a full disk or a read-only folder then leaves every file as it was, never some old and some new
+        (a rename that rewrote the journal but not the roster). Nothing is written if the block raises.
+        """
+        if self._staged is not None:  # inside another block: that one writes
+            yield
+            return
+        self._staged = {}
+        try:
+            yield
+            staged = self._staged
+        finally:
+            self._staged = None
+        atomic_write_all(staged.items())
+
+    def write(self, path: Path, text: str) -> None:
+        """Replace the file atomically: now, or at the end of the `together()` block running."""
+        if self._staged is not None:
+            self._staged[path] = text
+        else:
+            atomic_write(path, text)
+
     # --- roster --------------------------------------------------------------------------------------------
 
     def load_roster(self) -> Roster:
@@ -127,7 +156,7 @@ class Store:
         return roster_from_toml(*loaded, path=self.roster_path)
 
     def save_roster(self, roster: Roster) -> None:
-        atomic_write(self.roster_path, ROSTER_HEADER + dump_toml(roster_to_toml(roster)))
+        self.write(self.roster_path, ROSTER_HEADER + dump_toml(roster_to_toml(roster)))
 
     def update_roster(self, change: Callable[[Roster], Roster]) -> Roster:
         """Read, change and write the roster under the lock; returns the roster as written."""
@@ -162,7 +191,7 @@ class Store:
     def save_year(self, journal_year: JournalYear) -> None:
         ensure_private_dir(self.journal_dir)
         path = self.year_path(journal_year.year)
-        atomic_write(path, JOURNAL_HEADER + dump_toml(journal_year_to_toml(journal_year)))
+        self.write(path, JOURNAL_HEADER + dump_toml(journal_year_to_toml(journal_year)))
 
     # --- calendar state ------------------------------------------------------------------------------------
 
@@ -175,7 +204,7 @@ class Store:
         return data
 
     def save_calendar_state(self, state: Mapping[str, Any]) -> None:
-        atomic_write(
+        self.write(
             self.calendar_path, CALENDAR_HEADER + dump_toml({**state, "schema_version": SCHEMA_VERSION})
         )
 
@@ -202,8 +231,35 @@ def atomic_write(path: Path, text: str) -> None:
     The temp file lives in the same folder (so the rename is atomic), is private from its creation,
     is flushed and fsynced before `os.replace`, and is removed if anything fails.
     """
-    ensure_private_dir(path.parent)
-    data = text.encode("utf-8")
+    atomic_write_all([(path, text)])
+
+
+def atomic_write_all(files: Iterable[tuple[Path, str]]) -> None:
+    """`atomic_write` for several files at once: every temp file is written and fsynced before the first
+    `os.replace`, so a fault while writing (a full disk, a read-only or forbidden folder) leaves every
+    file as it was. The renames follow in the order given.
+    """
+    prepared: list[tuple[str, Path]] = []
+    try:
+        for path, text in files:
+            ensure_private_dir(path.parent)
+            prepared.append((_write_temp(path, text.encode("utf-8")), path))
+        while prepared:
+            temp_name, path = prepared[0]
+            try:
+                os.replace(temp_name, path)
+            except OSError as error:
+                raise _write_error(path, error) from None
+            prepared.pop(0)
+            _fsync_dir(path.parent)
+    finally:
+        for temp_name, _ in prepared:
+            with contextlib.suppress(OSError):
+                os.unlink(temp_name)
+
+
+def _write_temp(path: Path, data: bytes) -> str:
+    """A private temp file beside `path` holding `data`, synced to the disk; removed again if that fails."""
     try:
         fd, temp_name = _create_temp(path)
     except OSError as error:
@@ -217,14 +273,13 @@ def atomic_write(path: Path, text: str) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
-        os.replace(temp_name, path)
     except BaseException as error:
         with contextlib.suppress(OSError):
             os.unlink(temp_name)
         if isinstance(error, OSError):
             raise _write_error(path, error) from None
         raise
-    _fsync_dir(path.parent)
+    return temp_name
 
 
 def _create_temp(path: Path) -> tuple[int, str]:
@@ -352,7 +407,9 @@ def _without_empty(data: Mapping[str, Any]) -> dict[str, Any]:
 def check_schema(data: Mapping[str, Any], path: Path) -> None:
     version = data.get("schema_version", SCHEMA_VERSION)
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-        raise DataFileError(f"{path}: schema_version must be a whole number such as {SCHEMA_VERSION}")
+        raise DataFileError(
+            f"{path}: schema_version must be a whole number such as {SCHEMA_VERSION}; fix it by hand"
+        )
     if version > SCHEMA_VERSION:
         raise DataFileError(
             f"{path} was written by a newer peerloop (schema {version}; this one reads up to "

@@ -77,7 +77,7 @@ def check_zone(name: str) -> str:
     name = name.strip()
     try:
         ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder ("Europe"), a name too long
         raise ValueError(f"{name!r} is not a known IANA time zone; use a name like Europe/Berlin") from None
     return name
 
@@ -96,9 +96,20 @@ def check_email(text: str) -> str:
     return email
 
 
+def check_utf8(text: str) -> str:
+    """Text that a file can hold, as given.
+
+    Python hands over bytes that are not UTF-8 (from a terminal in another encoding) as lone surrogates,
+    which no file can hold: refused here, before anything is written.
+    """
+    if any("\ud800" <= ch <= "\udfff" for ch in text):
+        raise ValueError("the text is not valid UTF-8 (a stray byte from the terminal?); retype it")
+    return text
+
+
 def clean_name(text: str) -> str:
     """A peer or leader name: trimmed, non-empty, one line, of a sane length."""
-    name = " ".join(text.split())
+    name = " ".join(check_utf8(text).split())
     if not name:
         raise ValueError("a name cannot be empty")
     if any(unicodedata.category(ch) == "Cc" for ch in name):

@@ -98,8 +98,7 @@ def export(
     with store.locked():
         state = _load_state(store)
         built = ics.build_export(slots, settings, state, now, alarm)
-        _save_state(store, state, built)
-        _write(target, built.data)
+        _save_and_write(store, state, built, target)
     meetings = sum(1 for slot in slots if slot.peer is not None)
     where = "stdout" if target is None else str(target)
     render.message(
@@ -162,8 +161,7 @@ def invite(
     with store.locked():
         state = _load_state(store)
         built = ics.build_invite(peer, first, interval, settings, state, now)
-        _save_state(store, state, built)
-        _write(target, built.data)
+        _save_and_write(store, state, built, target)
     where = "stdout" if target is None else str(target)
     render.message(
         f"Wrote the invite for {render.safe(peer.name)} to {render.safe(where)}: from "
@@ -235,15 +233,19 @@ def _save_state(store: Store, before: CalendarState, built: Built) -> None:
         store.save_calendar_state(ics.state_to_toml(built.state))
 
 
-def _write(target: Path | None, data: bytes) -> None:
+def _save_and_write(store: Store, before: CalendarState, built: Built, target: Path | None) -> None:
+    """The new state and the file, as one change (a full disk leaves both as they were); call under the lock.
+
+    To stdout, the state is recorded first, like any file: the calendar reading it may use it at once.
+    """
+    with store.together():
+        _save_state(store, before, built)
+        if target is not None:
+            store.write(target, built.data.decode("utf-8"))
     if target is None:
         sys.stdout.flush()
-        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.write(built.data)
         sys.stdout.buffer.flush()
-        return
-    from peerloop.storage import atomic_write
-
-    atomic_write(target, data.decode("utf-8"))
 
 
 def _every(interval: int) -> str:

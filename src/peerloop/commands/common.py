@@ -40,10 +40,35 @@ def open_store(home: Path | None) -> Store:
     try:
         lock_timeout = float(timeout) if timeout else DEFAULT_LOCK_TIMEOUT
     except ValueError:
-        raise InputError(f"{LOCK_TIMEOUT_ENV}={timeout!r} is not a number of seconds") from None
-    store = Store(data_home(home or global_home[0]), lock_timeout=lock_timeout)
+        lock_timeout = -1.0
+    if not 0 <= lock_timeout < float("inf"):  # also NaN, which would make a held lock wait for ever
+        raise InputError(f"{LOCK_TIMEOUT_ENV}={timeout!r} is not a number of seconds")
+    store = Store(check_home(data_home(home or global_home[0])), lock_timeout=lock_timeout)
     opened[:] = [store]
     return store
+
+
+def check_home(home: Path) -> Path:
+    """The data folder, when it is one or does not exist yet; else one line saying why it cannot be used.
+
+    Said here, once, rather than as a failure at the first file read or written: a path too long for the
+    system, a loop of links, a file where the folder should be.
+    """
+    import stat
+
+    try:
+        mode = os.stat(home).st_mode
+    except FileNotFoundError:
+        return home
+    except OSError as error:
+        reason = error.strerror or str(error)
+    else:
+        if stat.S_ISDIR(mode):
+            return home
+        reason = "it is a file, not a folder"
+    raise InputError(
+        f"the data folder {home} cannot be used ({reason}); point --home or PEERLOOP_HOME at a folder"
+    )
 
 
 def complete_peer_name(ctx: Any, incomplete: str) -> list[str]:

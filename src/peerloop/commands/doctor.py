@@ -104,6 +104,10 @@ def check_files(store: Store) -> list[Finding]:
         )
     try:
         store.load_calendar_state()
+        if store.calendar_path.is_file():  # the event records, as export and invite read them
+            from peerloop.commands.calendar import _load_state
+
+            _load_state(store)
     except DataFileError as error:
         findings.append(
             Finding(
@@ -130,7 +134,7 @@ def check_leftovers(store: Store) -> list[Finding]:
     if store.lock_path.is_file():
         import fcntl
 
-        fd = os.open(store.lock_path, os.O_RDWR)
+        fd = os.open(store.lock_path, os.O_RDONLY)  # read-only: a read-only home is checked too
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             fcntl.flock(fd, fcntl.LOCK_UN)

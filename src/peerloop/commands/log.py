@@ -127,11 +127,12 @@ def load(store: Store, date: str | None, default: dt.date | None = None) -> tupl
 
 
 def save(store: Store, years: Iterable[JournalYear], roster: Roster | None = None) -> None:
-    """Write the year files that changed (and the roster, when given); call under the lock."""
-    for journal_year in years:
-        store.save_year(journal_year)
-    if roster is not None:
-        store.save_roster(roster)
+    """Write the year files that changed (and the roster, when given), as one change; call under the lock."""
+    with store.together():
+        for journal_year in years:
+            store.save_year(journal_year)
+        if roster is not None:
+            store.save_roster(roster)
 
 
 def next_line(loaded: Loaded) -> str:

@@ -53,10 +53,10 @@ def today_for(roster: Roster) -> dt.date:
 
 
 def _optional(value: str | None, flag: str, parse: Any = None) -> Any:
-    """A flag that may clear a field: an empty value means 'none'."""
+    """A flag that may clear a field: an empty value means 'none'; free text must be UTF-8."""
     if value is None or not value.strip():
         return None
-    return parse_flag(value, flag, parse) if parse else value.strip()
+    return parse_flag(value, flag, parse) if parse else parse_flag(value.strip(), flag, values.check_utf8)
 
 
 def show_warning(roster: Roster, day: dt.date) -> None:
@@ -128,7 +128,7 @@ def init(
     names = [parse_flag(item, "--peer", values.clean_name) for item in peer or []]
     if not names and not roster.peers and prompts.interactive():
         render.message("\nWho will you meet? Choose 4 to 5 peers, in your company or at another one.")
-        names = [values.clean_name(item) for item in prompts.ask_list("Their names")]
+        names = [parse_flag(item, "a name", values.clean_name) for item in prompts.ask_list("Their names")]
     today = clock.today(settings.timezone)
     skipped: list[str] = []
 
@@ -375,7 +375,7 @@ def edit(
             renamed.append((current.name, updated.name))
         return replace_peer(roster, name, updated)
 
-    with store.locked():
+    with store.locked(), store.together():
         saved = apply(store.load_roster())
         for old, new in renamed:
             _rename_in_journal(store, old, new)

@@ -11,7 +11,7 @@ import datetime as dt
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NamedTuple
 
-from peerloop import clock, prompts, render, values
+from peerloop import clock, entries, prompts, render, values
 from peerloop.commands.common import HomeOption, JsonOption, open_store, parse_flag
 from peerloop.commands.roster import require_settings, show_warning
 from peerloop.errors import (
@@ -88,9 +88,9 @@ class Thoughts(NamedTuple):
         return not (self.names or self.why or self.excuses or self.ceo)
 
 
-def _text(value: str | None) -> str | None:
-    """Free text as given (like the log keeps it); blank means none."""
-    return value if value and value.strip() else None
+def _text(value: str | None, flag: str) -> str | None:
+    """Free text as given (like the log keeps it); blank means none; text that is not UTF-8 is refused."""
+    return entries.check_text(value, flag)
 
 
 def _names(items: list[str], flag: str) -> tuple[str, ...]:
@@ -103,8 +103,8 @@ def _names(items: list[str], flag: str) -> tuple[str, ...]:
     return tuple(seen.values())
 
 
-def _texts(items: list[str]) -> tuple[str, ...]:
-    return tuple(text for item in items if (text := _text(item)))
+def _texts(items: list[str], flag: str) -> tuple[str, ...]:
+    return tuple(text for item in items if (text := _text(item, flag)))
 
 
 def not_in_roster(roster: Roster, names: tuple[str, ...]) -> tuple[str, ...]:
@@ -123,15 +123,17 @@ def ask_thoughts(roster: Roster) -> Thoughts:
     names = _names(prompts.ask_list("People you might contact"), "a name")
     why = None
     if len(names) < FEWEST_NAMES:
-        why = prompts.ask_optional(f"{WHY_QUESTION} (Enter to skip)", str)
+        why = prompts.ask_optional(f"{WHY_QUESTION} (Enter to skip)", values.check_utf8)
     new = not_in_roster(roster, names)
     add_names = bool(new) and prompts.confirm(
         "Add " + ", ".join(render.safe(name) for name in new) + " to your roster?", "--add-names"
     )
     render.message("\n(b) Make a list of all the excuses that would hold you back.")
-    excuses = _texts(prompts.ask_list("Excuses"))
-    ceo = prompts.ask_optional(f"{CEO_QUESTION} (Enter to skip)", str) if excuses else None
-    return Thoughts(names=names, why=_text(why), excuses=excuses, ceo=_text(ceo), add_names=add_names)
+    excuses = _texts(prompts.ask_list("Excuses"), "an excuse")
+    ceo = prompts.ask_optional(f"{CEO_QUESTION} (Enter to skip)", values.check_utf8) if excuses else None
+    return Thoughts(
+        names=names, why=_text(why, "--why"), excuses=excuses, ceo=_text(ceo, "--ceo"), add_names=add_names
+    )
 
 
 def six_month_test(settings: Settings) -> str:
@@ -148,7 +150,7 @@ def save_thoughts(
     store: Store, thoughts: Thoughts, today: dt.date
 ) -> tuple[Reflection, tuple[str, ...], Roster]:
     """Write the reflection (and add the listed names if asked) under the lock: (reflection, added, roster)."""
-    with store.locked():
+    with store.locked(), store.together():
         roster = store.load_roster()
         added = not_in_roster(roster, thoughts.names) if thoughts.add_names else ()
         if added:
@@ -249,9 +251,9 @@ def reflect(
     if any(value for value in (name, why, excuse, ceo)):
         thoughts = Thoughts(
             names=_names(name or [], "--name"),
-            why=_text(why),
-            excuses=_texts(excuse or []),
-            ceo=_text(ceo),
+            why=_text(why, "--why"),
+            excuses=_texts(excuse or [], "--excuse"),
+            ceo=_text(ceo, "--ceo"),
             add_names=add_names,
         )
     elif prompts.interactive():
@@ -630,11 +632,16 @@ ADJUST_HELP = (
 )
 
 
-def save_review(store: Store, review: Review, today: dt.date) -> Settings:
-    """Write the review and, for continue or adjust, move the trial's start to today: the new settings."""
+def save_review(
+    store: Store, review: Review, today: dt.date, report: tuple[Path, str] | None = None
+) -> Settings:
+    """Write the review and, for continue or adjust, move the trial's start to today: the new settings.
+
+    The report (a file and its Markdown), when asked for, is written in the same change.
+    """
     from peerloop.roster import with_settings
 
-    with store.locked():
+    with store.locked(), store.together():
         roster = store.load_roster()
         settings = require_settings(roster)
         updated = next_trial(settings, review.decision, today)
@@ -643,14 +650,9 @@ def save_review(store: Store, review: Review, today: dt.date) -> Settings:
         year = store.load_year(today.year)
         saved = review._replace(id=entry_id(today, (entry.id for entry in year.entries())))
         store.save_year(year._replace(reviews=(*year.reviews, saved)))
+        if report is not None:  # private to the user like the journal it comes from (mode 0600)
+            store.write(report[0].expanduser(), report[1])
     return updated
-
-
-def write_report(path: Path, text: str) -> None:
-    """The Markdown report, private to the user like the journal it comes from (mode 0600)."""
-    from peerloop.storage import atomic_write
-
-    atomic_write(path.expanduser(), text)
 
 
 def review(
@@ -703,6 +705,8 @@ def review(
         parse_flag(added_value, "--added-value", values.parse_verdict) if added_value is not None else None
     )
     choice = parse_flag(decision, "--decision", values.parse_decision) if decision is not None else None
+    for flag, text in (("--works", works), ("--improve", improve)):
+        _text(text, flag)  # refused before the evidence is shown, not after
     answering = (
         any(value is not None for value in (added_value, works, improve, decision)) or report is not None
     )
@@ -739,9 +743,9 @@ def review(
     if verdict is None:
         verdict = prompts.ask(ADDED_VALUE_QUESTION, values.parse_verdict, "--added-value")
     if works is None and asking:
-        works = prompts.ask_optional("What works well? (Enter to skip)", str)
+        works = prompts.ask_optional("What works well? (Enter to skip)", values.check_utf8)
     if improve is None and asking:
-        improve = prompts.ask_optional("What can be improved? (Enter to skip)", str)
+        improve = prompts.ask_optional("What can be improved? (Enter to skip)", values.check_utf8)
     if choice is None:
         choice = prompts.ask(DECISION_QUESTION, values.parse_decision, "--decision")
     recorded = Review(
@@ -750,13 +754,12 @@ def review(
         trial_start=settings.trial_start,
         added_value=verdict,
         decision=choice,
-        works=_text(works),
-        improve=_text(improve),
+        works=_text(works, "--works"),
+        improve=_text(improve, "--improve"),
         early=found.early,
     )
-    if report is not None:
-        write_report(report, report_markdown(found, recorded))
-    updated = save_review(store, recorded, found.today)
+    written = (report, report_markdown(found, recorded)) if report is not None else None
+    updated = save_review(store, recorded, found.today, written)
     say = render.message if json else render.out
     if json:
         from peerloop.review import review_json

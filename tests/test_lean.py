@@ -220,3 +220,15 @@ def test_weekly_commands_do_not_import_heavy_modules(
         line.split("|")[-1].strip().split(".")[0] for line in result.stderr.splitlines() if "|" in line
     }
     assert imported & set(FORBIDDEN) == set()
+
+
+def test_a_command_that_ran_is_never_run_again_by_typer(set_up: Callable[..., None], home: Path) -> None:
+    """With stderr closed, the note after an extra meeting cannot be written; the meeting is logged once."""
+    set_up(*PEERS, now="2026-03-03T10:00")
+    env = {**os.environ, "PEERLOOP_HOME": str(home), "PEERLOOP_NOW": "2026-03-03T10:00"}
+    for name in ("Ann Lee", "Bo Chen"):
+        command = f"{sys.executable} -m peerloop log '{name}' --issue extra 2>&-"
+        subprocess.run(["bash", "-c", command], env=env, stdout=subprocess.DEVNULL, check=False)
+    history = subprocess.run([sys.executable, "-m", "peerloop", "history", "--json"], env=env,
+                             capture_output=True, text=True, check=True)  # fmt: skip
+    assert history.stdout.count('"kind": "meeting"') == 2

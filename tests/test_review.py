@@ -30,7 +30,6 @@ from peerloop.review import (
     WeekState,
     evidence,
     evidence_json,
-    first_week,
     gain_counts,
     in_trial,
     md,
@@ -45,7 +44,7 @@ from peerloop.review import (
     trial_week,
     trial_years,
 )
-from peerloop.rotation import week_start
+from peerloop.rotation import first_trial_week, week_start
 
 START = dt.date(2026, 3, 2)  # a Monday
 NAMES = ("Ann Lee", "Bo Chen", "Cy Dee", "Di Eze", "Old Friend")
@@ -144,7 +143,7 @@ def test_skips_and_meetings_partition_the_weeks_logged(
         m.id for m in meetings if in_trial(m.date, config, today)
     )
     assert len(so_far.skips) == sum(1 for s in skips if in_trial(s.date, config, today))
-    assert all(first_week(config) <= week_start(m.date) <= week_start(today) for m in so_far.meetings)
+    assert all(first_trial_week(config) <= week_start(m.date) <= week_start(today) for m in so_far.meetings)
 
 
 @settings(max_examples=300, deadline=None)
@@ -185,10 +184,10 @@ def test_the_trial_years_hold_every_entry_the_trial_counts(
 
 
 def test_week_one_is_the_week_of_the_first_slot_on_or_after_the_start() -> None:
-    assert first_week(make_settings(dt.date(2026, 3, 2), weekday=1)) == dt.date(2026, 3, 2)
-    assert first_week(make_settings(dt.date(2026, 3, 3), weekday=1)) == dt.date(2026, 3, 2)
+    assert first_trial_week(make_settings(dt.date(2026, 3, 2), weekday=1)) == dt.date(2026, 3, 2)
+    assert first_trial_week(make_settings(dt.date(2026, 3, 3), weekday=1)) == dt.date(2026, 3, 2)
     # started on Wednesday: this week's Tuesday slot is before the start, so week 1 is next week
-    assert first_week(make_settings(dt.date(2026, 3, 4), weekday=1)) == dt.date(2026, 3, 9)
+    assert first_trial_week(make_settings(dt.date(2026, 3, 4), weekday=1)) == dt.date(2026, 3, 9)
 
 
 def test_trial_week_counts_from_one_and_is_zero_before_the_trial() -> None:

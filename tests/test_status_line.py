@@ -71,6 +71,11 @@ def test_line_is_empty_without_data(cli: Invoke, home: Path, set_up: Callable[..
     assert line(cli) == ""
 
 
+def test_line_is_empty_for_peers_added_before_init(cli: Invoke) -> None:
+    assert cli("add", "Ann Lee").exit_code == 0
+    assert line(cli) == ""
+
+
 def test_line_cannot_mix_with_check_or_json(cli: Invoke, set_up: Callable[..., None]) -> None:
     set_up(*PEERS)
     result = cli("status", "--line", "--json")

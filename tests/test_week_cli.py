@@ -71,12 +71,17 @@ def test_next_before_the_trial_shows_the_first_slot(cli: Invoke, set_up: Callabl
     assert cli("next").stdout.startswith("Next week: coffee with Ann Lee")
 
 
-def test_plan_defaults_to_the_review_date(cli: Invoke, set_up: Callable[..., None]) -> None:
+def test_plan_defaults_to_the_rest_of_the_trial(
+    cli: Invoke, set_up: Callable[..., None], at: Callable[[str], None]
+) -> None:
     set_up(*PEERS)
     slots = json.loads(cli("plan", "--json").stdout)
-    assert slots[0]["date"] == "2026-03-03"
-    assert slots[-1]["date"] == "2026-09-01"
-    assert len(slots) == 27
+    assert (len(slots), slots[0]["date"], slots[-1]["date"]) == (26, "2026-03-03", "2026-08-25")
+    status = json.loads(cli("status", "--json").stdout)
+    assert status["trial"]["weeks"] == 26
+    at("2026-08-31T09:00")  # past the trial's last week: one round of the roster
+    after = json.loads(cli("plan", "--json").stdout)
+    assert (len(after), after[0]["date"]) == (len(PEERS), "2026-09-01")
     assert [s["peer"] for s in slots[:5]] == [*PEERS, "Ann Lee"]
 
 

@@ -28,7 +28,7 @@ from typing import Any, NamedTuple
 
 from peerloop.errors import ConflictError
 from peerloop.models import Mode, Peer, Settings
-from peerloop.rotation import Slot, slot_times
+from peerloop.rotation import Slot, first_trial_week, slot_times
 
 PRODID = "-//peerloop//peerloop//EN"
 CALENDAR_NAME = "Peer meetings (peerloop)"
@@ -590,17 +590,15 @@ def build_invite(
     if interval < 1:
         raise ValueError("interval must be at least 1")
     review = settings.trial_end
-    if first.date >= review:
+    last_trial_week = first_trial_week(settings) + dt.timedelta(weeks=settings.trial_weeks - 1)
+    if first.week > last_trial_week:
         raise ConflictError(
-            f"{peer.name}'s next meeting ({first.date.isoformat()}) is not before the review date "
-            f"({review.isoformat()}); nothing to invite to"
+            f"{peer.name}'s next meeting ({first.date.isoformat()}) is after the trial's last week (the review "
+            f"is on {review.isoformat()}); nothing to invite to"
         )
     last_week = first.week
-    while True:
-        following = last_week + dt.timedelta(weeks=interval)
-        if slot_times(settings, following)[0].date() >= review:
-            break
-        last_week = following
+    while last_week + dt.timedelta(weeks=interval) <= last_trial_week:
+        last_week += dt.timedelta(weeks=interval)
     until = slot_times(settings, last_week)[0]
     every = "every week" if interval == 1 else f"every {interval} weeks"
     mode = mode_label(first.mode)

@@ -97,16 +97,26 @@ def _silence_broken_pipe() -> None:
 
 
 def run(argv: Sequence[str]) -> int | None:
-    """Run the command line without Typer, or return None to let Typer handle it."""
+    """Run the command line without Typer, or return None to let Typer handle it.
+
+    Only reading the command line may hand over to Typer: once the command has started, its result
+    (or its error) is final, so that a command never runs twice.
+    """
     try:
-        return _dispatch(argv)
+        prepared = _prepare(argv)
     except Exception:
         if os.environ.get(DEBUG_ENV):
             raise
         return None
+    if prepared is None or isinstance(prepared, int):
+        return prepared
+    call, command = prepared
+    return guarded(call, command)
 
 
-def _dispatch(argv: Sequence[str]) -> int | None:
+def _prepare(argv: Sequence[str]) -> tuple[Callable[[], Any], str | None] | int | None:
+    """What to run for `argv` (and the command's name, for the reminder), an exit code when help was
+    printed, or None for Typer."""
     if any(key.startswith("_PEERLOOP_COMPLETE") for key in os.environ):
         return None
     args = list(argv)
@@ -125,7 +135,7 @@ def _dispatch(argv: Sequence[str]) -> int | None:
     if args[0] == "status" and "--line" in args:
         only_line, line_home = _line_home(args[1:], home)
         if only_line:
-            return guarded(lambda: _print_status_line(line_home))
+            return (lambda: _print_status_line(line_home)), None
     from peerloop import options
 
     command = load(COMMANDS[args[0]])
@@ -139,7 +149,7 @@ def _dispatch(argv: Sequence[str]) -> int | None:
     from peerloop.commands import common
 
     common.start_invocation(Path(home) if home is not None else None)
-    return guarded(lambda: command(**kwargs), args[0])
+    return (lambda: command(**kwargs)), args[0]
 
 
 def _line_home(rest: list[str], home: str | None) -> tuple[bool, str | None]:

@@ -50,8 +50,9 @@ def out(text: str = "") -> None:
 
 
 def message(text: str) -> None:
-    """A note for the person (stderr), never part of the data."""
-    sys.stderr.write(text + "\n")
+    """A note for the person (stderr), never part of the data; dropped when stderr is closed (`2>&-`)."""
+    if sys.stderr is not None:
+        sys.stderr.write(text + "\n")
 
 
 def warn(text: str) -> None:

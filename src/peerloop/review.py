@@ -30,7 +30,7 @@ from peerloop.models import (
     Verdict,
     peer_key,
 )
-from peerloop.rotation import week_start
+from peerloop.rotation import first_trial_week, week_start
 
 WEEK = dt.timedelta(days=7)
 
@@ -67,26 +67,18 @@ LEGEND: Mapping[WeekState, str] = {
 # --- the trial's calendar ----------------------------------------------------------------------------------
 
 
-def first_week(settings: Settings) -> dt.date:
-    """Monday of trial week 1: the week of the first slot on or after the trial's start."""
-    week = week_start(settings.trial_start)
-    if week + dt.timedelta(days=settings.weekday) < settings.trial_start:
-        week += WEEK
-    return week
-
-
 def trial_week(settings: Settings, today: dt.date) -> int:
     """The trial week today falls in: 0 before week 1; above `trial_weeks` once the trial has ended."""
-    return max(0, (week_start(today) - first_week(settings)).days // 7 + 1)
+    return max(0, (week_start(today) - first_trial_week(settings)).days // 7 + 1)
 
 
 def trial_years(settings: Settings, today: dt.date) -> range:
     """The journal years that can hold the trial's meetings, skips and reviews (oldest first)."""
-    return range(first_week(settings).year, today.year + 1)
+    return range(first_trial_week(settings).year, today.year + 1)
 
 
 def in_trial(day: dt.date, settings: Settings, today: dt.date) -> bool:
-    return first_week(settings) <= week_start(day) <= week_start(today)
+    return first_trial_week(settings) <= week_start(day) <= week_start(today)
 
 
 def review_for(settings: Settings, reviews: Iterable[Review]) -> Review | None:
@@ -155,7 +147,7 @@ def progress(
     skipped_weeks = {week_start(skip.date) for skip in skipped}
     this_week = week_start(today)
     so_far = []
-    monday, number = first_week(settings), 1
+    monday, number = first_trial_week(settings), 1
     while monday <= this_week:
         if monday in kept_weeks:
             state = WeekState.KEPT

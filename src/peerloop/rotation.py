@@ -122,7 +122,14 @@ def next_slot(roster: Roster, settings: Settings, history: History, today: dt.da
     return plan(roster, settings, history, today, 1)[0]
 
 
-def weeks_until(settings: Settings, first_week: dt.date, end: dt.date) -> int:
-    """How many weekly slots from `first_week` fall before `end` (at least one)."""
-    start, _ = slot_times(settings, first_week)
-    return max(1, -(-(end - start.date()).days // 7))
+def first_trial_week(settings: Settings) -> dt.date:
+    """Monday of trial week 1: the week of the first slot on or after the trial's start."""
+    week = week_start(settings.trial_start)
+    if week + dt.timedelta(days=settings.weekday) < settings.trial_start:
+        week += WEEK
+    return week
+
+
+def trial_weeks_left(settings: Settings, first_week: dt.date) -> int:
+    """How many of the trial's `trial_weeks` weekly slots remain from `first_week` on (0 once it is over)."""
+    return max(0, settings.trial_weeks - (first_week - first_trial_week(settings)).days // 7)

@@ -70,13 +70,16 @@ def _recompute(folder: str) -> str:
     from peerloop import clock, render
     from peerloop.commands.common import check_home
     from peerloop.commands.trial import load_status
-    from peerloop.errors import StorageError
+    from peerloop.errors import NotSetUpError, StorageError
     from peerloop.storage import Store, atomic_write
 
     store = Store(check_home(Path(folder)))
     if not store.roster_path.exists():
         return ""
-    status = load_status(store)
+    try:
+        status = load_status(store)
+    except NotSetUpError:
+        return ""
     now = clock.now(status.settings.timezone)
     text, until = line_for(status, now)
     text = render.safe(text)

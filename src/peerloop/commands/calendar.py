@@ -86,14 +86,13 @@ def export(
     history = _history(store, roster, today)
     first_week = rotation.first_open_week(settings, history, today)
     if weeks is None:
-        first_start, _ = rotation.slot_times(settings, first_week)
-        if first_start.date() >= settings.trial_end:
+        weeks = rotation.trial_weeks_left(settings, first_week)
+        if weeks == 0:
             raise ConflictError(
                 f"the trial ended on {settings.trial_end.isoformat()} (the review date), so there is nothing "
                 "to export until it; pass --weeks N to export meetings after it, or start a new trial with "
                 "`peerloop init --start DATE`"
             )
-        weeks = rotation.weeks_until(settings, first_week, settings.trial_end)
     slots = rotation.plan(roster, settings, history, today, weeks)
     with store.locked():
         state = _load_state(store)
@@ -149,8 +148,7 @@ def invite(
     today = now.date()
     history = _history(store, roster, today)
     first_week = rotation.first_open_week(settings, history, today)
-    weeks = rotation.weeks_until(settings, first_week, settings.trial_end)
-    slots = rotation.plan(roster, settings, history, today, weeks)
+    slots = rotation.plan(roster, settings, history, today, rotation.trial_weeks_left(settings, first_week))
     first = next((slot for slot in slots if slot.peer is not None and slot.peer.key == peer.key), None)
     if first is None:
         raise ConflictError(

@@ -45,7 +45,6 @@ from peerloop.review import (
     WeekState,
     evidence,
     evidence_json,
-    first_week,
     next_trial,
     plural,
     progress,
@@ -54,6 +53,7 @@ from peerloop.review import (
     review_for,
     trial_years,
 )
+from peerloop.rotation import first_trial_week
 from peerloop.storage import Store, entry_id
 
 if TYPE_CHECKING:
@@ -419,7 +419,7 @@ def _headline(status: Status) -> str:
     settings, so_far = status.settings, status.progress
     span = f"{render.day(settings.trial_start)} to {render.day(settings.trial_end)}"
     if so_far.week == 0:
-        return f"The trial starts in the week of {render.day(first_week(settings))}: {span}, {so_far.weeks} weeks"
+        return f"The trial starts in the week of {render.day(first_trial_week(settings))}: {span}, {so_far.weeks} weeks"
     if status.stopped and status.reviewed is not None:
         return f"Trial of {span}: stopped at the review of {render.day(status.reviewed.date)}"
     if status.today >= settings.trial_end:

@@ -122,10 +122,8 @@ def print_plan(slots: list[Slot], settings: Settings) -> None:
 
 
 def default_weeks(roster: Roster, settings: Settings, first_week: dt.date, today: dt.date) -> int:
-    """Up to the review date; after it, one full round of the active peers."""
-    if settings.trial_end > first_week:
-        return rotation.weeks_until(settings, first_week, settings.trial_end)
-    return max(1, len(roster.active_on(today)))
+    """The rest of the trial; once it is over, one full round of the active peers."""
+    return rotation.trial_weeks_left(settings, first_week) or max(1, len(roster.active_on(today)))
 
 
 def plan(
@@ -136,7 +134,7 @@ def plan(
             metavar="N",
             min=1,
             max=520,
-            help="How many weeks to show (default: to the review date).",
+            help="How many weeks to show (default: the rest of the six-month trial).",
         ),
     ] = None,
     start: Annotated[

@@ -31,7 +31,7 @@ def data_home_text(override: str | None = None) -> str:
 
 
 def _common_user_data_dir() -> str | None:
-    """platformdirs' answer for the usual Linux and macOS set-ups, without its ~17 ms import.
+    """platformdirs' answer for the usual Linux and macOS set-ups, without importing it (docs/performance.md).
 
     Only the plain cases: an absolute $XDG_DATA_HOME, or an absolute $HOME. Anything else (Windows,
     a relative HOME, …) is left to platformdirs itself; tests/test_paths.py pins the two to agree.

@@ -111,6 +111,11 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[object]], max_cell: in
     return "\n".join([header, *(line(row) for row in cells)])
 
 
+def plural(count: int, word: str) -> str:
+    """'1 week', '2 weeks'."""
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
 def day(value: dt.date) -> str:
     """How a date reads to a person: 'Tue 2026-03-17'."""
     return f"{value:%a} {value.isoformat()}"

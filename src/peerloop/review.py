@@ -27,9 +27,9 @@ from peerloop.models import (
     Roster,
     Settings,
     Skip,
-    Verdict,
     peer_key,
 )
+from peerloop.render import plural, safe
 from peerloop.rotation import first_trial_week, week_start
 
 WEEK = dt.timedelta(days=7)
@@ -166,11 +166,6 @@ def progress(
         meetings=tuple(mine),
         skips=tuple(skipped),
     )
-
-
-def plural(count: int, word: str) -> str:
-    """'1 week', '2 weeks'."""
-    return f"{count} {word}{'' if count == 1 else 's'}"
 
 
 def strip_text(states: Iterable[WeekState]) -> str:
@@ -366,7 +361,6 @@ _MARKDOWN_SPECIAL = str.maketrans({ch: "\\" + ch for ch in "\\`*_[]<>#|"})
 def md(text: str) -> str:
     """User text as one line of inert Markdown: no headings, links, HTML or table breaks from a note, and
     no escape sequence for a terminal showing the file (`render.safe` writes control characters as escapes)."""
-    from peerloop.render import safe
 
     return safe(" ".join(text.split())).translate(_MARKDOWN_SPECIAL)
 
@@ -376,9 +370,6 @@ def _noted_md(items: Sequence[Noted], empty: str) -> list[str]:
         return [f"_{empty}_"]
     return [f"- {item.date.isoformat()}" + (f", {md(item.peer)}" if item.peer else "") + f": {md(item.text)}"
             for item in items]  # fmt: skip
-
-
-VERDICT_WORDS: Mapping[Verdict, str] = {Verdict.YES: "yes", Verdict.PARTLY: "partly", Verdict.NO: "no"}
 
 
 def report_markdown(found: Evidence, review: Review | None) -> str:
@@ -438,7 +429,7 @@ def report_markdown(found: Evidence, review: Review | None) -> str:
         lines.append("")
     if review is not None:
         lines += ["## The review", ""]
-        lines.append(f"- Did it add value? {VERDICT_WORDS[review.added_value]}")
+        lines.append(f"- Did it add value? {review.added_value.value}")
         lines.append(f"- What works well? {md(review.works) if review.works else '-'}")
         lines.append(f"- What can be improved? {md(review.improve) if review.improve else '-'}")
         lines.append(f"- Decision: {review.decision.value}" + (" (early review)" if review.early else ""))

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from peerloop.errors import ConflictError
 from peerloop.models import Peer, Roster, Settings
 
@@ -61,7 +59,3 @@ def roster_warning(active_count: int) -> str | None:
             f"less often than every {MOST_PEERS}. The method suggests 4 to 5."
         )
     return None
-
-
-def active_count(roster: Roster, day: dt.date) -> int:
-    return len(roster.active_on(day))

@@ -283,7 +283,7 @@ def _write_temp(path: Path, data: bytes) -> str:
 
 
 def _create_temp(path: Path) -> tuple[int, str]:
-    """A new private file `.NAME.<pid>-<n>.tmp` beside `path` (tempfile.mkstemp costs ~5 ms to import)."""
+    """A new private file `.NAME.<pid>-<n>.tmp` beside `path` (importing tempfile costs more than the write; docs/performance.md)."""
     for attempt in range(100):
         name = str(path.parent / f".{path.name}.{os.getpid()}-{time.monotonic_ns()}-{attempt}.tmp")
         try:
@@ -505,15 +505,11 @@ def _line_of(text: str, where: tuple[str, int | None], key: str | None) -> int |
     return start + 1 if start >= 0 else None
 
 
-def _weekday(text: str) -> int:
-    return values.parse_weekday(text)
-
-
 def _settings_from_toml(data: Any, path: Path, text: str) -> Settings:
     f = _Fields(data, path, text, ("settings", None), "setting")
     name = f.parsed("name", values.clean_name, required=True)
     timezone = f.parsed("timezone", values.check_zone, required=True)
-    weekday = f.parsed("weekday", _weekday, required=True)
+    weekday = f.parsed("weekday", values.parse_weekday, required=True)
     start = f.get("time", dt.time, required=True)
     duration = f.get("duration", int)
     duration = 45 if duration is None else duration

@@ -17,6 +17,7 @@ from peerloop.commands.common import (
 from peerloop.errors import ConflictError, InputError, NotSetUpError
 from peerloop.models import WEEKDAYS, Mode, Peer, Roster, Settings
 from peerloop.options import Arg, Opt
+from peerloop.render import plural
 from peerloop.roster import (
     add_peer,
     remove_peer,
@@ -154,8 +155,6 @@ def init(
         roster_now, settings_now, _, history, today = load_week(store)
         render.out("\nThe coming weeks (`peerloop plan` shows the whole trial):")
         print_plan(plan(roster_now, settings_now, history, today, max(5, len(saved.peers))), settings_now)
-    else:
-        render.out("Next: add the 4 to 5 peers you will meet, with `peerloop add NAME`.")
     show_warning(saved, today)
     if current is None and prompts.interactive():
         from peerloop.commands.trial import offer_thoughts
@@ -255,7 +254,7 @@ def add(
         note=_optional(note, "--note"),
     )
     saved = store.update_roster(lambda roster: add_peer(roster, peer))
-    render.out(f"Added {render.safe(peer.name)} ({len(saved.peers)} peers in the roster).")
+    render.out(f"Added {render.safe(peer.name)} ({plural(len(saved.peers), 'peer')} in the roster).")
     show_warning(saved, peer.added)
 
 
@@ -429,7 +428,7 @@ def remove(
         render.message("Nothing removed.")
         return
     saved = store.update_roster(lambda roster: remove_peer(roster, name))
-    render.out(f"Removed {render.safe(peer.name)}; {len(saved.peers)} peers left.")
+    render.out(f"Removed {render.safe(peer.name)}; {plural(len(saved.peers), 'peer')} left.")
     show_warning(saved, today_for(saved))
 
 

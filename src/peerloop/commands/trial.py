@@ -36,6 +36,7 @@ from peerloop.models import (
     peer_key,
 )
 from peerloop.options import Opt
+from peerloop.render import plural
 from peerloop.review import (
     LEGEND,
     MARKS,
@@ -46,20 +47,19 @@ from peerloop.review import (
     evidence,
     evidence_json,
     next_trial,
-    plural,
     progress,
     report_markdown,
     review_due,
     review_for,
     trial_years,
 )
+from peerloop.roster import FEWEST_PEERS
 from peerloop.rotation import first_trial_week
 from peerloop.storage import Store, entry_id
 
 if TYPE_CHECKING:
     from peerloop.rotation import Slot
 
-FEWEST_NAMES = 4
 WHY_QUESTION = "Are you having trouble getting past 3 names? Why might this be the case?"
 CEO_QUESTION = "If you took that list to your CEO, how might they respond?"
 REFLECT_FLAGS = "--name (repeat for each person), --why, --excuse (repeat), --ceo and --add-names"
@@ -88,11 +88,6 @@ class Thoughts(NamedTuple):
         return not (self.names or self.why or self.excuses or self.ceo)
 
 
-def _text(value: str | None, flag: str) -> str | None:
-    """Free text as given (like the log keeps it); blank means none; text that is not UTF-8 is refused."""
-    return entries.check_text(value, flag)
-
-
 def _names(items: list[str], flag: str) -> tuple[str, ...]:
     """Cleaned names, each once whatever its case, in the order given."""
     seen: dict[str, str] = {}
@@ -104,7 +99,7 @@ def _names(items: list[str], flag: str) -> tuple[str, ...]:
 
 
 def _texts(items: list[str], flag: str) -> tuple[str, ...]:
-    return tuple(text for item in items if (text := _text(item, flag)))
+    return tuple(text for item in items if (text := entries.check_text(item, flag)))
 
 
 def not_in_roster(roster: Roster, names: tuple[str, ...]) -> tuple[str, ...]:
@@ -122,7 +117,7 @@ def ask_thoughts(roster: Roster) -> Thoughts:
         )
     names = _names(prompts.ask_list("People you might contact"), "a name")
     why = None
-    if len(names) < FEWEST_NAMES:
+    if len(names) < FEWEST_PEERS:
         why = prompts.ask_optional(f"{WHY_QUESTION} (Enter to skip)", values.check_utf8)
     new = not_in_roster(roster, names)
     add_names = bool(new) and prompts.confirm(
@@ -132,7 +127,11 @@ def ask_thoughts(roster: Roster) -> Thoughts:
     excuses = _texts(prompts.ask_list("Excuses"), "an excuse")
     ceo = prompts.ask_optional(f"{CEO_QUESTION} (Enter to skip)", values.check_utf8) if excuses else None
     return Thoughts(
-        names=names, why=_text(why, "--why"), excuses=excuses, ceo=_text(ceo, "--ceo"), add_names=add_names
+        names=names,
+        why=entries.check_text(why, "--why"),
+        excuses=excuses,
+        ceo=entries.check_text(ceo, "--ceo"),
+        add_names=add_names,
     )
 
 
@@ -251,9 +250,9 @@ def reflect(
     if any(value for value in (name, why, excuse, ceo)):
         thoughts = Thoughts(
             names=_names(name or [], "--name"),
-            why=_text(why, "--why"),
+            why=entries.check_text(why, "--why"),
             excuses=_texts(excuse or [], "--excuse"),
-            ceo=_text(ceo, "--ceo"),
+            ceo=entries.check_text(ceo, "--ceo"),
             add_names=add_names,
         )
     elif prompts.interactive():
@@ -515,6 +514,10 @@ def status(
     """
     from peerloop.reminder import reminder_line
 
+    if check and json:
+        raise InputError(
+            "--check answers with its exit code and prints nothing; it cannot be combined with --json"
+        )
     if line:
         if check or json:
             raise InputError("--line cannot be combined with --check or --json")
@@ -706,7 +709,7 @@ def review(
     )
     choice = parse_flag(decision, "--decision", values.parse_decision) if decision is not None else None
     for flag, text in (("--works", works), ("--improve", improve)):
-        _text(text, flag)  # refused before the evidence is shown, not after
+        entries.check_text(text, flag)  # refused before the evidence is shown, not after
     answering = (
         any(value is not None for value in (added_value, works, improve, decision)) or report is not None
     )
@@ -754,8 +757,8 @@ def review(
         trial_start=settings.trial_start,
         added_value=verdict,
         decision=choice,
-        works=_text(works, "--works"),
-        improve=_text(improve, "--improve"),
+        works=entries.check_text(works, "--works"),
+        improve=entries.check_text(improve, "--improve"),
         early=found.early,
     )
     written = (report, report_markdown(found, recorded)) if report is not None else None

@@ -86,7 +86,8 @@ def next_(json: JsonOption = False, home: HomeOption = None) -> None:
         render.message("Resume someone with `peerloop resume NAME`, or add a peer with `peerloop add NAME`.")
         show_warning(roster, today)
         return
-    when = "This week" if slot.week == rotation.week_start(today) else "Next week"
+    weeks_ahead = (slot.week - rotation.week_start(today)).days // 7
+    when = {0: "This week", 1: "Next week"}.get(weeks_ahead, f"Week of {render.day(slot.week)}")
     render.out(render.style(f"{when}: {slot.mode.value} with {render.safe(slot.peer.name)}", "bold"))
     render.out(f"  {render.day(slot.date)}, {slot_time(slot)} ({settings.timezone})")
     if slot.overdue:

@@ -255,3 +255,19 @@ def test_entry_json_carries_id_kind_date_peer_and_every_field() -> None:
     assert entries.entry_json(skip("20260317-1", D(2026, 3, 17), peer=None)) == {
         "id": "20260317-1", "kind": "skip", "date": D(2026, 3, 17), "peer": None, "reason": "travel"
     }  # fmt: skip
+
+
+def test_renaming_a_peer_rewrites_their_meetings_and_skips_only() -> None:
+    from peerloop.entries import renamed_peer
+    from peerloop.models import JournalYear, Meeting, Mode, Skip
+
+    day = dt.date(2026, 3, 3)
+    year = JournalYear(
+        year=2026,
+        meetings=(Meeting("a", day, "ann lee", Mode.COFFEE), Meeting("b", day, "Bo", Mode.CALL)),
+        skips=(Skip("c", day, "travel", "ANN LEE"), Skip("d", day, "sick", None)),
+    )
+    renamed = renamed_peer(year, "Ann Lee", "Ann Li")
+    assert [m.peer for m in renamed.meetings] == ["Ann Li", "Bo"]
+    assert [s.peer for s in renamed.skips] == ["Ann Li", None]
+    assert renamed_peer(year, "Nobody", "X") == year

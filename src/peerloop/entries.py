@@ -318,6 +318,17 @@ def changed_fields(before: LogEntry, after: LogEntry) -> list[str]:
     ]
 
 
+def renamed_peer(journal_year: JournalYear, old: str, new: str) -> JournalYear:
+    """The year with every meeting and skip that names `old` (any case) naming `new` instead."""
+    key = peer_key(old)
+    return journal_year._replace(
+        meetings=tuple(m._replace(peer=new) if peer_key(m.peer) == key else m for m in journal_year.meetings),
+        skips=tuple(
+            s._replace(peer=new) if s.peer and peer_key(s.peer) == key else s for s in journal_year.skips
+        ),
+    )
+
+
 # --- peers: what the roster shows --------------------------------------------------------------------------
 
 

@@ -388,19 +388,13 @@ def _rename_in_journal(store: Store, old: str, new: str) -> None:
 
     Every year is read before any is written, so a damaged file stops the rename before it changes anything.
     """
-    from peerloop.models import peer_key
+    from peerloop.entries import renamed_peer
 
     changed = []
     for journal_year in store.load_journal().years:
-        meetings = tuple(
-            m._replace(peer=new) if peer_key(m.peer) == peer_key(old) else m for m in journal_year.meetings
-        )
-        skips = tuple(
-            s._replace(peer=new) if s.peer and peer_key(s.peer) == peer_key(old) else s
-            for s in journal_year.skips
-        )
-        if meetings != journal_year.meetings or skips != journal_year.skips:
-            changed.append(journal_year._replace(meetings=meetings, skips=skips))
+        updated = renamed_peer(journal_year, old, new)
+        if updated != journal_year:
+            changed.append(updated)
     for journal_year in changed:
         store.save_year(journal_year)
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -36,16 +35,6 @@ WRITERS = [
     ["review", "--early", "--added-value", "yes", "--decision", "continue", "--report", "sub/review.md"],
     ["doctor", "--fix"],
 ]  # fmt: skip
-
-
-@pytest.fixture
-def open_umask() -> Iterator[None]:
-    """A umask that would leave new files world-readable: peerloop's modes must not depend on it."""
-    previous = os.umask(0)
-    try:
-        yield
-    finally:
-        os.umask(previous)
 
 
 def _mode(path: Path) -> int:

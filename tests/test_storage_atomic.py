@@ -207,16 +207,6 @@ def test_successful_write_syncs_the_file_before_renaming_it(
 # --- permissions -------------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def open_umask() -> Iterator[None]:
-    """A umask that would leave new files world-readable: peerloop's modes must not depend on it."""
-    previous = os.umask(0)
-    try:
-        yield
-    finally:
-        os.umask(previous)
-
-
 def _mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
 

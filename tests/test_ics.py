@@ -867,3 +867,41 @@ assert "icalendar" not in sys.modules, "icalendar was imported"
         stdin=subprocess.DEVNULL,
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_a_renamed_peer_keeps_their_invite_series(
+    cli: Invoke, set_up: Callable[..., None], store: Store, tmp_path: Path
+) -> None:
+    """The second invite updates the series the peer already has, instead of adding one next to it."""
+    set_up("Ann Lee", "Bo Chen", "Cy Dee", "Di Eze")
+    assert cli("init", "--email", "dana@example.com").exit_code == 0
+    assert cli("edit", "Bo Chen", "--email", "bo@example.com").exit_code == 0
+    first, second = tmp_path / "first.ics", tmp_path / "second.ics"
+    assert cli("invite", "Bo Chen", "-o", str(first)).exit_code == 0
+    assert cli("edit", "Bo Chen", "--name", "Bo Chen-Li").exit_code == 0
+    assert cli("invite", "Bo Chen-Li", "-o", str(second)).exit_code == 0
+
+    def uid_and_sequence(path: Path) -> tuple[str, str]:
+        lines = path.read_bytes().decode().split("\r\n")
+        return next(x for x in lines if x.startswith("UID:")), next(
+            x for x in lines if x.startswith("SEQUENCE:")
+        )
+
+    (uid, sequence), (uid_after, sequence_after) = uid_and_sequence(first), uid_and_sequence(second)
+    assert uid_after == uid
+    assert (sequence, sequence_after) == ("SEQUENCE:0", "SEQUENCE:1")
+    assert "Bo Chen-Li" in second.read_text()
+
+
+def test_a_new_peer_with_a_renamed_peers_old_name_gets_a_series_of_their_own() -> None:
+    from peerloop.models import Peer
+
+    old, renamed, newcomer = (
+        Peer("Bo Chen", dt.date(2026, 3, 2)),
+        Peer("Bo Li", dt.date(2026, 3, 2)),
+        Peer("bo chen", dt.date(2026, 4, 1)),
+    )
+    state = ics.CalendarState(home_id=HOME_ID, series={old.key: ics.series_uid(HOME_ID, old)})
+    state = ics.with_renamed_peer(state, old, renamed)
+    assert ics.invite_uid(state, renamed) == ics.series_uid(HOME_ID, old)
+    assert ics.invite_uid(state, newcomer) == ics.series_uid(HOME_ID, old) + "-2"

@@ -71,6 +71,8 @@ class CalendarState(NamedTuple):
     home_id: str
     """Random, made once per data folder: keeps UIDs unique between two leaders' files."""
     events: Mapping[str, EventRecord] = MappingProxyType({})
+    series: Mapping[str, str] = MappingProxyType({})
+    """peer key -> the UID of their invite series, so that a renamed peer keeps theirs."""
     extra: Mapping[str, Any] = MappingProxyType({})
     """Keys a newer peerloop wrote: kept."""
 
@@ -100,8 +102,12 @@ def state_from_toml(data: Mapping[str, Any], new_home_id: str) -> CalendarState:
         if not isinstance(sequence, int) or isinstance(sequence, bool) or sequence < 0:
             raise ValueError(f"[events.{uid}] 'sequence' must be a whole number, 0 or more")
         events[uid] = EventRecord(kind=kind, start=start, digest=digest, sequence=sequence)
-    extra = {key: value for key, value in data.items() if key not in {"schema_version", "home_id", "events"}}
-    return CalendarState(home_id=home_id, events=events, extra=extra)
+    series = data.get("series", {})
+    if not isinstance(series, Mapping) or not all(isinstance(uid, str) for uid in series.values()):
+        raise ValueError("'series' must be a table of peer = \"UID\" lines")
+    known = {"schema_version", "home_id", "events", "series"}
+    extra = {key: value for key, value in data.items() if key not in known}
+    return CalendarState(home_id=home_id, events=events, series=dict(series), extra=extra)
 
 
 def state_to_toml(state: CalendarState) -> dict[str, Any]:
@@ -112,6 +118,7 @@ def state_to_toml(state: CalendarState) -> dict[str, Any]:
             uid: {"kind": r.kind, "start": r.start, "digest": r.digest, "sequence": r.sequence}
             for uid, r in sorted(state.events.items())
         },
+        **({"series": dict(sorted(state.series.items()))} if state.series else {}),
     }
 
 
@@ -130,9 +137,30 @@ def review_uid(home_id: str, trial_start: dt.date) -> str:
 
 
 def series_uid(home_id: str, peer: Peer) -> str:
-    """One UID per peer's recurring invite; the name is hashed so that it never needs escaping."""
+    """The UID a peer's first invite gets; the name is hashed so that it never needs escaping."""
     digest = hashlib.sha256(peer.key.encode("utf-8")).hexdigest()[:12]
     return f"peerloop-{home_id}-peer-{digest}"
+
+
+def invite_uid(state: CalendarState, peer: Peer) -> str:
+    """The UID of the peer's invite series: the one recorded for them, else a new one from their name
+    (never one that a renamed peer still holds)."""
+    if peer.key in state.series:
+        return state.series[peer.key]
+    uid, taken, n = series_uid(state.home_id, peer), set(state.series.values()), 2
+    candidate = uid
+    while candidate in taken:
+        candidate, n = f"{uid}-{n}", n + 1
+    return candidate
+
+
+def with_renamed_peer(state: CalendarState, old: Peer, new: Peer) -> CalendarState:
+    """After a rename, the peer's invite series keeps its UID, so a new invite updates the one they have."""
+    uid = invite_uid(state, old)
+    if old.key not in state.series and uid not in state.events:
+        return state
+    series = {key: value for key, value in state.series.items() if key != old.key}
+    return state._replace(series={**series, new.key: uid})
 
 
 # --- text ----------------------------------------------------------------------------------------------------
@@ -622,8 +650,10 @@ def build_invite(
         "STATUS:CONFIRMED",
         "TRANSP:OPAQUE",
     )
-    event = _Event(uid=series_uid(state.home_id, peer), kind=SERIES, start=first.date, body=body)
-    return _assemble(["METHOD:REQUEST"], settings.timezone, [event], state, now, (first.date, review))
+    uid = invite_uid(state, peer)
+    event = _Event(uid=uid, kind=SERIES, start=first.date, body=body)
+    built = _assemble(["METHOD:REQUEST"], settings.timezone, [event], state, now, (first.date, review))
+    return built._replace(state=built.state._replace(series={**built.state.series, peer.key: uid}))
 
 
 def _zone(settings: Settings) -> dt.tzinfo:

@@ -95,7 +95,7 @@ def export(
             )
     slots = rotation.plan(roster, settings, history, today, weeks)
     with store.locked():
-        state = _load_state(store)
+        state = load_state(store)
         built = ics.build_export(slots, settings, state, now, alarm)
         _save_and_write(store, state, built, target)
     meetings = sum(1 for slot in slots if slot.peer is not None)
@@ -157,7 +157,7 @@ def invite(
         )
     interval = len(roster.active_on(first.date))
     with store.locked():
-        state = _load_state(store)
+        state = load_state(store)
         built = ics.build_invite(peer, first, interval, settings, state, now)
         _save_and_write(store, state, built, target)
     where = "stdout" if target is None else str(target)
@@ -208,7 +208,8 @@ def _history(store: Store, roster: Roster, today: dt.date) -> History:
     return rotation.history_from(journal.meetings, journal.skips)
 
 
-def _load_state(store: Store) -> CalendarState:
+def load_state(store: Store) -> CalendarState:
+    """calendar.toml's state (a new random home id when there is none yet)."""
     import secrets
 
     from peerloop import ics

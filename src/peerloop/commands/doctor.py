@@ -105,9 +105,9 @@ def check_files(store: Store) -> list[Finding]:
     try:
         store.load_calendar_state()
         if store.calendar_path.is_file():  # the event records, as export and invite read them
-            from peerloop.commands.calendar import _load_state
+            from peerloop.commands.calendar import load_state
 
-            _load_state(store)
+            load_state(store)
     except DataFileError as error:
         findings.append(
             Finding(

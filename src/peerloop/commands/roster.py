@@ -365,21 +365,22 @@ def edit(
         changes["mode"] = _optional(mode, "--mode", values.parse_mode)
     if note is not None:
         changes["note"] = _optional(note, "--note")
-    renamed: list[tuple[str, str]] = []
+    renamed: list[tuple[Peer, Peer]] = []
 
     def apply(roster: Roster) -> Roster:
         current = require_peer(roster, name)
         updated = current._replace(**changes)
         if updated.name != current.name:
-            renamed.append((current.name, updated.name))
+            renamed.append((current, updated))
         return replace_peer(roster, name, updated)
 
     with store.locked(), store.together():
         saved = apply(store.load_roster())
         for old, new in renamed:
-            _rename_in_journal(store, old, new)
+            _rename_in_journal(store, old.name, new.name)
+            _rename_in_calendar(store, old, new)
         store.save_roster(saved)
-    final_name = renamed[0][1] if renamed else require_peer(saved, name).name
+    final_name = renamed[0][1].name if renamed else require_peer(saved, name).name
     render.out(f"Updated {render.safe(final_name)}.")
 
 
@@ -397,6 +398,19 @@ def _rename_in_journal(store: Store, old: str, new: str) -> None:
             changed.append(updated)
     for journal_year in changed:
         store.save_year(journal_year)
+
+
+def _rename_in_calendar(store: Store, old: Peer, new: Peer) -> None:
+    """Keep the peer's invite series UID across the rename (calendar.toml records it)."""
+    if not store.calendar_path.exists():
+        return
+    from peerloop import ics
+    from peerloop.commands.calendar import load_state
+
+    state = load_state(store)
+    updated = ics.with_renamed_peer(state, old, new)
+    if updated != state:
+        store.save_calendar_state(ics.state_to_toml(updated))
 
 
 def remove(

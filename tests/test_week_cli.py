@@ -143,3 +143,8 @@ def test_init_ends_with_the_plan(cli: Invoke, at: Callable[[str], None]) -> None
     assert result.exit_code == 0
     assert "Tue 2026-03-03  08:30-09:15" in result.stdout
     assert "Di Eze" in result.stdout
+
+
+def test_next_names_the_week_when_the_trial_starts_later(cli: Invoke, set_up: Callable[..., None]) -> None:
+    set_up(*PEERS, start="2026-04-20", now="2026-03-03T09:00")
+    assert cli("next").stdout.startswith("Week of Mon 2026-04-20: coffee with Ann Lee")

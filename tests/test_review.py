@@ -335,3 +335,8 @@ def test_the_report_holds_the_evidence_and_the_answers() -> None:
     assert "| Bo Chen | 0 | - |" in text
     assert "\n\n\n" not in text
     assert "## The review" not in report_markdown(found, None)
+
+
+def test_the_trial_years_reach_into_next_year_when_this_week_does() -> None:
+    config = make_settings(dt.date(2026, 9, 29), weekday=0)
+    assert 2027 in trial_years(config, dt.date(2026, 12, 28))

@@ -74,7 +74,8 @@ def trial_week(settings: Settings, today: dt.date) -> int:
 
 def trial_years(settings: Settings, today: dt.date) -> range:
     """The journal years that can hold the trial's meetings, skips and reviews (oldest first)."""
-    return range(first_trial_week(settings).year, today.year + 1)
+    last_day_counted = week_start(today) + dt.timedelta(days=6)  # `in_trial` counts all of this week
+    return range(first_trial_week(settings).year, last_day_counted.year + 1)
 
 
 def in_trial(day: dt.date, settings: Settings, today: dt.date) -> bool:

@@ -81,22 +81,20 @@ class PeerloopTyper(typer.Typer):
     """A Typer that understands peerloop's Opt/Arg parameter declarations (see options.py)."""
 
     def command(self, *args: Any, **kwargs: Any) -> Callable[[CommandFunction], CommandFunction]:
-        decorate = super().command(*args, **kwargs)
-
-        def register(function: CommandFunction) -> CommandFunction:
-            decorate(typer_ready(function))
-            return function
-
-        return register
+        return _reading_markers(super().command(*args, **kwargs))
 
     def callback(self, *args: Any, **kwargs: Any) -> Callable[[CommandFunction], CommandFunction]:
-        decorate = super().callback(*args, **kwargs)
+        return _reading_markers(super().callback(*args, **kwargs))
 
-        def register(function: CommandFunction) -> CommandFunction:
-            decorate(typer_ready(function))
-            return function
 
-        return register
+def _reading_markers(decorate: Callable[[Any], Any]) -> Callable[[CommandFunction], CommandFunction]:
+    """Typer's decorator, given a copy of the function whose Opt/Arg markers are Typer's own parameters."""
+
+    def register(function: CommandFunction) -> CommandFunction:
+        decorate(typer_ready(function))
+        return function
+
+    return register
 
 
 app = PeerloopTyper(

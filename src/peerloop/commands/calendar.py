@@ -42,7 +42,7 @@ def export(
             metavar="N",
             min=1,
             max=MAX_WEEKS,
-            help="How many weekly slots to export (default: until the review date).",
+            help="How many weekly slots to export (default: the rest of the six-month trial).",
             show_default=False,
         ),
     ] = None,

@@ -10,6 +10,10 @@ EXIT_CONFLICT = 3
 EXIT_DATA = 4
 EXIT_STORAGE = 5
 EXIT_NOT_SET_UP = 6
+# The outside world (CalDAV, SMTP, sendmail, calendar feeds): only the commands that connect use these.
+EXIT_UNREACHABLE = 7
+EXIT_REFUSED_LOGIN = 8
+EXIT_REMOTE_REFUSED = 9
 # Not errors: what `peerloop status --check` reports to cron when the trial is not on track.
 EXIT_OVERDUE = 10
 EXIT_REVIEW_DUE = 11
@@ -57,3 +61,22 @@ class NotSetUpError(PeerloopError):
 
 class MissingValueError(InputError):
     """A required value was not given and there is no terminal to ask on."""
+
+
+class UnreachableError(PeerloopError):
+    """A server could not be reached: wrong host or port, no network, a timeout, a TLS failure."""
+
+    exit_code = EXIT_UNREACHABLE
+
+
+class LoginRefusedError(PeerloopError):
+    """A server refused the credentials (or the password could not be obtained)."""
+
+    exit_code = EXIT_REFUSED_LOGIN
+
+
+class RemoteRefusedError(PeerloopError):
+    """A server was reached and logged into, but refused the request: no such calendar, a rejected
+    recipient, an event changed on the server, a mail command that failed."""
+
+    exit_code = EXIT_REMOTE_REFUSED

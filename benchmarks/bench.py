@@ -27,8 +27,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple
 
+from peerloop.journal import entry_id
 from peerloop.models import Meeting, Mode, Peer, Roster, Settings, Skip
-from peerloop.storage import Store, entry_id
+from peerloop.session import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs" / "performance.md"

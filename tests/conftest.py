@@ -12,7 +12,7 @@ from typer.testing import CliRunner, Result
 
 from peerloop import prompts
 from peerloop.cli import app
-from peerloop.storage import Store
+from peerloop.session import Store
 
 Invoke = Callable[..., Result]
 

@@ -35,7 +35,7 @@ DOCUMENTED_CODES = frozenset(
      EXIT_OVERDUE, EXIT_REVIEW_DUE}
 )  # fmt: skip
 NOT_ERRORS = frozenset({EXIT_OK, EXIT_OVERDUE, EXIT_REVIEW_DUE})
-SCRATCH = frozenset({".lock", ".status-line"})
+SCRATCH = frozenset({".lock", ".status-line", ".missed-week"})
 """Files that are not data: the lock (created empty by every write) and the status line's cache."""
 
 

@@ -9,7 +9,7 @@ import stat
 from collections.abc import Callable
 from pathlib import Path
 
-from peerloop.storage import Store
+from peerloop.session import Store
 from tests.conftest import Invoke
 
 
@@ -17,7 +17,7 @@ def test_a_healthy_home_exits_zero(cli: Invoke, set_up: Callable[..., None], hom
     set_up("Ann Lee", "Bo Chen", "Cy Dee", "Di Eze")
     result = cli("doctor")
     assert result.exit_code == 0, result.output
-    assert result.stdout.strip().endswith("healthy, 1 note(s)")
+    assert result.stdout.strip().endswith("healthy, 1 note")
     assert "no email for you" in result.stdout
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from peerloop.storage import Store
+from peerloop.session import Store
 from tests.conftest import Invoke
 from tests.hardening import NOW, populate, snapshot
 
@@ -105,11 +105,13 @@ JOURNAL_DAMAGE = [
     damage("peer-is-a-number", lambda t: edit(t, 'peer = "Bo Chen"\nmode = "call"', 'peer = 7\nmode = "call"'),
            "meeting #2 'peer' must be text in quotes", "peer = 7"),
     damage("date-as-text", lambda t: edit(t, "date = 2026-03-17", 'date = "2026-03-17"'),
-           "meeting #2 'date' must be a date like 2026-03-17", 'date = "2026-03-17"'),
+           "meeting #2 'date' must be a date like 2026-03-17 without quotes (found `date = \"2026-03-17\"`); "
+           "fix it: write `date = 2026-03-17` instead", 'date = "2026-03-17"'),
     damage("date-with-time", lambda t: edit(t, "date = 2026-03-17", "date = 2026-03-17T10:00:00"),
            "meeting #2 'date' must be a date without a time", "date = 2026-03-17T10:00:00"),
-    damage("follow-up-number", lambda t: edit(t, '"send the deck",', "42,"),
-           "meeting #3 'follow_ups' must be a list of texts in quotes", "follow_ups = [\n    42,"),
+    damage("follow-up-number", lambda t: edit(t, 'text = "send the deck"', "text = 42"),
+           "meeting #3 'follow_ups' must each have a number n (1, 2, …) and a text in quotes",
+           "[[meetings.follow_ups]]\nn = 1\ntext = 42"),
     damage("gains-table", lambda t: edit(t, 'gains = [\n    "advice",\n]', "gains = { advice = true }"),
            "meeting #1 'gains' must be a list", "gains = { advice = true }"),
     damage("missing-mode", lambda t: edit(t, 'peer = "Bo Chen"\nmode = "call"\n', 'peer = "Bo Chen"\n'),

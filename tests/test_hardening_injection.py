@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 from icalendar import Calendar
 
-from peerloop import lean
 from tests.conftest import Invoke
 from tests.hardening import NOW, populate
 from tests.test_ics import check_file
@@ -57,7 +56,10 @@ SHOWN = [
 
 @pytest.mark.usefixtures("evil")
 @pytest.mark.parametrize("argv", SHOWN, ids=lambda argv: argv[0])
-def test_hostile_text_is_shown_literally_and_harmlessly(cli: Invoke, argv: list[str]) -> None:
+def test_hostile_text_is_shown_literally_and_harmlessly(
+    cli: Invoke, argv: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "400")  # wide enough that a table keeps the text on one line, to find it
     result = cli(*argv)
     assert result.exit_code in (0, 3, 10), result.output  # 3: `resume` says the peer is not paused
     shown = result.stdout + result.stderr
@@ -121,11 +123,6 @@ def test_hostile_text_in_an_error_message_is_one_harmless_line(
     assert result.stderr.count("\n") == 1, result.stderr
     assert result.stderr.startswith("peerloop: error: "), result.stderr
     assert not OBEYED.search(result.stderr), result.stderr
-    capsys.readouterr()
-    code = lean.run(argv)
-    out, err = capsys.readouterr()
-    if code is not None:  # the lean path says it the same way
-        assert (code, out, err) == (result.exit_code, result.stdout, result.stderr)
 
 
 def _all_strings(data: Any) -> list[str]:

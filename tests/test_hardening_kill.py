@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from peerloop.storage import Store
+from peerloop.session import Store
 from tests.hardening import NOW, data_files, populate, python_peerloop, subprocess_env
 
 LOGGED = re.compile(r"^Logged (\w+) with (.+) on \w{3} (\d{4}-\d{2}-\d{2}) \((\d{8}-\d+)\)\.", re.MULTILINE)

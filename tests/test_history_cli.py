@@ -38,24 +38,21 @@ def test_history_lists_newest_first_with_ids(cli: Invoke) -> None:
     result = cli("history")
     assert result.exit_code == 0, result.output
     assert result.stdout == (
+        "ID          Date            What                      Details\n"
         "20260317-1  Tue 2026-03-17  coffee with Bo Chen\n"
         "\n"
-        "20260310-1  Tue 2026-03-10  skipped (Bo Chen's turn)\n"
-        "    Reason: board week\n"
+        "20260310-1  Tue 2026-03-10  skipped (Bo Chen's turn)  Reason: board week\n"
         "\n"
-        "20260303-1  Tue 2026-03-03  lunch with Ann Lee\n"
-        "    Pressing issue: hiring\n"
-        "    It gave: advice, strength\n"
-        "    Win: shipped\n"
-        "    Works well: walks\n"
-        "    To improve: time\n"
-        "    Follow-ups:\n"
-        "      1. [ ] intro\n"
-        "      2. [x] deck\n"
-        "    Note: private\n"
+        "20260303-1  Tue 2026-03-03  lunch with Ann Lee        Pressing issue: hiring\n"
+        "                                                      It gave: advice, strength\n"
+        "                                                      Win: shipped\n"
+        "                                                      Works well: walks\n"
+        "                                                      To improve: time\n"
+        "                                                      Note: private\n"
+        "                                                      [x] 20260303-1.1 deck\n"
+        "                                                      [ ] 20260303-1.2 intro\n"
         "\n"
-        "20251209-1  Tue 2025-12-09  coffee with Ann Lee\n"
-        "    Pressing issue: budget\n"
+        "20251209-1  Tue 2025-12-09  coffee with Ann Lee       Pressing issue: budget\n"
     )
     assert result.stderr == ""
 
@@ -75,7 +72,8 @@ def test_history_json_shape(cli: Invoke) -> None:
         "id": "20260303-1", "kind": "meeting", "date": "2026-03-03", "peer": "Ann Lee", "mode": "lunch",
         "issue": "hiring", "gains": ["advice", "strength"], "win": "shipped", "works": "walks",
         "improve": "time",
-        "follow_ups": [{"n": 1, "text": "intro", "done": False}, {"n": 2, "text": "deck", "done": True}],
+        "follow_ups": [{"handle": "20260303-1.1", "n": 1, "text": "deck", "done": True},
+                       {"handle": "20260303-1.2", "n": 2, "text": "intro", "done": False}],
         "note": "private",
     }  # fmt: skip
     assert listed[0] == {
@@ -107,15 +105,10 @@ def test_history_of_a_removed_peer_is_still_readable(cli: Invoke) -> None:
 def test_history_errors(cli: Invoke) -> None:
     stranger = cli("history", "Zed")
     assert stranger.exit_code == 3
-    assert stranger.stderr == (
-        "peerloop: error: no peer named 'Zed' in the roster (peers: Ann Lee, Bo Chen, Cy Dee, Di Eze); "
-        "see `peerloop peers`\n"
-    )
-    bad = cli("history", "--since", "last week")
+    assert stranger.stderr == "peerloop: error: no peer named 'Zed'; did you mean Di Eze?\n"
+    bad = cli("history", "--since", "someday")
     assert bad.exit_code == 2
-    assert (
-        bad.stderr == "peerloop: error: --since: 'last week' is not a date; use YYYY-MM-DD, e.g. 2026-03-17\n"
-    )
+    assert bad.stderr.startswith("peerloop: error: --since: 'someday' is not a date; use YYYY-MM-DD, today")
 
 
 def test_empty_history(cli: Invoke, set_up: SetUp) -> None:
@@ -163,18 +156,7 @@ def test_peers_json_shows_last_met_meetings_and_next_turn(cli: Invoke) -> None:
 @pytest.mark.usefixtures("journal")
 def test_peers_table_shows_the_new_columns(cli: Invoke) -> None:
     lines = cli("peers").stdout.splitlines()
-    assert lines[0].split() == [
-        "Name",
-        "Org",
-        "Mode",
-        "Email",
-        "Status",
-        "Last",
-        "met",
-        "Meetings",
-        "Next",
-        "turn",
-    ]
+    assert lines[0].split() == ["Name", "Mode", "Status", "Last", "met", "Meetings", "Next", "turn"]
     assert lines[1].split()[-3:] == ["2026-03-03", "2", "2026-04-07"]
     assert lines[3].split()[-3:] == ["never", "0", "2026-03-24"]
 

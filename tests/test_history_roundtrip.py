@@ -64,27 +64,27 @@ def test_log_then_history_json_keeps_every_field(
     at("2026-03-03T12:00")
     with tempfile.TemporaryDirectory() as folder:
         home = ["--home", folder]
-        init = cli("init", *home, "--name", "Dana", "--timezone", "Europe/Berlin", "--day", "tue",
+        init = cli(*home, "init", "--name", "Dana", "--timezone", "Europe/Berlin", "--day", "tue",
                    "--time", "08:30", "--start", "2026-03-02", f"--peer={name}")  # fmt: skip
         assert init.exit_code == 0, init.output
         args = [f"--issue={issue}", f"--win={win}", f"--works={works}", f"--improve={improve}", f"--note={note}",
                 f"--mode={mode}", *(f"--gain={g}" for g in gains), *(f"--follow-up={f}" for f in follow_ups)]  # fmt: skip
-        logged = cli("log", *home, *args, "--", name)
+        logged = cli(*home, "log", *args, "--", name)
         assert logged.exit_code == 0, logged.output
-        skipped = cli("log", *home, "--skip", "--date=2026-02-24", f"--reason={reason}")
+        skipped = cli(*home, "log", "--skip", "--date=2026-02-24", f"--reason={reason}")
         assert skipped.exit_code == 0, skipped.output
-        listed = json.loads(cli("history", *home, "--json").stdout)
+        listed = json.loads(cli(*home, "history", "--json").stdout)
         assert listed == [
             {
                 "id": "20260303-1", "kind": "meeting", "date": "2026-03-03", "peer": name, "mode": mode,
                 "issue": blank_is_none(issue), "gains": gains, "win": blank_is_none(win),
                 "works": blank_is_none(works), "improve": blank_is_none(improve),
                 "follow_ups": [
-                    {"n": n, "text": text, "done": False}
+                    {"handle": f"20260303-1.{n}", "n": n, "text": text, "done": False}
                     for n, text in enumerate([f for f in follow_ups if f.strip()], start=1)
                 ],
                 "note": blank_is_none(note),
             },
             {"id": "20260224-1", "kind": "skip", "date": "2026-02-24", "peer": name, "reason": reason},
         ]  # fmt: skip
-        assert json.loads(cli("history", *home, "--json", "--", name).stdout) == listed
+        assert json.loads(cli(*home, "history", "--json", "--", name).stdout) == listed

@@ -1,7 +1,8 @@
 """Calendar files against real software that runs here: khal 0.14 (import, list) and a Radicale 3 CalDAV server.
 
-Each test spawns the programs from the venv that runs the tests (next to sys.executable), with bounded
-waits; the Radicale server is stopped by its pid when the test ends, whatever happened.
+Most tests build the files with the builders directly; one drives the export command. Each test spawns the
+programs from the venv that runs the tests (next to sys.executable), with bounded waits; the Radicale
+server is stopped by its pid when the test ends, whatever happened.
 """
 
 from __future__ import annotations
@@ -18,14 +19,30 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from peerloop import rotation
-from peerloop.models import JournalYear, Skip
-from peerloop.storage import Store
-from tests.conftest import Invoke
-from tests.test_ics import check_file, content, events_of, parse_strictly, unescape
+from peerloop import calendar, ics, rotation
+from peerloop.models import JournalYear, Roster, Skip
+from tests.test_ics import (
+    DST_CASES,
+    HOME_ID,
+    check_file,
+    content,
+    dst_plan,
+    events_of,
+    make_roster,
+    make_settings,
+    moment,
+    parse_strictly,
+    skipped,
+    unescape,
+    whole_trial,
+)
+
+if TYPE_CHECKING:
+    from tests.conftest import Invoke
 
 BIN = Path(sys.executable).parent
 PEERS = ("Ann Lee", 'Bo "B" Chen, PhD', "Cy; Dee 😀", "Di Eh")
@@ -80,10 +97,10 @@ path = {folder / f"khal-{zone.replace('/', '-')}.db"}
         self.run("import", "--batch", "-a", "peers", str(path))
 
     def events(self, start: str = "2026-01-01", end: str = "2027-12-31") -> list[dict[str, str]]:
-        """Every event occurrence khal lists, as {uid, title, start-date, start-time, status}."""
+        """Every event occurrence khal lists, as {uid, title, start-date, start-time, end, status}."""
         out = self.run(
             "list", "--json", "uid", "--json", "title", "--json", "start-date", "--json", "start-time",
-            "--json", "status", start, end,
+            "--json", "end", "--json", "status", start, end,
         )  # fmt: skip
         found: list[dict[str, str]] = []
         for line in out.splitlines():
@@ -99,36 +116,26 @@ def stored_uids(folder: Path) -> list[str]:
     return uids
 
 
-@pytest.fixture
-def leader(cli: Invoke, set_up: Callable[..., None], store: Store) -> Store:
+def leader_plan() -> tuple[Roster, list[rotation.Slot]]:
     """A Berlin leader, Tuesdays 08:30, trial from 2026-03-02 (so it crosses the DST change of 2026-03-29)."""
-    set_up(*PEERS)
-    result = cli("init", "--name", "Dana Ode", "--email", "dana@example.com")
-    assert result.exit_code == 0, result.output
-    for n, name in enumerate(PEERS):
-        assert cli("edit", name, "--email", f"p{n}@example.com").exit_code == 0
-    return store
+    config = make_settings()
+    roster = make_roster(list(PEERS), config)
+    return roster, whole_trial(roster, config)
 
 
-def planned(store: Store, today: dt.date) -> list[rotation.Slot]:
-    roster = store.load_roster()
-    assert roster.settings is not None
-    history = rotation.History(last_met={}, done_weeks=frozenset())
-    first = rotation.first_open_week(roster.settings, history, today)
-    weeks = rotation.trial_weeks_left(roster.settings, first)
-    return rotation.plan(roster, roster.settings, history, today, weeks)
+def write(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
 
 
-@pytest.mark.usefixtures("leader")
-def test_khal_shows_every_meeting_at_the_right_local_time_across_dst(
-    cli: Invoke, store: Store, tmp_path: Path
-) -> None:
-    target = tmp_path / "peerloop.ics"
-    assert cli("export", "-o", str(target), "--alarm", "10").exit_code == 0
+def test_khal_shows_every_meeting_at_the_right_local_time_across_dst(tmp_path: Path) -> None:
+    roster, slots = leader_plan()
+    config = roster.settings
+    assert config is not None
+    built = ics.build_export(slots, config, calendar.CalendarState(HOME_ID), moment(config), alarm=10)
     berlin = Khal(tmp_path / "khal", "Europe/Berlin")
-    berlin.import_file(target)
+    berlin.import_file(write(tmp_path / "peerloop.ics", built.data))
     listed = berlin.events()
-    slots = planned(store, dt.date(2026, 3, 2))
     meetings = [event for event in listed if event["start-time"]]
     assert [(e["start-date"], e["start-time"]) for e in meetings] == [
         (slot.date.isoformat(), "08:30") for slot in slots
@@ -144,26 +151,73 @@ def test_khal_shows_every_meeting_at_the_right_local_time_across_dst(
     assert around == {"2026-03-24": "07:30", "2026-03-31": "06:30"}
 
 
-@pytest.mark.usefixtures("leader")
-def test_khal_expands_an_invite_to_the_planned_dates(cli: Invoke, store: Store, tmp_path: Path) -> None:
-    target = tmp_path / "invite.ics"
-    assert cli("invite", "cy; dee 😀", "-o", str(target)).exit_code == 0
+def test_khal_reads_meetings_on_dst_changes_at_their_real_moments(tmp_path: Path) -> None:
+    """Gaps at midnight, 30-minute DST, 45-minute offsets, 02:30 on a Sunday, the repeated hour: khal
+    (which reads a repeated wall time as its second pass) imports every file and lists the plan's moments."""
+    khal = Khal(tmp_path / "khal", "UTC")
+    expected = []
+    for n, case in enumerate(DST_CASES):
+        config, _, slots = dst_plan(*case.values)
+        now = moment(config, f"{config.trial_start}T00:00")
+        built = ics.build_export(slots, config, calendar.CalendarState(f"{HOME_ID}{n:02d}"), now)
+        khal.import_file(write(tmp_path / f"dst-{n}.ics", built.data))
+        expected += [(f"{slot.start.astimezone(dt.UTC):%Y-%m-%d %H:%M}", f"{slot.end.astimezone(dt.UTC):%Y-%m-%d %H:%M}")
+                     for slot in slots]  # fmt: skip
+    listed = {
+        (f"{e['start-date']} {e['start-time']}", e["end"])
+        for e in khal.events("2025-01-01")
+        if e["start-time"]
+    }
+    assert listed == set(expected), "a meeting across midnight UTC is listed on both days: compared as a set"
+    assert len(expected) == 3 * len(DST_CASES)
+
+
+def test_khal_expands_an_invite_to_the_planned_dates(tmp_path: Path) -> None:
+    roster, slots = leader_plan()
+    config = roster.settings
+    assert config is not None
+    peer = roster.peers[2]
+    first = next(slot for slot in slots if slot.peer == peer)
+    built = ics.build_invite(
+        peer, first, len(roster.peers), config, calendar.CalendarState(HOME_ID), moment(config)
+    )
     khal = Khal(tmp_path / "khal", "Europe/Berlin")
-    khal.import_file(target)
+    khal.import_file(write(tmp_path / "invite.ics", built.data))
     listed = khal.events()
-    dates = [
-        slot.date.isoformat()
-        for slot in planned(store, dt.date(2026, 3, 2))
-        if slot.peer and slot.peer.name == "Cy; Dee 😀"
-    ]
-    assert [e["start-date"] for e in listed] == dates
+    assert [e["start-date"] for e in listed] == [slot.date.isoformat() for slot in slots if slot.peer == peer]
     assert {e["start-time"] for e in listed} == {"08:30"}
     assert {e["title"] for e in listed} == {"Coffee: Dana Ode and Cy; Dee 😀"}
 
 
+def test_khal_drops_a_week_skipped_before_its_slot(tmp_path: Path) -> None:
+    roster, slots = leader_plan()
+    config = roster.settings
+    assert config is not None
+    first = ics.build_export(slots, config, calendar.CalendarState(HOME_ID), moment(config))
+    later = whole_trial(roster, config, history=skipped(dt.date(2026, 3, 3)))
+    second = ics.build_export(later, config, first.state, moment(config))
+    khal = Khal(tmp_path / "khal", "Europe/Berlin")
+    khal.import_file(write(tmp_path / "1.ics", first.data))
+    khal.import_file(write(tmp_path / "2.ics", second.data))
+    statuses = {e["uid"]: e["status"] for e in khal.events()}
+    assert statuses[calendar.slot_uid(HOME_ID, dt.date(2026, 3, 2))].strip().upper().startswith("CANCEL")
+    assert sorted(stored_uids(tmp_path / "khal")) == sorted(first.uids), "updated in place, none added"
+
+
+@pytest.fixture
+def leader(cli: Invoke, set_up: Callable[..., None], store: Any) -> Any:
+    """The same leader, set up through the commands."""
+    set_up(*PEERS)
+    result = cli("init", "--name", "Dana Ode", "--email", "dana@example.com")
+    assert result.exit_code == 0, result.output
+    for n, name in enumerate(PEERS):
+        assert cli("edit", name, "--email", f"p{n}@example.com").exit_code == 0
+    return store
+
+
 @pytest.mark.usefixtures("leader")
 def test_a_second_export_updates_khal_instead_of_duplicating(
-    cli: Invoke, store: Store, tmp_path: Path, at: Callable[[str], None]
+    cli: Invoke, store: Any, tmp_path: Path, at: Callable[[str], None]
 ) -> None:
     first, second = tmp_path / "1.ics", tmp_path / "2.ics"
     assert cli("export", "-o", str(first)).exit_code == 0
@@ -263,14 +317,21 @@ def split_by_uid(data: bytes) -> dict[str, bytes]:
     return objects
 
 
-@pytest.mark.usefixtures("leader")
-def test_radicale_accepts_and_returns_every_event(cli: Invoke, radicale: CalDav, tmp_path: Path) -> None:
+def test_radicale_accepts_and_returns_every_event(radicale: CalDav) -> None:
+    """The CalDAV documents (one per UID, with a cancelled week among them) and the invite, PUT and read back."""
     assert radicale.request("MKCALENDAR", "/alice/peers/")[0] == 201
-    export, invite = tmp_path / "peerloop.ics", tmp_path / "invite.ics"
-    assert cli("export", "-o", str(export), "--alarm", "15").exit_code == 0
-    assert cli("invite", 'bo "b" chen, phd', "-o", str(invite)).exit_code == 0
-    objects = {**split_by_uid(export.read_bytes()), **split_by_uid(invite.read_bytes())}
-    assert len(objects) == 26 + 1 + 1  # the trial's weekly meetings, the review, the invite's series
+    roster, slots = leader_plan()
+    config = roster.settings
+    assert config is not None
+    exported = ics.build_export(slots, config, calendar.CalendarState(HOME_ID), moment(config))
+    later = whole_trial(roster, config, history=skipped(dt.date(2026, 3, 3)))
+    documents, state = ics.event_documents(later, config, exported.state, moment(config), alarm=15)
+    bo = roster.peers[1]
+    invite = ics.build_invite(bo, next(s for s in slots if s.peer == bo), 4, config, state, moment(config))
+    objects = {**dict(documents), **split_by_uid(invite.data)}
+    assert (
+        len(objects) == 26 + 1 + 1
+    )  # the trial's weekly slots (the first one cancelled), the review, the series
     for uid, body in objects.items():
         status, answer = radicale.request("PUT", f"/alice/peers/{uid}.ics", body)
         assert status == 201, answer
@@ -281,19 +342,14 @@ def test_radicale_accepts_and_returns_every_event(cli: Invoke, radicale: CalDav,
         (sent,) = events_of(body)
         assert event["UID"][1] == uid
         assert unescape(event["SUMMARY"][1]) == unescape(sent["SUMMARY"][1])
-        assert event["DTSTART"] == sent["DTSTART"]
+        assert (event["DTSTART"], event["STATUS"]) == (sent["DTSTART"], sent["STATUS"])
         parse_strictly(stored)
-    # A second export is a set of updates: every PUT replaces (204), none creates.
-    assert cli("edit", "Ann Lee", "--name", "Ann Lee-Smith").exit_code == 0
-    again = split_by_uid(_export(cli, tmp_path / "again.ics"))
-    assert again.keys() <= objects.keys()
-    for uid, body in again.items():
+    # A second set of documents is a set of updates: every PUT replaces (204), none creates.
+    renamed = roster._replace(peers=(roster.peers[0]._replace(name="Ann Lee-Smith"), *roster.peers[1:]))
+    again, _ = ics.event_documents(whole_trial(renamed, config), config, state, moment(config))
+    assert dict(again).keys() <= objects.keys()
+    for uid, body in again:
         assert radicale.request("PUT", f"/alice/peers/{uid}.ics", body)[0] == 204
     status, listing = radicale.request("PROPFIND", "/alice/peers/", depth="1")
     assert status == 207
     assert listing.count(b".ics</") == len(objects)
-
-
-def _export(cli: Invoke, target: Path) -> bytes:
-    assert cli("export", "-o", str(target)).exit_code == 0
-    return target.read_bytes()

@@ -8,8 +8,9 @@ from collections.abc import Callable
 
 import pytest
 
+from peerloop import prompts
 from peerloop.models import FollowUp, Gain, JournalYear, Meeting, Mode, Reflection, Skip
-from peerloop.storage import Store
+from peerloop.session import Store
 from tests.conftest import Invoke
 
 PEERS = ("Ann Lee", "Bo Chen", "Cy Dee", "Di Eze")
@@ -51,7 +52,7 @@ def test_log_records_the_meeting_with_whoever_has_the_turn(cli: Invoke, store: S
 def test_log_takes_every_option(cli: Invoke, store: Store) -> None:
     result = cli(
         "log", "cy dee", "--date", "2026-03-02", "--mode", "LUNCH", "--issue", "hiring a VP",
-        "--gain", "advice", "--gain", "strength,motivation", "--win", "shipped", "--works", "the walk",
+        "--gain", "advice", "--gain", "strength", "--gain", "motivation", "--win", "shipped", "--works", "the walk",
         "--improve", "start on time", "--follow-up", "send the deck", "--follow-up", "intro to Bo",
         "--note", "confidential",
     )  # fmt: skip
@@ -60,7 +61,7 @@ def test_log_takes_every_option(cli: Invoke, store: Store) -> None:
     assert only_meeting(store) == Meeting(
         id="20260302-1", date=D(2026, 3, 2), peer="Cy Dee", mode=Mode.LUNCH, issue="hiring a VP",
         gains=(Gain.ADVICE, Gain.STRENGTH, Gain.MOTIVATION), win="shipped", works="the walk",
-        improve="start on time", follow_ups=(FollowUp("send the deck"), FollowUp("intro to Bo")),
+        improve="start on time", follow_ups=(FollowUp("send the deck", n=1), FollowUp("intro to Bo", n=2)),
         note="confidential",
     )  # fmt: skip
 
@@ -101,7 +102,7 @@ def test_on_a_terminal_log_asks_the_reflection_one_question_at_a_time(cli: Invok
     assert only_meeting(store) == Meeting(
         id="20260303-1", date=D(2026, 3, 3), peer="Ann Lee", mode=Mode.COFFEE, issue="hiring a VP",
         gains=(Gain.ADVICE, Gain.STRENGTH), win="shipped", works="the walk", improve="start on time",
-        follow_ups=(FollowUp("send the deck"), FollowUp("intro")), note="keep",
+        follow_ups=(FollowUp("send the deck", n=1), FollowUp("intro", n=2)), note="keep",
     )  # fmt: skip
 
 
@@ -150,8 +151,9 @@ def test_a_meeting_dated_before_its_peer_was_added_moves_added_back(
     assert result.exit_code == 0, result.output
     assert [p.added for p in store.load_roster().peers] == [D(2025, 12, 16), D(2026, 3, 2)]
     assert store.journal_years() == [2025]
+    at("2026-03-10T07:00")  # next week: both joined before it, so only the rotation's rule decides
     assert json.loads(cli("next", "--json").stdout)["peer"] == "Bo Chen"
-    assert json.loads(cli("next", "--json").stdout)["date"] == "2026-03-03"
+    assert json.loads(cli("next", "--json").stdout)["date"] == "2026-03-10"
 
 
 # --- log --skip --------------------------------------------------------------------------------------------
@@ -228,9 +230,42 @@ def test_a_skip_sees_a_meeting_across_new_year(cli: Invoke, store: Store, set_up
 
 
 @pytest.mark.usefixtures("four")
-def test_a_second_meeting_in_a_done_week_counts_as_an_extra(cli: Invoke, store: Store) -> None:
+def test_a_bare_log_in_a_done_week_guesses_nobody_off_a_terminal(cli: Invoke, store: Store) -> None:
     assert cli("log").exit_code == 0
     result = cli("log")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "peerloop: error: the week of 2026-03-02 already holds a meeting or a skip; name who you met: "
+        "`peerloop log NAME` (an extra meeting does not move the rotation's week)\n"
+    )
+    assert len(store.load_journal().meetings) == 1
+
+
+@pytest.mark.usefixtures("four")
+def test_a_bare_log_in_a_done_week_shows_who_and_asks_on_a_terminal(
+    cli: Invoke, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert cli("log").exit_code == 0
+    monkeypatch.setattr(prompts, "interactive", lambda: True)
+    declined = cli("log", "--note", "n", input="n\n")
+    assert declined.exit_code == 2
+    assert "This week is done. Log an extra meeting with Bo Chen (next in line)? [y/N]" in declined.stderr
+    accepted = cli("log", "--note", "n", input="y\n")
+    assert accepted.exit_code == 0, accepted.output
+    assert "Logged coffee with Bo Chen" in accepted.stdout
+
+
+@pytest.mark.usefixtures("four")
+def test_a_paused_peer_is_never_logged_by_default(cli: Invoke, store: Store) -> None:
+    assert cli("pause", "Ann Lee", "--until", "2026-04-01").exit_code == 0
+    assert cli("log").exit_code == 0
+    assert store.load_journal().meetings[0].peer == "Bo Chen"
+
+
+@pytest.mark.usefixtures("four")
+def test_a_second_meeting_in_a_done_week_counts_as_an_extra(cli: Invoke, store: Store) -> None:
+    assert cli("log").exit_code == 0
+    result = cli("log", "Bo Chen")
     assert result.exit_code == 0, result.output
     assert result.stderr == (
         "note: the week of 2026-03-02 already holds meeting 20260303-1 with Ann Lee: this meeting counts as an "
@@ -245,7 +280,7 @@ def test_a_second_meeting_in_a_done_week_counts_as_an_extra(cli: Invoke, store: 
 @pytest.mark.usefixtures("four")
 def test_a_meeting_after_a_skip_in_the_same_week_says_how_to_undo_the_skip(cli: Invoke) -> None:
     assert cli("log", "--skip", "--reason", "travel").exit_code == 0
-    result = cli("log")
+    result = cli("log", "Ann Lee")
     assert result.exit_code == 0
     assert result.stderr.rstrip().endswith("if the meeting did happen, `peerloop forget 20260303-1`")
 
@@ -259,14 +294,16 @@ def test_a_meeting_after_a_skip_in_the_same_week_says_how_to_undo_the_skip(cli: 
     [
         (["--date", "2026-03-04"], 2, "--date 2026-03-04 is in the future (today is 2026-03-03); log a week once it has happened"),
         (["--skip", "--reason", "x", "--date", "2026-03-09"], 2, "--date 2026-03-09 is in the future (today is 2026-03-03)"),
-        (["--date", "03/04/2026"], 2, "--date: '03/04/2026' is not a date; use YYYY-MM-DD"),
-        (["--mode", "walk"], 2, "--mode: 'walk' is not a meeting mode; use one of coffee, lunch, call"),
-        (["--gain", "luck"], 2, "--gain: 'luck' is not a gain; use one of advice, strength, motivation"),
-        (["Zed"], 3, "no peer named 'Zed' in the roster (peers: Ann Lee, Bo Chen, Cy Dee, Di Eze); see `peerloop peers`"),
+        (["--date", "03/04/2026"], 2, "--date: '03/04/2026' could be 3 April 2026 or 4 March 2026; write it as YYYY-MM-DD (2026-04-03 or 2026-03-04)"),
+        (["--date", "someday"], 2, "--date: 'someday' is not a date"),
+        (["--mode", "walk"], 2, "Invalid value for '--mode': 'walk' is not one of 'coffee', 'lunch', 'call'. (see 'peerloop log --help')"),
+        (["--gain", "luck"], 2, "Invalid value for '--gain': 'luck' is not one of 'advice', 'strength', 'motivation'."),
+        (["Zed"], 3, "no peer named 'Zed'; did you mean Di Eze?"),
+        (["Xavier"], 3, "no peer named 'Xavier'"),
         (["--reason", "x"], 2, "--reason goes with --skip (a week without a meeting)"),
-        (["--skip", "--reason", "x", "--issue", "y"], 2, "--issue is for meetings; a skip takes NAME, --date and --reason"),
-        (["--done", "1"], 2, "--done N changes a logged meeting: use it with --amend ID"),
-        (["--amend", "20260303-1", "--skip"], 2, "--skip and --amend do not go together"),
+        (["--skip", "--reason", "x", "--issue", "y"], 2, "--issue is for meetings; --skip takes NAME, --date, --reason; --touch NAME, --date, --note"),
+        (["--done", "1"], 2, "--done N changes a logged meeting: use it with --amend ID, or `peerloop done HANDLE`"),
+        (["--amend", "20260303-1", "--skip"], 2, "--skip, --touch and --amend do not go together: choose one"),
         (["--amend", "20260303-1"], 2, "nothing to change: with --amend ID, pass the fields to change"),
         (["--amend", "20260303-9", "--issue", "x"], 3, "no journal entry with id '20260303-9'; `peerloop history` shows each entry's id"),
     ],
@@ -356,34 +393,55 @@ def test_amend_changes_only_the_fields_given(cli: Invoke, store: Store, logged: 
     assert only_meeting(store) == Meeting(
         id=logged, date=D(2026, 3, 3), peer="Ann Lee", mode=Mode.CALL, issue="firing",
         gains=(Gain.STRENGTH, Gain.MOTIVATION), win=None, works="pace", improve="notes",
-        follow_ups=(FollowUp("a"), FollowUp("b"), FollowUp("c"), FollowUp("d")), note="n",
+        follow_ups=(FollowUp("a", n=1), FollowUp("b", n=2), FollowUp("c", n=3), FollowUp("d", n=4)), note="n",
     )  # fmt: skip
 
 
-def test_done_closes_follow_ups_by_their_history_number(cli: Invoke, store: Store, logged: str) -> None:
+def test_a_follow_up_keeps_its_handle_when_others_close(cli: Invoke, store: Store, logged: str) -> None:
     result = cli("log", "--amend", logged, "--done", "1", "--done", "3")
     assert result.exit_code == 0, result.output
     assert only_meeting(store).follow_ups == (
-        FollowUp("b"),
-        FollowUp("a", done=True),
-        FollowUp("c", done=True),
+        FollowUp("a", True, 1),
+        FollowUp("b", False, 2),
+        FollowUp("c", True, 3),
     )
     listed = json.loads(cli("history", "--json").stdout)[0]["follow_ups"]
     assert listed == [
-        {"n": 1, "text": "b", "done": False},
-        {"n": 2, "text": "a", "done": True},
-        {"n": 3, "text": "c", "done": True},
+        {"handle": f"{logged}.1", "n": 1, "text": "a", "done": True},
+        {"handle": f"{logged}.2", "n": 2, "text": "b", "done": False},
+        {"handle": f"{logged}.3", "n": 3, "text": "c", "done": True},
     ]
+    again = cli("log", "--amend", logged, "--done", "1")  # repeating it closes the same one, nothing else
+    assert again.exit_code == 0
+    assert again.stdout == f"Nothing to change: meeting {logged} already says that.\n"
     assert cli("log", "--amend", logged, "--reopen", "3", "--drop", "1").exit_code == 0
-    assert only_meeting(store).follow_ups == (FollowUp("c"), FollowUp("a", done=True))
+    assert only_meeting(store).follow_ups == (FollowUp("b", False, 2), FollowUp("c", False, 3))
+    assert cli("log", "--amend", logged, "--follow-up", "e").exit_code == 0
+    assert only_meeting(store).follow_ups[-1] == FollowUp("e", False, 4)
     wrong = cli("log", "--amend", logged, "--done", "7")
     assert wrong.exit_code == 3
     assert wrong.stderr == (
-        f"peerloop: error: --done 7: meeting {logged} has follow-ups 1 to 2; `peerloop history` numbers them\n"
+        f"peerloop: error: --done: meeting {logged} has no follow-up {logged}.7 "
+        f"(it has: {logged}.2, {logged}.3, {logged}.4)\n"
     )
     not_a_number = cli("log", "--amend", logged, "--done", "first")
     assert not_a_number.exit_code == 2
-    assert "--done first: give a follow-up's number" in not_a_number.stderr
+    assert "Invalid value for '--done': 'first' is not a valid int." in not_a_number.stderr
+
+
+def test_done_closes_a_follow_up_by_its_handle(cli: Invoke, store: Store, logged: str) -> None:
+    result = cli("done", f"{logged}.2")
+    assert (result.exit_code, result.stdout) == (0, f"Closed {logged}.2 (Ann Lee): b\n")
+    assert cli("done", f"{logged}.2").exit_code == 0  # closing it twice is harmless
+    assert [item.done for item in only_meeting(store).follow_ups] == [False, True, False]
+    reopened = cli("done", f"{logged}.2", "--reopen")
+    assert reopened.stdout == f"Reopened {logged}.2 (Ann Lee): b\n"
+    bad = cli("done", "send the deck")
+    assert bad.exit_code == 2
+    assert "is not a follow-up handle" in bad.stderr
+    missing = cli("done", f"{logged}.9", f"{logged}.1")
+    assert missing.exit_code == 3
+    assert not only_meeting(store).follow_ups[0].done  # one bad handle: nothing closed
 
 
 def test_next_shows_the_last_issue_and_only_open_follow_ups(cli: Invoke, set_up: SetUp, at: At) -> None:
@@ -393,17 +451,35 @@ def test_next_shows_the_last_issue_and_only_open_follow_ups(cli: Invoke, set_up:
         cli("log", "--issue", "hiring a VP", "--follow-up", "send the deck", "--follow-up", "intro").exit_code
         == 0
     )
-    assert cli("log", "--amend", "20260303-1", "--done", "2").exit_code == 0
+    assert cli("done", "20260303-1.2").exit_code == 0
     at("2026-03-10T12:00")
     assert cli("log", "--note", "bo").exit_code == 0
     at("2026-03-12T09:00")
     upcoming = json.loads(cli("next", "--json").stdout)
     assert (upcoming["peer"], upcoming["last_met"], upcoming["last_issue"], upcoming["follow_ups"]) == (
-        "Ann Lee", "2026-03-03", "hiring a VP", ["send the deck"]
+        "Ann Lee", "2026-03-03", "hiring a VP",
+        [{"handle": "20260303-1.1", "text": "send the deck", "since": "2026-03-03"}],
     )  # fmt: skip
     text = cli("next").stdout
-    assert "  Last met Tue 2026-03-03: hiring a VP\n  Open follow-ups:\n    - send the deck\n" in text
+    assert (
+        "  Last met Tue 2026-03-03: hiring a VP\n  Open follow-ups (`peerloop done HANDLE` closes one):\n"
+        "    20260303-1.1  send the deck (since 2026-03-03)\n"
+    ) in text
     assert "intro" not in text
+
+
+def test_next_shows_what_is_open_from_every_meeting_not_only_the_last(
+    cli: Invoke, set_up: SetUp, at: At
+) -> None:
+    set_up("Ann Lee")
+    at("2026-03-03T12:00")
+    assert cli("log", "--follow-up", "send the deck").exit_code == 0
+    at("2026-03-10T12:00")
+    assert cli("log", "--follow-up", "book the venue").exit_code == 0
+    at("2026-03-12T12:00")
+    text = cli("next").stdout
+    assert "20260303-1.1  send the deck (since 2026-03-03)" in text
+    assert "20260310-1.1  book the venue (since 2026-03-10)" in text
 
 
 def test_a_changed_date_gives_a_new_id_and_says_so(cli: Invoke, store: Store, logged: str) -> None:
@@ -417,7 +493,7 @@ def test_a_changed_date_gives_a_new_id_and_says_so(cli: Invoke, store: Store, lo
 
 
 def test_a_date_moved_to_another_year_moves_the_entry_between_files(
-    cli: Invoke, store: Store, logged: str
+    cli: Invoke, store: Store, logged: str, at: At
 ) -> None:
     result = cli("log", "--amend", logged, "--date", "2025-11-04")
     assert result.exit_code == 0, result.output
@@ -426,6 +502,7 @@ def test_a_date_moved_to_another_year_moves_the_entry_between_files(
     moved = only_meeting(store, 2025)
     assert (moved.id, moved.issue, moved.follow_ups[0].text) == ("20251104-1", "hiring", "a")
     assert store.load_roster().find("Ann Lee").added == D(2025, 11, 4)  # type: ignore[union-attr]
+    at("2026-03-10T07:00")  # next week: both joined before it, so only the rotation's rule decides
     assert json.loads(cli("next", "--json").stdout)["peer"] == "Bo Chen"
 
 
@@ -467,7 +544,7 @@ def test_amend_a_meeting_refuses_a_reason_and_reports_no_change(cli: Invoke, log
     assert wrong.stderr == f"peerloop: error: --reason is for skips; {logged} is a meeting\n"
     same = cli("log", "--amend", logged, "--issue", "hiring")
     assert same.exit_code == 0
-    assert same.stdout == f"Nothing changed: meeting {logged} already says that.\n"
+    assert same.stdout == f"Nothing to change: meeting {logged} already says that.\n"
 
 
 def test_amend_to_a_removed_peer_is_refused(cli: Invoke, logged: str) -> None:

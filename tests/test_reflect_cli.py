@@ -9,7 +9,7 @@ import pytest
 
 from peerloop import prompts
 from peerloop.models import Reflection
-from peerloop.storage import Store
+from peerloop.session import Store
 from tests.conftest import Invoke
 
 SIX_MONTH_TEST = (
@@ -89,7 +89,7 @@ def test_off_a_terminal_without_flags_it_names_the_flags(
     result = cli("reflect")
     assert result.exit_code == 2
     assert result.stderr == (
-        "peerloop: error: reflect asks its questions on a terminal; in a script, answer with --name "
+        "peerloop: error: reflect asks its questions on a terminal; in a script, answer with --purpose, --name "
         "(repeat for each person), --why, --excuse (repeat), --ceo and --add-names\n"
     )
     assert reflections(store) == ()
@@ -108,11 +108,13 @@ def test_on_a_terminal_it_asks_one_question_at_a_time(
     set_up("Ann Lee")
     at_terminal()
     answers = "\n".join(
-        ["Ann Lee", "Eve Fox", "", "Most of my peers are in my team", "y", "no time", "travel", "", "Go."]
-    )
+        ["Allies outside my team", "Ann Lee", "Eve Fox", "", "Most of my peers are in my team", "y", "no time",
+         "travel", "", "Go."]
+    )  # fmt: skip
     result = cli("reflect", input=answers + "\n")
     assert result.exit_code == 0, result.output
     [saved] = reflections(store)
+    assert saved.purpose == "Allies outside my team"
     assert saved.names == ("Ann Lee", "Eve Fox")
     assert saved.why == "Most of my peers are in my team"
     assert saved.excuses == ("no time", "travel")
@@ -120,6 +122,7 @@ def test_on_a_terminal_it_asks_one_question_at_a_time(
     assert [p.name for p in store.load_roster().peers] == ["Ann Lee", "Eve Fox"]
     asked = result.stderr
     order = [
+        "What do you want this network to give you?",
         "(a) Make a list right now of the people you might contact",
         "Already in your roster: Ann Lee.",
         "Are you having trouble getting past 3 names? Why might this be the case?",
@@ -136,7 +139,7 @@ def test_with_four_names_it_does_not_ask_why_and_no_excuses_skip_the_ceo(
 ) -> None:
     set_up("A", "B", "C", "D")
     at_terminal()
-    result = cli("reflect", input="A\nB\nC\nD\n\n\n")
+    result = cli("reflect", input="\nA\nB\nC\nD\n\n\n")
     assert result.exit_code == 0, result.output
     assert "Why might this be the case?" not in result.stderr
     assert "to your roster?" not in result.stderr
@@ -151,7 +154,7 @@ def test_nothing_answered_saves_nothing(
 ) -> None:
     set_up()
     at_terminal()
-    result = cli("reflect", input="\n\n\n")
+    result = cli("reflect", input="\n\n\n\n")
     assert result.exit_code == 0, result.output
     assert "Nothing answered, so nothing was saved." in result.stderr
     assert reflections(store) == ()
@@ -162,9 +165,9 @@ def test_init_on_a_terminal_offers_the_coaching_thoughts_after_the_set_up(
     cli: Invoke, store: Store, at: Callable[[str], None]
 ) -> None:
     at("2026-03-02T09:00")
-    settings = "Dana Ode\n\nEurope/Berlin\ntue\n08:30\n45\ncoffee\n2026-03-02\n"
+    settings = "Dana Ode\n\nEurope/Berlin\ntue\n08:30\n45\ncoffee\n\n2026-03-02\n"
     peers = "Ann Lee\nBo Chen\n\n"
-    thoughts = "y\nAnn Lee\nBo Chen\nCy Dee\n\nMy network is thin\ny\nno time\n\nShe'd laugh\n"
+    thoughts = "y\n\nAnn Lee\nBo Chen\nCy Dee\n\nMy network is thin\ny\nno time\n\nShe'd laugh\n"
     result = cli("init", input=settings + peers + thoughts)
     assert result.exit_code == 0, result.output
     assert "Take five minutes for the coaching thoughts now?" in result.stderr
@@ -179,7 +182,7 @@ def test_init_on_a_terminal_can_skip_the_coaching_thoughts(
     cli: Invoke, store: Store, at: Callable[[str], None]
 ) -> None:
     at("2026-03-02T09:00")
-    answers = "Dana Ode\n\nEurope/Berlin\ntue\n08:30\n45\ncoffee\n2026-03-02\nAnn Lee\n\n"
+    answers = "Dana Ode\n\nEurope/Berlin\ntue\n08:30\n45\ncoffee\n\n2026-03-02\nAnn Lee\n\n"
     for thoughts in ("n\n", ""):  # answered no, or input ended: the set-up is done either way
         store.roster_path.unlink(missing_ok=True)
         result = cli("init", input=answers + thoughts)
@@ -194,7 +197,7 @@ def test_init_stopped_midway_through_the_thoughts_keeps_the_settings(
     cli: Invoke, store: Store, at: Callable[[str], None]
 ) -> None:
     at("2026-03-02T09:00")
-    answers = "Dana Ode\n\nEurope/Berlin\ntue\n08:30\n45\ncoffee\n2026-03-02\nAnn Lee\n\ny\nAnn Lee\n"
+    answers = "Dana Ode\n\nEurope/Berlin\ntue\n08:30\n45\ncoffee\n\n2026-03-02\nAnn Lee\n\ny\n\nAnn Lee\n"
     result = cli("init", input=answers)
     assert result.exit_code == 0, result.output
     assert (

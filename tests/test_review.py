@@ -8,7 +8,6 @@ import json
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from peerloop import render
 from peerloop.models import (
     Decision,
     FollowUp,
@@ -26,17 +25,18 @@ from peerloop.models import (
     Verdict,
     peer_key,
 )
-from peerloop.review import (
+from peerloop.output import json as json_output
+from peerloop.output.json import evidence_json
+from peerloop.output.report import md, report_markdown
+from peerloop.rotation import first_trial_week, week_start
+from peerloop.trial import (
     WeekState,
     evidence,
-    evidence_json,
     gain_counts,
     in_trial,
-    md,
     next_trial,
     peer_counts,
     progress,
-    report_markdown,
     review_due,
     review_for,
     strip_text,
@@ -44,7 +44,6 @@ from peerloop.review import (
     trial_week,
     trial_years,
 )
-from peerloop.rotation import first_trial_week, week_start
 
 START = dt.date(2026, 3, 2)  # a Monday
 NAMES = ("Ann Lee", "Bo Chen", "Cy Dee", "Di Eze", "Old Friend")
@@ -112,7 +111,7 @@ def test_the_weeks_so_far_are_each_kept_skipped_missed_or_open(
     config, meetings, skips, today = trial
     so_far = progress(config, meetings, skips, today)
     counts = {state: so_far.tally(state) for state in WeekState}
-    assert so_far.planned == len(so_far.so_far) == so_far.week
+    assert so_far.planned == len(so_far.so_far) == min(so_far.week, trial_week(config, config.counted_until))
     assert counts[WeekState.TO_COME] == 0
     assert sum(counts.values()) == so_far.planned
     assert [week.number for week in so_far.so_far] == list(range(1, so_far.planned + 1))
@@ -136,14 +135,19 @@ def test_skips_and_meetings_partition_the_weeks_logged(
     logged = {week_start(e.date) for e in [*meetings, *skips] if in_trial(e.date, config, today)}
     assert not kept & skipped
     assert kept | skipped == logged
-    assert kept == {week_start(m.date) for m in so_far.meetings}
-    assert skipped == {week_start(s.date) for s in so_far.skips} - kept
+    assert skipped == {
+        week_start(s.date) for s in so_far.skips
+    }  # the rule: a skip wins over an extra meeting
+    assert kept == {week_start(m.date) for m in so_far.meetings} - skipped
     # exactly the entries dated in the trial's weeks so far are counted, each once
     assert sorted(m.id for m in so_far.meetings) == sorted(
         m.id for m in meetings if in_trial(m.date, config, today)
     )
     assert len(so_far.skips) == sum(1 for s in skips if in_trial(s.date, config, today))
     assert all(first_trial_week(config) <= week_start(m.date) <= week_start(today) for m in so_far.meetings)
+    assert len(so_far.so_far) == so_far.tally(WeekState.KEPT) + so_far.tally(
+        WeekState.SKIPPED
+    ) + so_far.tally(WeekState.MISSED) + so_far.tally(WeekState.OPEN)  # the numbers on screen add up
 
 
 @settings(max_examples=300, deadline=None)
@@ -165,7 +169,7 @@ def test_per_peer_counts_add_up_and_no_peer_is_counted_twice(
     for gain, count in found.gains:
         assert count == sum(1 for m in found.progress.meetings if gain in m.gains) <= found.meetings
     assert [reason.text for reason in found.skip_reasons] == [s.reason for s in found.progress.skips]
-    json.dumps(evidence_json(found), default=render._json_default)
+    json.dumps(evidence_json(found), default=json_output._json_default)
 
 
 @settings(max_examples=100, deadline=None)
@@ -206,13 +210,15 @@ def test_a_week_is_open_until_it_ends_then_missed() -> None:
     assert progress(config, [], [], dt.date(2026, 3, 9)).so_far[0].state is WeekState.MISSED
 
 
-def test_a_week_with_a_meeting_and_a_skip_is_kept() -> None:
+def test_a_skipped_week_with_an_extra_meeting_counts_as_skipped() -> None:
+    """One written rule, everywhere: the week's meeting did not happen; the extra one counts as a meeting."""
     config = make_settings()
     so_far = progress(
         config, [meeting(dt.date(2026, 3, 5))], [skip(dt.date(2026, 3, 3))], dt.date(2026, 3, 20)
     )
-    assert strip_text(so_far.strip)[:3] == "●×◌"  # noqa: RUF001
-    assert so_far.tally(WeekState.SKIPPED) == 0
+    assert strip_text(so_far.strip)[:3] == "○×◌"  # noqa: RUF001
+    assert (so_far.tally(WeekState.SKIPPED), so_far.tally(WeekState.KEPT), len(so_far.meetings)) == (1, 0, 1)
+    assert len(so_far.skips) == so_far.tally(WeekState.SKIPPED)
 
 
 def test_the_strip_reads_at_a_glance() -> None:
@@ -251,7 +257,7 @@ def test_continue_and_adjust_start_a_new_trial_stop_does_not() -> None:
     today = dt.date(2026, 9, 7)
     assert next_trial(config, Decision.CONTINUE, today).trial_start == today
     assert next_trial(config, Decision.ADJUST, today).trial_start == today
-    assert next_trial(config, Decision.STOP, today) == config
+    assert next_trial(config, Decision.STOP, today) == config._replace(stopped_on=today)
 
 
 def test_the_reflections_from_the_start_are_those_since_the_review_that_began_the_trial() -> None:

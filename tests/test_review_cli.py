@@ -24,7 +24,7 @@ from peerloop.models import (
     Verdict,
 )
 from peerloop.reminder import review_reminder
-from peerloop.storage import Store
+from peerloop.session import Store
 from tests.conftest import Invoke
 
 PEERS = ("Ann Lee", "Bo Chen", "Cy Dee", "Di Eze")
@@ -116,7 +116,6 @@ def test_the_reminder_is_printed_once_and_not_for_help_version_errors_or_review(
 @pytest.mark.usefixtures("due")
 def test_the_reminder_follows_the_home_the_command_used(cli: Invoke, tmp_path: Path) -> None:
     elsewhere = tmp_path / "elsewhere"
-    assert cli("next", "--home", str(elsewhere)).stderr.count("peerloop review") == 0
     assert cli("--home", str(elsewhere), "next").stderr.count("peerloop review") == 0
 
 
@@ -125,7 +124,7 @@ def test_the_reminder_disappears_after_the_review(cli: Invoke, store: Store) -> 
     assert review_reminder(store) == REMINDER.rstrip("\n")
     assert cli("review", *ANSWERS, "--decision", "continue").exit_code == 0
     assert review_reminder(store) is None
-    assert cli("next").stderr == ""
+    assert cli("peers").stderr == ""
 
 
 def test_a_review_of_an_earlier_trial_does_not_silence_the_reminder(
@@ -135,7 +134,7 @@ def test_a_review_of_an_earlier_trial_does_not_silence_the_reminder(
     write(store, Review(id="20260302-8", date=dt.date(2026, 3, 2), trial_start=dt.date(2025, 9, 1),
                         added_value=Verdict.YES, decision=Decision.CONTINUE))  # fmt: skip
     at("2026-09-03T12:00")
-    assert cli("next").stderr == REMINDER
+    assert cli("peers").stderr == REMINDER
 
 
 def test_an_early_stop_silences_the_reminder_even_from_an_earlier_year(
@@ -146,7 +145,7 @@ def test_an_early_stop_silences_the_reminder_even_from_an_earlier_year(
     assert cli("review", "--early", "--added-value", "no", "--decision", "stop").exit_code == 0
     at("2026-04-07T12:00")
     assert store.load_roster().settings.trial_end == dt.date(2026, 4, 6)  # type: ignore[union-attr]
-    assert cli("next").stderr == ""
+    assert cli("peers").stderr == ""
 
 
 @pytest.mark.usefixtures("due")
@@ -169,8 +168,8 @@ def test_review_shows_the_evidence_then_records_the_answers(cli: Invoke, store: 
     evidence = [
         "The review of your 6-month trial: Mon 2026-03-02 to Wed 2026-09-02",
         "Process: did the meetings happen?",
-        "  ●○●" + "×" * 24 + "◌",  # noqa: RUF001
-        "  2 of 28 weeks kept (2 meetings); 1 skipped, 24 missed",
+        "  ●○●" + "×" * 24,  # noqa: RUF001 (the trial's 27 weeks: the week of its review date is the last)
+        "  2 of 27 weeks kept (2 meetings); 1 skipped, 24 missed",
         "Content: what did they give you?",
         "  Gains: advice 1, strength 1, motivation 1 (in 2 meetings)",
         "    Tue 2026-03-03, Ann Lee: hired a VP",
@@ -180,7 +179,7 @@ def test_review_shows_the_evidence_then_records_the_answers(cli: Invoke, store: 
         "  The excuses you listed at the start: no time; it feels awkward",
         "    Tue 2026-03-10, Bo Chen: no time",
         "    Your CEO might say: Make time.",
-        "Saved your review of Mon 2026-09-07: it partly added value; decision: continue.",
+        "Saved your review of Mon 2026-09-07 (20260907-1): it partly added value; decision: continue.",
         "A new 6-month trial starts today: Mon 2026-09-07 to Sun 2027-03-07 (26 weeks). "
         "`peerloop status` shows where it stands.",
     ]
@@ -217,12 +216,13 @@ def test_stop_keeps_the_settings_and_a_second_review_is_refused(cli: Invoke, sto
     result = cli("review", "--added-value", "no", "--decision", "stop")
     assert result.exit_code == 0, result.output
     assert "The loop stops here." in result.stdout
-    assert store.load_roster().settings == before
+    assert before is not None
+    assert store.load_roster().settings == before._replace(stopped_on=dt.date(2026, 9, 7))
     again = cli("review", "--added-value", "yes", "--decision", "continue")
     assert again.exit_code == 3
     assert again.stderr == (
         "peerloop: error: you reviewed this trial on 2026-09-07 and decided to stop; "
-        "`peerloop init --start YYYY-MM-DD` starts a new trial\n"
+        "`peerloop init --start DATE` starts a new trial\n"
     )
 
 
@@ -256,7 +256,8 @@ def test_off_a_terminal_the_review_names_its_flags(cli: Invoke, store: Store) ->
             "stop) when there is no terminal to ask on (--works and --improve are optional)\n"
         )
     assert cli("review", "--added-value", "maybe", "--decision", "stop").stderr == (
-        "peerloop: error: --added-value: 'maybe' is not a verdict; use one of yes, partly, no\n"
+        "peerloop: error: Invalid value for '--added-value': 'maybe' is not one of 'yes', 'partly', 'no'. "
+        "(see 'peerloop review --help')\n"
     )
     assert store.load_journal().reviews == ()
 
@@ -268,7 +269,7 @@ def test_review_json_alone_prints_the_evidence_and_records_nothing(cli: Invoke, 
     data = json.loads(result.stdout)
     assert set(data) == {
         "trial", "weeks", "meetings", "skips", "peers", "gains", "wins", "follow_ups", "works", "improve",
-        "skip_reasons", "excuses", "reflections", "review",
+        "skip_reasons", "excuses", "reflections", "touches", "purpose", "review",
     }  # fmt: skip
     assert data["trial"] == {
         "start": "2026-03-02", "end": "2026-09-02", "weeks": 26, "week": 28, "today": "2026-09-07", "early": False,
@@ -320,7 +321,8 @@ def test_a_report_that_cannot_be_written_records_nothing(cli: Invoke, store: Sto
     blocker = tmp_path / "a-file"
     blocker.write_text("x", encoding="utf-8")
     result = cli("review", *ANSWERS, "--decision", "stop", "--report", str(blocker / "review.md"))
-    assert result.exit_code == 5
+    assert result.exit_code == 2  # checked before anything is written: its folder is a file
+    assert "--report: the folder" in result.stderr
     assert store.load_journal().reviews == ()
 
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import stat
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from peerloop.storage import Store
+from peerloop.session import Store
 from tests.conftest import Invoke
 
 INIT = ["init", "--name", "Dana Ode", "--timezone", "Europe/Berlin", "--day", "tue", "--time", "08:30",
@@ -43,20 +45,21 @@ def test_init_off_a_terminal_names_the_missing_flag(cli: Invoke, home: Path) -> 
 
 @pytest.mark.usefixtures("terminal")
 def test_init_on_a_terminal_asks_each_question_and_the_peers(cli: Invoke, store: Store) -> None:
-    answers = "Dana Ode\n\nEurope/Paris\nthu\n12:00\n60\nlunch\n2026-03-05\nAnn Lee\nBo Chen\n\n"
+    answers = "Dana Ode\n\nEurope/Paris\nthu\n08:00\n60\nlunch\nlunch 12:30\n2026-03-05\nAnn Lee\nBo Chen\n\n"
     result = cli("init", input=answers)
     assert result.exit_code == 0, result.output
     roster = store.load_roster()
     assert roster.settings is not None
     assert roster.settings.timezone == "Europe/Paris"
     assert roster.settings.mode.value == "lunch"
+    assert {mode.value: f"{t:%H:%M}" for mode, t in roster.settings.mode_times.items()} == {"lunch": "12:30"}
     assert [p.name for p in roster.peers] == ["Ann Lee", "Bo Chen"]
     assert "Trouble getting past 3 names? Why might this be the case?" in result.stderr
 
 
 @pytest.mark.usefixtures("terminal")
 def test_init_on_a_terminal_asks_again_after_a_bad_zone(cli: Invoke, store: Store) -> None:
-    answers = "Dana\n\nMars/Olympus\nEurope/Berlin\n\n\n\n\n\n\n"
+    answers = "Dana\n\nMars/Olympus\nEurope/Berlin\n\n\n\n\n\n\n\n"
     result = cli("init", input=answers)
     assert result.exit_code == 0, result.output
     assert "'Mars/Olympus' is not a known IANA time zone" in result.stderr
@@ -81,12 +84,14 @@ def test_second_init_updates_settings_and_keeps_the_peers(cli: Invoke, store: St
     ("flag", "value", "message"),
     [
         ("--timezone", "Europe/Atlantis", "--timezone: 'Europe/Atlantis' is not a known IANA time zone"),
-        ("--day", "someday", "--day: 'someday' is not a weekday"),
+        ("--day", "someday", "Invalid value for '--day': 'someday' is not one of 'mon', 'tue'"),
         ("--time", "25:00", "--time: '25:00' is not a time of day"),
         ("--start", "2026-02-30", "--start: '2026-02-30' is not a date"),
         ("--email", "dana", "--email: 'dana' is not an email address"),
-        ("--mode", "tea", "--mode: 'tea' is not a meeting mode"),
-        ("--duration", "0", "--duration: a meeting of 0 minutes makes no sense"),
+        ("--mode", "tea", "Invalid value for '--mode': 'tea' is not one of 'coffee', 'lunch', 'call'"),
+        ("--duration", "0", "Invalid value for '--duration': 0 is not in the range 5<=x<=1440"),
+        ("--lunch-time", "noon", "--lunch-time: 'noon' is not a time of day"),
+        ("--start", "9999-07-01", "--start: 9999-07-01 is outside the years peerloop plans in"),
     ],
 )
 def test_init_rejects_a_bad_value_in_one_line(
@@ -206,12 +211,13 @@ def test_remove_on_a_terminal_asks_first(cli: Invoke, store: Store) -> None:
     assert store.load_roster().peers == ()
 
 
-def test_pause_and_resume(cli: Invoke, store: Store, at: object) -> None:
+def test_pause_and_resume(cli: Invoke, store: Store, at: Callable[[str], None]) -> None:
+    at("2026-03-02T09:00")
     cli(*INIT)
     cli("add", "Ann Lee")
-    assert cli("pause", "Ann Lee", "--until", "2099-01-01").exit_code == 0
-    assert store.load_roster().peers[0].paused_until is not None
-    assert "paused until 2099-01-01" in cli("peers").stdout
+    assert cli("pause", "Ann Lee", "--until", "in 6 weeks").exit_code == 0
+    assert store.load_roster().peers[0].paused_until == dt.date(2026, 4, 13)
+    assert "paused until 2026-04-13" in cli("peers").stdout
     assert cli("resume", "ann lee").exit_code == 0
     assert store.load_roster().peers[0].paused_until is None
     result = cli("resume", "Ann Lee")
@@ -235,7 +241,7 @@ def test_usage_errors_are_one_line(cli: Invoke) -> None:
 
 def test_home_flag_wins_over_the_environment(cli: Invoke, tmp_path: Path, home: Path) -> None:
     other = tmp_path / "elsewhere"
-    assert cli("init", *INIT[1:], "--home", str(other)).exit_code == 0
+    assert cli("--home", str(other), "init", *INIT[1:]).exit_code == 0
     assert (other / "roster.toml").exists()
     assert not home.exists()
     assert cli("--home", str(other), "add", "Ann").exit_code == 0

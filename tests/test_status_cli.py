@@ -7,7 +7,7 @@ import json
 from collections.abc import Callable
 
 from peerloop.models import Decision, JournalYear, Meeting, Mode, Review, Skip, Verdict
-from peerloop.storage import Store
+from peerloop.session import Store
 from tests.conftest import Invoke
 
 PEERS = ("Ann Lee", "Bo Chen", "Cy Dee", "Di Eze")
@@ -72,7 +72,7 @@ def test_status_shows_the_week_the_strip_the_counts_the_skips_and_the_next_meeti
         "Trial week 5 of 26 (Mon 2026-03-02 to Wed 2026-09-02)",
         "  ●○●×◌" + "·" * 21,  # noqa: RUF001
         LEGEND,
-        "Meetings  2 of 5 weeks kept so far; 1 skipped, 1 missed",
+        "Meetings  2 of 5 weeks kept so far; 1 skipped, 1 missed, this week open",
         "Skips     Tue 2026-03-10: board week",
         "Next      Tue 2026-03-31, 08:30-09:15 (Europe/Berlin): coffee with Cy Dee",
         "Review    Wed 2026-09-02, in 22 weeks",
@@ -213,7 +213,9 @@ def test_status_after_a_stop_shows_the_trial_as_it_was_and_checks_nothing(
     assert result.stdout.splitlines()[0] == (
         "Trial of Mon 2026-03-02 to Wed 2026-09-02: stopped at the review of Mon 2026-09-07"
     )
-    assert len(result.stdout.splitlines()[1].strip()) == 28  # the weeks up to the review, not to today
+    assert (
+        len(result.stdout.splitlines()[1].strip()) == 27
+    )  # the trial's weeks (to the week of its review date), not to today
     assert "Next" not in result.stdout
     assert result.stdout.splitlines()[-1].startswith("Review    done on Mon 2026-09-07: you decided to stop")
     assert result.stderr == ""

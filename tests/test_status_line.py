@@ -12,8 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from peerloop import lean, statusline
-from peerloop.commands import trial
+from peerloop import session, statusline
 from tests.conftest import Invoke
 
 PEERS = ("Ann Lee", "Bo Chen", "Cy Dee", "Di Eze")
@@ -113,7 +112,7 @@ def test_cached_line_is_used_while_nothing_changed(
     def must_not_recompute(*args: object) -> None:
         raise AssertionError("the cache should have answered")
 
-    monkeypatch.setattr(trial, "load_status", must_not_recompute)
+    monkeypatch.setattr(session, "load_status", must_not_recompute)
     assert line(cli) == first
 
 
@@ -145,18 +144,17 @@ def test_a_damaged_cache_is_simply_recomputed(
     assert line(cli) == expected
 
 
-def test_lean_path_and_typer_agree_on_the_line(
-    cli: Invoke, set_up: Callable[..., None], home: Path, capsys: pytest.CaptureFixture[str]
+def test_the_prompt_path_and_typer_agree_on_the_line(
+    cli: Invoke, set_up: Callable[..., None], home: Path
 ) -> None:
+    """`status --line` answered before Typer (as the shell runs it) says what the Typer app says."""
     set_up(*PEERS, now="2026-03-02T09:00")
-    capsys.readouterr()
-    for argv in (
-        ["status", "--line"],
-        ["status", "--line", "--home", str(home)],
-        [f"--home={home}", "status", "--line"],
-    ):
-        assert lean.run(argv) == 0
-        assert capsys.readouterr().out == cli(*argv).stdout
+    env = {**os.environ, "PEERLOOP_HOME": str(home.parent / "elsewhere"), "PEERLOOP_NOW": "2026-03-02T09:00"}
+    for argv in (["--home", str(home), "status", "--line"], [f"--home={home}", "status", "--line"]):
+        fast = subprocess.run([sys.executable, "-m", "peerloop", *argv], env=env, capture_output=True, text=True,
+                              stdin=subprocess.DEVNULL, check=False)  # fmt: skip
+        assert (fast.returncode, fast.stdout, fast.stderr) == (0, cli(*argv).stdout, "")
+        assert fast.stdout.startswith("peer: ")
 
 
 def test_a_warm_line_imports_almost_nothing(cli: Invoke, home: Path, monkeypatch: pytest.MonkeyPatch) -> None:

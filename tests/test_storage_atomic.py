@@ -16,7 +16,8 @@ import pytest
 
 from peerloop.errors import EXIT_STORAGE, StorageError
 from peerloop.models import JournalYear, Meeting, Mode, Peer, Roster
-from peerloop.storage import Store, atomic_write
+from peerloop.session import Store
+from peerloop.storage import replace_atomically
 from tests.conftest import Invoke
 
 INIT = ["init", "--name", "Dana Ode", "--timezone", "Europe/Berlin", "--day", "tue", "--time", "08:30",
@@ -173,7 +174,7 @@ def test_folder_fsync_refused_by_the_file_system_does_not_fail_the_write(
         real_fsync(fd)
 
     monkeypatch.setattr(os, "fsync", fsync)
-    atomic_write(target, "a = 1\n")
+    replace_atomically(target, b"a = 1\n")
     assert target.read_text() == "a = 1\n"
     assert synced == [True]
 
@@ -198,7 +199,7 @@ def test_successful_write_syncs_the_file_before_renaming_it(
 
     monkeypatch.setattr(os, "fsync", fsync)
     monkeypatch.setattr(os, "replace", replace)
-    atomic_write(target, "new = 2\n")
+    replace_atomically(target, b"new = 2\n")
     assert events == ["fsync-file", "replace", "fsync-folder"]
     assert target.read_text() == "new = 2\n"
     assert _temp_files(tmp_path) == []

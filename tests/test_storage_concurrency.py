@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from peerloop.storage import Store
+from peerloop.session import Store
 from tests.conftest import Invoke
 
 WRITERS = 20

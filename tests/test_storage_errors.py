@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from peerloop.errors import DataFileError
-from peerloop.storage import Store
+from peerloop.session import Store
 from tests.conftest import Invoke
 
 ROSTER = """\
@@ -103,7 +103,7 @@ CASES = [
     case("bad-weekday", edited('weekday = "tue"', 'weekday = "someday"'),
          "setting 'weekday' is wrong: 'someday' is not a weekday", 'weekday = "someday"'),
     case("date-with-time", edited("trial_start = 2026-03-02", "trial_start = 2026-03-02T09:00:00"),
-         "setting 'trial_start' must be a date without a time, like 2026-03-17",
+         "setting 'trial_start' must be a date without a time (found `trial_start = 2026-03-02T09:00:00`); fix it: write `trial_start = 2026-03-02` instead",
          "trial_start = 2026-03-02T09:00:00"),
     case("peer-date-with-time", edited('Bo Chen"\nadded = 2026-03-02', 'Bo Chen"\nadded = 2026-03-02 10:00:00Z'),
          "peer 'Bo Chen' 'added' must be a date without a time", "added = 2026-03-02 10:00:00Z"),
@@ -203,19 +203,19 @@ def test_unreadable_roster_is_a_data_error(
     cli: Invoke, roster_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     roster_path.write_text(ROSTER, encoding="utf-8")
-    real_read_bytes = Path.read_bytes
+    real_open = os.open
 
-    def read_bytes(self: Path) -> bytes:
-        if self == roster_path:
-            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(self))
-        return real_read_bytes(self)
+    def refusing_open(path: object, flags: int, *args: object, **kwargs: object) -> int:
+        if str(path) == str(roster_path):
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(path))
+        return real_open(path, flags, *args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    monkeypatch.setattr(os, "open", refusing_open)
     for command in (["peers"], *WRITE_COMMANDS):
         result = cli(*command)
         assert result.exit_code == 4
         assert result.stderr == f"peerloop: error: cannot read {roster_path}: Permission denied\n"
-    assert real_read_bytes(roster_path) == ROSTER.encode()
+    assert roster_path.read_bytes() == ROSTER.encode()
 
 
 # --- the journal -------------------------------------------------------------------------------------------

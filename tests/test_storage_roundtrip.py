@@ -14,6 +14,8 @@ from hypothesis import strategies as st
 
 from peerloop import values
 from peerloop.models import (
+    EARLIEST_DAY,
+    LATEST_DAY,
     Decision,
     FollowUp,
     Gain,
@@ -29,7 +31,7 @@ from peerloop.models import (
     Verdict,
     peer_key,
 )
-from peerloop.storage import Store
+from peerloop.session import Store
 from tests.conftest import Invoke
 
 # Function-scoped fixtures (the autouse `home`) are not reset between examples; each example uses its own
@@ -53,7 +55,7 @@ emails = st.builds(
     st.text(st.sampled_from([*"abcxyz019._+-", "é", "中"]), min_size=1, max_size=10),
     st.text(st.sampled_from(list("abcxyz019-")), min_size=1, max_size=10),
 )
-dates = st.dates(dt.date(1, 1, 1), dt.date(9999, 12, 31))
+dates = st.dates(EARLIEST_DAY, LATEST_DAY)  # the years peerloop plans in (outside: refused on read)
 bare_keys = st.text(st.sampled_from("abcdefghijklmnopqrstuvwxyz_-0123456789"), min_size=1, max_size=8)
 any_keys = st.one_of(bare_keys, st.text(st.characters(exclude_categories=["Cs"]), min_size=1, max_size=8))
 toml_scalars = st.one_of(
@@ -92,7 +94,11 @@ settings_strategy = st.builds(
     trial_start=dates.filter(lambda d: d.year < 9998),
     trial_months=st.integers(1, 24),
     email=st.none() | emails,
-    extra=extras(_fields(Settings) | {"weekday"}),
+    mode_times=st.dictionaries(
+        st.sampled_from(Mode), st.times().map(lambda t: t.replace(second=0, microsecond=0)), max_size=3
+    ),
+    stopped_on=st.none() | dates,
+    extra=extras(_fields(Settings) | {"weekday", "coffee_time", "lunch_time", "call_time"}),
 )
 
 peer_strategy = st.builds(
@@ -147,8 +153,8 @@ def journal_years(draw: st.DrawFn) -> JournalYear:
         works=optional,
         improve=optional,
         # Stored as two lists (open, then done): generate them in that order.
-        follow_ups=st.tuples(st.lists(any_text, max_size=3), st.lists(any_text, max_size=3)).map(
-            lambda pair: (*(FollowUp(t) for t in pair[0]), *(FollowUp(t, done=True) for t in pair[1]))
+        follow_ups=st.lists(st.tuples(any_text, st.booleans()), max_size=5).map(
+            lambda items: tuple(FollowUp(text, done, n) for n, (text, done) in enumerate(items, start=1))
         ),
         note=optional,
         extra=extras(_fields(Meeting) | {"follow_ups_done"}),

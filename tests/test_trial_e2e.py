@@ -7,7 +7,7 @@ import json
 from collections.abc import Callable
 
 from peerloop.models import Decision, JournalYear, Meeting, Mode, Skip
-from peerloop.storage import Store
+from peerloop.session import Store
 from tests.conftest import Invoke
 
 PEERS = ("Ann Lee", "Bo Chen", "Cy Dee", "Di Eze")

@@ -26,6 +26,7 @@ def test_before_init_it_names_the_folder_and_says_it_does_not_exist(cli: Invoke,
         "files": [
             {"name": "roster.toml", "path": str(home / "roster.toml"), "exists": False},
             {"name": "calendar.toml", "path": str(home / "calendar.toml"), "exists": False},
+            {"name": "connections.toml", "path": str(home / "connections.toml"), "exists": False},
         ],
     }
 
@@ -39,6 +40,8 @@ def test_it_lists_the_files_that_exist_and_the_ones_still_to_come(
         "  roster.toml        your settings and peers",
         "  journal/YYYY.toml  none yet: `peerloop log` writes one per year",
         "  calendar.toml      not yet: the first `peerloop export` writes it",
+        "  connections.toml   not yet: `peerloop connect` writes it",
+        "Keep the whole folder (the .lock, .status-line and .missed-week files in it need not be kept).",
     ]
     at("2026-03-03T10:00")
     assert cli("log").exit_code == 0
@@ -51,13 +54,15 @@ def test_it_lists_the_files_that_exist_and_the_ones_still_to_come(
         "  journal/2026.toml  the journal of 2026",
         "  journal/2027.toml  the journal of 2027",
         "  calendar.toml      what the calendar export keeps (UIDs, SEQUENCE)",
+        "  connections.toml   not yet: `peerloop connect` writes it",
+        "Keep the whole folder (the .lock, .status-line and .missed-week files in it need not be kept).",
     ]
-    assert ".lock" in result.stderr
+    assert ".lock" not in result.stderr  # the whole answer is on stdout
     data = json.loads(cli("where", "--json").stdout)
     assert [(f["name"], f["exists"]) for f in data["files"]] == [
-        ("roster.toml", True), ("journal/2026.toml", True), ("journal/2027.toml", True), ("calendar.toml", True),
+        ("roster.toml", True), ("journal/2026.toml", True), ("journal/2027.toml", True), ("calendar.toml", True), ("connections.toml", False),
     ]  # fmt: skip
-    assert all(Path(f["path"]).is_file() for f in data["files"])
+    assert all(Path(f["path"]).is_file() == f["exists"] for f in data["files"])
 
 
 @pytest.mark.parametrize("where", ["global", "command"])
@@ -66,7 +71,7 @@ def test_home_option_is_the_source_when_given(cli: Invoke, tmp_path: Path, where
     args = (
         ["--home", str(folder), "where", "--json"]
         if where == "global"
-        else ["where", "--home", str(folder), "--json"]
+        else [f"--home={folder}", "where", "--json"]
     )
     data = json.loads(cli(*args).stdout)
     assert (data["home"], data["source"]) == (str(folder), "option")

@@ -1,34 +1,20 @@
-"""The command line: parse, call, render. The one place that turns errors into messages and exit codes."""
+"""The command line: the Typer app, `--home`, and every command registered in the order `--help` lists them."""
 
 from __future__ import annotations
 
-import re
 import sys
-from collections.abc import Callable, Sequence
-from typing import Annotated, Any, TypeVar
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
-from typer._click.shell_completion import CompletionItem, add_completion_class
-from typer._completion_classes import BashComplete
 from typer.core import TyperGroup
 
-from peerloop import __version__, lean, render
-from peerloop.commands import common
+from peerloop import __version__, params
+from peerloop.commands import calendar, data, history, log, reflect, review, roster, setup, status, week
 from peerloop.errors import EXIT_USAGE
-from peerloop.options import typer_ready
-
-CommandFunction = TypeVar("CommandFunction", bound=Callable[..., Any])
-
-
-class QuotingBashComplete(BashComplete):
-    """Typer's bash completion, with each value escaped as the shell reads it (like `printf %q`).
-
-    Bash inserts a completion exactly as printed: "Ann Lee" would become two words. Escaped, it is
-    inserted as `Ann\\ Lee`, one word. zsh and fish quote completions themselves.
-    """
-
-    def format_completion(self, item: CompletionItem) -> str:
-        return re.sub(r"([^\w@%+=:,./-])", r"\\\1", item.value)
+from peerloop.failures import fail, guarded
+from peerloop.output import text
 
 
 class PeerloopGroup(TyperGroup):
@@ -42,23 +28,26 @@ class PeerloopGroup(TyperGroup):
         standalone_mode: bool = True,
         **extra: Any,
     ) -> Any:
-        add_completion_class(QuotingBashComplete, "bash")  # Typer registers its own each time it builds
-
         def invoke() -> Any:
             try:
                 return super(PeerloopGroup, self).main(
                     args=args, prog_name=prog_name or "peerloop", complete_var=complete_var,
                     standalone_mode=False, **extra,
                 )  # fmt: skip
-            except typer.TyperException as error:
-                return _usage_error(error)
             except typer.Abort:
                 raise KeyboardInterrupt from None
+            except typer.TyperException as error:  # click's usage errors, as Typer exports them
+                return _usage_error(error)
 
-        sys.exit(lean.guarded(invoke))
+        sys.exit(guarded(invoke))
 
     def invoke(self, ctx: Any) -> Any:
         result = super().invoke(ctx)
+        if params.opened:
+            for folder in params.opened[0].folder.tightened:
+                text.message(
+                    f"peerloop: {folder} was readable by others; it is now private to you (mode 700)."
+                )
         if ctx.invoked_subcommand is not None:
             from peerloop import reminder
 
@@ -68,36 +57,14 @@ class PeerloopGroup(TyperGroup):
 
 def _usage_error(error: typer.TyperException) -> int:
     if type(error).__name__ == "NoArgsIsHelpError":
-        render.out(error.format_message())
+        text.out(error.format_message())
         return 0
     ctx = getattr(error, "ctx", None)
     hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
-    return lean.fail(
-        error.format_message().replace("\n", " ") + hint, getattr(error, "exit_code", EXIT_USAGE)
-    )
+    return fail(error.format_message().replace("\n", " ") + hint, getattr(error, "exit_code", EXIT_USAGE))
 
 
-class PeerloopTyper(typer.Typer):
-    """A Typer that understands peerloop's Opt/Arg parameter declarations (see options.py)."""
-
-    def command(self, *args: Any, **kwargs: Any) -> Callable[[CommandFunction], CommandFunction]:
-        return _reading_markers(super().command(*args, **kwargs))
-
-    def callback(self, *args: Any, **kwargs: Any) -> Callable[[CommandFunction], CommandFunction]:
-        return _reading_markers(super().callback(*args, **kwargs))
-
-
-def _reading_markers(decorate: Callable[[Any], Any]) -> Callable[[CommandFunction], CommandFunction]:
-    """Typer's decorator, given a copy of the function whose Opt/Arg markers are Typer's own parameters."""
-
-    def register(function: CommandFunction) -> CommandFunction:
-        decorate(typer_ready(function))
-        return function
-
-    return register
-
-
-app = PeerloopTyper(
+app = typer.Typer(
     name="peerloop",
     cls=PeerloopGroup,
     help="Meet one peer a week, keep what it gave you, and decide after six months whether it added value.",
@@ -110,25 +77,44 @@ app = PeerloopTyper(
 
 def _version(value: bool) -> None:
     if value:
-        render.out(f"peerloop {__version__}")
+        text.out(f"peerloop {__version__}")
         raise typer.Exit()
 
 
 @app.callback()
 def _main(
-    home: common.HomeOption = None,
+    home: Annotated[
+        Path | None,
+        typer.Option(
+            "--home",
+            metavar="DIR",
+            help="Data folder (default: $PEERLOOP_HOME, else your platform's user data folder).",
+            show_default=False,
+        ),
+    ] = None,
     version: Annotated[
         bool | None, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
     ] = None,
 ) -> None:
     """Meet one peer a week, keep what it gave you, and decide after six months whether it added value."""
-    common.start_invocation(home)
+    params.start(home)
 
 
-for name, target in lean.COMMANDS.items():
-    app.command(name)(lean.load(target))
+for module, names in (
+    (setup, ["init"]),
+    (roster, ["add", "peers", "edit", "remove", "pause", "resume"]),
+    (week, ["next", "plan"]),
+    (log, ["log", "done", "forget"]),
+    (history, ["history"]),
+    (status, ["status"]),
+    (reflect, ["reflect"]),
+    (review, ["review"]),
+    (calendar, ["export", "invite"]),
+    (data, ["where", "doctor"]),
+):
+    for name in names:
+        app.command(name)(getattr(module, name.replace("-", "_") + ("_" if name == "next" else "")))
 
 
-def run(argv: Sequence[str] | None = None) -> int:
-    app(args=argv, prog_name="peerloop")
-    return 0
+def main() -> None:
+    app(prog_name="peerloop")

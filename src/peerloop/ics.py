@@ -1,379 +1,45 @@
-"""Pure calendar builders: plan + settings + state -> RFC 5545 bytes. No clock, no I/O.
+"""Calendar documents, built with icalendar's components from the pure plan in `peerloop.calendar`.
 
-`now` is a parameter, the state (what `calendar.toml` keeps) goes in and comes out. The text is written here,
-not with the icalendar library: importing icalendar alone costs about 7x the interpreter's start-up, more
-than the whole `peerloop export` budget leaves (see docs/calendar.md). Writing the few properties peerloop
-needs is short, and it lets the bytes be exactly what the tests and the golden files say:
+icalendar escapes TEXT, folds lines at 75 octets between characters and quotes parameters; this module
+adds what it does not do the way calendars need:
 
-- TEXT values escape backslash, semicolon, comma and newline (RFC 5545 3.3.11); other control characters
-  are dropped. Parameter values are quoted when they hold `:;,`; a double quote cannot appear inside one,
-  so it becomes `'`, and `^` is written `^^` (RFC 6868).
-- Lines are folded at 75 octets with CRLF + space, between characters (never inside a UTF-8 sequence),
-  never between a backslash and the character it escapes, and not right before a space if avoidable.
-- The VTIMEZONE is generated from the zone database with yearly RRULEs when the zone follows a yearly rule
-  over the calendar's years (Outlook ignores RDATE-only time zones), else with explicit RDATEs.
+- A CN holding a backslash is quoted: icalendar leaves `Trailing\\` bare, and a bare value that ends in
+  a backslash is read (by icalendar itself) as escaping the `;` that follows. Inside quotes a backslash
+  is plain text for every reader; a double quote is written `^'` and a caret `^^` (RFC 6868).
+- The VTIMEZONE is generated from the zone database with yearly RRULEs when the zone follows a yearly
+  rule over the calendar's years (Outlook reads one yearly rule and ignores RDATE), else with RDATEs;
+  it is built once per call, however many events share it.
+- A meeting's DTSTART and DTEND are real moments, written as wall times with TZID, except a wall time
+  of a repeated autumn hour, which is written in UTC: RFC 5545 reads it as the first pass, khal (pytz)
+  as the second. DTEND rather than DURATION: icalendar and ical add a DURATION to the wall time, which
+  makes a meeting across the repeated hour an hour too long.
+- A series is DTSTART at the weekly wall time plus DURATION: its DTSTART may lie in a DST gap (RFC 5545
+  moves it forward), where a DTEND would give readers that subtract wall times a wrong length for every
+  meeting of the series.
 
-UIDs are stable (a per-home random id plus the ISO week, the trial or the peer) so that a re-import
-updates the events; SEQUENCE rises exactly when an event's content changes (a digest per UID is kept).
+icalendar is imported at the top: only `export`, `invite` and the CalDAV sync import this module.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import re
-from collections.abc import Mapping, Sequence
-from types import MappingProxyType
-from typing import Any, NamedTuple
+import unicodedata
+from collections.abc import Sequence
+from typing import NamedTuple
+from zoneinfo import ZoneInfo
 
-from peerloop.errors import ConflictError
-from peerloop.models import Mode, Peer, Settings
-from peerloop.rotation import Slot, first_trial_week, slot_times
+from icalendar import Alarm, Calendar, Event, Parameters, Timezone, TimezoneDaylight, TimezoneStandard
+from icalendar.prop import vCalAddress
+
+from peerloop import calendar as plan
+from peerloop import invites
+from peerloop.calendar import CalendarState, Outcome, Person, Planned, Sent
+from peerloop.models import Peer, Settings
+from peerloop.rotation import Slot
 
 PRODID = "-//peerloop//peerloop//EN"
 CALENDAR_NAME = "Peer meetings (peerloop)"
-LINE_LIMIT = 75
-PRUNE_AFTER = dt.timedelta(weeks=8)
-"""Slot records older than this are dropped from the state: the plan never exports a past week again."""
-
-SLOT, REVIEW, SERIES = "slot", "review", "series"
-_KINDS = (SLOT, REVIEW, SERIES)
-_HOME_ID = re.compile(r"^[0-9a-z]{6,40}$")
 _WEEKDAY_CODES = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
-_UTC = dt.UTC
-
-AGENDA = (
-    "A short life/work update, both ways.",
-    "One pressing issue, in depth.",
-    "A win worth celebrating.",
-    "What works well? What can be improved?",
-)
-REVIEW_QUESTIONS = ("What works well?", "What can be improved?", "Continue, adjust or stop?")
-CONFIDENTIAL = "What is said in a peer meeting stays there."
-
-
-# --- the state kept in calendar.toml -------------------------------------------------------------------------
-
-
-class EventRecord(NamedTuple):
-    """What a re-export needs to know about one UID it wrote before."""
-
-    kind: str
-    """slot, review or series."""
-    start: dt.date
-    """The event's (first) date: lets old slot records be pruned and a moved review be cancelled."""
-    digest: str
-    """A hash of the event's content (everything but DTSTAMP and SEQUENCE)."""
-    sequence: int
-
-
-class CalendarState(NamedTuple):
-    home_id: str
-    """Random, made once per data folder: keeps UIDs unique between two leaders' files."""
-    events: Mapping[str, EventRecord] = MappingProxyType({})
-    series: Mapping[str, str] = MappingProxyType({})
-    """peer key -> the UID of their invite series, so that a renamed peer keeps theirs."""
-    extra: Mapping[str, Any] = MappingProxyType({})
-    """Keys a newer peerloop wrote: kept."""
-
-
-def state_from_toml(data: Mapping[str, Any], new_home_id: str) -> CalendarState:
-    """Read calendar.toml's contents; `new_home_id` is used when the file has none yet.
-
-    Raises ValueError naming the key when the file was edited into something unusable.
-    """
-    home_id = data.get("home_id", new_home_id)
-    if not isinstance(home_id, str) or not _HOME_ID.match(home_id):
-        raise ValueError("'home_id' must be 6 to 40 lowercase letters or digits")
-    raw_events = data.get("events", {})
-    if not isinstance(raw_events, Mapping):
-        raise ValueError("'events' must be a table of [events.UID] tables")
-    events: dict[str, EventRecord] = {}
-    for uid, raw in raw_events.items():
-        if not isinstance(raw, Mapping):
-            raise ValueError(f"[events.{uid}] must be a table")
-        kind, start, digest, sequence = (raw.get(k) for k in ("kind", "start", "digest", "sequence"))
-        if kind not in _KINDS:
-            raise ValueError(f"[events.{uid}] 'kind' must be one of {', '.join(_KINDS)}")
-        if not isinstance(start, dt.date) or isinstance(start, dt.datetime):
-            raise ValueError(f"[events.{uid}] 'start' must be a date like 2026-03-17")
-        if not isinstance(digest, str):
-            raise ValueError(f"[events.{uid}] 'digest' must be text in quotes")
-        if not isinstance(sequence, int) or isinstance(sequence, bool) or sequence < 0:
-            raise ValueError(f"[events.{uid}] 'sequence' must be a whole number, 0 or more")
-        events[uid] = EventRecord(kind=kind, start=start, digest=digest, sequence=sequence)
-    series = data.get("series", {})
-    if not isinstance(series, Mapping) or not all(isinstance(uid, str) for uid in series.values()):
-        raise ValueError("'series' must be a table of peer = \"UID\" lines")
-    known = {"schema_version", "home_id", "events", "series"}
-    extra = {key: value for key, value in data.items() if key not in known}
-    return CalendarState(home_id=home_id, events=events, series=dict(series), extra=extra)
-
-
-def state_to_toml(state: CalendarState) -> dict[str, Any]:
-    return {
-        **state.extra,
-        "home_id": state.home_id,
-        "events": {
-            uid: {"kind": r.kind, "start": r.start, "digest": r.digest, "sequence": r.sequence}
-            for uid, r in sorted(state.events.items())
-        },
-        **({"series": dict(sorted(state.series.items()))} if state.series else {}),
-    }
-
-
-# --- UIDs ----------------------------------------------------------------------------------------------------
-
-
-def slot_uid(home_id: str, week: dt.date) -> str:
-    """One UID per ISO week: whoever the rotation puts in that week, it is the same calendar event."""
-    year, number, _ = week.isocalendar()
-    return f"peerloop-{home_id}-{year}W{number:02d}"
-
-
-def review_uid(home_id: str, trial_start: dt.date) -> str:
-    """One UID per trial (a new trial start is a new review)."""
-    return f"peerloop-{home_id}-review-{trial_start:%Y%m%d}"
-
-
-def series_uid(home_id: str, peer: Peer) -> str:
-    """The UID a peer's first invite gets; the name is hashed so that it never needs escaping."""
-    digest = hashlib.sha256(peer.key.encode("utf-8")).hexdigest()[:12]
-    return f"peerloop-{home_id}-peer-{digest}"
-
-
-def invite_uid(state: CalendarState, peer: Peer) -> str:
-    """The UID of the peer's invite series: the one recorded for them, else a new one from their name
-    (never one that a renamed peer still holds)."""
-    if peer.key in state.series:
-        return state.series[peer.key]
-    uid, taken, n = series_uid(state.home_id, peer), set(state.series.values()), 2
-    candidate = uid
-    while candidate in taken:
-        candidate, n = f"{uid}-{n}", n + 1
-    return candidate
-
-
-def with_renamed_peer(state: CalendarState, old: Peer, new: Peer) -> CalendarState:
-    """After a rename, the peer's invite series keeps its UID, so a new invite updates the one they have."""
-    uid = invite_uid(state, old)
-    if old.key not in state.series and uid not in state.events:
-        return state
-    series = {key: value for key, value in state.series.items() if key != old.key}
-    return state._replace(series={**series, new.key: uid})
-
-
-# --- text ----------------------------------------------------------------------------------------------------
-
-
-_NOT_TEXT = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-"""The control characters (Cc) a TEXT value cannot hold; tab and newline are allowed (newline escaped)."""
-_SURROGATE = re.compile("[\ud800-\udfff]")
-_TEXT_ESCAPES = str.maketrans({"\\": "\\\\", ";": "\\;", ",": "\\,", "\n": "\\n"})
-
-
-def _clean(value: str) -> str:
-    """Unify line ends; drop the control characters RFC 5545 TEXT cannot hold; no lone surrogates."""
-    value = value.replace("\r\n", "\n").replace("\r", "\n")
-    return _SURROGATE.sub("\ufffd", _NOT_TEXT.sub("", value))
-
-
-def escape_text(value: str) -> str:
-    """A TEXT value (RFC 5545 3.3.11): backslash, semicolon, comma and newline escaped."""
-    return _clean(value).translate(_TEXT_ESCAPES)
-
-
-def param_value(value: str) -> str:
-    """A parameter value: no DQUOTE or newline possible inside, so `"` -> `'`; `^` -> `^^` (RFC 6868)."""
-    text = _clean(value).replace("\n", " ").replace('"', "'").replace("^", "^^")
-    return f'"{text}"' if any(ch in text for ch in ":;,") else text
-
-
-def _escaped(data: bytes, position: int) -> bool:
-    """Whether the byte at `position` follows an odd run of backslashes (so it is escaped)."""
-    run = 0
-    while position - run > 0 and data[position - run - 1] == 0x5C:
-        run += 1
-    return run % 2 == 1
-
-
-def _char_start(data: bytes, position: int) -> int:
-    """The first byte of the UTF-8 character that holds byte `position`."""
-    while data[position] & 0xC0 == 0x80:
-        position -= 1
-    return position
-
-
-def fold(line: str) -> bytes:
-    """One content line as bytes: folded at 75 octets with CRLF + space, never inside a character.
-
-    A fold never separates a backslash from the character it escapes (some clients unescape before
-    unfolding), and a continuation line does not start with a space when the break can move one
-    character back (some clients trim it when unfolding).
-    """
-    data = line.encode("utf-8")
-    if len(data) <= LINE_LIMIT:
-        return data + b"\r\n"
-    pieces = []
-    start, room = 0, LINE_LIMIT
-    while len(data) - start > room:
-        cut = _char_start(data, start + room)
-        if _escaped(data, cut):
-            cut -= 1
-        if data[cut] in b" \t":
-            previous = _char_start(data, cut - 1)
-            if previous > start + 1 and data[previous] not in b" \t\\" and not _escaped(data, previous):
-                cut = previous
-        pieces.append(data[start:cut])
-        start, room = cut, LINE_LIMIT - 1
-    pieces.append(data[start:])
-    return b"\r\n ".join(pieces) + b"\r\n"
-
-
-def content_line(name: str, value: str, params: Sequence[tuple[str, str]] = ()) -> str:
-    """NAME;PARAM=value:VALUE (unfolded). `value` is already in its type's form (TEXT: escape_text)."""
-    head = name + "".join(f";{key}={param_value(text)}" for key, text in params)
-    return f"{head}:{value}"
-
-
-def _local(moment: dt.datetime) -> str:
-    return f"{moment:%Y%m%dT%H%M%S}"
-
-
-def _utc(moment: dt.datetime) -> str:
-    return f"{moment.astimezone(_UTC):%Y%m%dT%H%M%SZ}"
-
-
-def _date(day: dt.date) -> str:
-    return f"{day:%Y%m%d}"
-
-
-def _offset(delta: dt.timedelta) -> str:
-    seconds = int(delta.total_seconds())
-    sign = "-" if seconds < 0 else "+"
-    hours, rest = divmod(abs(seconds), 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{sign}{hours:02d}{minutes:02d}" + (f"{secs:02d}" if secs else "")
-
-
-# --- VTIMEZONE -----------------------------------------------------------------------------------------------
-
-
-class _Transition(NamedTuple):
-    at: dt.datetime
-    """The first UTC second of the new observance."""
-    before: tuple[dt.timedelta, str]
-    after: tuple[dt.timedelta, str]
-
-    @property
-    def local_start(self) -> dt.datetime:
-        """The wall-clock time at which it happens, in the offset being left (RFC 5545's DTSTART)."""
-        return (self.at + self.before[0]).replace(tzinfo=None)
-
-
-def _observance(zone: dt.tzinfo, moment: dt.datetime) -> tuple[dt.timedelta, str]:
-    local = moment.astimezone(zone)
-    offset = local.utcoffset() or dt.timedelta(0)
-    return offset, local.tzname() or _offset(offset)
-
-
-def _transitions(zone: dt.tzinfo, start: dt.datetime, end: dt.datetime) -> list[_Transition]:
-    """Every change of UTC offset or zone abbreviation between two UTC moments, to the second."""
-    found = []
-    step = dt.timedelta(hours=12)
-    moment, state = start, _observance(zone, start)
-    while moment < end:
-        following = min(moment + step, end)
-        after = _observance(zone, following)
-        if after != state:
-            low, high = int(moment.timestamp()), int(following.timestamp())
-            while high - low > 1:
-                middle = (low + high) // 2
-                if _observance(zone, dt.datetime.fromtimestamp(middle, _UTC)) == state:
-                    low = middle
-                else:
-                    high = middle
-            at = dt.datetime.fromtimestamp(high, _UTC)
-            after = _observance(zone, at)
-            found.append(_Transition(at=at, before=state, after=after))
-            moment, state = at, after
-            continue
-        moment = following
-    return found
-
-
-def _yearly_rule(starts: Sequence[dt.datetime], years: range) -> str | None:
-    """An RRULE that yields exactly `starts` in `years` (one a year, same month, weekday and time), or None."""
-    if sorted(start.year for start in starts) != list(years):
-        return None
-    first = starts[0]
-    if any((s.month, s.weekday(), s.time()) != (first.month, first.weekday(), first.time()) for s in starts):
-        return None
-    code = _WEEKDAY_CODES[first.weekday()]
-    if all((s + dt.timedelta(weeks=1)).month != s.month for s in starts):
-        return f"FREQ=YEARLY;BYMONTH={first.month};BYDAY=-1{code}"
-    ordinals = {(s.day - 1) // 7 + 1 for s in starts}
-    if len(ordinals) == 1:
-        return f"FREQ=YEARLY;BYMONTH={first.month};BYDAY={ordinals.pop()}{code}"
-    return None
-
-
-def _observance_lines(
-    before: tuple[dt.timedelta, str], after: tuple[dt.timedelta, str], start: dt.datetime, extra: list[str]
-) -> list[str]:
-    kind = "DAYLIGHT" if after[0] > before[0] else "STANDARD"
-    return [
-        f"BEGIN:{kind}",
-        f"DTSTART:{_local(start)}",
-        *extra,
-        f"TZOFFSETFROM:{_offset(before[0])}",
-        f"TZOFFSETTO:{_offset(after[0])}",
-        content_line("TZNAME", escape_text(after[1])),
-        f"END:{kind}",
-    ]
-
-
-def vtimezone(zone_name: str, first: dt.date, last: dt.date) -> list[str]:
-    """A VTIMEZONE for `zone_name`, checked against the zone database from a year before `first` to a year
-    after `last` (so right for every moment from `first` to `last`)."""
-    from zoneinfo import ZoneInfo
-
-    zone = ZoneInfo(zone_name)
-    years = range(first.year - 1, last.year + 2)
-    window_start = dt.datetime(years.start, 1, 1, tzinfo=_UTC)
-    window_end = dt.datetime(years.stop, 1, 1, tzinfo=_UTC)
-    transitions = _transitions(zone, window_start, window_end)
-    groups: dict[tuple[tuple[dt.timedelta, str], tuple[dt.timedelta, str]], list[dt.datetime]] = {}
-    for transition in transitions:
-        groups.setdefault((transition.before, transition.after), []).append(transition.local_start)
-    lines = ["BEGIN:VTIMEZONE", content_line("TZID", escape_text(zone_name))]
-    rules = {key: _yearly_rule(starts, years) for key, starts in groups.items()}
-    if groups and all(rules.values()):
-        for (before, after), starts in groups.items():
-            lines += _observance_lines(before, after, starts[0], [f"RRULE:{rules[(before, after)]}"])
-    else:
-        initial = _observance(zone, window_start)
-        start = (window_start + initial[0]).replace(tzinfo=None)
-        lines += _observance_lines(initial, initial, start, [])
-        for (before, after), starts in groups.items():
-            rdates = [f"RDATE:{','.join(_local(s) for s in starts[1:])}"] if starts[1:] else []
-            lines += _observance_lines(before, after, starts[0], rdates)
-    return [*lines, "END:VTIMEZONE"]
-
-
-# --- events --------------------------------------------------------------------------------------------------
-
-
-class _Event(NamedTuple):
-    uid: str
-    kind: str
-    start: dt.date
-    body: tuple[str, ...]
-    """Content lines (unfolded) without UID, DTSTAMP and SEQUENCE; the VALARM included."""
-
-    @property
-    def digest(self) -> str:
-        return hashlib.sha256("\n".join(self.body).encode("utf-8")).hexdigest()[:16]
 
 
 class Built(NamedTuple):
@@ -391,167 +57,239 @@ class Built(NamedTuple):
     """UIDs written before that are now cancelled (STATUS:CANCELLED)."""
 
 
-def mode_label(mode: Mode) -> str:
-    return {Mode.COFFEE: "Coffee", Mode.LUNCH: "Lunch", Mode.CALL: "Call"}[mode]
+# --- text and people -----------------------------------------------------------------------------------------
 
 
-def _agenda_lines() -> list[str]:
-    return ["Agenda:", *(f"- {item}" for item in AGENDA)]
+class _QuotedParameters(Parameters):
+    """Parameters whose CN is quoted when it holds a backslash, so that it cannot escape what follows."""
+
+    quote_also = {**Parameters.quote_also, "CN": Parameters.quote_also["CN"] + "\\"}  # noqa: RUF012 (as in the base)
 
 
-def _slot_event(slot: Slot, peer: Peer, settings: Settings, home_id: str, alarm: int | None) -> _Event:
-    summary = f"{mode_label(slot.mode)} with {peer.name}"
-    description = "\n".join(
-        [
-            f"Peer meeting with {peer.name} ({slot.mode.value}, {settings.duration} minutes).",
-            "",
-            *_agenda_lines(),
-            "",
-            CONFIDENTIAL,
-            "Afterwards, note what it gave you: peerloop log",
-        ]
+def _text(value: str) -> str:
+    """What a TEXT value can hold: unified line ends, no other control characters, no lone surrogates."""
+    value = value.replace("\r\n", "\n").replace("\r", "\n")
+    return "".join(
+        "\ufffd" if unicodedata.category(ch) == "Cs" else ch
+        for ch in value
+        if ch in "\n\t" or unicodedata.category(ch) != "Cc"
     )
-    body = [
-        content_line("DTSTART", _local(slot.start), [("TZID", settings.timezone)]),
-        content_line("DTEND", _local(slot.end), [("TZID", settings.timezone)]),
-        content_line("SUMMARY", escape_text(summary)),
-        content_line("DESCRIPTION", escape_text(description)),
-        *_people(settings, peer, invite=False),
-        "STATUS:CONFIRMED",
-        "TRANSP:OPAQUE",
-    ]
-    if alarm is not None:
-        body += [
-            "BEGIN:VALARM",
-            "ACTION:DISPLAY",
-            content_line("DESCRIPTION", escape_text(summary)),
-            f"TRIGGER:-PT{alarm}M",
-            "END:VALARM",
-        ]
-    return _Event(uid=slot_uid(home_id, slot.week), kind=SLOT, start=slot.date, body=tuple(body))
 
 
-def _people(settings: Settings, peer: Peer, invite: bool) -> list[str]:
-    """ORGANIZER when the leader's email is known; ATTENDEE only with an ORGANIZER (RFC 5545 3.8.4.3)."""
-    if not settings.email:
-        return []
-    lines = [content_line("ORGANIZER", f"mailto:{settings.email}", [("CN", settings.name)])]
-    if peer.email:
-        params = [("CN", peer.name), ("ROLE", "REQ-PARTICIPANT"), ("PARTSTAT", "NEEDS-ACTION")]
-        if invite:
-            params.append(("RSVP", "TRUE"))
-        lines.append(content_line("ATTENDEE", f"mailto:{peer.email}", params))
-    return lines
+def _address(person: Person, *params: tuple[str, str]) -> vCalAddress:
+    address = vCalAddress(f"mailto:{person.email}")
+    address.params = _QuotedParameters({"CN": _text(person.name).replace("\n", " "), **dict(params)})
+    return address
 
 
-def _cancelled_slot_event(slot: Slot, settings: Settings, home_id: str) -> _Event:
-    body = (
-        content_line("DTSTART", _local(slot.start), [("TZID", settings.timezone)]),
-        content_line("DTEND", _local(slot.end), [("TZID", settings.timezone)]),
-        content_line("SUMMARY", escape_text("Cancelled: peer meeting")),
-        content_line("DESCRIPTION", escape_text("Every peer is paused this week: no peer meeting.")),
-        "STATUS:CANCELLED",
-        "TRANSP:TRANSPARENT",
-    )
-    return _Event(uid=slot_uid(home_id, slot.week), kind=SLOT, start=slot.date, body=body)
+# --- VTIMEZONE -----------------------------------------------------------------------------------------------
 
 
-def _review_event(settings: Settings, home_id: str) -> _Event:
-    end = settings.trial_end
-    description = "\n".join(
-        [
-            f"{settings.trial_months} months of peer meetings ({settings.trial_start.isoformat()} to "
-            f"{end.isoformat()}): did they add value?",
-            "",
-            "Look at the process (did the meetings happen, did the cadence and format work) and at the "
-            "content (what did they give: advice, strength, motivation).",
-            "",
-            *(f"- {question}" for question in REVIEW_QUESTIONS),
-            "",
-            "Record it: peerloop review",
-        ]
-    )
-    body = (
-        content_line("DTSTART", _date(end), [("VALUE", "DATE")]),
-        content_line("DTEND", _date(end + dt.timedelta(days=1)), [("VALUE", "DATE")]),
-        content_line("SUMMARY", escape_text("Peer network review: continue, adjust or stop?")),
-        content_line("DESCRIPTION", escape_text(description)),
-        "STATUS:CONFIRMED",
-        "TRANSP:TRANSPARENT",
-    )
-    return _Event(uid=review_uid(home_id, settings.trial_start), kind=REVIEW, start=end, body=body)
+Observance = tuple[dt.timedelta, str]
 
 
-def _cancelled_review_event(uid: str, day: dt.date) -> _Event:
-    body = (
-        content_line("DTSTART", _date(day), [("VALUE", "DATE")]),
-        content_line("DTEND", _date(day + dt.timedelta(days=1)), [("VALUE", "DATE")]),
-        content_line("SUMMARY", escape_text("Cancelled: peer network review")),
-        content_line("DESCRIPTION", escape_text("The trial's dates changed: the review moved.")),
-        "STATUS:CANCELLED",
-        "TRANSP:TRANSPARENT",
-    )
-    return _Event(uid=uid, kind=REVIEW, start=day, body=body)
+class _Transition(NamedTuple):
+    at: dt.datetime
+    """The first UTC second of the new observance."""
+    before: Observance
+    after: Observance
+
+    @property
+    def local_start(self) -> dt.datetime:
+        """The wall-clock time at which it happens, in the offset being left (RFC 5545's DTSTART)."""
+        return (self.at + self.before[0]).replace(tzinfo=None)
 
 
-# --- assembling files ----------------------------------------------------------------------------------------
+def _observance(zone: dt.tzinfo, moment: dt.datetime) -> Observance:
+    local = moment.astimezone(zone)
+    offset = local.utcoffset() or dt.timedelta(0)
+    return offset, local.tzname() or ""
 
 
-def _assemble(
-    header: Sequence[str],
-    zone: str,
-    events: Sequence[_Event],
-    state: CalendarState,
-    now: dt.datetime,
-    span: tuple[dt.date, dt.date],
-    cancelled: Sequence[str] = (),
-) -> Built:
-    if now.tzinfo is None:
-        raise ValueError("now must be an aware datetime")
-    records = dict(state.events)
-    changed, added = [], []
-    out = bytearray()
-    for line in ["BEGIN:VCALENDAR", "VERSION:2.0", f"PRODID:{PRODID}", "CALSCALE:GREGORIAN", *header]:
-        out += fold(line)
-    if any(line.startswith("DTSTART;TZID=") for event in events for line in event.body):
-        for line in vtimezone(zone, *span):
-            out += fold(line)
+def _transitions(zone: dt.tzinfo, start: dt.datetime, end: dt.datetime) -> list[_Transition]:
+    """Every change of UTC offset or zone abbreviation between two UTC moments, to the second."""
+    found = []
+    step = dt.timedelta(hours=12)
+    moment, state = start, _observance(zone, start)
+    while moment < end:
+        following = min(moment + step, end)
+        if _observance(zone, following) == state:
+            moment = following
+            continue
+        low, high = int(moment.timestamp()), int(following.timestamp())
+        while high - low > 1:
+            middle = (low + high) // 2
+            if _observance(zone, dt.datetime.fromtimestamp(middle, dt.UTC)) == state:
+                low = middle
+            else:
+                high = middle
+        at = dt.datetime.fromtimestamp(high, dt.UTC)
+        after = _observance(zone, at)
+        found.append(_Transition(at=at, before=state, after=after))
+        moment, state = at, after
+    return found
+
+
+def _yearly_rule(starts: Sequence[dt.datetime], years: range) -> dict[str, object] | None:
+    """An RRULE that yields exactly `starts` in `years` (one a year, same month, weekday and time), or None."""
+    if sorted(start.year for start in starts) != list(years):
+        return None
+    first = starts[0]
+    if any((s.month, s.weekday(), s.time()) != (first.month, first.weekday(), first.time()) for s in starts):
+        return None
+    code = _WEEKDAY_CODES[first.weekday()]
+    if all((s + dt.timedelta(weeks=1)).month != s.month for s in starts):
+        return {"FREQ": "YEARLY", "BYMONTH": first.month, "BYDAY": f"-1{code}"}
+    ordinals = {(s.day - 1) // 7 + 1 for s in starts}
+    if len(ordinals) == 1:
+        return {"FREQ": "YEARLY", "BYMONTH": first.month, "BYDAY": f"{ordinals.pop()}{code}"}
+    return None
+
+
+def _observance_component(
+    before: Observance, after: Observance, start: dt.datetime
+) -> TimezoneDaylight | TimezoneStandard:
+    part = TimezoneDaylight() if after[0] > before[0] else TimezoneStandard()
+    part.add("dtstart", start)
+    return part
+
+
+def vtimezone(zone_name: str, first: dt.date, last: dt.date) -> Timezone:
+    """A VTIMEZONE for `zone_name`, checked against the zone database from a year before `first` to a year
+    after `last` (so right for every moment from `first` to `last`)."""
+    zone = ZoneInfo(zone_name)
+    years = range(first.year - 1, last.year + 2)
+    window_start = dt.datetime(years.start, 1, 1, tzinfo=dt.UTC)
+    groups: dict[tuple[Observance, Observance], list[dt.datetime]] = {}
+    for transition in _transitions(zone, window_start, dt.datetime(years.stop, 1, 1, tzinfo=dt.UTC)):
+        groups.setdefault((transition.before, transition.after), []).append(transition.local_start)
+    timezone = Timezone()
+    timezone.add("tzid", zone_name)
+    parts = []
+    rules = {key: _yearly_rule(starts, years) for key, starts in groups.items()}
+    if groups and all(rules.values()):
+        for (before, after), starts in groups.items():
+            parts.append((before, after, _observance_component(before, after, starts[0])))
+            parts[-1][2].add("rrule", rules[(before, after)])
+    else:
+        initial = _observance(zone, window_start)
+        parts.append(
+            (
+                initial,
+                initial,
+                _observance_component(initial, initial, window_start.replace(tzinfo=None) + initial[0]),
+            )
+        )
+        for (before, after), starts in groups.items():
+            parts.append((before, after, _observance_component(before, after, starts[0])))
+            if starts[1:]:
+                parts[-1][2].add("rdate", starts[1:])
+    for before, after, part in parts:
+        part.add("tzoffsetfrom", before[0])
+        part.add("tzoffsetto", after[0])
+        part.add("tzname", after[1] or _offset_name(after[0]))
+        timezone.add_component(part)
+    return timezone
+
+
+def _offset_name(offset: dt.timedelta) -> str:
+    minutes = int(offset.total_seconds()) // 60
+    return f"{'-' if minutes < 0 else '+'}{abs(minutes) // 60:02d}{abs(minutes) % 60:02d}"
+
+
+# --- events and documents ------------------------------------------------------------------------------------
+
+
+def _unambiguous(moment: dt.datetime) -> dt.datetime:
+    """`moment` as a wall time in its zone when that wall time names no other moment, else in UTC."""
+    passes = {moment.replace(fold=fold).astimezone(dt.UTC) for fold in (0, 1)}
+    return moment if passes == {moment.astimezone(dt.UTC)} else moment.astimezone(dt.UTC)
+
+
+def _event(sent: Sent, now: dt.datetime) -> Event:
+    item, event = sent.event, Event()
+    event.add("uid", item.uid)
+    event.add("dtstamp", now.astimezone(dt.UTC))
+    event.add("sequence", sent.sequence)
+    if item.occurrence is not None:
+        event.add("recurrence-id", item.occurrence)
+    if not isinstance(item.start, dt.datetime):
+        event.add("dtstart", item.start)
+        event.add("dtend", item.start + item.length)
+    elif item.every is not None or item.occurrence is not None:
+        event.add("dtstart", item.start)
+        if item.length:
+            event.add("duration", item.length)
+    else:
+        event.add("dtstart", _unambiguous(item.start))
+        if item.length:
+            end = item.start.astimezone(dt.UTC) + item.length
+            event.add("dtend", _unambiguous(end.astimezone(item.start.tzinfo)))
+    if item.every is not None:
+        event.add("rrule", {"FREQ": "WEEKLY", "INTERVAL": item.every, "UNTIL": item.until})
+    event.add("summary", _text(item.summary))
+    if item.description:
+        event.add("description", _text(item.description))
+    if item.organizer is not None:
+        event.add("organizer", _address(item.organizer))
+    if item.attendee is not None:
+        params = [("ROLE", "REQ-PARTICIPANT"), ("PARTSTAT", "NEEDS-ACTION")]
+        event.add("attendee", _address(item.attendee, *params, *([("RSVP", "TRUE")] if item.rsvp else [])))
+    event.add("status", "CANCELLED" if item.cancelled else "CONFIRMED")
+    timed = isinstance(item.start, dt.datetime) and not item.cancelled
+    event.add("transp", "OPAQUE" if timed else "TRANSPARENT")
+    if item.alarm is not None:
+        alarm = Alarm()
+        alarm.add("action", "DISPLAY")
+        alarm.add("description", _text(item.summary))
+        alarm.add("trigger", -dt.timedelta(minutes=item.alarm))
+        event.add_component(alarm)
+    return event
+
+
+def _calendar(header: Sequence[tuple[str, str]]) -> Calendar:
+    document = Calendar()
+    for name, value in [("version", "2.0"), ("prodid", PRODID), ("calscale", "GREGORIAN"), *header]:
+        document.add(name, value)
+    return document
+
+
+def _zone_for(settings: Settings, events: Sequence[Planned]) -> Timezone | None:
+    """The VTIMEZONE the events' TZIDs need, over their dates (None when every event is a whole day)."""
+    if not any(isinstance(event.start, dt.datetime) for event in events):
+        return None
+    days = [event.day for event in events]
+    return vtimezone(settings.timezone, min(days), max(days))
+
+
+def _document(header: Sequence[tuple[str, str]], zone: Timezone | None, events: Sequence[Event]) -> bytes:
+    document = _calendar(header)
+    if zone is not None and any(
+        "TZID" in event[name].params for event in events for name in ("DTSTART", "DTEND") if name in event
+    ):
+        document.add_component(zone)
     for event in events:
-        record = records.get(event.uid)
-        if record is None:
-            sequence = 0
-            added.append(event.uid)
-        elif record.digest != event.digest:
-            sequence = record.sequence + 1
-            changed.append(event.uid)
-        else:
-            sequence = record.sequence
-        records[event.uid] = EventRecord(event.kind, event.start, event.digest, sequence)
-        lines = [
-            "BEGIN:VEVENT",
-            content_line("UID", escape_text(event.uid)),
-            f"DTSTAMP:{_utc(now)}",
-            f"SEQUENCE:{sequence}",
-            *event.body,
-            "END:VEVENT",
-        ]
-        for line in lines:
-            out += fold(line)
-    out += fold("END:VCALENDAR")
-    today = now.date()
-    kept = {
-        uid: record
-        for uid, record in records.items()
-        if record.kind != SLOT or record.start >= today - PRUNE_AFTER
-    }
+        document.add_component(event)
+    data: bytes = document.to_ical(sorted=False)
+    return data
+
+
+def _built(data: bytes, outcome: Outcome) -> Built:
     return Built(
-        data=bytes(out),
-        state=state._replace(events=kept),
-        uids=tuple(event.uid for event in events),
-        changed=tuple(uid for uid in changed if uid not in cancelled),
-        added=tuple(added),
-        cancelled=tuple(uid for uid in cancelled if uid in changed),
+        data=data,
+        state=outcome.state,
+        uids=tuple(dict.fromkeys(sent.event.uid for sent in outcome.events)),
+        changed=outcome.changed,
+        added=outcome.added,
+        cancelled=outcome.cancelled,
     )
+
+
+def _export_outcome(
+    slots: Sequence[Slot], settings: Settings, state: CalendarState, now: dt.datetime, alarm: int | None
+) -> Outcome:
+    events = plan.export_events(slots, settings, state, now, alarm)
+    return plan.sequenced(events, state, now.astimezone(ZoneInfo(settings.timezone)).date())
 
 
 def build_export(
@@ -561,35 +299,28 @@ def build_export(
     now: dt.datetime,
     alarm: int | None = None,
 ) -> Built:
-    """The leader's file: one event per planned slot with a peer, and the review date. No METHOD.
+    """The leader's file: one event per planned slot with a peer, the weeks that left the plan (cancelled),
+    and the review date. No METHOD (RFC 5546 forbids ATTENDEE under PUBLISH; CalDAV stores refuse it)."""
+    outcome = _export_outcome(slots, settings, state, now, alarm)
+    header = [("name", CALENDAR_NAME), ("x-wr-calname", CALENDAR_NAME), ("x-wr-timezone", settings.timezone)]
+    zone = _zone_for(settings, [sent.event for sent in outcome.events])
+    data = _document(header, zone, [_event(sent, now) for sent in outcome.events])
+    return _built(data, outcome)
 
-    A week that was exported with a peer and now has none (every peer paused) is sent as cancelled, and
-    so is a review exported for a trial start that changed, while its date is still ahead.
-    """
-    if alarm is not None and alarm < 0:
-        raise ValueError("alarm minutes cannot be negative")
-    today = now.astimezone(_zone(settings)).date()
-    events: list[_Event] = []
-    cancelled: list[str] = []
-    for slot in slots:
-        if slot.peer is not None:
-            events.append(_slot_event(slot, slot.peer, settings, state.home_id, alarm))
-        elif slot_uid(state.home_id, slot.week) in state.events:
-            events.append(_cancelled_slot_event(slot, settings, state.home_id))
-            cancelled.append(events[-1].uid)
-    review = _review_event(settings, state.home_id)
-    for uid, record in sorted(state.events.items()):
-        if record.kind == REVIEW and uid != review.uid and record.start >= today:
-            events.append(_cancelled_review_event(uid, record.start))
-            cancelled.append(uid)
-    events.append(review)
-    header = [
-        content_line("NAME", escape_text(CALENDAR_NAME)),
-        content_line("X-WR-CALNAME", escape_text(CALENDAR_NAME)),
-        content_line("X-WR-TIMEZONE", escape_text(settings.timezone)),
-    ]
-    dates = [event.start for event in events]
-    return _assemble(header, settings.timezone, events, state, now, (min(dates), max(dates)), cancelled)
+
+def event_documents(
+    slots: Sequence[Slot],
+    settings: Settings,
+    state: CalendarState,
+    now: dt.datetime,
+    alarm: int | None = None,
+) -> tuple[list[tuple[str, bytes]], CalendarState]:
+    """The export's events as one calendar object per UID (its VTIMEZONE, one VEVENT, no METHOD), as a
+    CalDAV PUT wants them; the same UIDs and SEQUENCE rules as `build_export`."""
+    outcome = _export_outcome(slots, settings, state, now, alarm)
+    zone = _zone_for(settings, [sent.event for sent in outcome.events])
+    documents = [(sent.event.uid, _document((), zone, [_event(sent, now)])) for sent in outcome.events]
+    return documents, outcome.state
 
 
 def build_invite(
@@ -600,63 +331,42 @@ def build_invite(
     state: CalendarState,
     now: dt.datetime,
 ) -> Built:
-    """One peer's invite: their meeting every `interval` weeks from `first` until the review date.
+    """One peer's invite: their meeting every `interval` weeks from `first` until the trial's last week.
 
-    METHOD:REQUEST with one VEVENT, ORGANIZER the leader and ATTENDEE the peer: both emails are needed.
+    METHOD:REQUEST with one VEVENT (Outlook imports only a REQUEST's first UID), ORGANIZER the leader and
+    ATTENDEE the peer with RSVP: both emails are needed.
     """
-    if not settings.email:
-        raise ConflictError(
-            "an invite needs your email as its organizer; set it with `peerloop init --email ADDRESS`"
-        )
-    if not peer.email:
-        import shlex
+    event = invites.series_event(peer, first, interval, settings, state)
+    return _series_document("REQUEST", [event], peer, settings, state, now)
 
-        raise ConflictError(
-            f"{peer.name} has no email to send the invite to; set it with "
-            f"`peerloop edit {shlex.quote(peer.name)} --email ADDRESS`"
-        )
-    if interval < 1:
-        raise ValueError("interval must be at least 1")
-    review = settings.trial_end
-    last_trial_week = first_trial_week(settings) + dt.timedelta(weeks=settings.trial_weeks - 1)
-    if first.week > last_trial_week:
-        raise ConflictError(
-            f"{peer.name}'s next meeting ({first.date.isoformat()}) is after the trial's last week (the review "
-            f"is on {review.isoformat()}); nothing to invite to"
-        )
-    last_week = first.week
-    while last_week + dt.timedelta(weeks=interval) <= last_trial_week:
-        last_week += dt.timedelta(weeks=interval)
-    until = slot_times(settings, last_week)[0]
-    every = "every week" if interval == 1 else f"every {interval} weeks"
-    mode = mode_label(first.mode)
-    description = "\n".join(
-        [
-            f"Our peer meeting ({first.mode.value}, {settings.duration} minutes), {every} until "
-            f"{review.isoformat()}, when {settings.name} reviews how the rotation works.",
-            "",
-            *_agenda_lines(),
-            "",
-            CONFIDENTIAL,
-        ]
+
+def build_invite_cancel(
+    peer: Peer,
+    settings: Settings,
+    state: CalendarState,
+    now: dt.datetime,
+    weeks: list[dt.date] | None,
+) -> Built:
+    """METHOD:CANCEL for the peer's invite series: all of it (`weeks` None), or only its meetings in those
+    weeks, one VEVENT each by RECURRENCE-ID (the weeks a pause takes away). SEQUENCE goes up."""
+    events = invites.series_cancel_events(peer, settings, state, weeks)
+    return _series_document("CANCEL", events, peer, settings, state, now)
+
+
+def _series_document(
+    method: str,
+    events: Sequence[Planned],
+    peer: Peer,
+    settings: Settings,
+    state: CalendarState,
+    now: dt.datetime,
+) -> Built:
+    if now.tzinfo is None:
+        raise ValueError("now must be an aware datetime")
+    outcome = plan.sequenced(events, state, now.astimezone(ZoneInfo(settings.timezone)).date())
+    zone = vtimezone(settings.timezone, events[0].day, settings.trial_end)
+    data = _document([("method", method)], zone, [_event(sent, now) for sent in outcome.events])
+    uid = events[0].uid
+    return _built(
+        data, outcome._replace(state=outcome.state._replace(series={**state.series, peer.key: uid}))
     )
-    body = (
-        content_line("DTSTART", _local(first.start), [("TZID", settings.timezone)]),
-        content_line("DTEND", _local(first.end), [("TZID", settings.timezone)]),
-        f"RRULE:FREQ=WEEKLY;INTERVAL={interval};UNTIL={_utc(until)}",
-        content_line("SUMMARY", escape_text(f"{mode}: {settings.name} and {peer.name}")),
-        content_line("DESCRIPTION", escape_text(description)),
-        *_people(settings, peer, invite=True),
-        "STATUS:CONFIRMED",
-        "TRANSP:OPAQUE",
-    )
-    uid = invite_uid(state, peer)
-    event = _Event(uid=uid, kind=SERIES, start=first.date, body=body)
-    built = _assemble(["METHOD:REQUEST"], settings.timezone, [event], state, now, (first.date, review))
-    return built._replace(state=built.state._replace(series={**built.state.series, peer.key: uid}))
-
-
-def _zone(settings: Settings) -> dt.tzinfo:
-    from zoneinfo import ZoneInfo
-
-    return ZoneInfo(settings.timezone)

@@ -49,6 +49,12 @@ def peer_key(name: str) -> str:
     return name.casefold().strip()
 
 
+EARLIEST_DAY = dt.date(1900, 1, 1)
+LATEST_DAY = dt.date(9000, 12, 31)
+"""The dates peerloop plans and records between: far enough for any life, and every date computed from one
+(a trial's end, a week's Sunday, a plan years ahead) stays a valid date."""
+
+
 def add_months(day: dt.date, months: int) -> dt.date:
     """The same day of the month `months` later, clamped to the month's last day."""
     month_index = day.month - 1 + months
@@ -73,7 +79,14 @@ class Settings(NamedTuple):
     trial_start: dt.date
     trial_months: int = 6
     email: str | None = None
+    mode_times: Mapping[Mode, dt.time] = MappingProxyType({})
+    """A weekly time per mode (lunch at 12:30); a mode not listed meets at `time`."""
+    stopped_on: dt.date | None = None
+    """The day a review decided to stop this trial: read from the roster, the reminder needs no journal."""
     extra: Extra = NO_EXTRA
+
+    def time_for(self, mode: Mode) -> dt.time:
+        return self.mode_times.get(mode, self.time)
 
     @property
     def trial_end(self) -> dt.date:
@@ -83,6 +96,11 @@ class Settings(NamedTuple):
     @property
     def trial_weeks(self) -> int:
         return max(1, round((self.trial_end - self.trial_start).days / 7))
+
+    @property
+    def counted_until(self) -> dt.date:
+        """The last day the trial's weeks are counted to: the Sunday of the week of its review date."""
+        return self.trial_end + dt.timedelta(days=6 - self.trial_end.weekday())
 
 
 class Peer(NamedTuple):
@@ -120,6 +138,8 @@ class Roster(NamedTuple):
 class FollowUp(NamedTuple):
     text: str
     done: bool = False
+    n: int = 0
+    """Its number within its meeting, given once and never reused: the handle is `MEETING-ID.n`."""
 
 
 class Meeting(NamedTuple):
@@ -153,6 +173,18 @@ class Reflection(NamedTuple):
     why: str | None = None
     excuses: tuple[str, ...] = ()
     ceo: str | None = None
+    purpose: str | None = None
+    """What the leader wants the network to give them: the review reads the evidence against it."""
+    extra: Extra = NO_EXTRA
+
+
+class Touch(NamedTuple):
+    """A call or message between meetings: evidence of the relationship, never a week's slot."""
+
+    id: str
+    date: dt.date
+    peer: str
+    note: str | None = None
     extra: Extra = NO_EXTRA
 
 
@@ -168,7 +200,7 @@ class Review(NamedTuple):
     extra: Extra = NO_EXTRA
 
 
-Entry = Meeting | Skip | Reflection | Review
+Entry = Meeting | Skip | Reflection | Review | Touch
 
 
 class JournalYear(NamedTuple):
@@ -179,10 +211,11 @@ class JournalYear(NamedTuple):
     skips: tuple[Skip, ...] = ()
     reflections: tuple[Reflection, ...] = ()
     reviews: tuple[Review, ...] = ()
+    touches: tuple[Touch, ...] = ()
     extra: Extra = NO_EXTRA
 
     def entries(self) -> tuple[Entry, ...]:
-        return (*self.meetings, *self.skips, *self.reflections, *self.reviews)
+        return (*self.meetings, *self.skips, *self.reflections, *self.reviews, *self.touches)
 
 
 class Journal(NamedTuple):
@@ -205,3 +238,7 @@ class Journal(NamedTuple):
     @property
     def reviews(self) -> tuple[Review, ...]:
         return tuple(r for y in self.years for r in y.reviews)
+
+    @property
+    def touches(self) -> tuple[Touch, ...]:
+        return tuple(t for y in self.years for t in y.touches)

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from peerloop.errors import MissingValueError, PeerloopError
-from peerloop.render import safe
+from peerloop.output.text import safe
 
 T = TypeVar("T")
 

@@ -1,9 +1,15 @@
-"""Pure changes to the roster: each returns a new Roster or raises ConflictError. No I/O."""
+"""The roster, pure: its changes (each returns a new Roster or raises ConflictError), the 4-to-5 nudge, and
+what `peers` shows of each peer. No I/O."""
 
 from __future__ import annotations
 
+import datetime as dt
+import itertools
+from collections.abc import Iterable
+
+from peerloop import rotation
 from peerloop.errors import ConflictError
-from peerloop.models import Peer, Roster, Settings
+from peerloop.models import Meeting, Peer, Roster, Settings, Touch, peer_key
 
 FEWEST_PEERS = 4
 MOST_PEERS = 5
@@ -48,14 +54,57 @@ def remove_peer(roster: Roster, name: str) -> Roster:
 
 
 def roster_warning(active_count: int) -> str | None:
-    """The method's nudge when the roster is outside 4 to 5 active peers."""
+    """The method's nudge when the roster is outside 4 to 5 peers (counted whether paused or not)."""
     if active_count == 0:
-        return "No active peers yet: add the 4 to 5 people you want to meet with `peerloop add NAME`."
+        return "No peers yet: add the 4 to 5 people you want to meet with `peerloop add NAME`."
     if active_count < FEWEST_PEERS:
-        return f"{active_count} active peer{'s' if active_count > 1 else ''}. {TROUBLE_QUESTION}"
+        return f"{active_count} peer{'s' if active_count > 1 else ''} in the roster. {TROUBLE_QUESTION}"
     if active_count > MOST_PEERS:
         return (
-            f"{active_count} active peers: each is seen every {active_count} weeks, "
+            f"{active_count} peers: each is seen every {active_count} weeks, "
             f"less often than every {MOST_PEERS}. The method suggests 4 to 5."
         )
     return None
+
+
+# --- peers: what the roster shows --------------------------------------------------------------------------
+
+
+def meeting_stats(meetings: Iterable[Meeting]) -> dict[str, tuple[dt.date, int]]:
+    """peer_key -> (last meeting date, number of meetings)."""
+    stats: dict[str, tuple[dt.date, int]] = {}
+    for meeting in meetings:
+        key = peer_key(meeting.peer)
+        last, count = stats.get(key, (meeting.date, 0))
+        stats[key] = (max(last, meeting.date), count + 1)
+    return stats
+
+
+def last_touches(touches: Iterable[Touch]) -> dict[str, dt.date]:
+    """peer_key -> the date of the latest touch (a call or message between meetings)."""
+    latest: dict[str, dt.date] = {}
+    for touch in touches:
+        key = peer_key(touch.peer)
+        if key not in latest or touch.date > latest[key]:
+            latest[key] = touch.date
+    return latest
+
+
+def next_turns(
+    roster: Roster, settings: Settings, history: rotation.History, today: dt.date
+) -> dict[str, dt.date]:
+    """peer_key -> the date of their next planned meeting, for every peer the plan reaches.
+
+    The plan is walked until each peer has a turn, or one full round after the last pause ends.
+    """
+    if not roster.peers:
+        return {}
+    back = max((p.paused_until for p in roster.peers if p.paused_until), default=today)
+    limit = max(0, (back - today).days // 7) + len(roster.peers) + 2
+    turns: dict[str, dt.date] = {}
+    for slot in itertools.islice(rotation.iter_plan(roster, settings, history, today), limit):
+        if slot.peer is not None and slot.peer.key not in turns:
+            turns[slot.peer.key] = slot.date
+            if len(turns) == len(roster.peers):
+                break
+    return turns

@@ -2,7 +2,8 @@
 
 - Active peers: the roster minus peers paused on the slot's date.
 - Next: the active peer whose last meeting is oldest; never-met peers first; ties by roster order.
-- This week's slot stays open (overdue once its day has passed) until a meeting or a skip is logged in it.
+- This week's slot stays open (overdue once its day has passed) until the week ends or a meeting or a skip is
+  logged in it; a week that has started keeps its peer (a peer added during it joins from the next week).
 - The plan applies the same rule week by week, as if each planned meeting happened.
 """
 
@@ -13,7 +14,7 @@ import itertools
 from collections.abc import Iterable, Iterator, Mapping
 from typing import NamedTuple
 
-from peerloop.models import Meeting, Mode, Peer, Roster, Settings, Skip, peer_key
+from peerloop.models import LATEST_DAY, Meeting, Mode, Peer, Roster, Settings, Skip, peer_key
 
 WEEK = dt.timedelta(days=7)
 
@@ -61,13 +62,34 @@ def history_from(meetings: Iterable[Meeting], skips: Iterable[Skip]) -> History:
     return History(last_met=last_met, done_weeks=frozenset(done))
 
 
-def slot_times(settings: Settings, week: dt.date) -> tuple[dt.datetime, dt.datetime]:
-    """The slot's start and end in the leader's zone, computed for its own date (so DST keeps local time)."""
+def slot_times(
+    settings: Settings, week: dt.date, mode: Mode | None = None
+) -> tuple[dt.datetime, dt.datetime]:
+    """The slot's start and end in the leader's zone, at the mode's weekly time, on its own date.
+
+    A wall time that does not exist (a spring-forward gap) starts as RFC 5545 reads it: shifted by the gap's
+    length (02:30 in a one-hour gap is 03:30); one that happens twice (the autumn hour) starts at the first.
+    The end is the duration later in real time, so every meeting lasts exactly its length.
+    """
     from zoneinfo import ZoneInfo
 
+    zone = ZoneInfo(settings.timezone)
     day = week + dt.timedelta(days=settings.weekday)
-    start = dt.datetime.combine(day, settings.time, tzinfo=ZoneInfo(settings.timezone))
-    return start, start + dt.timedelta(minutes=settings.duration)
+    wall = dt.datetime.combine(day, settings.time_for(mode or settings.mode), tzinfo=zone)
+    start = wall if _exists(wall) else _after_gap(wall)
+    end = (start.astimezone(dt.UTC) + dt.timedelta(minutes=settings.duration)).astimezone(zone)
+    return start, end
+
+
+def _exists(wall: dt.datetime) -> bool:
+    """Whether a wall time in its zone is real (round-trips through UTC), for the first of two in an overlap."""
+    return wall.astimezone(dt.UTC).astimezone(wall.tzinfo).replace(tzinfo=None) == wall.replace(tzinfo=None)
+
+
+def _after_gap(wall: dt.datetime) -> dt.datetime:
+    """RFC 5545 3.3.5: a time in a gap is read with the offset from before the gap."""
+    before = (wall - dt.timedelta(days=1)).utcoffset() or dt.timedelta(0)
+    return (wall.replace(tzinfo=None) - before).replace(tzinfo=dt.UTC).astimezone(wall.tzinfo)
 
 
 def in_line(peers: Iterable[Peer], last_met: Mapping[str, dt.date]) -> list[Peer]:
@@ -84,30 +106,34 @@ def first_open_week(settings: Settings, history: History, today: dt.date) -> dt.
     """The week whose slot is next to keep: this week unless it is done, and never before the trial starts."""
     week = week_start(today)
     while True:
-        start, _ = slot_times(settings, week)
-        if week not in history.done_weeks and start.date() >= settings.trial_start:
+        if (
+            week not in history.done_weeks
+            and week + dt.timedelta(days=settings.weekday) >= settings.trial_start
+        ):
             return week
         week += WEEK
 
 
 def iter_plan(roster: Roster, settings: Settings, history: History, today: dt.date) -> Iterator[Slot]:
-    """The slots from the first open week on, without end, each planned meeting counted as kept."""
+    """The slots from the first open week on, without end, each planned meeting counted as kept.
+
+    Past the last date peerloop plans in (`models.LATEST_DAY`) the plan simply ends."""
     last_met = dict(history.last_met)
     week = first_open_week(settings, history, today)
+    this_week = week_start(today)
     while True:
-        start, end = slot_times(settings, week)
-        active = roster.active_on(start.date())
+        day = week + dt.timedelta(days=settings.weekday)
+        active = roster.active_on(day)
+        if week == this_week:  # a week that has started keeps its peer: newcomers join from the next one
+            active = tuple(p for p in active if p.added < this_week) or active
         peer = in_line(active, last_met)[0] if active else None
         if peer is not None:
-            last_met[peer.key] = start.date()
-        yield Slot(
-            week=week,
-            start=start,
-            end=end,
-            peer=peer,
-            mode=(peer.mode if peer and peer.mode else settings.mode),
-            overdue=start.date() < today,
-        )
+            last_met[peer.key] = day
+        mode = peer.mode if peer and peer.mode else settings.mode
+        start, end = slot_times(settings, week, mode)
+        yield Slot(week=week, start=start, end=end, peer=peer, mode=mode, overdue=day < today)
+        if week + 2 * WEEK > LATEST_DAY:
+            return
         week += WEEK
         while week in history.done_weeks:
             week += WEEK

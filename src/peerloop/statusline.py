@@ -1,34 +1,42 @@
 """`peerloop status --line`: one short line for shell prompts and tmux, e.g. `peer: Ann Lee · Tue 08:30`.
 
-A prompt runs it at every command, so its budget is 3x a bare Python start. The line is computed by the
-same code as `peerloop status` (the rotation rule lives only in rotation.py) and kept in `.status-line` in
-the data folder with what it was computed from: the size and mtime of every data file it read, and the
-moment it stops being true (the local midnight that makes the meeting overdue, starts a new week, or makes
-the review due). While those hold, printing it costs a few `stat` calls and no imports beyond `os` and `time`.
+A prompt runs it at every command, so it is answered before Typer loads (`__main__`). The line is computed
+by the same code as `peerloop status` (`session.load_status`) and kept in `.status-line` with what it was
+computed from: a CRC-32 of every data file it read (so a file replaced with the same size and mtime is
+still noticed), and the moment it stops being true (the local midnight that makes the meeting overdue,
+starts a new week, or makes the review due). While those hold, printing it costs a few small reads and no
+imports beyond `os`, `time` and `zlib`. What it prints is made inert: no byte a terminal would obey.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 import time
+import zlib
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import datetime as dt
 
-    from peerloop.commands.trial import Status
+    from peerloop.trial import Status
 
 CACHE_FILE = ".status-line"
-CACHE_MAGIC = "peerloop-status-line 1"
+CACHE_MAGIC = "peerloop-status-line 2"
 NOW_ENV = "PEERLOOP_NOW"
 
 
-def _stamp(path: str) -> str:
+def _checksum(path: str) -> str:
     try:
-        info = os.stat(path)
+        with open(path, "rb") as data:
+            return f"{zlib.crc32(data.read()):08x}"
     except OSError:
-        return f"stamp {path}\t-"
-    return f"stamp {path}\t{info.st_mtime_ns} {info.st_size}"
+        return "-"
+
+
+def _inert(text: str) -> str:
+    """No control character (C0, DEL, C1) reaches the terminal: each becomes a visible `\\xNN`."""
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
 
 
 def cached_line(home: str) -> str | None:
@@ -48,9 +56,28 @@ def cached_line(home: str) -> str | None:
     except ValueError:
         return None
     for stamp in lines[3:]:
-        if stamp and _stamp(stamp[len("stamp ") :].split("\t", 1)[0]) != stamp:
+        path, _, checksum = stamp[len("file ") :].rpartition("\t")
+        if stamp and (not stamp.startswith("file ") or _checksum(path) != checksum):
             return None
-    return lines[2][len("line ") :] if lines[2].startswith("line ") else None
+    return _inert(lines[2][len("line ") :]) if lines[2].startswith("line ") else None
+
+
+def print_line(home: str | None) -> int:
+    """`status --line` before Typer: the line (or nothing), exit 0; a problem is one error line, as elsewhere."""
+    try:
+        line = current_line(home)
+    except Exception as error:  # said as every command says it (imported only now: the prompt stays lean)
+        from peerloop.failures import guarded
+
+        problem = error
+
+        def again() -> None:
+            raise problem
+
+        return guarded(again)
+    if line:
+        sys.stdout.write(line + "\n")
+    return 0
 
 
 def current_line(home: str | None) -> str:
@@ -67,13 +94,12 @@ def _recompute(folder: str) -> str:
     import datetime as dt
     from pathlib import Path
 
-    from peerloop import clock, render
-    from peerloop.commands.common import check_home
-    from peerloop.commands.trial import load_status
+    from peerloop import clock
     from peerloop.errors import NotSetUpError, StorageError
-    from peerloop.storage import Store, atomic_write
+    from peerloop.session import check_home, load_status, open_store
+    from peerloop.storage import replace_atomically
 
-    store = Store(check_home(Path(folder)))
+    store = open_store(check_home(Path(folder)))
     if not store.roster_path.exists():
         return ""
     try:
@@ -81,21 +107,20 @@ def _recompute(folder: str) -> str:
     except NotSetUpError:
         return ""
     now = clock.now(status.settings.timezone)
-    text, until = line_for(status, now)
-    text = render.safe(text)
-    if not os.environ.get(NOW_ENV):
+    line, until = line_for(status, now)
+    line = _inert(line)
+    if not os.environ.get(NOW_ENV) and store.home.is_dir():
         oldest = min([status.settings.trial_start.year, *(peer.added.year for peer in status.roster.peers)])
         watched = [store.roster_path, *(store.year_path(year) for year in range(oldest, now.year + 1))]
-        until_utc = until.astimezone(dt.UTC).timestamp()
         lines = [
             CACHE_MAGIC,
-            f"valid-until {until_utc:.0f}",
-            f"line {text}",
-            *(_stamp(str(p)) for p in watched),
+            f"valid-until {until.astimezone(dt.UTC).timestamp():.0f}",
+            f"line {line}",
+            *(f"file {path}\t{_checksum(str(path))}" for path in watched),
         ]
         with contextlib.suppress(StorageError):  # a cache: a read-only folder slows the next prompt, no more
-            atomic_write(store.home / CACHE_FILE, "\n".join(lines) + "\n")
-    return text
+            replace_atomically(store.home / CACHE_FILE, ("\n".join(lines) + "\n").encode("utf-8"))
+    return line
 
 
 def line_for(status: Status, now: dt.datetime) -> tuple[str, dt.datetime]:

@@ -1,71 +1,63 @@
-"""TOML files in and out: validation with line numbers, atomic writes, one lock, private permissions.
+"""The data folder's file mechanics: one lock, atomic multi-file commits, private permissions, safe reads.
 
-Storage knows files and TOML, nothing of the terminal. Every read-modify-write runs inside `Store.locked()`.
+Storage knows files and bytes, nothing of TOML records or the terminal (records: `schema.py`; the loader:
+`session.py`). Every change is one transaction (docs/storage.md):
+
+1. each new file is written to a private temp file beside its target and fsynced;
+2. a commit record (`.commit`) naming every temp file and its target is written atomically: this is the
+   instant the change happens;
+3. the temp files are renamed over their targets, then the record is removed.
+
+A kill before step 2 leaves the old files (the temp files are leftovers); a kill after it leaves a record
+that the next process to take the lock rolls forward, so every command sees all of a change or none of it.
+SIGINT and SIGTERM are held from step 1 to the end of step 3.
 """
 
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import errno
 import os
 import re
+import signal
+import stat
 import time
-import tomllib
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
 
-from peerloop import values
 from peerloop.errors import DataFileError, StorageError
-from peerloop.models import (
-    WEEKDAYS,
-    Entry,
-    FollowUp,
-    Journal,
-    JournalYear,
-    Meeting,
-    Mode,
-    Peer,
-    Reflection,
-    Review,
-    Roster,
-    Settings,
-    Skip,
-)
 
-SCHEMA_VERSION = 1
 ROSTER_FILE = "roster.toml"
 CALENDAR_FILE = "calendar.toml"
+CONNECTIONS_FILE = "connections.toml"
 JOURNAL_DIR = "journal"
 LOCK_FILE = ".lock"
+COMMIT_FILE = ".commit"
 FILE_MODE = 0o600
 DIR_MODE = 0o700
 DEFAULT_LOCK_TIMEOUT = 10.0
+MAX_FILE_BYTES = 16 * 1024 * 1024
+"""A data file is a few KB a year; anything this big is not one of ours (and would be slow to parse)."""
 
 _JOURNAL_NAME = re.compile(r"^(\d{4})\.toml$")
+_HELD_SIGNALS = {signal.SIGINT, signal.SIGTERM}
 
-ROSTER_HEADER = """\
-# peerloop roster: your settings and the peers you meet, one a week.
-# Hand edits are fine (run `peerloop doctor` after); peerloop rewrites this file, so comments are not kept.
-"""
-JOURNAL_HEADER = """\
-# peerloop journal: confidential. Meetings, skips, reflections and reviews dated in this year.
-"""
-CALENDAR_HEADER = """\
-# peerloop calendar state: the UIDs and sequence numbers of exported events, so re-imports update.
-"""
+committed: list[Path] = []
+"""The files this process committed (the CLI reads it: after a commit, an error must not say 'nothing changed')."""
 
-T = TypeVar("T")
+fault_hook: list[str] = []
+"""Test seam: the name of a commit step at which the process kills itself with SIGKILL (see `_step`)."""
 
 
-class Store:
-    """One peerloop data folder."""
+class Folder:
+    """One peerloop data folder, as files."""
 
     def __init__(self, home: Path, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> None:
         self.home = home
         self.lock_timeout = lock_timeout
-        self._staged: dict[Path, str] | None = None
+        self.tightened: list[Path] = []
+        """Folders whose looser permissions this process tightened to 0700 (the CLI says so once)."""
+        self._locked = False
 
     @property
     def roster_path(self) -> Path:
@@ -76,6 +68,10 @@ class Store:
         return self.home / CALENDAR_FILE
 
     @property
+    def connections_path(self) -> Path:
+        return self.home / CONNECTIONS_FILE
+
+    @property
     def journal_dir(self) -> Path:
         return self.home / JOURNAL_DIR
 
@@ -83,21 +79,100 @@ class Store:
     def lock_path(self) -> Path:
         return self.home / LOCK_FILE
 
+    @property
+    def commit_path(self) -> Path:
+        return self.home / COMMIT_FILE
+
     def year_path(self, year: int) -> Path:
         return self.journal_dir / f"{year:04d}.toml"
 
-    # --- locking -------------------------------------------------------------------------------------------
+    def journal_years(self) -> list[int]:
+        """The years that have a journal file, oldest first (a directory listing: no file is read)."""
+        try:
+            names = os.listdir(self.journal_dir)
+        except FileNotFoundError:
+            return []
+        except NotADirectoryError:
+            raise DataFileError(f"{self.journal_dir} is not a folder; move it away and try again") from None
+        return sorted(int(match[1]) for name in names if (match := _JOURNAL_NAME.match(name)))
+
+    def contains(self, path: Path) -> bool:
+        """Whether `path` (resolved, links followed) lies inside the data folder."""
+        try:
+            home = self.home.resolve()
+            return path.resolve() == home or home in path.resolve().parents
+        except (OSError, RuntimeError):
+            return False
+
+    # --- reading ---------------------------------------------------------------------------------------
+
+    def read(self, path: Path) -> str | None:
+        """The file's text, or None when it does not exist.
+
+        Only a regular file is read: a link, a FIFO (which would hang), a device or a folder is refused
+        with one line, as is a file too big to be ours or one that is not UTF-8.
+        """
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        except FileNotFoundError:
+            return None
+        except OSError as error:
+            if error.errno == errno.ELOOP:
+                raise DataFileError(
+                    f"{path} is a symbolic link; peerloop reads only plain files in its folder: "
+                    "replace the link with the file itself"
+                ) from None
+            if error.errno == errno.EISDIR:
+                raise DataFileError(f"{path} is a folder, not a file; move it away and try again") from None
+            raise DataFileError(f"cannot read {path}: {error.strerror}") from None
+        try:
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode):
+                kind = (
+                    "a folder, not a file"
+                    if stat.S_ISDIR(info.st_mode)
+                    else "not a regular file (a pipe or device?)"
+                )
+                raise DataFileError(f"{path} is {kind}; move it away and try again")
+            if info.st_size > MAX_FILE_BYTES:
+                raise DataFileError(
+                    f"{path} is {info.st_size // (1024 * 1024)} MB, too big to be a peerloop file; "
+                    "move it away or restore it from a backup"
+                )
+            chunks = []
+            while chunk := os.read(fd, 1 << 16):
+                chunks.append(chunk)
+            raw = b"".join(chunks)
+        except OSError as error:
+            raise DataFileError(f"cannot read {path}: {error.strerror}") from None
+        finally:
+            os.close(fd)
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError as error:
+            line = raw[: error.start].count(b"\n") + 1
+            raise DataFileError(
+                f"{path} line {line}: not UTF-8 text (damaged?); restore it from a backup or fix it by hand"
+            ) from None
+
+    # --- locking ---------------------------------------------------------------------------------------
 
     @contextlib.contextmanager
     def locked(self) -> Iterator[None]:
-        """Hold the folder's exclusive lock; wait at most `lock_timeout` seconds for another process."""
+        """Hold the folder's exclusive lock; wait at most `lock_timeout` seconds for another process.
+
+        Taking the lock first finishes a transaction that a killed process left committed.
+        """
+        if self._locked:
+            yield
+            return
         import fcntl
 
-        ensure_private_dir(self.home)
+        ensure_private_dir(self.home, self.tightened)
         try:
-            fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, FILE_MODE)
+            fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, FILE_MODE)
         except OSError as error:
-            raise _write_error(self.lock_path, error) from None
+            raise write_error(self.lock_path, error) from None
         try:
             deadline = time.monotonic() + self.lock_timeout
             while True:
@@ -111,159 +186,173 @@ class Store:
                             f"{self.lock_timeout:g} s; let it finish and try again"
                         ) from None
                     time.sleep(0.02)
+            self._locked = True
             try:
+                self.roll_forward()
                 yield
             finally:
+                self._locked = False
                 fcntl.flock(fd, fcntl.LOCK_UN)
         finally:
             os.close(fd)
 
-    # --- writing several files as one change ----------------------------------------------------------------
+    # --- transactions ----------------------------------------------------------------------------------
 
-    @contextlib.contextmanager
-    def together(self) -> Iterator[None]:
-        """Write the files saved inside the block as one change, when the block ends (use it under the lock).
+    def pending(self) -> list[tuple[Path, Path]] | None:
+        """The (temp file, target) pairs of a committed transaction not yet finished, or None."""
+        text = self.read(self.commit_path)
+        if text is None:
+            return None
+        pairs = []
+        for line in text.splitlines():
+            if not line or line.startswith("#"):
+                continue
+            temp, _, target = line.partition("\t")
+            if not temp or not target:
+                raise DataFileError(f"{self.commit_path} is damaged; run `peerloop doctor`")
+            pairs.append((self.home / temp, self.home / target))
+        return pairs
 
-        Every file is written to its temp file before the first one replaces its file (see `atomic_write_all`):
-        a full disk or a read-only folder then leaves every file as it was, never some old and some new
-        (a rename that rewrote the journal but not the roster). Nothing is written if the block raises.
-        """
-        if self._staged is not None:  # inside another block: that one writes
-            yield
-            return
-        self._staged = {}
-        try:
-            yield
-            staged = self._staged
-        finally:
-            self._staged = None
-        atomic_write_all(staged.items())
-
-    def write(self, path: Path, text: str) -> None:
-        """Replace the file atomically: now, or at the end of the `together()` block running."""
-        if self._staged is not None:
-            self._staged[path] = text
-        else:
-            atomic_write(path, text)
-
-    # --- roster --------------------------------------------------------------------------------------------
-
-    def load_roster(self) -> Roster:
-        """The roster, or an empty one when the file does not exist yet."""
-        loaded = read_toml(self.roster_path)
-        if loaded is None:
-            return Roster()
-        return roster_from_toml(*loaded, path=self.roster_path)
-
-    def save_roster(self, roster: Roster) -> None:
-        self.write(self.roster_path, ROSTER_HEADER + dump_toml(roster_to_toml(roster)))
-
-    def update_roster(self, change: Callable[[Roster], Roster]) -> Roster:
-        """Read, change and write the roster under the lock; returns the roster as written."""
-        with self.locked():
-            roster = change(self.load_roster())
-            self.save_roster(roster)
-            return roster
-
-    # --- journal -------------------------------------------------------------------------------------------
-
-    def journal_years(self) -> list[int]:
-        """The years that have a journal file, oldest first (a directory listing: no file is read)."""
-        try:
-            names = os.listdir(self.journal_dir)
-        except FileNotFoundError:
+    def roll_forward(self) -> list[Path]:
+        """Finish an interrupted commit (under the lock): rename what is left, then drop the record."""
+        pairs = self.pending()
+        if pairs is None:
             return []
-        except NotADirectoryError:
-            raise DataFileError(f"{self.journal_dir} is not a folder; move it away and try again") from None
-        return sorted(int(match[1]) for name in names if (match := _JOURNAL_NAME.match(name)))
+        finished = []
+        for temp, target in pairs:
+            if temp.exists():
+                os.replace(temp, target)
+                fsync_dir(target.parent)
+                finished.append(target)
+        os.unlink(self.commit_path)
+        fsync_dir(self.home)
+        return finished
 
-    def load_year(self, year: int) -> JournalYear:
-        loaded = read_toml(self.year_path(year))
-        if loaded is None:
-            return JournalYear(year=year)
-        return journal_year_from_toml(*loaded, year=year, path=self.year_path(year))
+    def commit(self, files: dict[Path, str]) -> None:
+        """Replace every file in `files` as one transaction (call under the lock)."""
+        if not files:
+            return
+        for path in files:
+            if not self.contains(path.parent):
+                raise StorageError(f"refusing to write {path}: it is outside the data folder {self.home}")
+        first = next(iter(files))
+        with held_signals():
+            prepared: list[tuple[str, Path]] = []
+            try:
+                for path, text in files.items():
+                    ensure_private_dir(path.parent, self.tightened)
+                    prepared.append((write_temp(path, text.encode("utf-8")), path))
+                    _step("temp")
+                record = "".join(
+                    f"{os.path.relpath(temp, self.home)}\t{os.path.relpath(path, self.home)}\n"
+                    for temp, path in prepared
+                )
+                try:
+                    replace_atomically(self.commit_path, ("# peerloop commit record\n" + record).encode())
+                except StorageError as error:  # say which data file could not be written, not the record
+                    raise StorageError(error.message.replace(str(self.commit_path), str(first), 1)) from None
+            except BaseException:
+                for temp_name, _ in prepared:
+                    with contextlib.suppress(OSError):
+                        os.unlink(temp_name)
+                raise
+            _step("record")
+            committed.extend(files)
+            try:
+                for temp_name, path in prepared:
+                    os.replace(temp_name, path)
+                    fsync_dir(path.parent)
+                    _step("rename")
+                os.unlink(self.commit_path)
+                fsync_dir(self.home)
+            except OSError as error:
+                reason = (
+                    write_error(first, error).message.split(": ", 1)[-1].removesuffix(". Nothing was changed")
+                )
+                raise StorageError(
+                    f"could not finish writing {first}: {reason}. The change is saved and the next peerloop "
+                    "command finishes it (or run `peerloop doctor --fix`)"
+                ) from None
 
-    def load_journal(self, years: Iterable[int] | None = None) -> Journal:
-        """The given years (default: every year on disk), oldest first."""
-        chosen = self.journal_years() if years is None else sorted(set(years))
-        return Journal(years=tuple(self.load_year(year) for year in chosen))
 
-    def save_year(self, journal_year: JournalYear) -> None:
-        ensure_private_dir(self.journal_dir)
-        path = self.year_path(journal_year.year)
-        self.write(path, JOURNAL_HEADER + dump_toml(journal_year_to_toml(journal_year)))
+def _step(name: str) -> None:
+    if name in fault_hook:
+        os.kill(os.getpid(), signal.SIGKILL)
 
-    # --- calendar state ------------------------------------------------------------------------------------
 
-    def load_calendar_state(self) -> dict[str, Any]:
-        loaded = read_toml(self.calendar_path)
-        if loaded is None:
-            return {"schema_version": SCHEMA_VERSION}
-        data, _ = loaded
-        check_schema(data, self.calendar_path)
-        return data
+@contextlib.contextmanager
+def held_signals() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM until the block ends. If the block raised, one that arrived is delivered then
+    (nothing was written: "Aborted." is the truth); if it finished, the change landed and the command goes on
+    to say so, so the signal is discarded.
 
-    def save_calendar_state(self, state: Mapping[str, Any]) -> None:
-        self.write(
-            self.calendar_path, CALENDAR_HEADER + dump_toml({**state, "schema_version": SCHEMA_VERSION})
-        )
+    Outside the main thread signals cannot be blocked here (and are not delivered to it anyway).
+    """
+    try:
+        previous = signal.pthread_sigmask(signal.SIG_BLOCK, _HELD_SIGNALS)
+    except (ValueError, OSError):
+        yield
+        return
+    finished = False
+    try:
+        yield
+        finished = True
+    finally:
+        pending = signal.sigpending() & _HELD_SIGNALS if finished else set()
+        handlers = {number: signal.signal(number, signal.SIG_IGN) for number in pending}
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+        for number, handler in handlers.items():
+            signal.signal(number, handler)
 
 
 # --- files -------------------------------------------------------------------------------------------------
 
 
-def ensure_private_dir(path: Path) -> None:
-    """Create the folder (and parents) if needed; a folder peerloop creates is private to the user."""
-    if path.is_dir():
+def ensure_private_dir(path: Path, tightened: list[Path] | None = None) -> None:
+    """Create the folder (and parents) if needed, private to the user; tighten one that is looser."""
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        if path.parent != path:
+            ensure_private_dir(path.parent)  # mkdir(parents=True) would leave new parents to the umask
+        try:
+            path.mkdir(mode=DIR_MODE, exist_ok=True)
+            os.chmod(path, DIR_MODE)
+        except OSError as error:
+            raise write_error(path, error) from None
         return
-    if path.parent != path:
-        ensure_private_dir(path.parent)  # mkdir(parents=True) would leave new parents to the umask
-    try:
-        path.mkdir(mode=DIR_MODE, exist_ok=True)
-        os.chmod(path, DIR_MODE)
     except OSError as error:
-        raise _write_error(path, error) from None
+        raise write_error(path, error) from None
+    if stat.S_ISLNK(info.st_mode) and path.is_dir():
+        return  # a data folder reached through a link is the user's choice; its target is checked below
+    if not stat.S_ISDIR(info.st_mode):
+        raise StorageError(f"could not write in {path}: it is not a folder. Nothing was changed")
+    if tightened is not None and stat.S_IMODE(info.st_mode) & 0o077 and info.st_uid == os.getuid():
+        try:
+            os.chmod(path, DIR_MODE)
+        except OSError as error:
+            raise write_error(path, error) from None
+        tightened.append(path)
 
 
-def atomic_write(path: Path, text: str) -> None:
-    """Replace `path` with `text` so that a crash at any point leaves either the old or the new file.
-
-    The temp file lives in the same folder (so the rename is atomic), is private from its creation,
-    is flushed and fsynced before `os.replace`, and is removed if anything fails.
-    """
-    atomic_write_all([(path, text)])
-
-
-def atomic_write_all(files: Iterable[tuple[Path, str]]) -> None:
-    """`atomic_write` for several files at once: every temp file is written and fsynced before the first
-    `os.replace`, so a fault while writing (a full disk, a read-only or forbidden folder) leaves every
-    file as it was. The renames follow in the order given.
-    """
-    prepared: list[tuple[str, Path]] = []
+def replace_atomically(path: Path, data: bytes) -> None:
+    """Replace one file so that a crash leaves the old or the new one: temp file, fsync, rename, fsync."""
+    temp = write_temp(path, data)
     try:
-        for path, text in files:
-            ensure_private_dir(path.parent)
-            prepared.append((_write_temp(path, text.encode("utf-8")), path))
-        while prepared:
-            temp_name, path = prepared[0]
-            try:
-                os.replace(temp_name, path)
-            except OSError as error:
-                raise _write_error(path, error) from None
-            prepared.pop(0)
-            _fsync_dir(path.parent)
-    finally:
-        for temp_name, _ in prepared:
-            with contextlib.suppress(OSError):
-                os.unlink(temp_name)
+        os.replace(temp, path)
+    except OSError as error:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        raise write_error(path, error) from None
+    fsync_dir(path.parent)
 
 
-def _write_temp(path: Path, data: bytes) -> str:
+def write_temp(path: Path, data: bytes) -> str:
     """A private temp file beside `path` holding `data`, synced to the disk; removed again if that fails."""
     try:
         fd, temp_name = _create_temp(path)
     except OSError as error:
-        raise _write_error(path, error) from None
+        raise write_error(path, error) from None
     try:
         try:
             os.fchmod(fd, FILE_MODE)
@@ -277,23 +366,23 @@ def _write_temp(path: Path, data: bytes) -> str:
         with contextlib.suppress(OSError):
             os.unlink(temp_name)
         if isinstance(error, OSError):
-            raise _write_error(path, error) from None
+            raise write_error(path, error) from None
         raise
     return temp_name
 
 
 def _create_temp(path: Path) -> tuple[int, str]:
-    """A new private file `.NAME.<pid>-<n>.tmp` beside `path` (importing tempfile costs more than the write; docs/performance.md)."""
+    """A new private file `.NAME.<pid>-<n>.tmp` beside `path` (tempfile costs more to import than the write)."""
     for attempt in range(100):
         name = str(path.parent / f".{path.name}.{os.getpid()}-{time.monotonic_ns()}-{attempt}.tmp")
         try:
-            return os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE), name
+            return os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, FILE_MODE), name
         except FileExistsError:
             continue
     raise FileExistsError(errno.EEXIST, "no free temp file name", str(path.parent))
 
 
-def _fsync_dir(path: Path) -> None:
+def fsync_dir(path: Path) -> None:
     with contextlib.suppress(OSError):
         fd = os.open(path, os.O_RDONLY)
         try:
@@ -302,486 +391,14 @@ def _fsync_dir(path: Path) -> None:
             os.close(fd)
 
 
-def _write_error(path: Path, error: OSError) -> StorageError:
+def write_error(path: Path, error: OSError) -> StorageError:
     reasons = {
         errno.ENOSPC: "the disk is full; free some space and try again",
         errno.EDQUOT: "the disk quota is exceeded; free some space and try again",
         errno.EROFS: "the file system is read-only; point --home or PEERLOOP_HOME at a writable folder",
         errno.EACCES: "permission denied; check the folder's owner and permissions",
         errno.EPERM: "permission denied; check the folder's owner and permissions",
+        errno.ELOOP: "it is a symbolic link; peerloop writes only plain files in its folder",
     }
     reason = reasons.get(error.errno or 0, error.strerror or str(error))
     return StorageError(f"could not write {path}: {reason}. Nothing was changed")
-
-
-def read_toml(path: Path) -> tuple[dict[str, Any], str] | None:
-    """The parsed file and its text, or None when it does not exist. Any other problem is a DataFileError."""
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        return None
-    except IsADirectoryError:
-        raise DataFileError(f"{path} is a folder, not a file; move it away and try again") from None
-    except OSError as error:
-        raise DataFileError(f"cannot read {path}: {error.strerror}") from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as error:
-        line = raw[: error.start].count(b"\n") + 1
-        raise DataFileError(
-            f"{path} line {line}: not UTF-8 text (damaged?); restore it from a backup or fix it by hand"
-        ) from None
-    if not text.strip():
-        raise DataFileError(f"{path} is empty; restore it from a backup, or delete it to start afresh")
-    try:
-        return tomllib.loads(text), text
-    except tomllib.TOMLDecodeError as error:
-        raise DataFileError(f"{path}: {_describe_toml_error(error)}; fix that line by hand") from None
-
-
-def _describe_toml_error(error: tomllib.TOMLDecodeError) -> str:
-    """'line 3: Invalid value' from tomllib's 'Invalid value (at line 3, column 5)'."""
-    message = str(error)
-    match = re.search(r"^(.*) \(at line (\d+), column (\d+)\)$", message)
-    if match:
-        return f"line {match[2]}, column {match[3]}: invalid TOML ({match[1]})"
-    match = re.search(r"^(.*) \(at end of document\)$", message)
-    if match:
-        return f"at the end of the file: invalid TOML ({match[1]})"
-    return f"invalid TOML ({message})"
-
-
-def dump_toml(data: Mapping[str, Any]) -> str:
-    """TOML with every table under its own header (`[settings]`, `[[peers]]`), as a person would write it."""
-    return _dump_table((), _without_empty(data)).lstrip("\n")
-
-
-def _dump_table(path: tuple[str, ...], table: Mapping[str, Any]) -> str:
-    import tomli_w
-
-    def is_aot(value: Any) -> bool:
-        return isinstance(value, list) and bool(value) and all(isinstance(item, Mapping) for item in value)
-
-    plain = {k: v for k, v in table.items() if not isinstance(v, Mapping) and not is_aot(v)}
-    parts = [tomli_w.dumps(plain)]
-    for key, value in table.items():
-        if isinstance(value, Mapping):
-            parts.append(f"\n[{_dotted((*path, key))}]\n" + _dump_table((*path, key), value))
-        elif is_aot(value):
-            for item in value:
-                parts.append(f"\n[[{_dotted((*path, key))}]]\n" + _dump_table((*path, key), item))
-    return "".join(parts)
-
-
-def _dotted(path: tuple[str, ...]) -> str:
-    import json
-
-    # JSON escapes every control character TOML forbids in a basic string except DEL.
-    return ".".join(
-        k
-        if re.fullmatch(r"[A-Za-z0-9_-]+", k)
-        else json.dumps(k, ensure_ascii=False).replace("\x7f", "\\u007f")
-        for k in path
-    )
-
-
-def _without_empty(data: Mapping[str, Any]) -> dict[str, Any]:
-    """Drop unset values: TOML has no null, and an absent key reads back as None.
-
-    Only None is dropped: the `*_to_toml` functions give None for a known list that is empty, while an
-    unknown key's empty list (`tags = []` from a newer peerloop) must be written back as it was.
-    """
-    cleaned: dict[str, Any] = {}
-    for key, value in data.items():
-        if value is None:
-            continue
-        if isinstance(value, Mapping):
-            cleaned[key] = _without_empty(value)
-        elif isinstance(value, list | tuple):
-            cleaned[key] = [_without_empty(item) if isinstance(item, Mapping) else item for item in value]
-        else:
-            cleaned[key] = value
-    return cleaned
-
-
-def check_schema(data: Mapping[str, Any], path: Path) -> None:
-    version = data.get("schema_version", SCHEMA_VERSION)
-    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-        raise DataFileError(
-            f"{path}: schema_version must be a whole number such as {SCHEMA_VERSION}; fix it by hand"
-        )
-    if version > SCHEMA_VERSION:
-        raise DataFileError(
-            f"{path} was written by a newer peerloop (schema {version}; this one reads up to "
-            f"{SCHEMA_VERSION}); upgrade peerloop to use it"
-        )
-
-
-# --- reading tables with errors that point at the line -----------------------------------------------------
-
-
-class _Fields:
-    """Typed access to one TOML table; every error names the file, the line and the key."""
-
-    def __init__(self, data: Any, path: Path, text: str, where: tuple[str, int | None], label: str) -> None:
-        self.path, self.text, self.where, self.label = path, text, where, label
-        if not isinstance(data, dict):
-            self.fail(None, "must be a table")
-        self.data: dict[str, Any] = data
-        self.used: set[str] = set()
-
-    def fail(self, key: str | None, problem: str) -> NoReturn:
-        line = _line_of(self.text, self.where, key)
-        at = f" line {line}" if line else ""
-        subject = f"{self.label} '{key}'" if key else self.label
-        raise DataFileError(
-            f"{self.path}{at}: {subject} {problem}; fix it by hand, then run `peerloop doctor`"
-        )
-
-    def get(self, key: str, kind: type[T], required: bool = False) -> T | None:
-        self.used.add(key)
-        value = self.data.get(key)
-        if value is None:
-            if required:
-                self.fail(key, "is missing")
-            return None
-        if (
-            not isinstance(value, kind)
-            or (kind is int and isinstance(value, bool))
-            or (kind is dt.date and isinstance(value, dt.datetime))  # a datetime is a date to isinstance
-        ):
-            type_names = {str: "text in quotes", int: "a whole number", bool: "true or false",
-                          dt.date: "a date like 2026-03-17", dt.time: "a time like 08:30:00",
-                          list: "a list"}  # fmt: skip
-            if kind is dt.date and isinstance(value, dt.datetime):
-                self.fail(key, "must be a date without a time, like 2026-03-17")
-            self.fail(key, f"must be {type_names.get(kind, kind.__name__)}")
-        return value
-
-    def text_list(self, key: str) -> tuple[str, ...]:
-        items = self.get(key, list) or []
-        if not all(isinstance(item, str) for item in items):
-            self.fail(key, "must be a list of texts in quotes")
-        return tuple(items)
-
-    def parsed(self, key: str, parse: Callable[[str], T], required: bool = False) -> T | None:
-        raw = self.get(key, str, required)
-        if raw is None:
-            return None
-        try:
-            return parse(raw)
-        except ValueError as error:
-            self.fail(key, f"is wrong: {error}")
-
-    def required(self, value: T | None) -> T:
-        assert value is not None, "a required key was checked by get()"
-        return value
-
-    def extra(self) -> dict[str, Any]:
-        return {key: value for key, value in self.data.items() if key not in self.used}
-
-
-def _line_of(text: str, where: tuple[str, int | None], key: str | None) -> int | None:
-    """The line of `key` inside table `where` (name, index for arrays of tables), or the table's header."""
-    table, index = where
-    lines = text.split("\n")  # as TOML counts lines: splitlines() also breaks at U+2028, U+0085 and more
-    if table:
-        pattern = re.compile(r"^\s*\[\[\s*" + re.escape(table) + r"\s*\]\]" if index is not None
-                             else r"^\s*\[\s*" + re.escape(table) + r"\s*\]")  # fmt: skip
-        headers = [n for n, line in enumerate(lines) if pattern.match(line)]
-        position = index or 0
-        if position >= len(headers):
-            return None
-        start = headers[position]
-    else:
-        start = -1
-    if key is not None:
-        key_pattern = re.compile(r"^\s*[\"']?" + re.escape(key) + r"[\"']?\s*=")
-        for n in range(start + 1, len(lines)):
-            if lines[n].lstrip().startswith("["):
-                break
-            if key_pattern.match(lines[n]):
-                return n + 1
-    return start + 1 if start >= 0 else None
-
-
-def _settings_from_toml(data: Any, path: Path, text: str) -> Settings:
-    f = _Fields(data, path, text, ("settings", None), "setting")
-    name = f.parsed("name", values.clean_name, required=True)
-    timezone = f.parsed("timezone", values.check_zone, required=True)
-    weekday = f.parsed("weekday", values.parse_weekday, required=True)
-    start = f.get("time", dt.time, required=True)
-    duration = f.get("duration", int)
-    duration = 45 if duration is None else duration
-    if not 5 <= duration <= 24 * 60:
-        f.fail("duration", "must be between 5 and 1440 minutes")
-    mode = f.parsed("mode", values.parse_mode) or Mode.COFFEE
-    trial_start = f.get("trial_start", dt.date, required=True)
-    trial_months = f.get("trial_months", int)
-    trial_months = 6 if trial_months is None else trial_months
-    if not 1 <= trial_months <= 24:
-        f.fail("trial_months", "must be between 1 and 24")
-    email = f.parsed("email", values.check_email)
-    return Settings(
-        name=f.required(name),
-        timezone=f.required(timezone),
-        weekday=f.required(weekday),
-        time=f.required(start).replace(second=0, microsecond=0, tzinfo=None),
-        duration=duration,
-        mode=mode,
-        trial_start=f.required(trial_start),
-        trial_months=trial_months,
-        email=email,
-        extra=f.extra(),
-    )
-
-
-def _settings_to_toml(settings: Settings) -> dict[str, Any]:
-    return {
-        "name": settings.name,
-        "email": settings.email,
-        "timezone": settings.timezone,
-        "weekday": WEEKDAYS[settings.weekday],
-        "time": settings.time,
-        "duration": settings.duration,
-        "mode": settings.mode.value,
-        "trial_start": settings.trial_start,
-        "trial_months": settings.trial_months,
-        **settings.extra,
-    }
-
-
-def _peer_from_toml(data: Any, index: int, path: Path, text: str) -> Peer:
-    f = _Fields(data, path, text, ("peers", index), f"peer #{index + 1}")
-    name = f.required(f.parsed("name", values.clean_name, required=True))
-    f.label = f"peer {name!r}"
-    return Peer(
-        name=name,
-        added=f.required(f.get("added", dt.date, required=True)),
-        email=f.parsed("email", values.check_email),
-        org=f.get("org", str),
-        mode=f.parsed("mode", values.parse_mode),
-        note=f.get("note", str),
-        paused_until=f.get("paused_until", dt.date),
-        extra=f.extra(),
-    )
-
-
-def _peer_to_toml(peer: Peer) -> dict[str, Any]:
-    return {
-        "name": peer.name,
-        "email": peer.email,
-        "org": peer.org,
-        "mode": peer.mode.value if peer.mode else None,
-        "note": peer.note,
-        "added": peer.added,
-        "paused_until": peer.paused_until,
-        **peer.extra,
-    }
-
-
-def roster_from_toml(data: dict[str, Any], text: str, path: Path) -> Roster:
-    check_schema(data, path)
-    settings = _settings_from_toml(data["settings"], path, text) if "settings" in data else None
-    raw_peers = data.get("peers", [])
-    if not isinstance(raw_peers, list):
-        raise DataFileError(f"{path}: 'peers' must be written as [[peers]] tables; fix it by hand")
-    peers = tuple(_peer_from_toml(item, n, path, text) for n, item in enumerate(raw_peers))
-    seen: dict[str, int] = {}
-    for n, peer in enumerate(peers):
-        if peer.key in seen:
-            line = _line_of(text, ("peers", n), "name")
-            raise DataFileError(
-                f"{path} line {line}: peer {peer.name!r} is listed twice (names are unique whatever their case); "
-                "remove or rename one by hand"
-            )
-        seen[peer.key] = n
-    extra = {key: value for key, value in data.items() if key not in {"schema_version", "settings", "peers"}}
-    return Roster(settings=settings, peers=peers, extra=extra)
-
-
-def roster_to_toml(roster: Roster) -> dict[str, Any]:
-    return {
-        "schema_version": SCHEMA_VERSION,
-        **roster.extra,
-        "settings": _settings_to_toml(roster.settings) if roster.settings else None,
-        "peers": [_peer_to_toml(peer) for peer in roster.peers] or None,
-    }
-
-
-# --- journal entries ---------------------------------------------------------------------------------------
-
-
-def _meeting_from_toml(f: _Fields) -> Meeting:
-    follow_ups = tuple(FollowUp(text) for text in f.text_list("follow_ups")) + tuple(
-        FollowUp(text, done=True) for text in f.text_list("follow_ups_done")
-    )
-    return Meeting(
-        id=f.required(f.get("id", str, required=True)),
-        date=f.required(f.get("date", dt.date, required=True)),
-        peer=f.required(f.get("peer", str, required=True)),
-        mode=f.required(f.parsed("mode", values.parse_mode, required=True)),
-        issue=f.get("issue", str),
-        gains=tuple(_parse_each(f, "gains", values.parse_gain)),
-        win=f.get("win", str),
-        works=f.get("works", str),
-        improve=f.get("improve", str),
-        follow_ups=tuple(follow_ups),
-        note=f.get("note", str),
-        extra=f.extra(),
-    )
-
-
-def _parse_each(f: _Fields, key: str, parse: Callable[[str], T]) -> list[T]:
-    parsed = []
-    for item in f.text_list(key):
-        try:
-            parsed.append(parse(item))
-        except ValueError as error:
-            f.fail(key, f"is wrong: {error}")
-    return parsed
-
-
-def _meeting_to_toml(meeting: Meeting) -> dict[str, Any]:
-    return {
-        "id": meeting.id,
-        "date": meeting.date,
-        "peer": meeting.peer,
-        "mode": meeting.mode.value,
-        "issue": meeting.issue,
-        "gains": [gain.value for gain in meeting.gains] or None,
-        "win": meeting.win,
-        "works": meeting.works,
-        "improve": meeting.improve,
-        "follow_ups": [item.text for item in meeting.follow_ups if not item.done] or None,
-        "follow_ups_done": [item.text for item in meeting.follow_ups if item.done] or None,
-        "note": meeting.note,
-        **meeting.extra,
-    }
-
-
-def _skip_from_toml(f: _Fields) -> Skip:
-    return Skip(
-        id=f.required(f.get("id", str, required=True)),
-        date=f.required(f.get("date", dt.date, required=True)),
-        reason=f.get("reason", str) or "",
-        peer=f.get("peer", str),
-        extra=f.extra(),
-    )
-
-
-def _skip_to_toml(skip: Skip) -> dict[str, Any]:
-    return {"id": skip.id, "date": skip.date, "peer": skip.peer, "reason": skip.reason, **skip.extra}
-
-
-def _reflection_from_toml(f: _Fields) -> Reflection:
-    return Reflection(
-        id=f.required(f.get("id", str, required=True)),
-        date=f.required(f.get("date", dt.date, required=True)),
-        names=f.text_list("names"),
-        why=f.get("why", str),
-        excuses=f.text_list("excuses"),
-        ceo=f.get("ceo", str),
-        extra=f.extra(),
-    )
-
-
-def _reflection_to_toml(reflection: Reflection) -> dict[str, Any]:
-    return {
-        "id": reflection.id,
-        "date": reflection.date,
-        "names": list(reflection.names) or None,
-        "why": reflection.why,
-        "excuses": list(reflection.excuses) or None,
-        "ceo": reflection.ceo,
-        **reflection.extra,
-    }
-
-
-def _review_from_toml(f: _Fields) -> Review:
-    return Review(
-        id=f.required(f.get("id", str, required=True)),
-        date=f.required(f.get("date", dt.date, required=True)),
-        trial_start=f.required(f.get("trial_start", dt.date, required=True)),
-        added_value=f.required(f.parsed("added_value", values.parse_verdict, required=True)),
-        decision=f.required(f.parsed("decision", values.parse_decision, required=True)),
-        works=f.get("works", str),
-        improve=f.get("improve", str),
-        early=bool(f.get("early", bool)),
-        extra=f.extra(),
-    )
-
-
-def _review_to_toml(review: Review) -> dict[str, Any]:
-    return {
-        "id": review.id,
-        "date": review.date,
-        "trial_start": review.trial_start,
-        "added_value": review.added_value.value,
-        "decision": review.decision.value,
-        "works": review.works,
-        "improve": review.improve,
-        "early": review.early or None,
-        **review.extra,
-    }
-
-
-_KINDS = ("meetings", "skips", "reflections", "reviews")
-
-
-def journal_year_from_toml(data: dict[str, Any], text: str, year: int, path: Path) -> JournalYear:
-    check_schema(data, path)
-    readers: dict[str, Callable[[_Fields], Entry]] = {
-        "meetings": _meeting_from_toml,
-        "skips": _skip_from_toml,
-        "reflections": _reflection_from_toml,
-        "reviews": _review_from_toml,
-    }
-    parsed: dict[str, list[Any]] = {}
-    seen_ids: set[str] = set()
-    for kind, read in readers.items():
-        items = data.get(kind, [])
-        if not isinstance(items, list):
-            raise DataFileError(f"{path}: '{kind}' must be written as [[{kind}]] tables; fix it by hand")
-        parsed[kind] = []
-        for n, item in enumerate(items):
-            fields = _Fields(item, path, text, (kind, n), f"{kind[:-1]} #{n + 1}")
-            entry = read(fields)
-            if entry.date.year != year:
-                fields.fail("date", f"is in {entry.date.year}, but this file holds {year}; move the entry")
-            if entry.id in seen_ids:
-                fields.fail("id", f"{entry.id!r} is used twice in this file; give one a new id")
-            seen_ids.add(entry.id)
-            parsed[kind].append(entry)
-    extra = {key: value for key, value in data.items() if key not in {"schema_version", *_KINDS}}
-    return JournalYear(
-        year=year,
-        meetings=tuple(parsed["meetings"]),
-        skips=tuple(parsed["skips"]),
-        reflections=tuple(parsed["reflections"]),
-        reviews=tuple(parsed["reviews"]),
-        extra=extra,
-    )
-
-
-def journal_year_to_toml(journal_year: JournalYear) -> dict[str, Any]:
-    by_date: Callable[[Any], Any] = lambda entry: (entry.date, entry.id)  # noqa: E731
-    return {
-        "schema_version": SCHEMA_VERSION,
-        **journal_year.extra,
-        "meetings": [_meeting_to_toml(m) for m in sorted(journal_year.meetings, key=by_date)] or None,
-        "skips": [_skip_to_toml(s) for s in sorted(journal_year.skips, key=by_date)] or None,
-        "reflections": [_reflection_to_toml(r) for r in sorted(journal_year.reflections, key=by_date)]
-        or None,
-        "reviews": [_review_to_toml(r) for r in sorted(journal_year.reviews, key=by_date)] or None,
-    }
-
-
-def entry_id(day: dt.date, taken: Iterable[str]) -> str:
-    """A short id that says when the entry is dated: YYYYMMDD-N, the first N not yet taken."""
-    prefix = f"{day:%Y%m%d}-"
-    used = set(taken)
-    n = 1
-    while f"{prefix}{n}" in used:
-        n += 1
-    return f"{prefix}{n}"

@@ -117,3 +117,16 @@ def clean_name(text: str) -> str:
     if len(name) > MAX_NAME_LENGTH:
         raise ValueError(f"a name is at most {MAX_NAME_LENGTH} characters")
     return name
+
+
+def parse_mode_times(text: str) -> dict[Mode, dt.time]:
+    """'lunch 12:30, call 17:00' -> a time per mode (the modes not named keep the weekly time)."""
+    times: dict[Mode, dt.time] = {}
+    for part in text.replace(";", ",").split(","):
+        words = part.split()
+        if not words:
+            continue
+        if len(words) != 2:
+            raise ValueError(f"{part.strip()!r}: write a mode and a time, e.g. lunch 12:30")
+        times[parse_mode(words[0])] = parse_time(words[1])
+    return times

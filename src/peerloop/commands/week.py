@@ -5,57 +5,42 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 from collections.abc import Iterator
-from typing import Annotated, Any
+from typing import Annotated
 
-from peerloop import clock, render, rotation, values
-from peerloop.commands.common import HomeOption, JsonOption, open_store, parse_flag
-from peerloop.commands.roster import require_settings, show_warning
-from peerloop.errors import InputError
-from peerloop.journal import recent_journal
-from peerloop.models import Journal, Meeting, Roster, Settings, peer_key
-from peerloop.options import Opt
-from peerloop.rotation import History, Slot
-from peerloop.storage import Store
+import typer
 
-
-def load_week(store: Store) -> tuple[Roster, Settings, Journal, History, dt.date]:
-    """Everything a weekly command reads: the roster, the recent journal, the rotation's history, today."""
-    roster = store.load_roster()
-    settings = require_settings(roster)
-    today = clock.today(settings.timezone)
-    journal = recent_journal(store, roster, today)
-    return roster, settings, journal, rotation.history_from(journal.meetings, journal.skips), today
+from peerloop import journal, params, rotation
+from peerloop.errors import InputError, PeerloopError
+from peerloop.models import Journal, Meeting, peer_key
+from peerloop.output import text
+from peerloop.output.tables import slot_time
+from peerloop.session import Session
+from peerloop.trial import trial_years
 
 
-def last_meeting_with(journal: Journal, name: str) -> Meeting | None:
+def last_meeting_with(found: Journal, name: str) -> Meeting | None:
     key = peer_key(name)
-    meetings = [m for m in journal.meetings if peer_key(m.peer) == key]
-    return max(meetings, key=lambda m: (m.date, m.id)) if meetings else None
+    meetings = [m for m in found.meetings if peer_key(m.peer) == key]
+    return max(meetings, key=journal.sort_key) if meetings else None
 
 
-def slot_json(slot: Slot) -> dict[str, Any]:
-    return {
-        "week": slot.week,
-        "date": slot.date,
-        "start": slot.start.isoformat(),
-        "end": slot.end.isoformat(),
-        "peer": slot.peer.name if slot.peer else None,
-        "email": slot.peer.email if slot.peer else None,
-        "mode": slot.mode.value,
-        "overdue": slot.overdue,
-    }
+def _with_trial_years(session: Session) -> Journal:
+    """The rotation's years plus the trial's, so that every open follow-up of the trial is seen."""
+    on_disk = set(session.store.journal_years())
+    for year in trial_years(session.settings, session.today):
+        if year in on_disk:
+            session.year(year)
+    return session.journal
 
 
-def slot_time(slot: Slot) -> str:
-    return f"{slot.start:%H:%M}-{slot.end:%H:%M}"
-
-
-def next_(json: JsonOption = False, home: HomeOption = None) -> None:
+def next_(json: params.JsonOption = False) -> None:
     """Who to meet this week, when and how.
 
-    With what you brought and promised last time: the pressing issue and the open follow-ups of your
-    last meeting with them. When this week's meeting or skip is logged, it shows next week's. A slot
-    whose day has passed with nothing logged stays here, marked overdue, until you log it.
+    With what you brought and promised: the pressing issue of your last meeting with them and every
+    follow-up still open with them, each with its handle (close one with `peerloop done HANDLE`). When this
+    week's meeting or skip is logged, it shows next week's. A slot whose day has passed with nothing logged
+    stays here, marked overdue, until the week ends; then the week counts as missed (`status` shows it), and
+    `next` says so once, with how to record it.
 
     Examples:
 
@@ -63,74 +48,107 @@ def next_(json: JsonOption = False, home: HomeOption = None) -> None:
 
       peerloop next --json | jq -r .peer
     """
-    roster, settings, journal, history, today = load_week(open_store(home))
-    slot = rotation.next_slot(roster, settings, history, today)
-    last = last_meeting_with(journal, slot.peer.name) if slot.peer else None
-    open_follow_ups = [item.text for item in last.follow_ups if not item.done] if last else []
+    session = Session(params.store())
+    roster, settings, today = session.roster, session.settings, session.today
+    slot = session.next_slot()
+    found = _with_trial_years(session)
+    last = last_meeting_with(found, slot.peer.name) if slot.peer else None
+    still_open = journal.open_follow_ups(found.meetings, slot.peer) if slot.peer else []
+    missed = _missed_last_week(session)
     if json:
-        render.emit_json(
+        from peerloop.output.json import emit_json, slot_json
+
+        emit_json(
             {
                 **slot_json(slot),
                 "last_met": last.date if last else None,
                 "last_issue": last.issue if last else None,
-                "follow_ups": open_follow_ups,
+                "follow_ups": [
+                    {"handle": journal.handle(meeting, item), "text": item.text, "since": meeting.date}
+                    for meeting, item in still_open
+                ],
+                "missed_last_week": missed,
             }
         )
-        show_warning(roster, today)
         return
     if not roster.peers:
-        render.message("No peers yet: add the 4 to 5 people you want to meet with `peerloop add NAME`.")
+        text.message("No peers yet: add the 4 to 5 people you want to meet with `peerloop add NAME`.")
         return
+    if missed is not None and _first_mention(session, missed):
+        text.message(
+            f"Last week (of {text.day(missed)}) ended with nothing logged, so it counts as missed. If you did "
+            f"meet, `peerloop log NAME --date {missed.isoformat()}`; if not, record why with "
+            f"`peerloop log --skip --date {missed.isoformat()} --reason TEXT`."
+        )
     if slot.peer is None:
-        render.out(f"Nobody to meet in the week of {render.day(slot.week)}: every peer is paused then.")
-        render.message("Resume someone with `peerloop resume NAME`, or add a peer with `peerloop add NAME`.")
-        show_warning(roster, today)
+        back = min((p.paused_until for p in roster.peers if p.paused_until), default=None)
+        when = f" until {text.day(back)}" if back else ""
+        text.out(f"No meeting in the week of {text.day(slot.week)}: every peer is paused{when}.")
+        text.message("To meet someone sooner: `peerloop resume NAME`, or `peerloop add NAME`.")
         return
     weeks_ahead = (slot.week - rotation.week_start(today)).days // 7
-    when = {0: "This week", 1: "Next week"}.get(weeks_ahead, f"Week of {render.day(slot.week)}")
-    render.out(render.style(f"{when}: {slot.mode.value} with {render.safe(slot.peer.name)}", "bold"))
-    render.out(f"  {render.day(slot.date)}, {slot_time(slot)} ({settings.timezone})")
+    when = {0: "This week", 1: "Next week"}.get(weeks_ahead, f"Week of {text.day(slot.week)}")
+    text.out(text.style(f"{when}: {slot.mode.value} with {text.safe(slot.peer.name)}", "bold"))
+    text.out(f"  {text.day(slot.date)}, {slot_time(slot)} ({settings.timezone})")
     if slot.overdue:
-        render.out(
-            render.style("  Overdue:", "red")
-            + " the day has passed. Log it with `peerloop log`, or `peerloop log --skip --reason TEXT`."
+        text.out(
+            text.style("  Overdue:", "red")
+            + " the day has passed; until Sunday, log it with `peerloop log`, or "
+            "`peerloop log --skip --reason TEXT`."
         )
     if last is not None:
-        render.out(
-            f"  Last met {render.day(last.date)}" + (f": {render.safe(last.issue)}" if last.issue else "")
-        )
+        text.out(f"  Last met {text.day(last.date)}" + (f": {text.safe(last.issue)}" if last.issue else ""))
     else:
-        render.out("  First meeting: start with a short life and work update, then one pressing issue.")
-    if open_follow_ups:
-        render.out("  Open follow-ups:")
-        for text in open_follow_ups:
-            render.out(f"    - {render.safe(text)}")
-    show_warning(roster, today)
+        text.out("  First meeting: start with a short life and work update, then one pressing issue.")
+    if still_open:
+        text.out("  Open follow-ups (`peerloop done HANDLE` closes one):")
+        for meeting, item in still_open:
+            text.out(
+                f"    {journal.handle(meeting, item)}  {text.safe(item.text)} (since {meeting.date.isoformat()})"
+            )
 
 
-def print_plan(slots: list[Slot], settings: Settings) -> None:
-    rows = [
-        (
-            render.day(slot.date),
-            slot_time(slot),
-            slot.peer.name if slot.peer else "(everyone paused)",
-            slot.mode.value,
-            "overdue" if slot.overdue else "",
-        )
-        for slot in slots
-    ]
-    render.out(render.table(("Date", f"Time ({settings.timezone})", "Peer", "Mode", ""), rows))
+NOTICED_FILE = ".missed-week"
+"""Scratch, like the status-line cache: the Monday of the missed week `next` has already mentioned."""
 
 
-def default_weeks(roster: Roster, settings: Settings, first_week: dt.date, today: dt.date) -> int:
+def _first_mention(session: Session, monday: dt.date) -> bool:
+    """`next` mentions a missed week once: true the first time for this week (best effort, never fails)."""
+    import contextlib
+
+    from peerloop.storage import replace_atomically
+
+    path = session.store.home / NOTICED_FILE
+    with contextlib.suppress(OSError, UnicodeDecodeError):
+        if path.read_text(encoding="utf-8").strip() == monday.isoformat():
+            return False
+    with contextlib.suppress(PeerloopError, OSError):
+        if session.store.home.is_dir():
+            replace_atomically(path, monday.isoformat().encode())
+    return True
+
+
+def _missed_last_week(session: Session) -> dt.date | None:
+    """Monday of last week when it was a trial week that ended with nothing logged, else None."""
+    last_week = rotation.week_start(session.today) - rotation.WEEK
+    settings = session.settings
+    if last_week < rotation.first_trial_week(settings) or session.today >= settings.trial_end + rotation.WEEK:
+        return None
+    if last_week in session.history().done_weeks:
+        return None
+    return last_week
+
+
+def default_weeks(session: Session, first_week: dt.date) -> int:
     """The rest of the trial; once it is over, one full round of the active peers."""
-    return rotation.trial_weeks_left(settings, first_week) or max(1, len(roster.active_on(today)))
+    left = rotation.trial_weeks_left(session.settings, first_week)
+    return left or max(1, len(session.roster.active_on(session.today)))
 
 
 def plan(
     weeks: Annotated[
         int | None,
-        Opt(
+        typer.Option(
             "--weeks",
             metavar="N",
             min=1,
@@ -140,10 +158,13 @@ def plan(
     ] = None,
     start: Annotated[
         str | None,
-        Opt("--from", metavar="DATE", help="Start at the week of this date, YYYY-MM-DD (default: now)."),
+        typer.Option(
+            "--from",
+            metavar="DATE",
+            help="Start at the week of this date: 2027-01-04, next mon, +2w (default: now).",
+        ),
     ] = None,
-    json: JsonOption = False,
-    home: HomeOption = None,
+    json: params.JsonOption = False,
 ) -> None:
     """The rotation for the coming weeks.
 
@@ -156,24 +177,30 @@ def plan(
 
       peerloop plan --weeks 5 --from 2027-01-04
     """
-    roster, settings, _, history, today = load_week(open_store(home))
-    upcoming: Iterator[Slot] = rotation.iter_plan(roster, settings, history, today)
+    session = Session(params.store())
+    today = session.today
+    upcoming: Iterator[rotation.Slot] = rotation.iter_plan(
+        session.roster, session.settings, session.history(), today
+    )
     if start is not None:
-        wanted = rotation.week_start(parse_flag(start, "--from", values.parse_date))
+        wanted = rotation.week_start(params.parse_day(start, "--from", today, "future"))
         if wanted < rotation.week_start(today):
             raise InputError(
                 f"--from {start}: plan shows the coming weeks; past weeks are in `peerloop history`"
             )
         upcoming = itertools.dropwhile(lambda slot: slot.week < wanted, upcoming)
-    first = next(upcoming)
-    count = weeks or default_weeks(roster, settings, first.week, today)
+    first = next(upcoming, None)
+    if first is None:
+        raise InputError(f"--from {start}: that is beyond the years peerloop plans in")
+    count = weeks or default_weeks(session, first.week)
     slots = [first, *itertools.islice(upcoming, count - 1)]
     if json:
-        render.emit_json([slot_json(slot) for slot in slots])
-    elif not roster.peers:
-        render.message(
-            "Nothing to plan yet: add the 4 to 5 people you want to meet with `peerloop add NAME`."
-        )
+        from peerloop.output.json import emit_json, slot_json
+
+        emit_json([slot_json(slot) for slot in slots])
+    elif not session.roster.peers:
+        text.message("Nothing to plan yet: add the 4 to 5 people you want to meet with `peerloop add NAME`.")
     else:
-        print_plan(slots, settings)
-    show_warning(roster, today)
+        from peerloop.output.tables import plan_table
+
+        text.out(plan_table(slots, session.settings))

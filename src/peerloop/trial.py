@@ -13,9 +13,9 @@ costs a fifth of a frozen dataclass (about 0.15 ms against 0.75 ms here).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from enum import StrEnum
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from peerloop.models import (
     Decision,
@@ -27,19 +27,20 @@ from peerloop.models import (
     Roster,
     Settings,
     Skip,
+    Touch,
     peer_key,
 )
-from peerloop.render import plural, safe
-from peerloop.rotation import first_trial_week, week_start
+from peerloop.rotation import History, Slot, first_trial_week, next_slot, week_start
 
 WEEK = dt.timedelta(days=7)
 
 
 class WeekState(StrEnum):
     KEPT = "kept"
-    """At least one meeting was logged in the week."""
+    """At least one meeting, and no skip, was logged in the week."""
     SKIPPED = "skipped"
-    """A skip, and no meeting, was logged in the week."""
+    """A skip was logged in the week: the week's meeting did not happen. A meeting logged in the same week
+    (out of turn, after the skip) counts as a meeting with that peer, not as the week kept."""
     MISSED = "missed"
     """A past week with nothing logged."""
     OPEN = "open"
@@ -73,13 +74,15 @@ def trial_week(settings: Settings, today: dt.date) -> int:
 
 
 def trial_years(settings: Settings, today: dt.date) -> range:
-    """The journal years that can hold the trial's meetings, skips and reviews (oldest first)."""
-    last_day_counted = week_start(today) + dt.timedelta(days=6)  # `in_trial` counts all of this week
+    """The journal years that can hold the trial's meetings, skips and reviews (oldest first): to this
+    week's end, and never past the trial's last week (so a long-overdue review reads no more years)."""
+    last_day_counted = min(week_start(today) + dt.timedelta(days=6), settings.counted_until)
     return range(first_trial_week(settings).year, last_day_counted.year + 1)
 
 
 def in_trial(day: dt.date, settings: Settings, today: dt.date) -> bool:
-    return first_trial_week(settings) <= week_start(day) <= week_start(today)
+    """Whether `day` lies in one of the trial's weeks so far (never past the trial's last week)."""
+    return first_trial_week(settings) <= week_start(day) <= week_start(min(today, settings.counted_until))
 
 
 def review_for(settings: Settings, reviews: Iterable[Review]) -> Review | None:
@@ -90,14 +93,16 @@ def review_for(settings: Settings, reviews: Iterable[Review]) -> Review | None:
 
 def review_due(settings: Settings, reviews: Iterable[Review], today: dt.date) -> bool:
     """From the review date on, until a review of this trial is recorded."""
-    return today >= settings.trial_end and review_for(settings, reviews) is None
+    return (
+        today >= settings.trial_end and settings.stopped_on is None and review_for(settings, reviews) is None
+    )
 
 
 def next_trial(settings: Settings, decision: Decision, today: dt.date) -> Settings:
-    """Continue and adjust start a new trial today; stop keeps the settings as they are."""
+    """Continue and adjust start a new trial today; stop keeps the trial, marked as stopped on that day."""
     if decision is Decision.STOP:
-        return settings
-    return settings._replace(trial_start=today)
+        return settings._replace(stopped_on=today)
+    return settings._replace(trial_start=today, stopped_on=None)
 
 
 # --- progress: the weeks so far ----------------------------------------------------------------------------
@@ -141,19 +146,21 @@ class Progress(NamedTuple):
 def progress(
     settings: Settings, meetings: Iterable[Meeting], skips: Iterable[Skip], today: dt.date
 ) -> Progress:
-    """The trial's weeks so far, each kept, skipped, missed or (this week) open."""
-    mine = sorted((m for m in meetings if in_trial(m.date, settings, today)), key=lambda m: (m.date, m.id))
-    skipped = sorted((s for s in skips if in_trial(s.date, settings, today)), key=lambda s: (s.date, s.id))
+    """The trial's weeks so far (never past its last week), each kept, skipped, missed or (this week) open."""
+    counted = min(today, settings.counted_until)
+    mine = sorted((m for m in meetings if in_trial(m.date, settings, counted)), key=lambda m: (m.date, m.id))
+    skipped = sorted((s for s in skips if in_trial(s.date, settings, counted)), key=lambda s: (s.date, s.id))
     kept_weeks = {week_start(meeting.date) for meeting in mine}
     skipped_weeks = {week_start(skip.date) for skip in skipped}
     this_week = week_start(today)
     so_far = []
     monday, number = first_trial_week(settings), 1
-    while monday <= this_week:
-        if monday in kept_weeks:
-            state = WeekState.KEPT
-        elif monday in skipped_weeks:
+    last_counted = week_start(counted)
+    while monday <= last_counted:
+        if monday in skipped_weeks:  # the rule: a skip wins over an extra meeting logged in its week
             state = WeekState.SKIPPED
+        elif monday in kept_weeks:
+            state = WeekState.KEPT
         elif monday == this_week:
             state = WeekState.OPEN
         else:
@@ -210,6 +217,10 @@ class Evidence(NamedTuple):
     excuses: tuple[str, ...]
     """The excuses listed in the trial's reflections, each once."""
     reflections: tuple[Reflection, ...]
+    touches: tuple[PeerCount, ...] = ()
+    """Calls and messages between meetings, per peer (`meetings` counts the touches here)."""
+    purpose: str | None = None
+    """What the leader wanted the network to give them: the latest answer in the trial's reflections."""
 
     @property
     def early(self) -> bool:
@@ -287,151 +298,86 @@ def evidence(roster: Roster, settings: Settings, journal: Journal, today: dt.dat
         skip_reasons=tuple(Noted(s.date, s.peer, s.reason) for s in so_far.skips),
         excuses=_unique(excuse for reflection in reflections for excuse in reflection.excuses),
         reflections=reflections,
+        touches=touch_counts(journal.touches, settings, today),
+        purpose=next((r.purpose for r in reversed(reflections) if r.purpose), None),
     )
 
 
-# --- JSON and Markdown -------------------------------------------------------------------------------------
+def touch_counts(touches: Iterable[Touch], settings: Settings, today: dt.date) -> tuple[PeerCount, ...]:
+    """Touches in the trial, per peer (first spelling kept), most first."""
+    counts: dict[str, PeerCount] = {}
+    for touch in sorted(touches, key=lambda t: (t.date, t.id)):
+        if not in_trial(touch.date, settings, today):
+            continue
+        key = peer_key(touch.peer)
+        before = counts.get(key)
+        counts[key] = PeerCount(
+            before.name if before else touch.peer, (before.meetings if before else 0) + 1, touch.date, True
+        )
+    return tuple(sorted(counts.values(), key=lambda count: (-count.meetings, count.name)))
 
 
-def _noted_json(items: Sequence[Noted]) -> list[dict[str, Any]]:
-    return [{"date": item.date, "peer": item.peer, "text": item.text} for item in items]
+# --- where the trial stands ----------------------------------------------------------------------------------
 
 
-def reflection_json(reflection: Reflection) -> dict[str, Any]:
-    return {
-        "date": reflection.date,
-        "names": list(reflection.names),
-        "why": reflection.why,
-        "excuses": list(reflection.excuses),
-        "ceo": reflection.ceo,
-    }
+class Status(NamedTuple):
+    """Where the trial stands today."""
+
+    roster: Roster
+    settings: Settings
+    today: dt.date
+    progress: Progress
+    """As of today, or as of the review date once the leader decided to stop."""
+    next: Slot | None
+    """The rotation's next slot; None with no peers in the roster."""
+    review_due: bool
+    reviewed: Review | None
+    """The review recorded for this trial (only a `stop` keeps the trial's start, so only a stop shows)."""
+
+    @property
+    def stopped(self) -> bool:
+        return self.settings.stopped_on is not None or (
+            self.reviewed is not None and self.reviewed.decision is Decision.STOP
+        )
+
+    @property
+    def stopped_on(self) -> dt.date | None:
+        return self.settings.stopped_on or (self.reviewed.date if self.stopped and self.reviewed else None)
+
+    @property
+    def overdue(self) -> bool:
+        """This week's meeting day has passed with nothing logged (the week is still open)."""
+        return not self.stopped and self.next is not None and self.next.peer is not None and self.next.overdue
+
+    @property
+    def missed_last_week(self) -> Week | None:
+        """Last week, when it ended with nothing logged: `next` mentions it once, with how to record it."""
+        weeks = self.progress.so_far
+        if (
+            len(weeks) >= 2
+            and weeks[-2].state is WeekState.MISSED
+            and weeks[-1].monday == week_start(self.today)
+        ):
+            return weeks[-2]
+        return None
 
 
-def review_json(review: Review) -> dict[str, Any]:
-    return {
-        "date": review.date,
-        "trial_start": review.trial_start,
-        "added_value": review.added_value.value,
-        "works": review.works,
-        "improve": review.improve,
-        "decision": review.decision.value,
-        "early": review.early,
-    }
-
-
-def evidence_json(found: Evidence) -> dict[str, Any]:
-    """The shape `peerloop review --json` prints (documented in docs/review.md)."""
-    so_far = found.progress
-    return {
-        "trial": {
-            "start": found.trial_start,
-            "end": found.trial_end,
-            "weeks": so_far.weeks,
-            "week": so_far.week,
-            "today": found.today,
-            "early": found.early,
-        },
-        "weeks": {
-            "so_far": so_far.planned,
-            "kept": so_far.tally(WeekState.KEPT),
-            "skipped": so_far.tally(WeekState.SKIPPED),
-            "missed": so_far.tally(WeekState.MISSED),
-            "open": so_far.tally(WeekState.OPEN),
-            "strip": strip_text(so_far.strip),
-        },
-        "meetings": found.meetings,
-        "skips": found.skips,
-        "peers": [
-            {"name": p.name, "meetings": p.meetings, "last_met": p.last_met, "in_roster": p.in_roster}
-            for p in found.peers
-        ],
-        "gains": {gain.value: count for gain, count in found.gains},
-        "wins": _noted_json(found.wins),
-        "follow_ups": _noted_json(found.follow_ups),
-        "works": _noted_json(found.works),
-        "improve": _noted_json(found.improve),
-        "skip_reasons": _noted_json(found.skip_reasons),
-        "excuses": list(found.excuses),
-        "reflections": [reflection_json(r) for r in found.reflections],
-    }
-
-
-_MARKDOWN_SPECIAL = str.maketrans({ch: "\\" + ch for ch in "\\`*_[]<>#|"})
-
-
-def md(text: str) -> str:
-    """User text as one line of inert Markdown: no headings, links, HTML or table breaks from a note, and
-    no escape sequence for a terminal showing the file (`render.safe` writes control characters as escapes)."""
-
-    return safe(" ".join(text.split())).translate(_MARKDOWN_SPECIAL)
-
-
-def _noted_md(items: Sequence[Noted], empty: str) -> list[str]:
-    if not items:
-        return [f"_{empty}_"]
-    return [f"- {item.date.isoformat()}" + (f", {md(item.peer)}" if item.peer else "") + f": {md(item.text)}"
-            for item in items]  # fmt: skip
-
-
-def report_markdown(found: Evidence, review: Review | None) -> str:
-    """The evidence (and the answers, once given) as a Markdown document to keep or reread."""
-    so_far = found.progress
-    title = (
-        f"# Peer network review: trial of {found.trial_start.isoformat()} to {found.trial_end.isoformat()}"
+def status_of(
+    roster: Roster, settings: Settings, trial: Journal, history: History | None, today: dt.date
+) -> Status:
+    """The trial's status from its journal years and the rotation's history (None with no peers)."""
+    reviewed = review_for(settings, trial.reviews)
+    stopped_on = settings.stopped_on or (
+        reviewed.date if reviewed is not None and reviewed.decision is Decision.STOP else None
     )
-    lines = [title, ""]
-    when = f"Reviewed on {found.today.isoformat()}, in week {so_far.week} of a {so_far.weeks}-week trial"
-    lines.append(when + (" (an early review, before the review date)." if found.early else "."))
-    lines += ["", "## Process", ""]
-    lines.append(f"`{strip_text(so_far.strip)}`  ")
-    lines.append("  ".join(f"{MARKS[state]} {LEGEND[state]}" for state in WeekState))
-    lines += [
-        "",
-        f"- Weeks so far: {so_far.planned}",
-        f"- Kept: {plural(so_far.tally(WeekState.KEPT), 'week')} ({plural(found.meetings, 'meeting')})",
-        f"- Skipped: {plural(so_far.tally(WeekState.SKIPPED), 'week')} ({plural(found.skips, 'skip')} logged)",
-        f"- Missed: {plural(so_far.tally(WeekState.MISSED), 'week')}",
-        "",
-        "| Peer | Meetings | Last met |",
-        "| --- | ---: | --- |",
-    ]
-    for peer in found.peers:
-        name = md(peer.name) + ("" if peer.in_roster else " (no longer in the roster)")
-        lines.append(f"| {name} | {peer.meetings} | {peer.last_met.isoformat() if peer.last_met else '-'} |")
-    lines += ["", "## Content", ""]
-    lines.append(
-        "Gains: "
-        + ", ".join(f"{gain.value} {count}" for gain, count in found.gains)
-        + f" (in {plural(found.meetings, 'meeting')})"
+    as_of = min(today, stopped_on) if stopped_on else today
+    slot = next_slot(roster, settings, history, today) if history is not None and roster.peers else None
+    return Status(
+        roster=roster,
+        settings=settings,
+        today=today,
+        progress=progress(settings, trial.meetings, trial.skips, as_of),
+        next=slot,
+        review_due=review_due(settings, trial.reviews, today),
+        reviewed=reviewed,
     )
-    lines += ["", "### Wins", "", *_noted_md(found.wins, "No wins noted.")]
-    lines += ["", "### Follow-ups still open", "", *_noted_md(found.follow_ups, "None open.")]
-    lines += ["", "### What works well (after meetings)", "", *_noted_md(found.works, "Nothing noted.")]
-    lines += [
-        "",
-        "### What can be improved (after meetings)",
-        "",
-        *_noted_md(found.improve, "Nothing noted."),
-    ]
-    lines += ["", "## Excuses and skips", "", "Excuses listed at the start:", ""]
-    lines += [f"- {md(excuse)}" for excuse in found.excuses] or ["_None listed._"]
-    lines += ["", "Reasons given for skipped weeks:", "", *_noted_md(found.skip_reasons, "No skips.")]
-    lines += ["", "## Reflections from the start", ""]
-    if not found.reflections:
-        lines += ["_No reflection recorded (`peerloop reflect`)._", ""]
-    for reflection in found.reflections:
-        lines += [f"### {reflection.date.isoformat()}", ""]
-        lines.append("- People you might contact: " + (", ".join(md(n) for n in reflection.names) or "-"))
-        if reflection.why:
-            lines.append(f"- Why fewer than 4: {md(reflection.why)}")
-        lines.append("- Excuses: " + ("; ".join(md(e) for e in reflection.excuses) or "-"))
-        if reflection.ceo:
-            lines.append(f"- What your CEO might say: {md(reflection.ceo)}")
-        lines.append("")
-    if review is not None:
-        lines += ["## The review", ""]
-        lines.append(f"- Did it add value? {review.added_value.value}")
-        lines.append(f"- What works well? {md(review.works) if review.works else '-'}")
-        lines.append(f"- What can be improved? {md(review.improve) if review.improve else '-'}")
-        lines.append(f"- Decision: {review.decision.value}" + (" (early review)" if review.early else ""))
-    return "\n".join(line.rstrip() for line in lines).rstrip() + "\n"

@@ -1,4 +1,4 @@
-"""Output: data on stdout, messages on stderr, JSON for scripts, plain text for people.
+"""Text for people: data on stdout, messages on stderr, rich tables that fit the terminal.
 
 Text from the user's files (names, notes) goes through `safe()` so that control characters and escape
 sequences are shown, never obeyed. Colour only when stdout is a terminal and NO_COLOR is unset.
@@ -7,13 +7,14 @@ sequences are shown, never obeyed. Colour only when stdout is a terminal and NO_
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
-import re
 import sys
 import unicodedata
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from peerloop.models import Roster
 
 _STYLES = {"bold": "1", "dim": "2", "red": "31", "green": "32", "yellow": "33", "cyan": "36"}
 
@@ -59,22 +60,6 @@ def warn(text: str) -> None:
     message(style("warning:", "yellow", stream=sys.stderr) + " " + text)
 
 
-_RAW_IN_JSON = re.compile("[\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
-"""What json.dumps leaves raw but a terminal may obey: DEL, C1 controls, line separators, bidi overrides."""
-
-
-def emit_json(data: Any) -> None:
-    """JSON for scripts; read on a terminal it is harmless too (every control character is a \\u escape)."""
-    text = json.dumps(data, indent=2, ensure_ascii=False, default=_json_default)
-    sys.stdout.write(_RAW_IN_JSON.sub(lambda found: f"\\u{ord(found[0]):04x}", text) + "\n")
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, dt.datetime | dt.date | dt.time):
-        return value.isoformat()
-    raise TypeError(f"cannot write {type(value).__name__} as JSON")
-
-
 def width(text: str) -> int:
     """Columns a string takes on a terminal (wide East Asian characters and emoji count two)."""
     return sum(
@@ -83,32 +68,39 @@ def width(text: str) -> int:
     )
 
 
-def truncate(text: str, limit: int) -> str:
-    if width(text) <= limit:
-        return text
-    kept, used = [], 0
-    for ch in text:
-        w = width(ch)
-        if used + w > limit - 1:
-            break
-        kept.append(ch)
-        used += w
-    return "".join(kept) + "…"
+def table(headers: Sequence[str], rows: Sequence[Sequence[object]], drop_empty: bool = False) -> str:
+    """A borderless rich table, as wide as the terminal allows: long cells wrap or fold, nothing is cut.
 
+    Plain (no colour) when stdout is not a terminal, or with NO_COLOR or TERM=dumb. rich is imported here,
+    so that only the commands that print a table pay for it.
+    """
+    import shutil
 
-def table(headers: Sequence[str], rows: Sequence[Sequence[object]], max_cell: int = 40) -> str:
-    """A plain, aligned table: no borders, so it reads well piped into grep or less."""
-    cells = [[truncate(safe("" if cell is None else cell), max_cell) for cell in row] for row in rows]
-    widths = [width(h) for h in headers]
+    from rich.console import Console
+    from rich.table import Table
+
+    cells = [
+        ["\n".join(safe(line) for line in str("" if c is None else c).split("\n")) for c in row]
+        for row in rows
+    ]
+    keep = [n for n in range(len(headers)) if not drop_empty or any(row[n] for row in cells)]
+    grid = Table(box=None, show_edge=False, pad_edge=False, padding=(0, 2, 0, 0), header_style="bold")
+    for n in keep:
+        longest_word = max((width(word) for row in cells for word in row[n].split()), default=0)
+        grid.add_column(headers[n], overflow="fold", min_width=min(longest_word, 12))
     for row in cells:
-        widths = [max(w, width(cell)) for w, cell in zip(widths, row, strict=True)]
-
-    def line(items: Sequence[str]) -> str:
-        padded = [item + " " * (w - width(item)) for item, w in zip(items, widths, strict=True)]
-        return "  ".join(padded).rstrip()
-
-    header = style(line(list(headers)), "bold")
-    return "\n".join([header, *(line(row) for row in cells)])
+        grid.add_row(*(row[n] for n in keep))
+    console = Console(
+        color_system="standard" if colour_enabled() else None,
+        width=shutil.get_terminal_size().columns,
+        highlight=False,
+        markup=False,
+        emoji=False,
+        force_terminal=colour_enabled(),
+    )
+    with console.capture() as captured:
+        console.print(grid)
+    return "\n".join(line.rstrip() for line in captured.get().rstrip("\n").split("\n"))
 
 
 def plural(count: int, word: str) -> str:
@@ -119,3 +111,12 @@ def plural(count: int, word: str) -> str:
 def day(value: dt.date) -> str:
     """How a date reads to a person: 'Tue 2026-03-17'."""
     return f"{value:%a} {value.isoformat()}"
+
+
+def warn_roster(roster: Roster) -> None:
+    """The method's 4-to-5 nudge, about the roster itself (a deliberate pause is not a roster problem)."""
+    from peerloop.roster import roster_warning
+
+    warning = roster_warning(len(roster.peers))
+    if warning:
+        warn(warning)

@@ -1,0 +1,268 @@
+"""`peerloop review`: the six-month review (the evidence, the feedback model, the decision), and past ones."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from peerloop import journal, params, prompts, values
+from peerloop.errors import ConflictError, InputError, MissingValueError
+from peerloop.models import Decision, Review, Settings, Verdict
+from peerloop.output import text
+from peerloop.session import Store, load_evidence, require_settings
+
+if TYPE_CHECKING:
+    from peerloop.output.files import Output
+    from peerloop.trial import Evidence
+
+ADDED_VALUE_QUESTION = "Did the peer meetings add value? (yes, partly, no)"
+DECISION_QUESTION = (
+    "Your decision: continue (a new trial starts today), adjust (a new trial, after changing the roster "
+    "or the slot), or stop? (continue, adjust, stop)"
+)
+ADJUST_HELP = (
+    "To adjust: `peerloop add NAME`, `peerloop remove NAME` and `peerloop pause NAME --until DATE` change "
+    "the roster; `peerloop init --day DAY --time HH:MM --duration MIN --mode MODE` changes the slot; "
+    "`peerloop plan` shows the weeks ahead."
+)
+VERDICT_TEXT = {
+    Verdict.YES: "it added value",
+    Verdict.PARTLY: "it partly added value",
+    Verdict.NO: "it did not add value",
+}
+
+
+def report_target(store: Store, report: Path) -> Path:
+    """The --report file, checked before anything is written: never a data file, never a folder."""
+    return params.output_path(store, str(report), "--report", "review.md")
+
+
+def review(
+    added_value: Annotated[
+        Verdict | None, typer.Option("--added-value", help="Did this add value?", case_sensitive=False)
+    ] = None,
+    works: Annotated[str | None, typer.Option("--works", metavar="TEXT", help="What works well.")] = None,
+    improve: Annotated[
+        str | None, typer.Option("--improve", metavar="TEXT", help="What can be improved.")
+    ] = None,
+    decision: Annotated[
+        Decision | None,
+        typer.Option(
+            "--decision", help="continue, adjust (both start a new trial) or stop.", case_sensitive=False
+        ),
+    ] = None,
+    early: Annotated[
+        bool, typer.Option("--early", help="Review now, before the trial's review date.")
+    ] = False,
+    report: Annotated[
+        Path | None,
+        typer.Option(
+            "--report",
+            metavar="FILE.md",
+            help="Also write the evidence and your answers to this Markdown file (private, mode 0600).",
+        ),
+    ] = None,
+    show: Annotated[
+        str | None,
+        typer.Option(
+            "--show", metavar="ID", help="Show a past review again (its id is in `peerloop history`)."
+        ),
+    ] = None,
+    json: Annotated[
+        bool,
+        typer.Option(
+            "--json",
+            help="Print the evidence as JSON (with the review, when the answers are given as flags).",
+        ),
+    ] = False,
+) -> None:
+    """The six-month review: did it add value?
+
+    First the evidence (what you wanted the network to give you; meetings kept and skipped, per peer,
+    the gains, wins, open follow-ups, touches between meetings; your skip reasons beside the excuses you
+    listed at the start). Then the feedback model: what works well? what can be improved? Then the
+    decision: continue or adjust (a new trial starts today) or stop. `--json` alone prints the evidence
+    and records nothing; `--show ID` shows a past review (with --report, writes it again).
+
+    Examples:
+
+      peerloop review
+
+      peerloop review --added-value partly --works "Tuesdays" --decision adjust
+
+      peerloop review --early --added-value no --decision stop --report review.md
+
+      peerloop review --json
+    """
+    for flag, value in (("--works", works), ("--improve", improve)):
+        journal.check_text(value, flag)  # refused before the evidence is shown, not after
+    store = params.store()
+    target = report_target(store, report) if report is not None else None
+    if show is not None:
+        _show_past(store, show, target, json)
+        return
+    answering = (
+        any(value is not None for value in (added_value, works, improve, decision)) or report is not None
+    )
+    _, settings, found_journal, found = load_evidence(store)
+    if json and not answering:
+        from peerloop.output.json import emit_json, evidence_json
+
+        emit_json({**evidence_json(found), "review": None})
+        return
+    _check_can_review(settings, found_journal.reviews, found, early)
+    asking = prompts.interactive() and not json
+    if not asking and (added_value is None or decision is None):
+        raise MissingValueError(
+            "the review needs --added-value (yes, partly, no) and --decision (continue, adjust, stop) "
+            "when there is no terminal to ask on (--works and --improve are optional)"
+        )
+    if not json:
+        from peerloop.output.progress import evidence_lines
+
+        for line in evidence_lines(found, settings.trial_months):
+            text.out(line)
+        text.out()
+    if asking:
+        text.message(text.style("The review: what works well? what can be improved?", "bold", stream=None))
+    verdict = added_value or prompts.ask(ADDED_VALUE_QUESTION, values.parse_verdict, "--added-value")
+    if works is None and asking:
+        works = prompts.ask_optional("What works well? (Enter to skip)", values.check_utf8)
+    if improve is None and asking:
+        improve = prompts.ask_optional("What can be improved? (Enter to skip)", values.check_utf8)
+    choice = decision or prompts.ask(DECISION_QUESTION, values.parse_decision, "--decision")
+    recorded = Review(
+        id="", date=found.today, trial_start=settings.trial_start, added_value=verdict, decision=choice,
+        works=journal.check_text(works, "--works"), improve=journal.check_text(improve, "--improve"),
+        early=found.early,
+    )  # fmt: skip
+
+    output = _staged_report(target, found, recorded)
+    try:
+        updated = _save_review(store, settings, found, found_journal.reviews, recorded, choice)
+    except BaseException:
+        if output is not None:
+            output.discard()
+        raise
+    recorded = recorded._replace(id=updated[1])
+    updated_settings = updated[0]
+    say = text.message if json else text.out
+    if json:
+        from peerloop.output.json import emit_json, evidence_json, review_json
+
+        emit_json({**evidence_json(found), "review": review_json(recorded)})
+    say(
+        f"Saved your review of {text.day(found.today)} ({recorded.id}): {VERDICT_TEXT[verdict]}; decision: {choice.value}."
+    )
+    if output is not None:
+        output.finish()
+        say(f"Wrote the evidence and your answers to {output.path} (readable only by you).")
+    if choice is Decision.STOP:
+        say(
+            f"The loop stops here. Your journal stays in {store.home}; "
+            "`peerloop init --start DATE` starts a new trial if you come back to it."
+        )
+        return
+    say(
+        f"A new {updated_settings.trial_months}-month trial starts today: {text.day(updated_settings.trial_start)} to "
+        f"{text.day(updated_settings.trial_end)} ({updated_settings.trial_weeks} weeks). `peerloop status` shows where it stands."
+    )
+    if choice is Decision.ADJUST:
+        say(ADJUST_HELP)
+
+
+def _staged_report(target: Path | None, found: Evidence, recorded: Review) -> Output | None:
+    from peerloop.output.files import Output
+    from peerloop.output.report import report_markdown
+
+    return Output(target, report_markdown(found, recorded).encode("utf-8")).stage() if target else None
+
+
+def _save_review(
+    store: Store,
+    settings: Settings,
+    found: Evidence,
+    reviews: Iterable[Review],
+    recorded: Review,
+    choice: Decision,
+) -> tuple[Settings, str]:
+    """Check and save under one lock: two reviews at once record one. The new settings and the review's id."""
+    from peerloop.trial import next_trial, review_for
+
+    with store.change():
+        roster = store.load_roster()
+        settings_now = require_settings(roster)
+        if settings_now.trial_start != settings.trial_start:
+            raise ConflictError("the trial changed while you answered (another review?); nothing was saved")
+        year = store.load_year(found.today.year)
+        done = review_for(settings_now, (*reviews, *year.reviews))
+        if done is not None:
+            raise ConflictError(
+                f"this trial was reviewed on {done.date.isoformat()} ({done.id}); nothing was saved. "
+                "`peerloop init --start DATE` starts a new trial"
+            )
+        entry_id = journal.entry_id(found.today, (e.id for e in year.entries()))
+        store.save_year(year._replace(reviews=(*year.reviews, recorded._replace(id=entry_id))))
+        updated = next_trial(settings_now, choice, found.today)
+        if updated != settings_now:
+            store.save_roster(roster._replace(settings=updated))
+    return updated, entry_id
+
+
+def _check_can_review(settings: Settings, reviews: Iterable[Review], found: Evidence, early: bool) -> None:
+    from peerloop.output.progress import day_count
+    from peerloop.trial import review_for
+
+    done = review_for(settings, reviews)
+    if done is not None:
+        raise ConflictError(
+            f"you reviewed this trial on {done.date.isoformat()} and decided to {done.decision.value}; "
+            "`peerloop init --start DATE` starts a new trial"
+        )
+    if found.early and not early:
+        raise InputError(
+            f"the trial runs until {found.trial_end.isoformat()}, "
+            f"{day_count((found.trial_end - found.today).days)} from now; to review it now, pass --early"
+        )
+
+
+def _write_report(target: Path, found: Evidence, recorded: Review, say: Callable[[str], None]) -> None:
+    output = _staged_report(target, found, recorded)
+    assert output is not None
+    output.finish()
+    say(f"Wrote the evidence and your answers to {target} (readable only by you).")
+
+
+def _show_past(store: Store, wanted: str, target: Path | None, json: bool) -> None:
+    """A past review, with the evidence of the trial it closed, as of its date."""
+    from peerloop import logbook
+    from peerloop.session import trial_journal
+    from peerloop.trial import evidence
+
+    _, entry = logbook.locate(store, wanted)
+    if not isinstance(entry, Review):
+        raise ConflictError(
+            f"{entry.id} is a {journal.kind_of(entry)}, not a review; `peerloop history --kind review`"
+        )
+    roster = store.load_roster()
+    settings = require_settings(roster)._replace(trial_start=entry.trial_start)
+    found = evidence(roster, settings, trial_journal(store, settings, entry.date, before=1), entry.date)
+    if json:
+        from peerloop.output.json import emit_json, evidence_json, review_json
+
+        emit_json({**evidence_json(found), "review": review_json(entry)})
+    else:
+        from peerloop.output.progress import evidence_lines
+
+        for line in evidence_lines(found, settings.trial_months):
+            text.out(line)
+        text.out()
+        text.out(f"Your review of {text.day(entry.date)} ({entry.id}): {VERDICT_TEXT[entry.added_value]}; "
+                 f"decision: {entry.decision.value}.")  # fmt: skip
+        for label, value in (("What works well", entry.works), ("What can be improved", entry.improve)):
+            text.out(f"  {label}: {text.safe(value) if value else '-'}")
+    if target is not None:
+        _write_report(target, found, entry, text.message if json else text.out)

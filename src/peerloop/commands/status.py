@@ -1,0 +1,107 @@
+"""`peerloop status`: where the trial stands, for people (`status`), cron (`--check`) and prompts (`--line`)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from peerloop import params
+from peerloop.errors import EXIT_OK, EXIT_OVERDUE, EXIT_REVIEW_DUE, InputError
+from peerloop.output import text
+from peerloop.trial import Status
+
+
+def check_result(status: Status) -> tuple[int, str | None]:
+    """`status --check`: 0 on track; EXIT_OVERDUE or EXIT_REVIEW_DUE with a one-line reason.
+
+    Overdue means what `next` says: this week's meeting day has passed and the week has not ended. A week
+    that ended with nothing logged is missed: the strip shows it, and it no longer makes the check fail.
+    """
+    problems = []
+    slot = status.next
+    peer = slot.peer if slot is not None else None
+    if status.overdue and slot is not None and peer is not None:
+        problems.append(
+            f"this week's {slot.mode.value} with {text.safe(peer.name)} ({text.day(slot.date)}) is "
+            "overdue: log it with `peerloop log`, or `peerloop log --skip --reason TEXT`"
+        )
+    if status.review_due:
+        problems.append(
+            f"the trial ended on {text.day(status.settings.trial_end)} and the review is due: run `peerloop review`"
+        )
+    if not problems:
+        return EXIT_OK, None
+    return (EXIT_OVERDUE if status.overdue else EXIT_REVIEW_DUE), "peerloop: " + "; ".join(problems)
+
+
+def status(
+    check: Annotated[
+        bool,
+        typer.Option(
+            "--check",
+            help="Print nothing when on track; exit 10 when this week's meeting day has passed with nothing logged "
+            "(until the week ends), 11 when the review is due, with a one-line reason on stderr (for cron).",
+        ),
+    ] = False,
+    line: Annotated[
+        bool,
+        typer.Option(
+            "--line",
+            help="One short line for shell prompts and tmux status bars; empty when there is nothing to show.",
+        ),
+    ] = False,
+    json: params.JsonOption = False,
+) -> int:
+    """Where the trial stands, week by week.
+
+    Week k of N as a strip, the meetings kept, the skips, the next meeting and the review. Each week
+    of the trial is one character (kept, skipped, missed, this week still open, to come), with a
+    legend under the strip. A week holding a skip counts as skipped, even when an extra meeting was
+    logged in it; a past week with nothing logged is missed.
+
+    Examples:
+
+      peerloop status
+
+      peerloop status --json | jq .strip
+
+      peerloop status --check    # in a crontab: silent when on track
+
+      peerloop status --line     # in a shell prompt: "peer: Ann Lee · Tue 08:30"
+    """
+    from peerloop import session as sessions
+
+    if check and json:
+        raise InputError(
+            "--check answers with its exit code and prints nothing; it cannot be combined with --json"
+        )
+    if line:
+        if check or json:
+            raise InputError("--line cannot be combined with --check or --json")
+        from peerloop.statusline import current_line
+
+        summary = current_line(str(params.store().home))
+        if summary:
+            text.out(summary)
+        return EXIT_OK
+    current = sessions.load_status(params.store())
+    if check:
+        code, reason = check_result(current)
+        if reason is not None:
+            text.message(reason)
+        return code
+    if json:
+        from peerloop.output.json import emit_json, status_json
+
+        emit_json(status_json(current, check_result(current)))
+    else:
+        from peerloop.output.progress import status_lines
+
+        for row in status_lines(current):
+            text.out(row)
+    if current.review_due:
+        from peerloop.reminder import reminder_line
+
+        text.message(reminder_line(current.settings))
+    return EXIT_OK

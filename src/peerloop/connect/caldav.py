@@ -1,0 +1,345 @@
+"""A small client for ONE CalDAV calendar collection, over python-caldav's DAVClient.
+
+python-caldav does the HTTP side (auth negotiation, the system CA store through niquests, timeouts) and
+parses the multistatus answers; the requests themselves are written here because sync needs exact
+preconditions: create with If-None-Match: *, change and delete with If-Match: ETag, so that an event the
+leader edited in their calendar app is reported instead of overwritten. Every failure becomes one
+peerloop error line that names the server, never the password.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from http import HTTPStatus
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, TypeVar
+from urllib.parse import quote, urljoin, urlsplit
+from xml.sax.saxutils import escape, quoteattr
+
+from peerloop.errors import InputError, LoginRefusedError, RemoteRefusedError, UnreachableError
+from peerloop.syncplan import Action, Applied, Kind, Refused, Remote
+
+if TYPE_CHECKING:
+    from caldav.davclient import DAVClient
+    from caldav.response import DAVResponse
+
+T = TypeVar("T")
+_C = "urn:ietf:params:xml:ns:caldav"
+_XML = '<?xml version="1.0" encoding="utf-8"?>\n'
+_ICS = {"Content-Type": "text/calendar; charset=utf-8"}
+_UNSUPPORTED = frozenset({400, 403, 405, 415, 422, 501})
+_PHRASES = {
+    status.value: status.phrase for status in HTTPStatus
+}  # not the server's words: they are its to choose
+
+
+@dataclass(frozen=True)
+class Written:
+    """The server accepted a PUT: the event's href and its new ETag."""
+
+    href: str
+    etag: str
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """The server refused a conditional request (412): the event is not what we last saw."""
+
+    href: str
+
+
+def open(url: str, user: str, password: str, *, ca_file: Path | None = None, timeout: int = 30) -> Calendar:
+    """Log in and check that `url` is a calendar collection; raises a peerloop error otherwise."""
+    from caldav.davclient import DAVClient
+
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InputError(
+            f"'{_shown(url)}' is not a calendar URL: give the full https://... address of the calendar"
+        )
+    if parts.password is not None:
+        raise InputError("the calendar URL contains a password: remove it and use a password command instead")
+    if ca_file is not None and not ca_file.is_file():
+        raise InputError(f"no certificate file at {ca_file}: give the server's PEM certificate file")
+    if not logging.getLogger("caldav").handlers:
+        logging.getLogger("caldav").addHandler(logging.NullHandler())  # peerloop says what went wrong
+    collection = url if url.endswith("/") else url + "/"
+    client = DAVClient(collection, username=user, password=password, timeout=timeout,
+                       ssl_verify_cert=str(ca_file) if ca_file else True, enable_rfc6764=False)  # fmt: skip
+    calendar = Calendar(client, collection, user)
+    try:
+        calendar.check()
+    except BaseException:
+        calendar.close()
+        raise
+    return calendar
+
+
+class Calendar:
+    """One calendar collection; use it as a context manager so the connection is closed."""
+
+    def __init__(self, client: DAVClient, url: str, user: str) -> None:
+        self.client, self.url, self.user = client, url, user
+        self.free_busy_supported: bool | None = None  # None: the server did not say
+
+    def __enter__(self) -> Calendar:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.client.close()
+
+    def check(self) -> None:
+        """PROPFIND the collection: the login works, it exists, it is a calendar; note free-busy support."""
+        body = (f'{_XML}<D:propfind xmlns:D="DAV:"><D:prop><D:resourcetype/><D:supported-report-set/>'
+                "</D:prop></D:propfind>")  # fmt: skip
+        response = self._send("PROPFIND", self.url, body, {"Depth": "0"})
+        tree = response.tree
+        statuses = [status.text or "" for status in tree.iter("{DAV:}status")] if tree is not None else []
+        if response.status == 404 or (statuses and all(" 404 " in status for status in statuses)):
+            raise RemoteRefusedError(
+                f"there is no calendar at {_shown(self.url)}: check the URL (copy the calendar's CalDAV address from the server)"
+            )
+        self._expect(response, {207}, "read the calendar")
+        if tree is None or tree.find(f".//{{{_C}}}calendar") is None:
+            raise RemoteRefusedError(
+                f"{_shown(self.url)} is not a calendar but a folder or a page: give the address of the calendar itself"
+            )
+        if tree.find(".//{DAV:}supported-report-set") is not None:
+            self.free_busy_supported = (
+                tree.find(f".//{{DAV:}}supported-report-set//{{{_C}}}free-busy-query") is not None
+            )
+
+    def list_events(self, uid_prefix: str) -> dict[str, Remote]:
+        """The events whose UID starts with `uid_prefix`: href and ETag, asking the server for the UIDs only."""
+        calendar_data = ('<C:calendar-data><C:comp name="VCALENDAR"><C:comp name="VEVENT"><C:prop name="UID"/>'
+                         "</C:comp></C:comp></C:calendar-data>")  # fmt: skip
+        match = f'<C:prop-filter name="UID"><C:text-match collation="i;octet">{escape(uid_prefix)}</C:text-match></C:prop-filter>'
+        found = {}
+        for href, etag, data in self._query(calendar_data, match):
+            uid = _uid(data)
+            if uid is not None and uid.startswith(uid_prefix):
+                found[uid] = (href, etag)
+        if any(etag is None for _, etag in found.values()):
+            etags = self._etags()
+            found = {uid: (href, etag or etags.get(href)) for uid, (href, etag) in found.items()}
+        return {uid: Remote(href, etag) for uid, (href, etag) in found.items() if etag}
+
+    def get(self, href: str) -> tuple[bytes, str]:
+        """One event's iCalendar bytes (as the server sent them) and its ETag."""
+        response = self._send("GET", self._url(href))
+        self._expect(response, {200}, f"read {href}")
+        body = getattr(response, "_raw_body", b"") or str(response.raw).encode("utf-8")
+        return body, _strong(response.headers.get("ETag")) or self._etag(href)
+
+    def create(self, uid: str, ics: bytes) -> Written | Conflict:
+        """PUT a new event at <calendar>/<uid>.ics; If-None-Match: * so an existing one is never replaced."""
+        href = urlsplit(self.url).path + quote(uid, safe="") + ".ics"
+        return self._put(href, ics, {"If-None-Match": "*"})
+
+    def update(self, href: str, ics: bytes, etag: str | None) -> Written | Conflict:
+        """Replace an event if its ETag is still `etag` (None: overwrite whatever is there)."""
+        return self._put(href, ics, {"If-Match": etag} if etag else {})
+
+    def delete(self, href: str, etag: str | None) -> Conflict | None:
+        """Delete an event if its ETag is still `etag`; an event already gone counts as deleted."""
+        response = self._send("DELETE", self._url(href), "", {"If-Match": etag} if etag else None)
+        if response.status == 412:
+            return Conflict(href)
+        if response.status != 404:
+            self._expect(response, {200, 204}, f"delete {href}")
+        return None
+
+    def apply(self, actions: Iterable[Action]) -> Iterator[Applied | Refused]:
+        """Send the sync actions one by one, yielding each answer as it comes, so that a failure or a
+        Ctrl-C half-way leaves the caller with exactly what the server accepted."""
+        for action in actions:
+            if action.kind is Kind.DELETE and action.href:
+                outcome: Written | Conflict | None = self.delete(action.href, action.etag)
+            elif action.kind is Kind.CREATE and action.ics is not None:
+                outcome = self.create(action.uid, action.ics)
+            elif action.kind is Kind.UPDATE and action.href and action.ics is not None:
+                outcome = self.update(action.href, action.ics, action.etag)
+            else:
+                continue
+            if isinstance(outcome, Conflict):
+                yield Refused(action.uid, "changed on the server during the sync")
+            elif outcome is None:
+                yield Applied(action.uid, None, None)
+            else:
+                yield Applied(action.uid, outcome.href, outcome.etag)
+
+    def free_busy(self, start: dt.datetime, end: dt.datetime) -> bytes | None:
+        """The VFREEBUSY answer of a CALDAV:free-busy-query REPORT for [start, end), as sent, or None when
+        the server cannot answer one (then use `events_between`). It cannot leave out peerloop's own
+        events: for the calendar that sync writes to, `events_between` is the one that can."""
+        if self.free_busy_supported is False:
+            return None
+        body = f'{_XML}<C:free-busy-query xmlns:C="{_C}">{_time_range(start, end)}</C:free-busy-query>'
+        try:
+            response = self._send("REPORT", self.url, body, {"Depth": "1"})
+        except LoginRefusedError:
+            return None  # logged in a moment ago: a 403 here refuses the report, not the user
+        if response.status in _UNSUPPORTED:
+            return None
+        self._expect(response, {200}, "ask for free/busy time")
+        data = getattr(response, "_raw_body", b"") or str(response.raw).encode("utf-8")
+        return data if b"BEGIN:VFREEBUSY" in data else None
+
+    def events_between(self, start: dt.datetime, end: dt.datetime, *, exclude_uid_prefix: str) -> list[bytes]:
+        """The raw iCalendar of every event overlapping [start, end), except peerloop's own."""
+        match = f'<C:comp-filter name="VEVENT">{_time_range(start, end)}</C:comp-filter>'
+        events = []
+        for _, _, data in self._query("<C:calendar-data/>", match, nested=False):
+            uid = _uid(data)
+            if uid is None or not uid.startswith(exclude_uid_prefix):
+                events.append(data.replace("\r\n", "\n").replace("\n", "\r\n").encode("utf-8"))
+        return events
+
+    # --- requests -------------------------------------------------------------------------------------------
+
+    def _query(
+        self, calendar_data: str, match: str, *, nested: bool = True
+    ) -> list[tuple[str, str | None, str]]:
+        """A calendar-query REPORT: (href, etag, calendar data) of each VEVENT resource that matches."""
+        inner = f'<C:comp-filter name="VEVENT">{match}</C:comp-filter>' if nested else match
+        body = (f'{_XML}<C:calendar-query xmlns:D="DAV:" xmlns:C="{_C}"><D:prop><D:getetag/>{calendar_data}'
+                f'</D:prop><C:filter><C:comp-filter name="VCALENDAR">{inner}</C:comp-filter></C:filter>'
+                "</C:calendar-query>")  # fmt: skip
+        response = self._send("REPORT", self.url, body, {"Depth": "1"})
+        self._expect(response, {207}, "list the events")
+        results = self._parsed(response.parse_calendar_query)
+        return [(r.href, r.etag, r.calendar_data or "") for r in results if r.status == 200]
+
+    def _etags(self) -> dict[str, str]:
+        """href -> ETag of every resource in the collection (for servers that leave ETags out of a REPORT)."""
+        body = f'{_XML}<D:propfind xmlns:D="DAV:"><D:prop><D:getetag/></D:prop></D:propfind>'
+        response = self._send("PROPFIND", self.url, body, {"Depth": "1"})
+        self._expect(response, {207}, "list the events")
+        return {r.href: r.properties[tag] for r in self._parsed(response.parse_propfind)
+                for tag in ["{DAV:}getetag"] if r.properties.get(tag)}  # fmt: skip
+
+    def _etag(self, href: str) -> str:
+        """Ask for an event's ETag, for servers that answer a PUT or GET without one."""
+        body = f'{_XML}<D:propfind xmlns:D="DAV:"><D:prop><D:getetag/></D:prop></D:propfind>'
+        response = self._send("PROPFIND", self._url(href), body, {"Depth": "0"})
+        self._expect(response, {207}, f"read the ETag of {href}")
+        for result in self._parsed(response.parse_propfind):
+            if result.properties.get("{DAV:}getetag"):
+                return str(result.properties["{DAV:}getetag"])
+        raise RemoteRefusedError(
+            f"{_host(self.url)} gave no ETag for {href}: this server cannot be synced safely"
+        )
+
+    def _put(self, href: str, ics: bytes, condition: dict[str, str]) -> Written | Conflict:
+        response = self._send("PUT", self._url(href), ics.decode("utf-8"), {**_ICS, **condition})
+        if response.status == 412:
+            return Conflict(href)
+        self._expect(response, {200, 201, 204}, f"save {href}")
+        location = response.headers.get("Location")
+        if location:
+            href = urlsplit(urljoin(self.url, location)).path
+        return Written(href, _strong(response.headers.get("ETag")) or self._etag(href))
+
+    def _url(self, href: str) -> str:
+        return urljoin(self.url, quote(href, safe="/@:!$&'()*+,;=-._~%"))
+
+    def _send(
+        self, method: str, url: str, body: str = "", headers: dict[str, str] | None = None
+    ) -> DAVResponse:
+        """One request; transport and login failures become peerloop errors here."""
+        from caldav.lib import error
+        from niquests import exceptions
+
+        try:
+            return self.client.request(url, method, body, headers or {})
+        except error.AuthorizationError as failure:
+            if failure.status == 403:
+                raise LoginRefusedError(
+                    f"{_host(url)} does not let user '{self.user}' use {_shown(self.url)}: check the user name and the calendar URL"
+                ) from None
+            raise LoginRefusedError(
+                f"{_host(url)} refused the login of user '{self.user}': check the user name and the password"
+            ) from None
+        except error.RateLimitError:
+            raise RemoteRefusedError(
+                f"{_host(url)} is busy or rate-limiting (HTTP 429/503): try again later"
+            ) from None
+        except exceptions.SSLError:
+            raise UnreachableError(
+                f"the TLS certificate of {_host(url)} is not trusted: for a self-signed server, name its certificate file"
+            ) from None
+        except exceptions.Timeout:
+            raise UnreachableError(
+                f"{_host(url)} did not answer in time: check the server and the network, then retry"
+            ) from None
+        except SyntaxError:  # lxml's XMLSyntaxError: an answer that claims to be XML but is not
+            raise RemoteRefusedError(f"{_host(url)} sent an answer that is not valid CalDAV") from None
+        except (exceptions.RequestException, OSError):
+            raise UnreachableError(
+                f"cannot reach {_host(url)}: check the URL, the network and that the server is running"
+            ) from None
+
+    def _expect(self, response: DAVResponse, ok: set[int], doing: str) -> None:
+        if response.status in ok:
+            return
+        if response.status == 404:
+            raise RemoteRefusedError(
+                f"{_host(self.url)} has no {_shown(self.url)} any more (could not {doing}): check the calendar URL"
+            )
+        phrase = _PHRASES.get(response.status, "")
+        raise RemoteRefusedError(
+            f"{_host(self.url)} refused to {doing}: HTTP {response.status} {phrase}".rstrip()
+        )
+
+    def _parsed(self, parse: Callable[[], list[T]]) -> list[T]:
+        """Parse a multistatus answer; a malformed one is the server's fault, said in one line."""
+        from caldav.lib import error
+
+        try:
+            return parse()
+        except (error.DAVError, AssertionError, ValueError):
+            raise RemoteRefusedError(f"{_host(self.url)} sent an answer that is not valid CalDAV") from None
+
+
+def _uid(data: str) -> str | None:
+    """The first UID line of an iCalendar text (lines unfolded as RFC 5545 says)."""
+    unfolded = data.replace("\r\n", "\n").replace("\n ", "").replace("\n\t", "")
+    for line in unfolded.split("\n"):
+        name, sep, value = line.partition(":")
+        if sep and name.split(";")[0].upper() == "UID":
+            return value.strip()
+    return None
+
+
+def _strong(etag: str | None) -> str | None:
+    """An ETag usable in If-Match: a weak one (W/...) never matches, so it is as good as none."""
+    return etag if etag and not etag.startswith("W/") else None
+
+
+def _time_range(start: dt.datetime, end: dt.datetime) -> str:
+    if start.tzinfo is None or end.tzinfo is None:
+        raise ValueError("free/busy windows need aware datetimes")
+    utc = [moment.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%SZ") for moment in (start, end)]
+    return f"<C:time-range start={quoteattr(utc[0])} end={quoteattr(utc[1])}/>"
+
+
+def _host(url: str) -> str:
+    parts = urlsplit(url)
+    return parts.hostname + (f":{parts.port}" if parts.port else "") if parts.hostname else "the server"
+
+
+def _shown(url: str) -> str:
+    """A URL without any user:password part, for messages."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()

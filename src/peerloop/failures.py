@@ -1,0 +1,94 @@
+"""The one place where failures become a message and an exit code (docs/exit-codes.md).
+
+Kept apart from `cli.py` so that the prompt's fast path (`status --line`) reports errors the same way
+without importing Typer.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from peerloop import storage
+from peerloop.errors import EXIT_ABORTED, PeerloopError
+from peerloop.output import text
+
+DEBUG_ENV = "PEERLOOP_DEBUG"
+
+
+def fail(message: str, code: int) -> int:
+    saved = _saved_note()
+    text.message(f"peerloop: error: {text.safe(message)}{saved}")
+    return code
+
+
+def _saved_note() -> str:
+    """After a commit, an error must not let anyone think nothing changed."""
+    if not storage.committed:
+        return ""
+    names = ", ".join(sorted({path.name for path in storage.committed}))
+    return f" (your change was saved before this happened: {names})"
+
+
+def guarded(call: Callable[[], Any]) -> int:
+    """Run a command; turn every failure into one line on stderr and its documented exit code.
+
+    A change that was committed stands: Ctrl-C or a closed pipe after it is not reported as "Aborted".
+    """
+    storage.committed.clear()
+    _prepare_streams()
+    try:
+        result = call()
+    except PeerloopError as error:
+        return fail(error.message, error.exit_code)
+    except (KeyboardInterrupt, EOFError):
+        if storage.committed:
+            text.message(f"peerloop: interrupted{_saved_note()}.")
+            return 0
+        sys.stderr.write("Aborted.\n")
+        return EXIT_ABORTED
+    except BrokenPipeError:
+        _silence_broken_pipe()
+        return 0 if storage.committed else EXIT_ABORTED
+    except Exception as error:
+        if os.environ.get(DEBUG_ENV):
+            raise
+        unchanged = "" if storage.committed else ". Your data files were not changed"
+        return fail(
+            f"unexpected {type(error).__name__}: {error}. This is a bug; please report it "
+            f"(set {DEBUG_ENV}=1 to see the details){unchanged}",
+            EXIT_ABORTED,
+        )
+    finally:
+        _flush_quietly()
+    return result if isinstance(result, int) else 0
+
+
+def _prepare_streams() -> None:
+    """Output works in any locale (characters the terminal cannot show are replaced) and with a closed stdout."""
+    for name in ("stdout", "stderr"):
+        stream = getattr(sys, name)
+        if stream is None:
+            setattr(sys, name, open(os.devnull, "w", encoding="utf-8"))  # noqa: SIM115 (lives as long as we do)
+        elif hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="replace")
+
+
+def _flush_quietly() -> None:
+    try:
+        sys.stdout.flush()
+    except (BrokenPipeError, OSError, ValueError):
+        _silence_broken_pipe()
+
+
+def _silence_broken_pipe() -> None:
+    """The reader went away (e.g. `| head`): stop quietly instead of failing again at exit."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    finally:
+        os.close(devnull)

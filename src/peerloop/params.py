@@ -1,0 +1,143 @@
+"""What every command shares on the command line: the parameter types (Annotated, Enums for choices), the
+invocation's data folder, and turning a flag's text into a value or a one-line error naming the flag."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+from collections.abc import Callable
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any, Literal, TypeVar
+
+import typer
+
+from peerloop.errors import InputError, MissingValueError
+from peerloop.session import Store, open_store
+
+T = TypeVar("T")
+
+_home: list[Path | None] = [None]
+opened: list[Store] = []
+"""The store this invocation opened, for what runs after the command (the review reminder)."""
+
+
+def start(home: Path | None) -> None:
+    """The app's callback: remember `--home` for this invocation (tests run many in one process)."""
+    _home[0] = home
+    opened.clear()
+
+
+def home_option() -> Path | None:
+    return _home[0]
+
+
+def store() -> Store:
+    """The invocation's data folder (one Store per invocation, so reads are cached across the command)."""
+    if not opened:
+        opened.append(open_store(_home[0]))
+    return opened[0]
+
+
+class Weekday(StrEnum):
+    MON = "mon"
+    TUE = "tue"
+    WED = "wed"
+    THU = "thu"
+    FRI = "fri"
+    SAT = "sat"
+    SUN = "sun"
+
+
+def complete_peer_name(ctx: Any, incomplete: str) -> list[str]:
+    """Shell completion for a peer's NAME: the roster's names that start with what is typed (any case, accents).
+
+    Runs at every Tab, so it reads only `roster.toml`, and it never fails. Typer keeps only values that
+    start with the typed text, so a name matched in another case or without its accents comes back as the
+    typed text followed by the rest of the name (`ann` -> `ann Lee`), which every command matches. Bash
+    inserts a completion as printed, so for bash the rest comes escaped as the shell reads it (`Ann\\ Lee`);
+    Typer says which shell asks in `_PEERLOOP_COMPLETE` (its public completion protocol).
+    """
+    try:
+        from peerloop import names
+
+        home = ctx.find_root().params.get("home")
+        roster = open_store(Path(home) if home else None).load_roster()
+        bash = os.environ.get("_PEERLOOP_COMPLETE", "").endswith("bash")
+        offered = []
+        for name in names.complete(incomplete, [peer.name for peer in roster.peers]):
+            if names.fold(name[: len(incomplete)]) != names.fold(incomplete):
+                continue  # matched by a later word: Typer would drop it
+            rest = name[len(incomplete) :]
+            offered.append(incomplete + (re.sub(r"([^\w@%+=:,./-])", r"\\\1", rest) if bash else rest))
+        return offered
+    except Exception:
+        return []
+
+
+PeerArgument = Annotated[
+    str,
+    typer.Argument(
+        metavar="NAME",
+        help="The peer's name: any case, accents optional, or a unique start of it (ann).",
+        show_default=False,
+        autocompletion=complete_peer_name,
+    ),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of text.")]
+YesOption = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
+
+
+def parse_flag(value: str, flag: str, parse: Callable[[str], T]) -> T:
+    """Parse a flag's text, turning the parser's reason into an error that names the flag."""
+    try:
+        return parse(value)
+    except ValueError as error:
+        raise InputError(f"{flag}: {error}") from None
+
+
+def parse_day(value: str, flag: str, today: dt.date, looking: Literal["past", "future"]) -> dt.date:
+    """A date as people type it (2027-01-12, yesterday, tue, last tue, 3 days ago, +2w), for `flag`."""
+    from peerloop import dates
+
+    return parse_flag(value, flag, lambda text: dates.parse_day(text, today, looking))
+
+
+def resolve(
+    value: str | None,
+    flag: str,
+    question: str,
+    parse: Callable[[str], T],
+    default: str | None = None,
+) -> T:
+    """A required value: from its flag, else asked on a terminal, else its default, else an error."""
+    from peerloop import prompts
+
+    if value is not None:
+        return parse_flag(value, flag, parse)
+    if prompts.interactive():
+        return prompts.ask(question, parse, flag, default)
+    if default is not None:
+        return parse_flag(default, flag, parse)
+    raise MissingValueError(f"{flag} is required (no terminal to ask on)")
+
+
+def output_path(store: Store, value: str, flag: str, example: str) -> Path:
+    """A file the user asked peerloop to write, checked before anything is written: not in the data folder
+    (it would replace a data file), not a folder, in a folder that exists, a name the system accepts."""
+    if not value.strip():
+        raise InputError(f"{flag}: give a file name, such as {example}")
+    path = Path(value).expanduser()
+    try:
+        if store.folder.contains(path):
+            raise InputError(f"{flag} {value}: that is inside the data folder; write it somewhere else")
+        if path.is_dir():
+            raise InputError(f"{flag} {value} is a folder; give a file name, such as {example}")
+        if not path.parent.is_dir():
+            raise InputError(f"{flag}: the folder {path.parent} does not exist; create it first")
+    except OSError as error:
+        raise InputError(
+            f"{flag}: {value[:60]}… cannot be used ({error.strerror}); give another file name"
+        ) from None
+    return path

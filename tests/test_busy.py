@@ -1,0 +1,508 @@
+"""Busy time from generated calendars (recurrences, exceptions, zones, DST) and from files and https feeds."""
+
+from __future__ import annotations
+
+import datetime as dt
+import http.server
+import socket
+import ssl
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import NamedTuple
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from peerloop.connect.busy import display_source, from_ics, load_feed
+from peerloop.errors import (
+    DataFileError,
+    InputError,
+    LoginRefusedError,
+    PeerloopError,
+    RemoteRefusedError,
+    UnreachableError,
+)
+from peerloop.freetime import Busy, MeetingHours, place
+
+BERLIN = ZoneInfo("Europe/Berlin")
+UTC = dt.UTC
+LEADER = "dana@example.org"
+WINDOW = (dt.datetime(2026, 3, 1, tzinfo=BERLIN), dt.datetime(2026, 7, 1, tzinfo=BERLIN))
+
+OUTLOOK_ZONE = """BEGIN:VTIMEZONE
+TZID:W. Europe Standard Time
+BEGIN:STANDARD
+DTSTART:16010101T030000
+TZOFFSETFROM:+0200
+TZOFFSETTO:+0100
+RRULE:FREQ=YEARLY;INTERVAL=1;BYDAY=-1SU;BYMONTH=10
+END:STANDARD
+BEGIN:DAYLIGHT
+DTSTART:16010101T020000
+TZOFFSETFROM:+0100
+TZOFFSETTO:+0200
+RRULE:FREQ=YEARLY;INTERVAL=1;BYDAY=-1SU;BYMONTH=3
+END:DAYLIGHT
+END:VTIMEZONE"""
+
+
+def calendar(*events: str, extra: str = "") -> bytes:
+    """A VCALENDAR around VEVENT bodies (each given without BEGIN/END lines), with CRLF line ends."""
+    lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//peerloop tests//EN"]
+    if extra:
+        lines += extra.splitlines()
+    for n, body in enumerate(events):
+        lines += ["BEGIN:VEVENT", "DTSTAMP:20260101T000000Z", *body.strip().splitlines(), "END:VEVENT"]
+        if not any(line.startswith("UID:") for line in body.splitlines()):
+            lines.insert(-1, f"UID:event-{n}@example.org")
+    lines.append("END:VCALENDAR")
+    return ("\r\n".join(line.strip() for line in lines) + "\r\n").encode()
+
+
+def spans(busy: list[Busy], zone: dt.tzinfo = BERLIN) -> list[str]:
+    """Each interval as wall times in `zone`, and its summary: '2026-03-03 08:30-09:00 Leadership sync'."""
+    shown = []
+    for item in busy:
+        start, end = item.start.astimezone(zone), item.end.astimezone(zone)
+        until = f"{end:%H:%M}" if end.date() == start.date() else f"{end:%Y-%m-%d %H:%M}"
+        shown.append(f"{start:%Y-%m-%d %H:%M}-{until} {item.summary or ''}".rstrip())
+    return shown
+
+
+def busy_of(
+    data: bytes, *, keep_summary: bool = True, window: tuple[dt.datetime, dt.datetime] = WINDOW
+) -> list[Busy]:
+    return from_ics(data, window[0], window[1], BERLIN, LEADER, keep_summary)
+
+
+WEEKLY = """
+UID:sync@example.org
+DTSTART;TZID=Europe/Berlin:20260303T083000
+DTEND;TZID=Europe/Berlin:20260303T090000
+RRULE:FREQ=WEEKLY;BYDAY=TU;COUNT=6
+EXDATE;TZID=Europe/Berlin:20260310T083000
+SUMMARY:Leadership sync
+"""
+WEEKLY_MOVED = """
+UID:sync@example.org
+RECURRENCE-ID;TZID=Europe/Berlin:20260317T083000
+DTSTART;TZID=Europe/Berlin:20260317T140000
+DTEND;TZID=Europe/Berlin:20260317T150000
+SUMMARY:Leadership sync (moved)
+"""
+
+
+def test_weekly_series_with_exdate_and_moved_occurrence_keeps_local_time_across_dst() -> None:
+    assert spans(busy_of(calendar(WEEKLY, WEEKLY_MOVED))) == [
+        "2026-03-03 08:30-09:00 Leadership sync",
+        "2026-03-17 14:00-15:00 Leadership sync (moved)",
+        "2026-03-24 08:30-09:00 Leadership sync",
+        "2026-03-31 08:30-09:00 Leadership sync",
+        "2026-04-07 08:30-09:00 Leadership sync",
+    ]
+
+
+def test_monthly_series_with_exdate_override_and_cancelled_occurrence() -> None:
+    series = """
+UID:board@example.org
+DTSTART;TZID=Europe/Berlin:20260312T100000
+DTEND;TZID=Europe/Berlin:20260312T120000
+RRULE:FREQ=MONTHLY;BYDAY=2TH
+EXDATE;TZID=Europe/Berlin:20260409T100000
+SUMMARY:Board meeting
+"""
+    moved = """
+UID:board@example.org
+RECURRENCE-ID;TZID=Europe/Berlin:20260514T100000
+DTSTART;TZID=Europe/Berlin:20260515T090000
+DTEND;TZID=Europe/Berlin:20260515T110000
+SUMMARY:Board meeting
+"""
+    cancelled = """
+UID:board@example.org
+RECURRENCE-ID;TZID=Europe/Berlin:20260611T100000
+DTSTART;TZID=Europe/Berlin:20260611T100000
+DTEND;TZID=Europe/Berlin:20260611T120000
+STATUS:CANCELLED
+SUMMARY:Board meeting
+"""
+    assert spans(busy_of(calendar(series, moved, cancelled))) == [
+        "2026-03-12 10:00-12:00 Board meeting",
+        "2026-05-15 09:00-11:00 Board meeting",
+    ]
+
+
+def test_all_day_events_take_whole_days_in_the_leaders_zone() -> None:
+    trip = "DTSTART;VALUE=DATE:20260406\nDTEND;VALUE=DATE:20260408\nSUMMARY:Easter trip"
+    one_day = "DTSTART;VALUE=DATE:20260501\nSUMMARY:Holiday"
+    over_dst = "DTSTART;VALUE=DATE:20260328\nDTEND;VALUE=DATE:20260330\nSUMMARY:Weekend away"
+    found = busy_of(calendar(trip, one_day, over_dst))
+    assert spans(found) == [
+        "2026-03-28 00:00-2026-03-30 00:00 Weekend away",
+        "2026-04-06 00:00-2026-04-08 00:00 Easter trip",
+        "2026-05-01 00:00-2026-05-02 00:00 Holiday",
+    ]
+    assert found[0].end - found[0].start == dt.timedelta(hours=47)
+    assert found[1].start == dt.datetime(2026, 4, 5, 22, tzinfo=UTC)
+
+
+def test_events_in_other_zones_floating_and_utc_times() -> None:
+    new_york = """
+DTSTART;TZID=America/New_York:20260302T100000
+DTEND;TZID=America/New_York:20260302T110000
+RRULE:FREQ=WEEKLY;COUNT=5
+SUMMARY:US sync
+"""
+    outlook = "DTSTART;TZID=W. Europe Standard Time:20260401T090000\nDURATION:PT45M\nSUMMARY:Outlook zone"
+    utc = "DTSTART:20260402T120000Z\nDTEND:20260402T130000Z\nSUMMARY:In UTC"
+    floating = "DTSTART:20260403T090000\nDTEND:20260403T100000\nSUMMARY:Floating"
+    found = busy_of(calendar(new_york, outlook, utc, floating, extra=OUTLOOK_ZONE))
+    assert spans(found) == [
+        # New York moves to summer time on 8 March, Berlin on 29 March: the gap between them shrinks for 3 weeks.
+        "2026-03-02 16:00-17:00 US sync",
+        "2026-03-09 15:00-16:00 US sync",
+        "2026-03-16 15:00-16:00 US sync",
+        "2026-03-23 15:00-16:00 US sync",
+        "2026-03-30 16:00-17:00 US sync",
+        "2026-04-01 09:00-09:45 Outlook zone",
+        "2026-04-02 14:00-15:00 In UTC",
+        "2026-04-03 09:00-10:00 Floating",
+    ]
+    assert all(item.start.tzinfo is UTC and item.end.tzinfo is UTC for item in found)
+
+
+def test_free_cancelled_declined_and_own_events_do_not_block() -> None:
+    at_nine = "DTSTART;TZID=Europe/Berlin:20260318T090000\nDTEND;TZID=Europe/Berlin:20260318T100000"
+    events = [
+        f"{at_nine}\nTRANSP:TRANSPARENT\nSUMMARY:Focus time (free)",
+        f"{at_nine}\nSTATUS:CANCELLED\nSUMMARY:Cancelled",
+        f"{at_nine}\nX-MICROSOFT-CDO-BUSYSTATUS:FREE\nSUMMARY:Outlook free",
+        f"{at_nine}\nATTENDEE;PARTSTAT=DECLINED:mailto:Dana@Example.org\nSUMMARY:Declined by the leader",
+        f"UID:peerloop-home1-2026W12\n{at_nine}\nSUMMARY:Coffee with Ann Lee",
+        "DTSTART;TZID=Europe/Berlin:20260318T090000\nSUMMARY:No length",
+        f"{at_nine}\nATTENDEE;PARTSTAT=DECLINED:mailto:ann@example.org\n"
+        f"ATTENDEE;PARTSTAT=ACCEPTED:mailto:dana@example.org\nSUMMARY:Someone else declined",
+        f"{at_nine}\nSTATUS:TENTATIVE\nSUMMARY:Tentative",
+        f"{at_nine}\nTRANSP:OPAQUE\nSUMMARY:Opaque",
+        at_nine,
+    ]
+    assert sorted(spans(busy_of(calendar(*events)))) == [
+        "2026-03-18 09:00-10:00",
+        "2026-03-18 09:00-10:00 Opaque",
+        "2026-03-18 09:00-10:00 Someone else declined",
+        "2026-03-18 09:00-10:00 Tentative",
+    ]
+
+
+def test_declining_one_occurrence_of_a_series_frees_only_that_one() -> None:
+    series = """
+UID:weekly@example.org
+DTSTART;TZID=Europe/Berlin:20260303T083000
+DTEND;TZID=Europe/Berlin:20260303T090000
+RRULE:FREQ=WEEKLY;COUNT=4
+ATTENDEE;PARTSTAT=ACCEPTED:mailto:dana@example.org
+"""
+    declined = """
+UID:weekly@example.org
+RECURRENCE-ID;TZID=Europe/Berlin:20260317T083000
+DTSTART;TZID=Europe/Berlin:20260317T083000
+DTEND;TZID=Europe/Berlin:20260317T090000
+ATTENDEE;PARTSTAT=DECLINED;CN=Dana Ode:mailto:dana@example.org
+"""
+    assert [line[:10] for line in spans(busy_of(calendar(series, declined)))] == [
+        "2026-03-03",
+        "2026-03-10",
+        "2026-03-24",
+    ]
+
+
+def test_summaries_are_kept_only_when_allowed_and_on_one_line() -> None:
+    data = calendar("DTSTART:20260318T080000Z\nDTEND:20260318T090000Z\nSUMMARY:Board\\n  meeting")
+    assert [item.summary for item in busy_of(data)] == ["Board meeting"]
+    assert [item.summary for item in busy_of(data, keep_summary=False)] == [None]
+
+
+def test_free_busy_periods_count_except_free_ones() -> None:
+    freebusy = """BEGIN:VFREEBUSY
+UID:fb@example.org
+DTSTAMP:20260101T000000Z
+DTSTART:20260316T000000Z
+DTEND:20260323T000000Z
+FREEBUSY;FBTYPE=BUSY:20260317T073000Z/20260317T090000Z,20260318T100000Z/PT1H
+FREEBUSY;FBTYPE=FREE:20260319T073000Z/20260319T090000Z
+FREEBUSY;FBTYPE=BUSY-TENTATIVE:20260320T073000Z/20260320T080000Z
+FREEBUSY:20260321T073000Z/20260321T080000Z
+END:VFREEBUSY"""
+    assert spans(busy_of(calendar(extra=freebusy))) == [
+        "2026-03-17 08:30-10:00",
+        "2026-03-18 11:00-12:00",
+        "2026-03-20 08:30-09:00",
+        "2026-03-21 08:30-09:00",
+    ]
+
+
+def test_window_keeps_overlapping_events_whole_and_several_calendars_are_read() -> None:
+    long_trip = "DTSTART;VALUE=DATE:20260225\nDTEND;VALUE=DATE:20260303\nSUMMARY:Trip"
+    before = "DTSTART:20260210T080000Z\nDTEND:20260210T090000Z\nSUMMARY:Too early"
+    after = "DTSTART:20260801T080000Z\nDTEND:20260801T090000Z\nSUMMARY:Too late"
+    data = calendar(long_trip, before) + calendar(after, WEEKLY)
+    found = spans(busy_of(data))
+    assert found[0] == "2026-02-25 00:00-2026-03-03 00:00 Trip"
+    assert len(found) == 6
+    assert not any("Too" in line for line in found)
+
+
+@pytest.mark.parametrize(
+    "data", [b"BEGIN:VCALENDAR\r\nthis is not a content line\r\n", b"\xff\xfe\x00garbage"]
+)
+def test_damaged_calendar_data_is_a_data_error_naming_the_source(data: bytes) -> None:
+    with pytest.raises(
+        DataFileError, match=r"^https://cal\.example/\.\.\. is not valid iCalendar \("
+    ) as caught:
+        from_ics(data, *WINDOW, BERLIN, LEADER, True, source="https://cal.example/...")
+    assert caught.value.exit_code == 4
+    assert "\n" not in caught.value.message
+
+
+def test_a_broken_series_is_skipped_and_the_rest_still_blocks() -> None:
+    broken = "DTSTART:garbage\nSUMMARY:Broken"
+    bad_rule = "DTSTART:20260317T080000Z\nDTEND:20260317T090000Z\nRRULE:FREQ=SOMETIMES\nSUMMARY:Bad rule"
+    good = "DTSTART:20260318T080000Z\nDTEND:20260318T090000Z\nSUMMARY:Good"
+    assert spans(busy_of(calendar(broken, bad_rule, good))) == ["2026-03-18 09:00-10:00 Good"]
+
+
+def test_calendar_busy_moves_the_slot_exactly() -> None:
+    """The Tuesday 08:30 slot: moved after the weekly sync, and to Wednesday on the Easter holiday."""
+    holiday = "DTSTART;VALUE=DATE:20260407\nSUMMARY:Easter Tuesday"
+    found = busy_of(calendar(WEEKLY.replace("T090000", "T093000"), holiday))
+    moves = []
+    for day in (dt.date(2026, 3, 24), dt.date(2026, 3, 31), dt.date(2026, 4, 7)):
+        start = dt.datetime.combine(day, dt.time(8, 30), tzinfo=BERLIN)
+        placed = place(start, start + dt.timedelta(hours=1), found, MeetingHours(), BERLIN)
+        moves.append(f"{placed.start:%a %d %H:%M}-{placed.end:%H:%M} ({placed.reason})")
+    assert moves == [
+        "Tue 24 09:30-10:30 (moved from Tue 08:30: Leadership sync)",
+        "Tue 31 09:30-10:30 (moved from Tue 08:30: Leadership sync)",
+        "Wed 08 08:30-09:30 (moved from Tue 08:30: Easter Tuesday)",
+    ]
+
+
+# --- load_feed: local files ---------------------------------------------------------------------------------
+
+
+def test_local_file_and_file_url_are_read(tmp_path: Path) -> None:
+    path = tmp_path / "my calendar.ics"
+    data = b"\xef\xbb\xbf\r\n" + calendar(WEEKLY)
+    path.write_bytes(data)
+    assert load_feed(str(path)) == data
+    assert load_feed(path.as_uri()) == data
+
+
+def test_missing_or_non_calendar_file_is_a_data_error(tmp_path: Path) -> None:
+    with pytest.raises(DataFileError, match=r"^cannot read the busy-time file .*nope\.ics: No such file"):
+        load_feed(str(tmp_path / "nope.ics"))
+    (tmp_path / "notes.txt").write_text("Dear diary\n")
+    with pytest.raises(DataFileError, match=r"notes\.txt is not iCalendar data \(no BEGIN:VCALENDAR\)"):
+        load_feed(str(tmp_path / "notes.txt"))
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        ("http://calendar.example.com/feed/s3cret.ics", "http://calendar.example.com/... uses plain http"),
+        ("https://me:pw@calendar.example.com/s3cret.ics", "contains a user name or password"),
+        ("https:///s3cret.ics", "is not a feed address"),
+        ("https://calendar.example.com:99999/s3cret.ics", "has a malformed port"),
+    ],
+)
+def test_unsafe_or_malformed_addresses_are_refused_before_any_network(source: str, message: str) -> None:
+    with pytest.raises(InputError, match=message) as caught:
+        load_feed(source)
+    assert "s3cret" not in caught.value.message
+    assert "pw" not in caught.value.message
+
+
+@pytest.mark.parametrize(
+    ("source", "shown"),
+    [
+        (
+            "https://calendar.google.com/calendar/ical/x%40gmail.com/private-abc123/basic.ics",
+            "https://calendar.google.com/...",
+        ),
+        ("webcal://p01-caldav.icloud.com/published/2/TOKEN", "webcal://p01-caldav.icloud.com/..."),
+        (
+            "https://outlook.office365.com/owa/calendar/a/b/reachcalendar.ics?token=1",
+            "https://outlook.office365.com/...",
+        ),
+        ("https://user:pw@127.0.0.1:8443/feed.ics", "https://127.0.0.1:8443/..."),
+        ("https://[::1]:8443/", "https://[::1]:8443"),
+        ("/home/dana/cal.ics", "/home/dana/cal.ics"),
+    ],
+)
+def test_feed_addresses_are_shown_without_their_secret(source: str, shown: str) -> None:
+    assert display_source(source) == shown
+
+
+# --- load_feed: a local https server ------------------------------------------------------------------------
+
+TOKEN = "private-7f3a9c"
+FEED = calendar(WEEKLY)
+
+
+class Feeds(NamedTuple):
+    https: str
+    http: str
+    cert: Path
+
+
+class FeedHandler(http.server.BaseHTTPRequestHandler):
+    """Routes: a good feed under the secret token, refusals, an HTML page, redirects, a slow answer."""
+
+    def do_GET(self) -> None:
+        path = self.path
+        if path == f"/calendar/{TOKEN}/basic.ics":
+            self.answer(200, FEED, "text/calendar")
+        elif path.startswith("/status/"):
+            self.answer(int(path.split("/")[2]), b"no", "text/plain")
+        elif path == f"/html/{TOKEN}":
+            self.answer(200, b"<!doctype html><title>Sign in</title>", "text/html")
+        elif path.startswith("/redirect"):
+            target = f"https://{self.headers['Host']}/calendar/{TOKEN}/basic.ics"
+            self.send_response(302)
+            self.send_header("Location", "http://example.invalid/x.ics" if "to-http" in path else target)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+        elif path == "/slow":
+            time.sleep(1.5)
+            self.answer(200, FEED, "text/calendar")
+
+    def answer(self, code: int, body: bytes, kind: str) -> None:
+        self.send_response(code)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Quiet: the tests assert on what load_feed raises."""
+
+
+class QuietServer(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        """A client that gave up (the timeout test) is expected, not a failure to print."""
+
+
+def serve(context: ssl.SSLContext | None) -> tuple[http.server.ThreadingHTTPServer, threading.Thread]:
+    server = QuietServer(("127.0.0.1", 0), FeedHandler)
+    if context is not None:
+        server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    return server, thread
+
+
+@pytest.fixture(scope="module")
+def feeds(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Feeds]:
+    """An https server with a self-signed certificate (made by the openssl CLI) and a plain http one."""
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+         "-keyout", str(key), "-out", str(cert), "-days", "2", "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
+        check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    servers = [serve(context), serve(None)]
+    try:
+        (tls, _), (plain, _) = servers
+        yield Feeds(
+            https=f"https://127.0.0.1:{tls.server_address[1]}",
+            http=f"http://127.0.0.1:{plain.server_address[1]}",
+            cert=cert,
+        )
+    finally:
+        for server, thread in servers:
+            server.shutdown()
+            server.server_close()
+            thread.join(timeout=5)
+
+
+@pytest.mark.slow
+def test_https_feed_with_self_signed_certificate_is_trusted_through_ca_file(feeds: Feeds) -> None:
+    data = load_feed(f"{feeds.https}/calendar/{TOKEN}/basic.ics", ca_file=feeds.cert, timeout=10)
+    assert data == FEED
+    assert len(busy_of(data)) == 5
+    webcal = feeds.https.replace("https://", "webcal://")
+    assert load_feed(f"{webcal}/calendar/{TOKEN}/basic.ics", ca_file=feeds.cert, timeout=10) == FEED
+
+
+@pytest.mark.slow
+def test_self_signed_certificate_is_refused_without_ca_file(feeds: Feeds) -> None:
+    with pytest.raises(
+        UnreachableError, match=r"^the TLS certificate of 127\.0\.0\.1:\d+ is not trusted"
+    ) as caught:
+        load_feed(f"{feeds.https}/calendar/{TOKEN}/basic.ics", timeout=10)
+    assert TOKEN not in caught.value.message
+
+
+@pytest.mark.slow
+def test_plain_http_is_allowed_on_this_machine(feeds: Feeds) -> None:
+    assert load_feed(f"{feeds.http}/calendar/{TOKEN}/basic.ics", timeout=10) == FEED
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("path", "error", "message"),
+    [
+        (
+            f"/status/401/{TOKEN}",
+            LoginRefusedError,
+            r"/\.\.\. refused access \(HTTP 401\): the secret address may",
+        ),
+        (f"/status/403/{TOKEN}", LoginRefusedError, r"/\.\.\. refused access \(HTTP 403\)"),
+        (
+            f"/status/404/{TOKEN}",
+            RemoteRefusedError,
+            r"/\.\.\. answered HTTP 404 Not Found: check the address",
+        ),
+        (f"/status/500/{TOKEN}", RemoteRefusedError, r"/\.\.\. answered HTTP 500 Internal Server Error"),
+        (f"/html/{TOKEN}", DataFileError, r"/\.\.\. is not iCalendar data \(no BEGIN:VCALENDAR\)"),
+        (f"/redirect/to-http/{TOKEN}.ics", RemoteRefusedError, r"/\.\.\. redirects to a plain http address"),
+        ("/slow", UnreachableError, r"^127\.0\.0\.1:\d+ did not answer within 0\.3 s"),
+    ],
+)
+def test_failing_feed_gives_one_line_without_the_token(
+    feeds: Feeds, path: str, error: type[PeerloopError], message: str
+) -> None:
+    with pytest.raises(error, match=message) as caught:
+        load_feed(feeds.https + path, ca_file=feeds.cert, timeout=0.3 if path == "/slow" else 10)
+    assert TOKEN not in caught.value.message
+    assert "\n" not in caught.value.message
+    assert caught.value.message.startswith(("https://127.0.0.1:", "127.0.0.1:"))
+
+
+@pytest.mark.slow
+def test_redirect_to_https_is_followed(feeds: Feeds) -> None:
+    assert load_feed(f"{feeds.https}/redirect/{TOKEN}", ca_file=feeds.cert, timeout=10) == FEED
+
+
+def test_closed_port_is_unreachable() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with pytest.raises(
+        UnreachableError, match=rf"^cannot reach 127\.0\.0\.1:{port} \(.*\): check the address"
+    ):
+        load_feed(f"https://127.0.0.1:{port}/calendar/{TOKEN}.ics", timeout=5)
+
+
+def test_unreadable_ca_file_is_an_input_error(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match=r"^cannot use the certificate file .*missing\.pem: No such file"):
+        load_feed("https://127.0.0.1:9/feed.ics", ca_file=tmp_path / "missing.pem")

@@ -129,3 +129,24 @@ def test_the_bash_script_from_show_completion_fills_compreply(
     result = subprocess.run(["bash", "--norc", "--noprofile", "-c", script], env=env, capture_output=True,
                             text=True, stdin=subprocess.DEVNULL, check=False)  # fmt: skip
     assert (result.returncode, result.stdout) == (0, "<Ann\\ Lee>\n"), result.stderr
+
+
+@pytest.mark.parametrize("parent", ["/bin/bash", "/usr/bin/zsh", ""])
+def test_show_completion_prints_the_named_shells_script_whatever_the_parent(
+    parent: str, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env = {key: value for key, value in os.environ.items() if key != "SHELL"}
+    if parent:
+        env["SHELL"] = parent
+    for shell, first_line in (("zsh", "#compdef peerloop"), ("bash", "_peerloop_completion() {"),
+                              ("fish", "complete --command peerloop")):  # fmt: skip
+        result = subprocess.run([sys.executable, "-m", "peerloop", "--show-completion", shell], env=env,
+                                capture_output=True, text=True, stdin=subprocess.DEVNULL, check=False)  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.startswith(first_line), (shell, result.stdout[:80])
+
+
+def test_show_completion_without_a_shell_says_it_needs_one(cli: Any) -> None:
+    result = cli("--show-completion")
+    assert result.exit_code == 2
+    assert "'--show-completion' requires an argument" in result.stderr

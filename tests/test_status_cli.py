@@ -76,6 +76,7 @@ def test_status_shows_the_week_the_strip_the_counts_the_skips_and_the_next_meeti
         "Skips     Tue 2026-03-10: board week",
         "Next      Tue 2026-03-31, 08:30-09:15 (Europe/Berlin): coffee with Cy Dee",
         "Review    Wed 2026-09-02, in 22 weeks",
+        "Calendar  not given the plan yet: `peerloop export`, or `peerloop connect caldav` and `peerloop sync`",
     ]
     assert result.stderr == ""
 
@@ -121,7 +122,7 @@ def test_status_json_shape(
     data = json.loads(cli("status", "--json").stdout)
     assert set(data) == {
         "today", "trial", "strip", "weeks", "planned", "kept", "skipped", "missed", "open", "meetings", "skips",
-        "next", "overdue", "review", "check",
+        "next", "overdue", "review", "check", "calendar",
     }  # fmt: skip
     assert data["today"] == "2026-03-18"
     assert data["trial"] == {"start": "2026-03-02", "end": "2026-09-02", "week": 3, "weeks": 26}
@@ -192,7 +193,7 @@ def test_status_says_the_review_is_due_and_reminds_on_stderr(
     assert result.exit_code == 0
     lines = result.stdout.splitlines()
     assert lines[0] == "The trial of Mon 2026-03-02 to Wed 2026-09-02 has ended (26 weeks; this is week 28)"
-    assert lines[-1] == "Review    due since Wed 2026-09-02: run `peerloop review`"
+    assert lines[-2] == "Review    due since Wed 2026-09-02: run `peerloop review`"
     assert result.stderr == REMINDER
     as_json = cli("status", "--json")
     assert json.loads(as_json.stdout)["review"]["due"] is True
@@ -217,7 +218,7 @@ def test_status_after_a_stop_shows_the_trial_as_it_was_and_checks_nothing(
         len(result.stdout.splitlines()[1].strip()) == 27
     )  # the trial's weeks (to the week of its review date), not to today
     assert "Next" not in result.stdout
-    assert result.stdout.splitlines()[-1].startswith("Review    done on Mon 2026-09-07: you decided to stop")
+    assert result.stdout.splitlines()[-2].startswith("Review    done on Mon 2026-09-07: you decided to stop")
     assert result.stderr == ""
     assert cli("status", "--check").exit_code == 0
     data = json.loads(cli("status", "--json").stdout)

@@ -361,3 +361,23 @@ def export_events(
 
 
 # --- a peer's invite series ----------------------------------------------------------------------------------
+
+
+# --- the export's remembered reminder ------------------------------------------------------------------------
+
+ALARM_KEY = "alarm"
+"""calendar.toml remembers the export's reminder, so a plain re-export (or a sync) keeps it."""
+
+
+def remembered_alarm(state: CalendarState, alarm: int | None, no_alarm: bool) -> int | None:
+    if no_alarm:
+        return None
+    if alarm is not None:
+        return alarm
+    kept = state.extra.get(ALARM_KEY)
+    return kept if isinstance(kept, int) and not isinstance(kept, bool) and 0 <= kept <= 7 * 24 * 60 else None
+
+
+def with_alarm(state: CalendarState, alarm: int | None) -> CalendarState:
+    extra = {key: value for key, value in state.extra.items() if key != ALARM_KEY}
+    return state._replace(extra={**extra, **({ALARM_KEY: alarm} if alarm is not None else {})})

@@ -2,16 +2,31 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Sequence
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from typer.core import TyperGroup
 
-from peerloop import __version__, params
-from peerloop.commands import calendar, data, history, log, reflect, review, roster, setup, status, week
+from peerloop import __version__, params, storage
+from peerloop.commands import (
+    calendar,
+    connect,
+    data,
+    history,
+    log,
+    reflect,
+    review,
+    roster,
+    setup,
+    status,
+    sync,
+    week,
+)
 from peerloop.errors import EXIT_USAGE
 from peerloop.failures import fail, guarded
 from peerloop.output import text
@@ -28,6 +43,13 @@ class PeerloopGroup(TyperGroup):
         standalone_mode: bool = True,
         **extra: Any,
     ) -> Any:
+        if (
+            "_PEERLOOP_COMPLETE" in os.environ
+        ):  # a shell asks for completions: Typer's protocol for each shell
+            from typer import completion
+
+            completion.get_completion_inspect_parameters()  # registers Typer's completion classes
+
         def invoke() -> Any:
             try:
                 return super(PeerloopGroup, self).main(
@@ -51,8 +73,30 @@ class PeerloopGroup(TyperGroup):
         if ctx.invoked_subcommand is not None:
             from peerloop import reminder
 
+            if storage.committed and ctx.invoked_subcommand not in QUIET_ABOUT_THE_CALENDAR:
+                _say_if_the_calendar_is_stale()
             reminder.remind(ctx.invoked_subcommand)
         return result
+
+
+QUIET_ABOUT_THE_CALENDAR = frozenset({"export", "sync", "invite", "connect", "disconnect", "doctor"})
+"""Commands that bring the calendar up to date themselves, or change nothing in the plan."""
+
+
+def _say_if_the_calendar_is_stale() -> None:
+    """After a change, one line when the calendar last given the plan no longer shows it. Never fails."""
+    from peerloop.errors import PeerloopError
+    from peerloop.session import calendar_freshness
+
+    try:
+        fresh = calendar_freshness(params.opened[0]) if params.opened else None
+    except (PeerloopError, OSError, ValueError):
+        return
+    if fresh is not None and fresh.stale:
+        weeks = "week" if fresh.stale == 1 else "weeks"
+        text.message(
+            f"peerloop: your calendar shows {fresh.stale} {weeks} otherwise than the plan now: {fresh.advice()}."
+        )
 
 
 def _usage_error(error: typer.TyperException) -> int:
@@ -70,6 +114,7 @@ app = typer.Typer(
     help="Meet one peer a week, keep what it gave you, and decide after six months whether it added value.",
     rich_markup_mode=None,
     pretty_exceptions_enable=False,
+    add_completion=False,  # our own --show-completion SHELL: the named shell's script, whatever the parent
     no_args_is_help=True,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
@@ -79,6 +124,29 @@ def _version(value: bool) -> None:
     if value:
         text.out(f"peerloop {__version__}")
         raise typer.Exit()
+
+
+class Shell(StrEnum):
+    BASH = "bash"
+    ZSH = "zsh"
+    FISH = "fish"
+    POWERSHELL = "powershell"
+    PWSH = "pwsh"
+
+
+def _show_completion(ctx: typer.Context, param: typer.CallbackParam, value: Shell | None) -> None:
+    """The completion script of the shell named, whatever shell runs peerloop (or none at all)."""
+    if value is not None:
+        from typer import completion
+
+        completion.show_callback(ctx, param, value.value)
+
+
+def _install_completion(ctx: typer.Context, param: typer.CallbackParam, value: Shell | None) -> None:
+    if value is not None:
+        from typer import completion
+
+        completion.install_callback(ctx, param, value.value)
 
 
 @app.callback()
@@ -95,6 +163,28 @@ def _main(
     version: Annotated[
         bool | None, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
     ] = None,
+    show_completion: Annotated[
+        Shell | None,
+        typer.Option(
+            "--show-completion",
+            callback=_show_completion,
+            is_eager=True,
+            help="Print the completion script for SHELL, to copy it or customize the installation.",
+            metavar="SHELL",
+            show_default=False,
+        ),
+    ] = None,
+    install_completion: Annotated[
+        Shell | None,
+        typer.Option(
+            "--install-completion",
+            callback=_install_completion,
+            is_eager=True,
+            help="Install completion for SHELL (bash, zsh, fish, powershell).",
+            metavar="SHELL",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Meet one peer a week, keep what it gave you, and decide after six months whether it added value."""
     params.start(home)
@@ -110,10 +200,13 @@ for module, names in (
     (reflect, ["reflect"]),
     (review, ["review"]),
     (calendar, ["export", "invite"]),
+    (sync, ["sync"]),
     (data, ["where", "doctor"]),
 ):
     for name in names:
         app.command(name)(getattr(module, name.replace("-", "_") + ("_" if name == "next" else "")))
+app.add_typer(connect.app)
+app.command("disconnect")(connect.disconnect)
 
 
 def main() -> None:

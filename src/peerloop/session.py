@@ -12,7 +12,7 @@ import datetime as dt
 import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from peerloop import clock, journal, rotation, schema
 from peerloop.errors import DataFileError, InputError, NotSetUpError, PeerloopError
@@ -354,3 +354,37 @@ def calendar_state(store: Store) -> CalendarState:
             f"{store.calendar_path}: {error}; fix it by hand, or move the file away to start afresh "
             "(the next import then adds new events instead of updating the old ones)"
         ) from None
+
+
+class CalendarFreshness(NamedTuple):
+    by: str
+    """"sync" or "export": how the calendar was last given the plan."""
+    at: dt.datetime
+    stale: int
+    """How many weeks (and the review) it shows otherwise than the plan now."""
+
+    def advice(self) -> str:
+        return (
+            "run `peerloop sync`"
+            if self.by == "sync"
+            else "export again (`peerloop export`) and import the file"
+        )
+
+
+def calendar_freshness(store: Store) -> CalendarFreshness | None:
+    """Whether the calendar last given the plan (by sync or export) still shows it; None if never given.
+
+    Cheap enough to run after every change: calendar.toml is read, and the plan walked for the weeks it holds.
+    """
+    from peerloop import published
+
+    if not store.calendar_path.exists():
+        return None
+    record = published.read(calendar_state(store).extra)
+    if record is None:
+        return None
+    session = Session(store)
+    weeks = sum(1 for key in record.weeks if key != "review")
+    slots = rotation.plan(session.roster, session.settings, session.history(), session.today, max(1, weeks))
+    stale = published.stale_weeks(record, slots, session.settings.trial_end, session.now)
+    return CalendarFreshness(record.by, record.at, len(stale))

@@ -26,8 +26,6 @@ STDOUT = "-"
 DEFAULT_EXPORT = "peerloop.ics"
 MAX_WEEKS = 520
 MAX_ALARM = 7 * 24 * 60
-ALARM_KEY = "alarm"
-"""calendar.toml remembers the export's reminder, so a plain re-export (or sync) keeps it."""
 
 
 def output_target(store: Store, output: str, flag: str = "--output") -> Path | None:
@@ -35,20 +33,6 @@ def output_target(store: Store, output: str, flag: str = "--output") -> Path | N
     if output == STDOUT:
         return None
     return params.output_path(store, output, flag, f"{DEFAULT_EXPORT}, or '-' for stdout")
-
-
-def remembered_alarm(state: CalendarState, alarm: int | None, no_alarm: bool) -> int | None:
-    if no_alarm:
-        return None
-    if alarm is not None:
-        return alarm
-    kept = state.extra.get(ALARM_KEY)
-    return kept if isinstance(kept, int) and not isinstance(kept, bool) and 0 <= kept <= MAX_ALARM else None
-
-
-def with_alarm(state: CalendarState, alarm: int | None) -> CalendarState:
-    extra = {key: value for key, value in state.extra.items() if key != ALARM_KEY}
-    return state._replace(extra={**extra, **({ALARM_KEY: alarm} if alarm is not None else {})})
 
 
 def record_and_write(store: Store, built: Built, before: CalendarState, target: Path | None) -> None:
@@ -129,7 +113,7 @@ def export(
 
       peerloop export --weeks 8 -o - | khal import --batch
     """
-    from peerloop import ics, rotation
+    from peerloop import calendar, ics, published, rotation
 
     if alarm is not None and no_alarm:
         raise InputError("--alarm and --no-alarm do not go together")
@@ -150,9 +134,13 @@ def export(
     slots = rotation.plan(session.roster, settings, history, today, weeks)
     with store.locked():
         before = calendar_state(store)
-        reminder = remembered_alarm(before, alarm, no_alarm)
+        reminder = calendar.remembered_alarm(before, alarm, no_alarm)
         built = ics.build_export(slots, settings, before, session.now, reminder)
-        built = built._replace(state=with_alarm(built.state, reminder))
+        stamped = {
+            **built.state.extra,
+            published.KEY: published.record(slots, "export", session.now, settings.trial_end),
+        }
+        built = built._replace(state=calendar.with_alarm(built.state._replace(extra=stamped), reminder))
         record_and_write(store, built, before, target)
     meetings = sum(1 for slot in slots if slot.peer is not None)
     where = "stdout" if target is None else str(target)

@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from peerloop import params
+from peerloop import session as sessions
 from peerloop.errors import EXIT_OK, EXIT_OVERDUE, EXIT_REVIEW_DUE, InputError
 from peerloop.output import text
 from peerloop.trial import Status
@@ -33,6 +34,16 @@ def check_result(status: Status) -> tuple[int, str | None]:
     if not problems:
         return EXIT_OK, None
     return (EXIT_OVERDUE if status.overdue else EXIT_REVIEW_DUE), "peerloop: " + "; ".join(problems)
+
+
+def _calendar_line(fresh: sessions.CalendarFreshness | None) -> str:
+    if fresh is None:
+        return "not given the plan yet: `peerloop export`, or `peerloop connect caldav` and `peerloop sync`"
+    when = f"{'synced' if fresh.by == 'sync' else 'exported'} {text.day(fresh.at.date())} {fresh.at:%H:%M}"
+    if not fresh.stale:
+        return f"{when}; up to date"
+    weeks = "week" if fresh.stale == 1 else "weeks"
+    return text.style(f"{when}; {fresh.stale} {weeks} out of date: {fresh.advice()}", "yellow")
 
 
 def status(
@@ -70,8 +81,6 @@ def status(
 
       peerloop status --line     # in a shell prompt: "peer: Ann Lee · Tue 08:30"
     """
-    from peerloop import session as sessions
-
     if check and json:
         raise InputError(
             "--check answers with its exit code and prints nothing; it cannot be combined with --json"
@@ -85,21 +94,25 @@ def status(
         if summary:
             text.out(summary)
         return EXIT_OK
-    current = sessions.load_status(params.store())
+    store = params.store()
+    current = sessions.load_status(store)
     if check:
         code, reason = check_result(current)
         if reason is not None:
             text.message(reason)
         return code
+    fresh = sessions.calendar_freshness(store)
     if json:
         from peerloop.output.json import emit_json, status_json
 
-        emit_json(status_json(current, check_result(current)))
+        calendar = {"by": fresh.by, "at": fresh.at, "stale_weeks": fresh.stale} if fresh else None
+        emit_json({**status_json(current, check_result(current)), "calendar": calendar})
     else:
         from peerloop.output.progress import status_lines
 
         for row in status_lines(current):
             text.out(row)
+        text.out(f"Calendar  {_calendar_line(fresh)}")
     if current.review_due:
         from peerloop.reminder import reminder_line
 

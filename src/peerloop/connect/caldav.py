@@ -27,6 +27,8 @@ if TYPE_CHECKING:
     from caldav.davclient import DAVClient
     from caldav.response import DAVResponse
 
+    from peerloop.connections import CalDav
+
 T = TypeVar("T")
 _C = "urn:ietf:params:xml:ns:caldav"
 _XML = '<?xml version="1.0" encoding="utf-8"?>\n'
@@ -343,3 +345,17 @@ def _shown(url: str) -> str:
     if "@" not in parts.netloc:
         return url
     return parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
+
+
+def open_connected(connection: CalDav) -> Calendar:
+    """The connected calendar (`peerloop connect caldav`), its password fetched from where it was said to be."""
+    from peerloop.connect import secret
+
+    source = connection.password
+    password = secret.password(
+        connection.user,
+        command=source.command,
+        env=source.env,
+        keyring_service="peerloop" if source.keyring else None,
+    )
+    return open(connection.url, connection.user, password, ca_file=connection.ca_file)

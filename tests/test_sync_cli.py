@@ -1,0 +1,220 @@
+"""`peerloop connect caldav` and `peerloop sync` against real servers on 127.0.0.1 (Radicale and Xandikos):
+the scenarios of a trial, every event read back by the strict `ical` parser and compared with `plan --json`."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from ical.calendar_stream import IcsCalendarStream
+
+from peerloop.connect import caldav
+from tests.conftest import Invoke
+from tests.servers import Server, radicale, xandikos
+
+pytestmark = pytest.mark.slow
+
+PEERS = ("Ann Lee", "Bo Chen", "Cy Dee", "Di Eze")
+STARTERS = {"radicale": radicale, "xandikos": xandikos}
+
+
+@pytest.fixture(scope="module", params=sorted(STARTERS))
+def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    with STARTERS[request.param](tmp_path_factory.mktemp(request.param)) as running:
+        yield running
+
+
+@pytest.fixture
+def connected(
+    server: Server, cli: Invoke, set_up: Callable[..., None], monkeypatch: pytest.MonkeyPatch
+) -> str:
+    """A trial of four peers, connected to a fresh calendar on the server; the calendar's URL."""
+    set_up(*PEERS)
+    url = server.make_calendar()
+    monkeypatch.setenv("CALDAV_TEST_PASSWORD", server.password)
+    args = ["connect", "caldav", url, "--user", server.user, "--password-env", "CALDAV_TEST_PASSWORD"]
+    if server.ca_file is not None:
+        args += ["--ca-file", str(server.ca_file)]
+    result = cli(*args)
+    assert result.exit_code == 0, result.output
+    return url
+
+
+def on_server(server: Server, url: str) -> dict[str, Any]:
+    """Every peerloop event on the server, read back by the strict parser: uid -> (start, summary, status)."""
+    found = {}
+    with caldav.open(url, server.user, server.password, ca_file=server.ca_file) as calendar:
+        for uid, remote in calendar.list_events("peerloop-").items():
+            data, _ = calendar.get(remote.href)
+            parsed = IcsCalendarStream.calendar_from_ics(data.decode("utf-8"))
+            assert len(parsed.events) == 1, data
+            event = parsed.events[0]
+            found[uid] = (event.dtstart, event.summary, str(event.status or ""), event.sequence, remote.etag)
+    return found
+
+
+def synced(cli: Invoke, *args: str) -> dict[str, Any]:
+    result = cli("sync", "--json", *args)
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)  # type: ignore[no-any-return]
+
+
+def meetings_match_the_plan(cli: Invoke, events: dict[str, Any]) -> None:
+    plan = json.loads(cli("plan", "--json").stdout)
+    live = {
+        (e[0].isoformat(), e[1]) for e in events.values() if "CANCELLED" not in e[2] and "review" not in e[1]
+    }
+    wanted = {(slot["start"], f"{slot['mode'].capitalize()} with {slot['peer']}") for slot in plan}
+    assert live == wanted
+
+
+def test_first_sync_creates_the_plan_and_a_second_changes_nothing(
+    server: Server, connected: str, cli: Invoke
+) -> None:
+    first = synced(cli)
+    assert (first["created"], first["complete"]) == (27, True)  # 26 weeks and the review
+    events = on_server(server, connected)
+    assert len(events) == 27
+    meetings_match_the_plan(cli, events)
+    assert any("review" in summary.lower() for _, summary, *_ in events.values())
+    second = synced(cli)
+    assert (second["created"], second["updated"], second["unchanged"]) == (0, 0, 27)
+    assert on_server(server, connected) == events  # not one ETag moved
+    status = cli("status").stdout
+    assert "Calendar  synced " in status
+    assert "up to date" in status
+
+
+def test_a_skip_a_pause_a_rename_and_a_removal_each_update_the_calendar(
+    server: Server, connected: str, cli: Invoke, at: Callable[[str], None]
+) -> None:
+    synced(cli)
+    at("2026-03-02T12:00")
+    changed = cli("log", "--skip", "--reason", "board week")
+    assert "your calendar shows" in changed.stderr
+    assert "run `peerloop sync`" in changed.stderr
+    after_skip = synced(cli)
+    assert after_skip["cancelled"] + after_skip["updated"] > 0
+    meetings_match_the_plan(cli, on_server(server, connected))
+    for step in (["pause", "Bo Chen", "--until", "2026-05-01"], ["edit", "Cy Dee", "--name", "Cy Deer"],
+                 ["remove", "Di Eze", "--yes"]):  # fmt: skip
+        assert cli(*step).exit_code == 0
+        synced(cli)
+        events = on_server(server, connected)
+        meetings_match_the_plan(cli, events)
+    summaries = {summary for _, summary, status, *_ in events.values() if "CANCELLED" not in status}
+    assert not any("Di Eze" in s or "Cy Dee " in s or s.endswith("Cy Dee") for s in summaries)
+    assert any("Cy Deer" in s for s in summaries)
+    assert all(seq >= 0 for *_, seq, _ in [(e[0], e[1], e[2], e[3], e[4]) for e in events.values()])
+
+
+def test_an_event_the_leader_edited_is_left_alone_unless_overwritten(
+    server: Server, connected: str, cli: Invoke
+) -> None:
+    synced(cli)
+    events = on_server(server, connected)
+    uid = sorted(events)[0]
+    with caldav.open(connected, server.user, server.password, ca_file=server.ca_file) as calendar:
+        remote = calendar.list_events(uid)[uid]
+        data, etag = calendar.get(remote.href)
+        moved = data.replace(b"SUMMARY:", b"SUMMARY:Moved by me - ", 1)
+        assert not isinstance(calendar.update(remote.href, moved, etag), caldav.Conflict)
+    assert cli("pause", "Ann Lee", "--until", "2026-04-15").exit_code == 0  # the plan changes every week
+    result = cli("sync")
+    assert result.exit_code == 0
+    assert f"left alone: {uid}" in result.stderr
+    assert on_server(server, connected)[uid][1].startswith("Moved by me")
+    overwritten = synced(cli, "--overwrite")
+    assert overwritten["conflicts"] == 0
+    assert not on_server(server, connected)[uid][1].startswith("Moved by me")
+
+
+def test_a_server_stopped_mid_sync_records_what_it_accepted_and_the_next_sync_finishes(
+    tmp_path: Path, cli: Invoke, set_up: Callable[..., None], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    port_folder = tmp_path / "radicale"
+    with radicale(port_folder) as server:
+        set_up(*PEERS)
+        url = server.make_calendar("peers")
+        monkeypatch.setenv("CALDAV_TEST_PASSWORD", server.password)
+        assert (
+            cli(
+                "connect", "caldav", url, "--user", server.user, "--password-env", "CALDAV_TEST_PASSWORD"
+            ).exit_code
+            == 0
+        )
+        real_apply = caldav.Calendar.apply
+
+        def stopping_after_five(self: caldav.Calendar, actions: Any) -> Iterator[Any]:
+            for n, answer in enumerate(real_apply(self, actions)):
+                yield answer
+                if n == 4:
+                    server.stop()
+
+        monkeypatch.setattr(caldav.Calendar, "apply", stopping_after_five)
+        stopped = cli("sync")
+        assert stopped.exit_code == 7, stopped.output
+        assert (
+            "5 changes reached the server and are recorded; `peerloop sync` finishes the rest"
+            in stopped.stderr
+        )
+        port = int(url.split(":")[2].split("/")[0])
+    monkeypatch.setattr(caldav.Calendar, "apply", real_apply)
+    with radicale(port_folder, port=port) as again:
+        finished = synced(cli)
+        assert (finished["created"], finished["unchanged"]) == (22, 5)
+        assert len(on_server(again, url)) == 27
+
+
+def test_wrong_password_missing_calendar_and_no_server_are_one_line_each(
+    server: Server, connected: str, cli: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CALDAV_TEST_PASSWORD", "not-the-password-123")
+    wrong = cli("sync")
+    assert wrong.exit_code == 8
+    assert wrong.stderr.count("\n") == 1
+    assert "not-the-password-123" not in wrong.output
+    monkeypatch.setenv("CALDAV_TEST_PASSWORD", server.password)
+    missing = cli("connect", "caldav", server.calendar_url("nowhere"), "--user", server.user,
+                  "--password-env", "CALDAV_TEST_PASSWORD", *(["--ca-file", str(server.ca_file)] if server.ca_file else []))  # fmt: skip
+    assert missing.exit_code == 9, missing.output
+    closed = cli(
+        "connect",
+        "caldav",
+        "https://127.0.0.1:9/cal/",
+        "--user",
+        "x",
+        "--password-env",
+        "CALDAV_TEST_PASSWORD",
+    )
+    assert closed.exit_code == 7
+    assert server.password not in closed.output + missing.output
+
+
+def test_sync_without_a_connection_says_how_to_connect(cli: Invoke, set_up: Callable[..., None]) -> None:
+    set_up(*PEERS)
+    result = cli("sync")
+    assert result.exit_code == 3
+    assert (
+        result.stderr
+        == "peerloop: error: no calendar connected: `peerloop connect caldav URL --user NAME` first\n"
+    )
+
+
+def test_connections_never_hold_a_password(cli: Invoke, set_up: Callable[..., None], home: Path) -> None:
+    set_up(*PEERS)
+    args = ["connect", "caldav", "https://cal.example.com/dana/peers/", "--user", "dana", "--no-check"]
+    assert cli(*args).exit_code == 2  # no password source given
+    assert cli(*args, "--password-command", "pass show caldav").exit_code == 0
+    saved = (home / "connections.toml").read_text(encoding="utf-8")
+    assert 'password_command = "pass show caldav"' in saved
+    assert "password =" not in saved
+    listed = json.loads(cli("connect", "--json").stdout)
+    assert listed == [{"kind": "caldav", "where": "https://cal.example.com/dana/peers/",
+                       "how": "user dana, password from the command `pass show caldav`"}]  # fmt: skip
+    assert cli("disconnect", "caldav").exit_code == 0
+    assert json.loads(cli("connect", "--json").stdout) == []
+    assert cli("disconnect", "caldav").exit_code == 3

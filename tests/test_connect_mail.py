@@ -22,6 +22,8 @@ from peerloop.connect.mail import describe, eml_bytes, imip_message, send_smtp, 
 from peerloop.errors import InputError, LoginRefusedError, RemoteRefusedError, UnreachableError
 from tests.mailserver import HOST, Certificate, make_certificate, smtp_server
 
+pytestmark = pytest.mark.slow  # real SMTP servers (aiosmtpd) and mail commands
+
 LEADER = ("Dana Ode", "dana@example.org")
 PEER = ("Ann Lee", "ann@example.com")
 UID = "peerloop-series-ann-lee@peerloop"

@@ -122,7 +122,7 @@ def test_status_json_shape(
     data = json.loads(cli("status", "--json").stdout)
     assert set(data) == {
         "today", "trial", "strip", "weeks", "planned", "kept", "skipped", "missed", "open", "meetings", "skips",
-        "next", "overdue", "review", "check", "calendar",
+        "next", "overdue", "review", "check", "calendar", "invitations",
     }  # fmt: skip
     assert data["today"] == "2026-03-18"
     assert data["trial"] == {"start": "2026-03-02", "end": "2026-09-02", "week": 3, "weeks": 26}

@@ -388,3 +388,52 @@ def calendar_freshness(store: Store) -> CalendarFreshness | None:
     slots = rotation.plan(session.roster, session.settings, session.history(), session.today, max(1, weeks))
     stale = published.stale_weeks(record, slots, session.settings.trial_end, session.now)
     return CalendarFreshness(record.by, record.at, len(stale))
+
+
+class Series(NamedTuple):
+    """A peer's recurring meeting as an invitation carries it: from their first planned meeting, every
+    `interval` weeks (the number of active peers then), and the plan it was read from."""
+
+    first: rotation.Slot
+    interval: int
+    slots: list[rotation.Slot]
+
+
+def series_of(session: Session, peer: Peer) -> Series | None:
+    """The peer's series until the review date, or None when the plan gives them no meeting before it."""
+    settings, today = session.settings, session.today
+    history = session.history()
+    weeks = rotation.trial_weeks_left(settings, rotation.first_open_week(settings, history, today))
+    slots = rotation.plan(session.roster, settings, history, today, weeks)
+    first = next((slot for slot in slots if slot.peer is not None and slot.peer.key == peer.key), None)
+    if first is None:
+        return None
+    return Series(first, len(session.roster.active_on(first.date)), slots)
+
+
+def invitations(store: Store) -> tuple[list[str], list[str]]:
+    """The peers who were sent an invitation (and not its cancellation), and those of them whose
+    invitation no longer matches their series: both as roster names."""
+    from peerloop import invites, inviting
+
+    if not store.calendar_path.exists():
+        return [], []
+    state = calendar_state(store)
+    records = {key: r for key, r in inviting.sent_records(state).items() if not r.cancelled}
+    if not records:
+        return [], []
+    session = Session(store)
+    sent, stale = [], []
+    for peer in session.roster.peers:
+        if peer.key not in records:
+            continue
+        sent.append(peer.name)
+        series = series_of(session, peer)
+        current = (
+            invites.series_event(peer, series.first, series.interval, session.settings, state)
+            if series is not None and session.settings.email and peer.email
+            else None
+        )
+        if current is None or inviting.series_digest(current) != records[peer.key].digest:
+            stale.append(peer.name)
+    return sent, stale

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -165,53 +165,129 @@ def invite(
             show_default=False,
         ),
     ] = None,
+    send: Annotated[
+        bool,
+        typer.Option(
+            "--send",
+            help="E-mail it as an invitation they can accept (needs `peerloop connect smtp` or sendmail).",
+        ),
+    ] = False,
+    eml: Annotated[
+        str | None,
+        typer.Option(
+            "--eml", metavar="FILE", help="Write the ready e-mail (.eml) for any mail client, as a draft."
+        ),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show the e-mail that would be sent; send nothing.")
+    ] = False,
 ) -> None:
-    """Write one peer's calendar invite (.ics).
+    """Write one peer's calendar invite (.ics), or e-mail it as an invitation.
 
-    Your recurring meeting with them, until the review date. Send the file to them (attach it to an
-    email); it needs your email (`peerloop init --email`) and theirs (`peerloop edit NAME --email`).
-    Send it again after the roster changes: it updates the same series. The default file name comes
-    from the peer's name, e.g. peerloop-ann-lee.ics.
+    Your recurring meeting with them, until the review date. With --send it goes out as a real calendar
+    invitation (iMIP: Accept and Decline buttons in Gmail, Outlook, Apple Mail); --eml writes that e-mail
+    for your own mail client. It needs your email (`peerloop init --email`) and theirs (`peerloop edit
+    NAME --email`). Send it again after the rotation changes: it updates the same series (same UID,
+    higher SEQUENCE). No journal text ever goes into it. The default file name comes from the peer's
+    name, e.g. peerloop-ann-lee.ics.
 
     Examples:
 
       peerloop invite "Ann Lee"
 
       peerloop invite ann -o ~/Desktop/ann.ics
+
+      peerloop invite ann --send --dry-run
     """
-    from peerloop import ics, invites, names, rotation
+    from peerloop import ics, invites, names
+    from peerloop.session import series_of
 
     store = params.store()
     session = Session(store)
     peer = session.require_peer(name)
-    target = output_target(store, output if output is not None else f"peerloop-{names.slug(peer.name)}.ics")
-    settings, today = session.settings, session.today
-    history = session.history()
-    first_week = rotation.first_open_week(settings, history, today)
-    slots = rotation.plan(
-        session.roster, settings, history, today, rotation.trial_weeks_left(settings, first_week)
-    )
-    first = next((slot for slot in slots if slot.peer is not None and slot.peer.key == peer.key), None)
-    if first is None:
+    by_mail = send or dry_run or eml is not None
+    if by_mail and output is not None:
+        raise InputError("-o writes the .ics file; with --send, --eml or --dry-run the e-mail carries it")
+    target = None if by_mail else output_target(store, output or f"peerloop-{names.slug(peer.name)}.ics")
+    eml_path = params.output_path(store, eml, "--eml", "invite.eml") if eml is not None else None
+    settings = session.settings
+    series = series_of(session, peer)
+    if series is None:
         raise ConflictError(
             f"{peer.name} has no meeting planned before the review date ({settings.trial_end.isoformat()}); "
             "see `peerloop plan`"
         )
-    interval = len(session.roster.active_on(first.date))
-    with store.locked():
-        before = calendar_state(store)
-        built = ics.build_invite(peer, first, interval, settings, before, session.now)
-        record_and_write(store, built, before, target)
+    first, interval = series.first, series.interval
     every = "every week" if interval == 1 else f"every {interval} weeks"
-    where = "stdout" if target is None else str(target)
-    text.message(
-        f"Wrote the invite for {text.safe(peer.name)} to {text.safe(where)}: from {text.day(first.date)} at "
-        f"{first.start:%H:%M}, {every} until {settings.trial_end.isoformat()}. {changes_line(built)}"
-    )
     until = invites.last_series_date(settings, first.date, interval)
-    planned = [slot.date for slot in slots if slot.peer is not None and slot.peer.key == peer.key]
+    if by_mail:
+        _invite_by_mail(store, session, peer, series, send, eml_path, dry_run)
+    else:
+        with store.locked():
+            before = calendar_state(store)
+            built = ics.build_invite(peer, first, interval, settings, before, session.now)
+            record_and_write(store, built, before, target)
+        where = "stdout" if target is None else str(target)
+        text.message(
+            f"Wrote the invite for {text.safe(peer.name)} to {text.safe(where)}: from {text.day(first.date)} at "
+            f"{first.start:%H:%M}, {every} until {settings.trial_end.isoformat()}. {changes_line(built)}"
+        )
+    planned = [slot.date for slot in series.slots if slot.peer is not None and slot.peer.key == peer.key]
     if invites.irregular_series(planned, first.date, interval, until):
         text.warn(
             f"the plan differs from a meeting {every} (a pause, a skip or a new peer moves it); "
             "send the invite again when it changes (`peerloop plan` has the exact dates)"
         )
+
+
+def _invite_by_mail(
+    store: Store, session: Session, peer: Any, series: Any, send: bool, eml_path: Path | None, dry_run: bool
+) -> None:
+    """The invitation as an iMIP e-mail: shown (--dry-run), written (--eml), sent (--send); the record of
+    what the peer was sent changes only once a server or command accepted it."""
+    from peerloop import calendar, connections, ics, invites, inviting
+    from peerloop.connect import mail
+    from peerloop.output.files import Output
+
+    settings, first, interval = session.settings, series.first, series.interval
+    found = connections.from_toml(store.load_connections(), store.connections_path)
+    if send and not dry_run:
+        inviting.how_sent(found)  # says how to connect before anything is built
+    every = "every week" if interval == 1 else f"every {interval} weeks"
+    until = invites.last_series_date(settings, first.date, interval)
+    with store.locked():
+        before = calendar_state(store)
+        built = ics.build_invite(peer, first, interval, settings, before, session.now)
+        sent_before = inviting.sent_records(before).get(peer.key)
+        subject = f"{'Updated: ' if sent_before else ''}{calendar.mode_label(first.mode)}: {settings.name} and {peer.name}, {every}"
+        email = inviting.message(built.data, "REQUEST", settings, peer, subject,
+                                 inviting.body(settings, peer, first.start, every, until, cancel=False), session.now)  # fmt: skip
+        if dry_run:
+            text.out(mail.describe(email))
+            text.message("Nothing was sent (--dry-run).")
+            return
+        output = Output(eml_path, mail.eml_bytes(email)).stage() if eml_path is not None else None
+        try:
+            if send:
+                inviting.send(email, found)
+        except BaseException:
+            if output is not None:
+                output.discard()
+            raise
+        state = built.state
+        if send:
+            event = invites.series_event(peer, first, interval, settings, before)
+            record = inviting.SentRecord(built.uids[0] if built.uids else event.uid, inviting.series_digest(event),
+                                         session.now, peer.email or "")  # fmt: skip
+            state = inviting.with_sent(state, peer, record)
+        with store.change():
+            store.save_calendar_state(calendar.state_to_toml(state))
+    if output is not None:
+        output.finish()
+        text.out(
+            f"Wrote the invitation e-mail for {text.safe(peer.name)} to {eml_path} (it opens as a draft)."
+        )
+    if send:
+        how = inviting.how_sent(found)
+        text.out(f"Sent the invitation to {text.safe(peer.name)} <{peer.email}> via {how}: {every} from "
+                 f"{text.day(first.date)} at {first.start:%H:%M} until {settings.trial_end.isoformat()}.")  # fmt: skip

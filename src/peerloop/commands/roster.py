@@ -219,10 +219,43 @@ def _rename_everywhere(store: Store, old: Peer, new: Peer) -> None:
             store.save_calendar_state(calendar.state_to_toml(renamed))
 
 
-def remove(name: PeerArgument, yes: YesOption = False) -> None:
+SendCancelOption = Annotated[
+    bool | None,
+    typer.Option(
+        "--send-cancel/--no-send-cancel",
+        help="If you sent them an invitation: e-mail them its cancellation (asked on a terminal).",
+        show_default=False,
+    ),
+]
+
+
+def _offer_cancel(
+    store: Store, peer: Peer, send_cancel: bool | None, weeks: list[dt.date] | None
+) -> str | None:
+    """When the peer holds an invitation: send its cancellation if asked (or confirmed on a terminal),
+    before the roster changes; else a hint. The line to say, or None."""
+    from peerloop import inviting
+    from peerloop.session import calendar_state
+
+    if not store.calendar_path.exists():
+        return None
+    record = inviting.sent_records(calendar_state(store)).get(peer.key)
+    if record is None or record.cancelled:
+        return None
+    if send_cancel is None and prompts.interactive():
+        what = "its cancellation" if weeks is None else "a cancellation of the paused weeks"
+        send_cancel = prompts.confirm(f"You sent {text.safe(peer.name)} an invitation. E-mail them {what}?")
+    if not send_cancel:
+        return f"note: {peer.name} still holds your invitation; `--send-cancel` e-mails them its cancellation"
+    session = Session(store)
+    return inviting.cancel(store, peer, session.settings, session.now, weeks)
+
+
+def remove(name: PeerArgument, yes: YesOption = False, send_cancel: SendCancelOption = None) -> None:
     """Remove a peer from the roster.
 
-    Their journal entries are kept: `peerloop history NAME` still shows them.
+    Their journal entries are kept: `peerloop history NAME` still shows them. If you sent them an
+    invitation, peerloop offers to e-mail them its cancellation (--send-cancel).
 
     Examples:
 
@@ -237,6 +270,9 @@ def remove(name: PeerArgument, yes: YesOption = False) -> None:
     ):
         text.message("Nothing removed.")
         return
+    said = _offer_cancel(store, peer, send_cancel, None)
+    if said:
+        (text.out if said.startswith("Sent") else text.message)(text.safe(said))
     with store.change():
         saved = remove_peer(store.load_roster(), peer.name)
         store.save_roster(saved)
@@ -255,10 +291,12 @@ def pause(
             show_default=False,
         ),
     ],
+    send_cancel: SendCancelOption = None,
 ) -> None:
     """Take a peer out of the rotation until a date.
 
-    For parental leave, a busy quarter: the rotation skips them until that day, then they are back.
+    For parental leave, a busy quarter: the rotation skips them until that day, then they are back. If you
+    sent them an invitation, peerloop offers to e-mail them the cancellation of the paused weeks.
 
     Examples:
 
@@ -266,23 +304,36 @@ def pause(
 
       peerloop pause ann --until "in 6 weeks"
     """
+    from peerloop.session import series_of
+
     store = params.store()
+    session = Session(store)
+    today = session.today
+    current = session.require_peer(name)
+    back = params.parse_day(until, "--until", today, "future")
+    if back <= today:
+        raise InputError(
+            f"--until {back.isoformat()} is not after today ({today.isoformat()}); give a future date"
+        )
+    if back - today > MAX_PAUSE:
+        raise InputError(
+            f"--until {back.isoformat()} is more than three years away; "
+            "to take someone out for good, `peerloop remove NAME`"
+        )
+    series = series_of(session, current)
+    weeks = []
+    if series is not None:
+        day = series.first.date
+        while day < back:
+            weeks.append(day)
+            day += dt.timedelta(weeks=series.interval)
+    said = _offer_cancel(store, current, send_cancel, weeks) if weeks else None
+    if said:
+        (text.out if said.startswith("Sent") else text.message)(text.safe(said))
     with store.change():
-        session = Session(store)
-        today = session.today
-        current = session.require_peer(name)
-        back = params.parse_day(until, "--until", today, "future")
-        if back <= today:
-            raise InputError(
-                f"--until {back.isoformat()} is not after today ({today.isoformat()}); give a future date"
-            )
-        if back - today > MAX_PAUSE:
-            raise InputError(
-                f"--until {back.isoformat()} is more than three years away; "
-                "to take someone out for good, `peerloop remove NAME`"
-            )
-        saved = replace_peer(session.roster, current.name, current._replace(paused_until=back))
-        store.save_roster(saved)
+        roster = store.load_roster()
+        latest = require_peer(store, roster, current.name)
+        store.save_roster(replace_peer(roster, latest.name, latest._replace(paused_until=back)))
     text.out(f"Paused {text.safe(current.name)} until {text.day(back)}; back in the rotation from that day.")
 
 

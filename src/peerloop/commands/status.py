@@ -102,17 +102,30 @@ def status(
             text.message(reason)
         return code
     fresh = sessions.calendar_freshness(store)
+    sent, stale = sessions.invitations(store)
     if json:
         from peerloop.output.json import emit_json, status_json
 
         calendar = {"by": fresh.by, "at": fresh.at, "stale_weeks": fresh.stale} if fresh else None
-        emit_json({**status_json(current, check_result(current)), "calendar": calendar})
+        invited = {"sent": sent, "out_of_date": stale}
+        emit_json(
+            {**status_json(current, check_result(current)), "calendar": calendar, "invitations": invited}
+        )
     else:
         from peerloop.output.progress import status_lines
 
         for row in status_lines(current):
             text.out(row)
         text.out(f"Calendar  {_calendar_line(fresh)}")
+        if sent:
+            names = ", ".join(text.safe(name) for name in sent)
+            late = ", ".join(text.safe(name) for name in stale)
+            update = (
+                f"; out of date: {late} (`peerloop invite NAME --send` updates it)"
+                if stale
+                else "; all current"
+            )
+            text.out(f"Invites   sent to {names}{update}")
     if current.review_due:
         from peerloop.reminder import reminder_line
 

@@ -218,3 +218,21 @@ def test_connections_never_hold_a_password(cli: Invoke, set_up: Callable[..., No
     assert cli("disconnect", "caldav").exit_code == 0
     assert json.loads(cli("connect", "--json").stdout) == []
     assert cli("disconnect", "caldav").exit_code == 3
+
+
+def test_sync_plans_around_the_leaders_own_events_and_never_its_own(
+    server: Server, connected: str, cli: Invoke
+) -> None:
+    board = (
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\nBEGIN:VEVENT\r\nUID:board-1@example.com\r\n"
+        "DTSTAMP:20260101T000000Z\r\nDTSTART:20260310T070000Z\r\nDTEND:20260310T090000Z\r\n"
+        "SUMMARY:Board meeting\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+    )
+    status = server.request("PUT", connected + "board-1.ics", board.encode(), {"Content-Type": "text/calendar"})
+    assert status in (201, 204)
+    first = synced(cli)
+    assert first["created"] == 27
+    moved = [e for e in on_server(server, connected).values() if e[0].isoformat().startswith("2026-03-10")]
+    assert [e[0].isoformat() for e in moved] == ["2026-03-10T10:00:00+01:00"]
+    again = synced(cli)  # its own events are not busy time: nothing moves again
+    assert (again["created"], again["updated"], again["unchanged"]) == (0, 0, 27)

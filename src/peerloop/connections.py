@@ -7,11 +7,14 @@ environment variable, or the system keyring), and `connect.secret` fetches it wh
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from peerloop.errors import DataFileError
+from peerloop.freetime import MeetingHours
+from peerloop.models import WEEKDAYS
 
 SECURITIES = ("starttls", "ssl", "none")
 LOCAL_HOSTS = ("127.0.0.1", "::1", "localhost")
@@ -62,11 +65,25 @@ class BusyFeed(NamedTuple):
     ca_file: Path | None = None
 
 
+class FreeTime(NamedTuple):
+    """Where a meeting moved by busy time may land: meeting days and hours (wall time), and whether the
+    summaries of busy events may be kept in the cache (to say why a meeting moved)."""
+
+    days: frozenset[int] = frozenset(range(5))
+    start: dt.time = dt.time(8, 0)
+    end: dt.time = dt.time(18, 0)
+    keep_summaries: bool = False
+
+    def hours(self) -> MeetingHours:
+        return MeetingHours(self.days, self.start, self.end)
+
+
 class Connections(NamedTuple):
     caldav: CalDav | None = None
     smtp: Smtp | None = None
     sendmail: Sendmail | None = None
     busy: tuple[BusyFeed, ...] = ()
+    free_time: FreeTime = FreeTime()
     extra: Mapping[str, Any] = {}
 
 
@@ -147,7 +164,26 @@ def from_toml(data: Mapping[str, Any], path: Path) -> Connections:
     if not isinstance(feeds, list) or not all(isinstance(feed, Mapping) for feed in feeds):
         raise DataFileError(f"{path}: 'busy' must be [[busy]] tables; fix it by hand")
     busy = tuple(BusyFeed(text("busy", feed, "source"), _path(feed.get("ca_file"))) for feed in feeds)
-    return connections._replace(busy=busy)
+    return connections._replace(busy=busy, free_time=_free_time(table("free_time") or {}, path))
+
+
+def _free_time(table: Mapping[str, Any], path: Path) -> FreeTime:
+    days, start, end = (
+        table.get("days", list(WEEKDAYS[:5])),
+        table.get("start", dt.time(8)),
+        table.get("end", dt.time(18)),
+    )
+    if not isinstance(days, list) or not days or not all(day in WEEKDAYS for day in days):
+        raise DataFileError(
+            f"{path}: [free_time] 'days' must be a list such as ['mon', 'tue']; fix it by hand"
+        )
+    if not isinstance(start, dt.time) or not isinstance(end, dt.time) or start >= end:
+        raise DataFileError(
+            f"{path}: [free_time] 'start' and 'end' must be times, start before end; fix it by hand"
+        )
+    return FreeTime(
+        frozenset(WEEKDAYS.index(day) for day in days), start, end, bool(table.get("keep_summaries"))
+    )
 
 
 def to_toml(connections: Connections) -> dict[str, Any]:
@@ -162,4 +198,9 @@ def to_toml(connections: Connections) -> dict[str, Any]:
         "sendmail": {"command": connections.sendmail.command} if connections.sendmail else None,
         "busy": [{"source": feed.source, "ca_file": str(feed.ca_file) if feed.ca_file else None}
                  for feed in connections.busy] or None,
+        "free_time": None if connections.free_time == FreeTime() else {
+            "days": [WEEKDAYS[day] for day in sorted(connections.free_time.days)],
+            "start": connections.free_time.start, "end": connections.free_time.end,
+            "keep_summaries": connections.free_time.keep_summaries or None,
+        },
     }  # fmt: skip

@@ -40,6 +40,10 @@ class Slot(NamedTuple):
     """None when every peer is paused that week."""
     mode: Mode
     overdue: bool = False
+    moved_from: dt.datetime | None = None
+    """Where the weekly slot was, when busy time in the leader's calendar moved the meeting."""
+    note: str | None = None
+    """Why it moved ("moved from Tue 08:30: Board meeting"), or that the week has no free time at all."""
 
     @property
     def date(self) -> dt.date:

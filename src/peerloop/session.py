@@ -166,6 +166,10 @@ class Store:
             self.calendar_path, CALENDAR_HEADER + dump_toml({**state, "schema_version": SCHEMA_VERSION})
         )
 
+    def save_cache(self, name: str, text: str) -> None:
+        """A cache beside the data (busy times): written like the data, but never the only copy of anything."""
+        self._save(self.home / name, text)
+
     def save_connections(self, data: dict[str, Any]) -> None:
         text = CONNECTIONS_HEADER + dump_toml({**data, "schema_version": SCHEMA_VERSION})
         self._save(self.connections_path, text)

@@ -131,7 +131,9 @@ def export(
                 "to export until it; pass --weeks N to export meetings after it, or start a new trial with "
                 "`peerloop init --start DATE`"
             )
-    slots = rotation.plan(session.roster, settings, history, today, weeks)
+    from peerloop.busytime import respected
+
+    slots = respected(session, rotation.plan(session.roster, settings, history, today, weeks))
     with store.locked():
         before = calendar_state(store)
         reminder = calendar.remembered_alarm(before, alarm, no_alarm)

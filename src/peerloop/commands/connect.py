@@ -15,6 +15,7 @@ import typer
 from peerloop import params, prompts
 from peerloop.connections import LOCAL_HOSTS, BusyFeed, CalDav, Connections, PasswordSource, Sendmail, Smtp
 from peerloop.errors import ConflictError, InputError
+from peerloop.models import WEEKDAYS
 from peerloop.output import text
 from peerloop.session import Store
 
@@ -260,17 +261,53 @@ def connect_sendmail(
 @app.command("busy")
 def connect_busy(
     source: Annotated[
-        str,
+        str | None,
         typer.Argument(metavar="FILE-OR-URL", help="An .ics file or an https iCal feed (a secret address)."),
-    ],
+    ] = None,
     ca_file: CaFile = None,
+    hours: Annotated[
+        str | None,
+        typer.Option(
+            "--hours", metavar="HH:MM-HH:MM", help="Meeting hours a moved meeting may use (08:00-18:00)."
+        ),
+    ] = None,
+    days: Annotated[
+        str | None,
+        typer.Option("--days", metavar="DAYS", help="Meeting days, e.g. mon-fri or mon,tue,thu (mon-fri)."),
+    ] = None,
+    keep_summaries: Annotated[
+        bool | None,
+        typer.Option(
+            "--keep-summaries/--no-summaries", help="Keep busy events' titles, to say why a meeting moved."
+        ),
+    ] = None,
 ) -> None:
     """Add a calendar whose events make you busy: plan, next and export move meetings around them.
+
+    A meeting whose slot is busy moves to the nearest free time of the same length that week, within
+    your meeting hours and days (same day first, then the following days); a week with no free time is
+    flagged. Only the start and end of busy events are kept (and their titles with --keep-summaries);
+    `peerloop sync` (or `plan --refresh`) fetches them. Your connected CalDAV calendar counts too.
 
     Examples:
 
       peerloop connect busy ~/calendars/work.ics
+
+      peerloop connect busy --hours 09:00-17:30 --days mon-thu --keep-summaries
     """
+    rules = _free_time_changes(hours, days, keep_summaries)
+    if source is None:
+        if not rules:
+            raise InputError("give a FILE-OR-URL to add, or --hours, --days or --keep-summaries to change")
+        saved = save(
+            params.store(), lambda found: found._replace(free_time=found.free_time._replace(**rules))
+        )
+        meeting = saved.free_time
+        text.out(
+            f"Moved meetings may use {', '.join(WEEKDAYS[d] for d in sorted(meeting.days))}, "
+            f"{meeting.start:%H:%M}-{meeting.end:%H:%M}."
+        )
+        return
     parts = urlsplit(source)
     if parts.scheme in ("http", "https", "webcal"):
         if parts.scheme == "http" and parts.hostname not in LOCAL_HOSTS:
@@ -286,7 +323,7 @@ def connect_busy(
     def add(found: Connections) -> Connections:
         if any(existing.source == kept for existing in found.busy):
             raise ConflictError(f"{_shown_source(kept)} is already connected")
-        return found._replace(busy=(*found.busy, feed))
+        return found._replace(busy=(*found.busy, feed), free_time=found.free_time._replace(**rules))
 
     save(params.store(), add)
     text.out(f"Added {_shown_source(kept)} as busy time. `peerloop sync` (or `plan --refresh`) reads it.")
@@ -325,3 +362,30 @@ def disconnect(
 
     save(params.store(), forget)
     text.out(f"Forgot the {kind} connection." if kind != "busy" else "Forgot the busy feed(s).")
+
+
+def _free_time_changes(hours: str | None, days: str | None, keep_summaries: bool | None) -> dict[str, Any]:
+    """--hours, --days and --keep-summaries as FreeTime fields (validated; the others unchanged)."""
+    from peerloop import values
+
+    changes: dict[str, Any] = {}
+    if hours is not None:
+        first, _, last = hours.partition("-")
+        start = params.parse_flag(first, "--hours", values.parse_time)
+        end = params.parse_flag(last, "--hours", values.parse_time)
+        if start >= end:
+            raise InputError(f"--hours {hours}: the start must be before the end, e.g. 08:00-18:00")
+        changes.update(start=start, end=end)
+    if days is not None:
+        chosen: set[int] = set()
+        for part in days.replace(" ", "").split(","):
+            first, _, last = part.partition("-")
+            low = params.parse_flag(first, "--days", values.parse_weekday)
+            high = params.parse_flag(last, "--days", values.parse_weekday) if last else low
+            if high < low:
+                raise InputError(f"--days {days}: write a range in week order, e.g. mon-fri")
+            chosen |= set(range(low, high + 1))
+        changes["days"] = frozenset(chosen)
+    if keep_summaries is not None:
+        changes["keep_summaries"] = keep_summaries
+    return changes

@@ -52,12 +52,16 @@ def sync(
     found = connections.from_toml(store.load_connections(), store.connections_path)
     if found.caldav is None:
         raise ConflictError("no calendar connected: `peerloop connect caldav URL --user NAME` first")
+    from peerloop.busytime import respected
+
     session = Session(store)
     settings, today = session.settings, session.today
     history = session.history()
     first_week = rotation.first_open_week(settings, history, today)
     weeks = rotation.trial_weeks_left(settings, first_week) or max(1, len(session.roster.active_on(today)))
-    slots = rotation.plan(session.roster, settings, history, today, weeks)
+    slots = respected(
+        session, rotation.plan(session.roster, settings, history, today, weeks), refresh_first=True
+    )
     with store.locked(), open_connected(found.caldav) as remote_calendar:
         state = calendar_state(store)
         alarm = calendar.remembered_alarm(state, None, False)

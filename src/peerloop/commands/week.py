@@ -33,7 +33,12 @@ def _with_trial_years(session: Session) -> Journal:
     return session.journal
 
 
-def next_(json: params.JsonOption = False) -> None:
+RefreshOption = Annotated[
+    bool, typer.Option("--refresh", help="Fetch busy times from your connected calendars first (network).")
+]
+
+
+def next_(json: params.JsonOption = False, refresh: RefreshOption = False) -> None:
     """Who to meet this week, when and how.
 
     With what you brought and promised: the pressing issue of your last meeting with them and every
@@ -48,9 +53,11 @@ def next_(json: params.JsonOption = False) -> None:
 
       peerloop next --json | jq -r .peer
     """
+    from peerloop.busytime import respected
+
     session = Session(params.store())
     roster, settings, today = session.roster, session.settings, session.today
-    slot = session.next_slot()
+    slot = respected(session, [session.next_slot()], refresh)[0]
     found = _with_trial_years(session)
     last = last_meeting_with(found, slot.peer.name) if slot.peer else None
     still_open = journal.open_follow_ups(found.meetings, slot.peer) if slot.peer else []
@@ -90,6 +97,10 @@ def next_(json: params.JsonOption = False) -> None:
     when = {0: "This week", 1: "Next week"}.get(weeks_ahead, f"Week of {text.day(slot.week)}")
     text.out(text.style(f"{when}: {slot.mode.value} with {text.safe(slot.peer.name)}", "bold"))
     text.out(f"  {text.day(slot.date)}, {slot_time(slot)} ({settings.timezone})")
+    if slot.note:
+        text.out(
+            text.style(f"  {slot.note[0].upper()}{slot.note[1:]}", "yellow") + " (busy in your calendar)"
+        )
     if slot.overdue:
         text.out(
             text.style("  Overdue:", "red")
@@ -165,6 +176,7 @@ def plan(
         ),
     ] = None,
     json: params.JsonOption = False,
+    refresh: RefreshOption = False,
 ) -> None:
     """The rotation for the coming weeks.
 
@@ -192,8 +204,10 @@ def plan(
     first = next(upcoming, None)
     if first is None:
         raise InputError(f"--from {start}: that is beyond the years peerloop plans in")
+    from peerloop.busytime import respected
+
     count = weeks or default_weeks(session, first.week)
-    slots = [first, *itertools.islice(upcoming, count - 1)]
+    slots = respected(session, [first, *itertools.islice(upcoming, count - 1)], refresh)
     if json:
         from peerloop.output.json import emit_json, slot_json
 

@@ -43,6 +43,8 @@ def slot_json(slot: Slot) -> dict[str, Any]:
         "email": slot.peer.email if slot.peer else None,
         "mode": slot.mode.value,
         "overdue": slot.overdue,
+        "moved_from": slot.moved_from.isoformat() if slot.moved_from else None,
+        "note": slot.note,
     }
 
 

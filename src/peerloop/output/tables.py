@@ -19,7 +19,7 @@ def plan_table(slots: list[Slot], settings: Settings) -> str:
             slot_time(slot),
             slot.peer.name if slot.peer else "(nobody: every peer is paused)",
             slot.mode.value if slot.peer else "",
-            "overdue" if slot.overdue else "",
+            "\n".join(note for note in ("overdue" if slot.overdue else "", slot.note or "") if note),
         )
         for slot in slots
     ]

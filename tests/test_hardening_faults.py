@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from peerloop import storage
+from peerloop import atomic
 from tests.conftest import Invoke
 from tests.hardening import NOW, populate, snapshot
 
@@ -89,7 +89,7 @@ def lab(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Lab:
 def _count_files_written(cli: Invoke, lab: Lab, command: list[str], monkeypatch: pytest.MonkeyPatch) -> int:
     """How many files the command writes when all goes well (each is one temp file, then a rename)."""
     made = [0]
-    real = storage._create_temp
+    real = atomic._create_temp
 
     def counting(path: Path) -> tuple[int, str]:
         made[0] += 1
@@ -97,7 +97,7 @@ def _count_files_written(cli: Invoke, lab: Lab, command: list[str], monkeypatch:
 
     lab.reset()
     with monkeypatch.context() as patch:
-        patch.setattr(storage, "_create_temp", counting)
+        patch.setattr(atomic, "_create_temp", counting)
         result = cli(*command)
     assert result.exit_code == 0, (command, result.output)
     return made[0]
@@ -130,7 +130,7 @@ def test_a_fault_at_any_file_of_a_command_leaves_every_file_as_it_was(
     for k in range(1, files + 1):
         before = lab.reset()
         with monkeypatch.context() as patch:
-            patch.setattr(storage, "_create_temp", _fail_temp_number(k, error_number)(storage._create_temp))
+            patch.setattr(atomic, "_create_temp", _fail_temp_number(k, error_number)(atomic._create_temp))
             result = cli(*command)
         said = f"{command} fault at file {k} of {files}: {result.exit_code} {result.output!r}"
         assert result.exit_code == 5, said

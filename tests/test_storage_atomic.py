@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 
+from peerloop.atomic import replace_atomically
 from peerloop.errors import EXIT_STORAGE, StorageError
 from peerloop.models import JournalYear, Meeting, Mode, Peer, Roster
 from peerloop.session import Store
-from peerloop.storage import replace_atomically
 from tests.conftest import Invoke
 
 INIT = ["init", "--name", "Dana Ode", "--timezone", "Europe/Berlin", "--day", "tue", "--time", "08:30",

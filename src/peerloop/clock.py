@@ -13,19 +13,39 @@ from pathlib import Path
 NOW_ENV = "PEERLOOP_NOW"
 
 
+FIRST_YEAR, LAST_YEAR = 1900, 9000
+"""The years peerloop plans in (the dates' range elsewhere too): far from the ends of `datetime`."""
+
+
+def pinned() -> dt.datetime | None:
+    """`PEERLOOP_NOW` as a date-time (naive: in the leader's zone), None when unset; one clear error line
+    when it is not an ISO date or date-time in 1900..9000. Also checked before every commit, so a bad
+    value never stops a command after it wrote."""
+    value = os.environ.get(NOW_ENV)
+    if not value:
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(value.strip())
+    except ValueError:
+        moment = None
+    if moment is None or not FIRST_YEAR <= moment.year <= LAST_YEAR:
+        from peerloop.errors import InputError
+
+        shown = value if value.isprintable() and len(value) <= 40 else f"{value[:40]!r}"
+        raise InputError(
+            f"{NOW_ENV}={shown} is not an ISO date or date-time between {FIRST_YEAR} and {LAST_YEAR} "
+            "(such as 2026-04-15T09:00); unset it to use the real clock"
+        )
+    return moment
+
+
 def now(zone: str) -> dt.datetime:
     """The current time in `zone` (an IANA name)."""
     from zoneinfo import ZoneInfo
 
     tz = ZoneInfo(zone)
-    pinned = os.environ.get(NOW_ENV)
-    if pinned:
-        try:
-            moment = dt.datetime.fromisoformat(pinned)
-        except ValueError:
-            from peerloop.errors import InputError
-
-            raise InputError(f"{NOW_ENV}={pinned!r} is not an ISO date or date-time; unset it") from None
+    moment = pinned()
+    if moment is not None:
         return moment.astimezone(tz) if moment.tzinfo else moment.replace(tzinfo=tz)
     return dt.datetime.now(tz)
 

@@ -7,6 +7,7 @@ without importing Typer.
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -39,11 +40,12 @@ def guarded(call: Callable[[], Any]) -> int:
     """
     storage.committed.clear()
     _prepare_streams()
+    previous = _catch_interrupts()
     try:
         result = call()
     except PeerloopError as error:
         return fail(error.message, error.exit_code)
-    except (KeyboardInterrupt, EOFError):
+    except (KeyboardInterrupt, Interrupted, EOFError):
         if storage.committed:
             text.message(f"peerloop: interrupted{_saved_note()}.")
             return 0
@@ -63,7 +65,27 @@ def guarded(call: Callable[[], Any]) -> int:
         )
     finally:
         _flush_quietly()
+        for number, handler in (previous or {}).items():
+            signal.signal(number, handler)
     return result if isinstance(result, int) else 0
+
+
+class Interrupted(BaseException):
+    """Ctrl-C or SIGTERM, as peerloop's own exception: Typer would turn a KeyboardInterrupt into a silent exit
+    130, and every command must end on "Aborted." or on what it saved."""
+
+
+def _interrupted(number: int, frame: object) -> None:
+    raise Interrupted
+
+
+def _catch_interrupts() -> dict[int, Any] | None:
+    """SIGINT and SIGTERM raise `Interrupted` (held during a commit, see `storage.held_signals`). The
+    previous handlers, or None off the main thread, where handlers cannot be set."""
+    try:
+        return {number: signal.signal(number, _interrupted) for number in (signal.SIGINT, signal.SIGTERM)}
+    except ValueError:
+        return None
 
 
 def _prepare_streams() -> None:

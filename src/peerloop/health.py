@@ -13,11 +13,11 @@ from pathlib import Path
 from typing import NamedTuple
 
 from peerloop import calendar
+from peerloop.atomic import DIR_MODE, FILE_MODE
 from peerloop.errors import DataFileError
 from peerloop.models import peer_key
 from peerloop.roster import roster_warning
 from peerloop.session import Store
-from peerloop.storage import DIR_MODE, FILE_MODE
 
 
 class Finding(NamedTuple):
@@ -157,7 +157,12 @@ def check_transactions(store: Store) -> list[Finding]:
 
 
 def check_all(store: Store) -> list[Finding]:
-    return check_permissions(store) + check_transactions(store) + check_files(store)
+    """Every check, changing nothing: an unfinished commit is read through its temp files, not finished."""
+    store.folder.rolls_forward = False
+    try:
+        return check_permissions(store) + check_transactions(store) + check_files(store)
+    finally:
+        store.folder.rolls_forward = True
 
 
 def repair(store: Store) -> list[str]:

@@ -100,8 +100,14 @@ def parse_flag(value: str, flag: str, parse: Callable[[str], T]) -> T:
 def parse_day(value: str, flag: str, today: dt.date, looking: Literal["past", "future"]) -> dt.date:
     """A date as people type it (2027-01-12, yesterday, tue, last tue, 3 days ago, +2w), for `flag`."""
     from peerloop import dates
+    from peerloop.models import EARLIEST_DAY, LATEST_DAY
 
-    return parse_flag(value, flag, lambda text: dates.parse_day(text, today, looking))
+    day = parse_flag(value, flag, lambda text: dates.parse_day(text, today, looking))
+    if not EARLIEST_DAY <= day <= LATEST_DAY:
+        raise InputError(
+            f"{flag} {day.isoformat()} is outside the years peerloop keeps ({EARLIEST_DAY.year} to {LATEST_DAY.year})"
+        )
+    return day
 
 
 def resolve(

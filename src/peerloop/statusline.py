@@ -95,9 +95,9 @@ def _recompute(folder: str) -> str:
     from pathlib import Path
 
     from peerloop import clock
+    from peerloop.atomic import replace_atomically
     from peerloop.errors import NotSetUpError, StorageError
     from peerloop.session import check_home, load_status, open_store
-    from peerloop.storage import replace_atomically
 
     store = open_store(check_home(Path(folder)))
     if not store.roster_path.exists():

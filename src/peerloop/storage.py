@@ -10,7 +10,10 @@ Storage knows files and bytes, nothing of TOML records or the terminal (records:
 
 A kill before step 2 leaves the old files (the temp files are leftovers); a kill after it leaves a record
 that the next process to take the lock rolls forward, so every command sees all of a change or none of it.
-SIGINT and SIGTERM are held from step 1 to the end of step 3.
+SIGINT and SIGTERM are held from step 1 to the end of step 3. Any read that finds a record first takes
+the lock (which rolls it forward), so even a read-only command never sees half a change.
+
+`_PEERLOOP_FAULT` (tests only) sends the process a signal at a named step of a commit: see `Fault`.
 """
 
 from __future__ import annotations
@@ -24,7 +27,17 @@ import stat
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import ClassVar
 
+from peerloop import clock
+from peerloop.atomic import (
+    FILE_MODE,
+    ensure_private_dir,
+    fsync_dir,
+    replace_atomically,
+    write_error,
+    write_temp,
+)
 from peerloop.errors import DataFileError, StorageError
 
 ROSTER_FILE = "roster.toml"
@@ -33,20 +46,23 @@ CONNECTIONS_FILE = "connections.toml"
 JOURNAL_DIR = "journal"
 LOCK_FILE = ".lock"
 COMMIT_FILE = ".commit"
-FILE_MODE = 0o600
-DIR_MODE = 0o700
 DEFAULT_LOCK_TIMEOUT = 10.0
 MAX_FILE_BYTES = 16 * 1024 * 1024
 """A data file is a few KB a year; anything this big is not one of ours (and would be slow to parse)."""
 
 _JOURNAL_NAME = re.compile(r"^(\d{4})\.toml$")
 _HELD_SIGNALS = {signal.SIGINT, signal.SIGTERM}
+_DATA_NAME = r"(?:roster|calendar|connections)\.toml|journal/\d{4}\.toml"
+_RECORD_LINE = re.compile(rf"^(?:journal/)?\.[^/\t]+\.tmp\t(?:{_DATA_NAME})$")
+"""A record line: a temp file beside its target, and the target one of the data files (nothing else)."""
 
 committed: list[Path] = []
 """The files this process committed (the CLI reads it: after a commit, an error must not say 'nothing changed')."""
 
-fault_hook: list[str] = []
-"""Test seam: the name of a commit step at which the process kills itself with SIGKILL (see `_step`)."""
+FAULT_ENV = "_PEERLOOP_FAULT"
+STEPS = ("begin", "temp", "record", "rename", "done", "roll")
+"""Where a commit can be interrupted: before anything is written; after each temp file; after the record;
+after each rename; after the record is removed; after each rename of a roll-forward."""
 
 
 class Folder:
@@ -58,6 +74,9 @@ class Folder:
         self.tightened: list[Path] = []
         """Folders whose looser permissions this process tightened to 0700 (the CLI says so once)."""
         self._locked = False
+        self.rolls_forward = True
+        """False for `doctor` without --fix: reads then see a committed change through its temp files."""
+        self._overlay: dict[Path, Path] = {}
 
     @property
     def roster_path(self) -> Path:
@@ -110,10 +129,14 @@ class Folder:
         """The file's text, or None when it does not exist.
 
         Only a regular file is read: a link, a FIFO (which would hang), a device or a folder is refused
-        with one line, as is a file too big to be ours or one that is not UTF-8.
+        with one line, as is a file too big to be ours or one that is not UTF-8. A commit record left by a
+        killed process is rolled forward first, so what is read is the whole change or none of it.
         """
+        if path != self.commit_path and not self._locked and os.path.lexists(self.commit_path):
+            self._settle()
+        source = self._overlay.get(path, path)
         try:
-            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+            fd = os.open(source, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
         except FileNotFoundError:
             return None
         except OSError as error:
@@ -154,6 +177,17 @@ class Folder:
             raise DataFileError(
                 f"{path} line {line}: not UTF-8 text (damaged?); restore it from a backup or fix it by hand"
             ) from None
+
+    def _settle(self) -> None:
+        """Finish a left commit under the lock; where that cannot be done (a read-only folder, `doctor`),
+        read its targets from its temp files instead."""
+        if self.rolls_forward:
+            try:
+                with self.locked():
+                    return
+            except StorageError:
+                pass
+        self._overlay = {target: temp for temp, target in self.pending() or [] if temp.exists()}
 
     # --- locking ---------------------------------------------------------------------------------------
 
@@ -208,8 +242,13 @@ class Folder:
             if not line or line.startswith("#"):
                 continue
             temp, _, target = line.partition("\t")
-            if not temp or not target:
-                raise DataFileError(f"{self.commit_path} is damaged; run `peerloop doctor`")
+            if not _RECORD_LINE.match(f"{temp}\t{target}") or not temp.startswith(
+                os.path.join(os.path.dirname(target), f".{os.path.basename(target)}.")
+            ):
+                raise DataFileError(
+                    f"{self.commit_path} is damaged (it names {line[:80]!r}); "
+                    "restore the data folder from a backup, or delete it to drop the unfinished change"
+                )
             pairs.append((self.home / temp, self.home / target))
         return pairs
 
@@ -219,13 +258,21 @@ class Folder:
         if pairs is None:
             return []
         finished = []
-        for temp, target in pairs:
-            if temp.exists():
-                os.replace(temp, target)
-                fsync_dir(target.parent)
-                finished.append(target)
-        os.unlink(self.commit_path)
+        try:
+            for temp, target in pairs:
+                if os.path.lexists(temp):
+                    os.replace(temp, target)
+                    fsync_dir(target.parent)
+                    finished.append(target)
+                    _step("roll")
+            os.unlink(self.commit_path)
+        except OSError as error:
+            raise StorageError(
+                f"could not finish the interrupted change recorded in {self.commit_path}: "
+                f"{write_error(self.commit_path, error).message.split(': ', 2)[-1].removesuffix('. Nothing was changed')}"
+            ) from None
         fsync_dir(self.home)
+        self._overlay = {}
         return finished
 
     def commit(self, files: dict[Path, str]) -> None:
@@ -236,6 +283,8 @@ class Folder:
             if not self.contains(path.parent):
                 raise StorageError(f"refusing to write {path}: it is outside the data folder {self.home}")
         first = next(iter(files))
+        clock.pinned()  # a bad PEERLOOP_NOW is refused here at the latest, never after the change
+        _step("begin")
         with held_signals():
             prepared: list[tuple[str, Path]] = []
             try:
@@ -265,6 +314,7 @@ class Folder:
                     _step("rename")
                 os.unlink(self.commit_path)
                 fsync_dir(self.home)
+                _step("done")
             except OSError as error:
                 reason = (
                     write_error(first, error).message.split(": ", 1)[-1].removesuffix(". Nothing was changed")
@@ -275,9 +325,38 @@ class Folder:
                 ) from None
 
 
-def _step(name: str) -> None:
-    if name in fault_hook:
-        os.kill(os.getpid(), signal.SIGKILL)
+class Fault:
+    """A test seam: `_PEERLOOP_FAULT=STEP[#N][:SIGNAL]` sends this process SIGNAL (KILL, INT or TERM;
+    KILL by default) the Nth time (1 by default) it passes STEP (one of `STEPS`). Read once per process;
+    set `Fault.active` directly in-process."""
+
+    active: ClassVar[tuple[str, int, signal.Signals] | None] = None
+    seen: ClassVar[dict[str, int]] = {}
+
+    @classmethod
+    def from_env(cls) -> None:
+        value = os.environ.get(FAULT_ENV, "")
+        if not value:
+            return
+        spec, _, name = value.partition(":")
+        step, _, nth = spec.partition("#")
+        number = getattr(signal, f"SIG{name or 'KILL'}", None)
+        if step not in STEPS or not (nth or "1").isdigit() or number not in _FAULT_SIGNALS:
+            raise ValueError(f"{FAULT_ENV}={value!r}: want STEP[#N][:KILL|INT|TERM], STEP one of {STEPS}")
+        cls.active = (step, int(nth or "1"), signal.Signals(number))
+
+    @classmethod
+    def step(cls, name: str) -> None:
+        if cls.active is None or cls.active[0] != name:
+            return
+        cls.seen[name] = cls.seen.get(name, 0) + 1
+        if cls.seen[name] == cls.active[1]:
+            os.kill(os.getpid(), cls.active[2])
+
+
+_FAULT_SIGNALS = {signal.SIGKILL, signal.SIGINT, signal.SIGTERM}
+Fault.from_env()
+_step = Fault.step
 
 
 @contextlib.contextmanager
@@ -303,102 +382,3 @@ def held_signals() -> Iterator[None]:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
         for number, handler in handlers.items():
             signal.signal(number, handler)
-
-
-# --- files -------------------------------------------------------------------------------------------------
-
-
-def ensure_private_dir(path: Path, tightened: list[Path] | None = None) -> None:
-    """Create the folder (and parents) if needed, private to the user; tighten one that is looser."""
-    try:
-        info = os.lstat(path)
-    except FileNotFoundError:
-        if path.parent != path:
-            ensure_private_dir(path.parent)  # mkdir(parents=True) would leave new parents to the umask
-        try:
-            path.mkdir(mode=DIR_MODE, exist_ok=True)
-            os.chmod(path, DIR_MODE)
-        except OSError as error:
-            raise write_error(path, error) from None
-        return
-    except OSError as error:
-        raise write_error(path, error) from None
-    if stat.S_ISLNK(info.st_mode) and path.is_dir():
-        return  # a data folder reached through a link is the user's choice; its target is checked below
-    if not stat.S_ISDIR(info.st_mode):
-        raise StorageError(f"could not write in {path}: it is not a folder. Nothing was changed")
-    if tightened is not None and stat.S_IMODE(info.st_mode) & 0o077 and info.st_uid == os.getuid():
-        try:
-            os.chmod(path, DIR_MODE)
-        except OSError as error:
-            raise write_error(path, error) from None
-        tightened.append(path)
-
-
-def replace_atomically(path: Path, data: bytes) -> None:
-    """Replace one file so that a crash leaves the old or the new one: temp file, fsync, rename, fsync."""
-    temp = write_temp(path, data)
-    try:
-        os.replace(temp, path)
-    except OSError as error:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
-        raise write_error(path, error) from None
-    fsync_dir(path.parent)
-
-
-def write_temp(path: Path, data: bytes) -> str:
-    """A private temp file beside `path` holding `data`, synced to the disk; removed again if that fails."""
-    try:
-        fd, temp_name = _create_temp(path)
-    except OSError as error:
-        raise write_error(path, error) from None
-    try:
-        try:
-            os.fchmod(fd, FILE_MODE)
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-    except BaseException as error:
-        with contextlib.suppress(OSError):
-            os.unlink(temp_name)
-        if isinstance(error, OSError):
-            raise write_error(path, error) from None
-        raise
-    return temp_name
-
-
-def _create_temp(path: Path) -> tuple[int, str]:
-    """A new private file `.NAME.<pid>-<n>.tmp` beside `path` (tempfile costs more to import than the write)."""
-    for attempt in range(100):
-        name = str(path.parent / f".{path.name}.{os.getpid()}-{time.monotonic_ns()}-{attempt}.tmp")
-        try:
-            return os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, FILE_MODE), name
-        except FileExistsError:
-            continue
-    raise FileExistsError(errno.EEXIST, "no free temp file name", str(path.parent))
-
-
-def fsync_dir(path: Path) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
-def write_error(path: Path, error: OSError) -> StorageError:
-    reasons = {
-        errno.ENOSPC: "the disk is full; free some space and try again",
-        errno.EDQUOT: "the disk quota is exceeded; free some space and try again",
-        errno.EROFS: "the file system is read-only; point --home or PEERLOOP_HOME at a writable folder",
-        errno.EACCES: "permission denied; check the folder's owner and permissions",
-        errno.EPERM: "permission denied; check the folder's owner and permissions",
-        errno.ELOOP: "it is a symbolic link; peerloop writes only plain files in its folder",
-    }
-    reason = reasons.get(error.errno or 0, error.strerror or str(error))
-    return StorageError(f"could not write {path}: {reason}. Nothing was changed")

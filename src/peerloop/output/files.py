@@ -8,8 +8,8 @@ import os
 import stat
 from pathlib import Path
 
+from peerloop.atomic import fsync_dir, write_error, write_temp
 from peerloop.errors import StorageError
-from peerloop.storage import fsync_dir, write_error, write_temp
 
 
 class Output:

@@ -1,0 +1,123 @@
+"""Read-check-write commands racing each other in real processes: one lock from the first read to the
+commit, so two `review`s record one (the other says why, exit 3), two `init`s keep both changes, and
+`log`, `done`, `edit` and `pause` at once lose nothing."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from peerloop.errors import EXIT_CONFLICT
+from tests.hardening import NOW, check_answer, populate, python_peerloop, subprocess_env
+
+RUNS = 8
+counts = {"races": 0, "lost": 0}
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    home = tmp_path_factory.mktemp("template") / "home"
+    populate(home)
+    return home
+
+
+def _race(home: Path, *commands: list[str]) -> list[subprocess.CompletedProcess[str]]:
+    """Start every command at once on one folder; their answers, each checked against the rules."""
+    env = subprocess_env(home, {"PEERLOOP_NOW": NOW, "PEERLOOP_LOCK_TIMEOUT": "60"})
+    started = [
+        (argv, subprocess.Popen(python_peerloop(*argv), env=env, stdin=subprocess.DEVNULL,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+        for argv in commands
+    ]  # fmt: skip
+    answers = []
+    for argv, process in started:
+        out, err = process.communicate(timeout=120)
+        check_answer(argv, process.returncode, out, err)
+        answers.append(subprocess.CompletedProcess(argv, process.returncode, out, err))
+    counts["races"] += 1
+    return answers
+
+
+def _tables(home: Path) -> tuple[dict[str, object], dict[str, object]]:
+    roster = tomllib.loads((home / "roster.toml").read_text(encoding="utf-8"))
+    year = tomllib.loads((home / "journal" / "2026.toml").read_text(encoding="utf-8"))
+    return roster, year
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("decisions", [("stop", "stop"), ("continue", "adjust")])
+def test_two_reviews_at_once_record_exactly_one_for_the_trial(
+    decisions: tuple[str, str], template: Path, tmp_path: Path
+) -> None:
+    """Two reviews of one trial: one is recorded, the other exits 3 saying nothing was saved. (After
+    `continue`, a review that starts only once the first one is done reviews the new trial: allowed.)"""
+    for n in range(RUNS):
+        home = Path(shutil.copytree(template, tmp_path / f"{n}"))
+        answers = _race(
+            home,
+            *(["review", "--early", "--added-value", "no", "--decision", choice] for choice in decisions),
+        )
+        _, year = _tables(home)
+        reviews = year.get("reviews", [])
+        assert isinstance(reviews, list)
+        of_trial = [r for r in reviews if str(r["trial_start"]) == "2026-03-02"]
+        counts["lost"] += len(of_trial) != 1
+        assert len(of_trial) == 1, reviews
+        codes = sorted(answer.returncode for answer in answers)
+        if decisions[0] == "stop" or len(reviews) == 1:
+            assert codes == [0, EXIT_CONFLICT], [a.stderr for a in answers]
+            refused = next(a for a in answers if a.returncode)
+            assert "nothing was saved" in refused.stderr or "you reviewed this trial" in refused.stderr
+        else:
+            assert codes == [0, 0]
+    print(f"\nraces: {counts}")
+
+
+@pytest.mark.slow
+def test_two_inits_at_once_keep_both_changes(template: Path, tmp_path: Path) -> None:
+    for n in range(RUNS):
+        home = Path(shutil.copytree(template, tmp_path / f"{n}"))
+        answers = _race(home, ["init", "--peer", "Gus Hale", "--duration", "30"],
+                        ["init", "--peer", "Hal Ito", "--mode", "call"])  # fmt: skip
+        roster, _ = _tables(home)
+        names = {peer["name"] for peer in roster["peers"]}  # type: ignore[attr-defined]
+        settings = roster["settings"]
+        kept = [
+            answers[0].returncode != 0 or ("Gus Hale" in names and settings["duration"] == 30),  # type: ignore[index]
+            answers[1].returncode != 0 or ("Hal Ito" in names and settings["mode"] == "call"),  # type: ignore[index]
+        ]
+        counts["lost"] += kept.count(False)
+        assert all(kept), (names, settings, [a.stderr for a in answers])
+    print(f"\nraces: {counts}")
+
+
+@pytest.mark.slow
+def test_log_done_edit_and_pause_at_once_lose_nothing(template: Path, tmp_path: Path) -> None:
+    for n in range(RUNS):
+        home = Path(shutil.copytree(template, tmp_path / f"{n}"))
+        answers = _race(
+            home,
+            ["log", "Ann Lee", "--date", "2026-04-14", "--note", f"race {n}"],
+            ["log", "--touch", "Bo Chen", "--date", "2026-04-13", "--note", f"touch {n}"],
+            ["done", "20260324-1.1"],
+            ["edit", "Bo Chen", "--org", f"Org {n}"],
+            ["pause", "Cy Dee", "--until", "2026-06-30"],
+        )
+        assert [a.returncode for a in answers] == [0] * 5, [a.stderr for a in answers]
+        roster, year = _tables(home)
+        peers = {peer["name"]: peer for peer in roster["peers"]}  # type: ignore[attr-defined]
+        meetings = {m["id"]: m for m in year["meetings"]}  # type: ignore[attr-defined]
+        changes = [
+            any(m.get("note") == f"race {n}" for m in meetings.values()),
+            any(t.get("note") == f"touch {n}" for t in year.get("touches", [])),  # type: ignore[attr-defined]
+            meetings["20260324-1"]["follow_ups"][0]["done"] is True,
+            peers["Bo Chen"].get("org") == f"Org {n}",
+            str(peers["Cy Dee"].get("paused_until")) == "2026-06-30",
+        ]
+        counts["lost"] += changes.count(False)
+        assert all(changes), changes
+    print(f"\nraces: {counts}")

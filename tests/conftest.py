@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from peerloop import prompts
-from peerloop.cli import app
+from peerloop.cli import app_for
 from peerloop.session import Store
 
 Invoke = Callable[..., Result]
@@ -56,11 +56,12 @@ def store(home: Path) -> Store:
 
 @pytest.fixture
 def cli() -> Invoke:
-    """Run peerloop in-process: cli("add", "Ann", input=...) -> Result with .stdout, .stderr, .exit_code."""
+    """Run peerloop in-process, as `peerloop` runs it (the app `cli.app_for` builds for the command line):
+    cli("add", "Ann", input=...) -> Result with .stdout, .stderr, .exit_code."""
     runner = CliRunner()
 
     def invoke(*args: str, input: str | None = None) -> Result:
-        return runner.invoke(app, list(args), input=input)
+        return runner.invoke(app_for(args), list(args), input=input)
 
     return invoke
 

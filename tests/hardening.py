@@ -12,7 +12,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from peerloop import prompts
-from peerloop.cli import app
+from peerloop.cli import app_for
 from peerloop.errors import (
     EXIT_ABORTED,
     EXIT_CONFLICT,
@@ -65,7 +65,7 @@ def populate(home: Path, secret: str = "a private note") -> None:
     prompts.interactive = lambda: False  # built from flags alone, even in a test that plays a terminal
     try:
         for step in steps:
-            result = runner.invoke(app, step)
+            result = runner.invoke(app_for(step), step)
             assert result.exit_code == 0, (step, result.output)
     finally:
         prompts.interactive = asking

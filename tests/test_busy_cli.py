@@ -13,7 +13,8 @@ from tests.conftest import Invoke
 
 PEERS = ("Ann Lee", "Bo Chen", "Cy Dee", "Di Eze")
 
-BOARD = """BEGIN:VCALENDAR
+BOARD = (
+    """BEGIN:VCALENDAR
 VERSION:2.0
 PRODID:-//test//busy//EN
 BEGIN:VEVENT
@@ -41,13 +42,14 @@ DTEND;VALUE=DATE:20260411
 SUMMARY:Trip
 END:VEVENT
 END:VCALENDAR
-""".replace("T08:00:00", "T080000").replace("T10:00:00", "T100000").replace("T09:00:00", "T090000")
+""".replace("T08:00:00", "T080000")
+    .replace("T10:00:00", "T100000")
+    .replace("T09:00:00", "T090000")
+)
 
 
 @pytest.fixture
-def busy_feed(
-    cli: Invoke, set_up: Callable[..., None], at: Callable[[str], None], tmp_path: Path
-) -> Path:
+def busy_feed(cli: Invoke, set_up: Callable[..., None], at: Callable[[str], None], tmp_path: Path) -> Path:
     set_up(*PEERS, now="2026-03-09T07:00")
     feed = tmp_path / "work.ics"
     feed.write_text(BOARD.replace("\n", "\r\n"), encoding="utf-8")
@@ -112,7 +114,10 @@ def test_the_cache_works_offline_and_says_when_it_is_old(
     assert "busy times are" not in fresh.stderr
     at("2026-03-12T07:00")
     old = cli("plan", "--json")
-    assert "peerloop: busy times are 3 days old; `peerloop sync` or `peerloop plan --refresh` fetches them again" in old.stderr
+    assert (
+        "peerloop: busy times are 3 days old; `peerloop sync` or `peerloop plan --refresh` fetches them again"
+        in old.stderr
+    )
     still = {s["date"]: s for s in json.loads(old.stdout)}
     assert still["2026-03-24"]["moved_from"] == "2026-03-24T08:30:00+01:00"  # planned from the cache
     failing = cli("plan", "--refresh", "--json")

@@ -42,7 +42,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from peerloop.cli import app
+from peerloop.cli import app_for
 
 ROOT = Path(__file__).resolve().parent.parent
 GUIDE = ROOT / "docs" / "guide.md"
@@ -128,7 +128,7 @@ class Session:
             words = words[: words.index("|")]
         assert words[:1] == ["peerloop"], f"not a peerloop command: {line!r}"
         args = [os.path.expanduser(word) if word.startswith("~/") else word for word in words[1:]]
-        result = self.runner.invoke(app, args)
+        result = self.runner.invoke(app_for(args), args)
         if result.exception is not None and not isinstance(result.exception, SystemExit):
             raise result.exception
         output = result.stdout + result.stderr

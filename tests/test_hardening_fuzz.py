@@ -20,10 +20,10 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from peerloop.cli import app
+from peerloop.cli import app_for, full_app
 from tests.hardening import IDS, NOW, PEERS, check_answer, populate, python_peerloop, snapshot, subprocess_env
 
-GROUP: Any = typer.main.get_command(app)
+GROUP: Any = typer.main.get_command(full_app())
 COMMANDS = list(GROUP.commands)
 COMMAND_DECLS = {
     name: sorted({decl for param in command.params for decl in (*param.opts, *param.secondary_opts)
@@ -165,7 +165,7 @@ FUZZ = settings(
 @example(argv=["review", "--early", "--added-value", "yes", "--decision", "continue", "--works", "\udcff"])
 def test_fuzzed_command_lines(argv: list[str], sandbox: Sandbox) -> None:
     before = sandbox.reset()
-    result = CliRunner().invoke(app, argv)
+    result = CliRunner().invoke(app_for(argv), argv)
     assert result.exception is None or isinstance(result.exception, SystemExit), (argv, result.exception)
     check_answer(argv, result.exit_code, result.stdout, result.stderr)
     check_files(sandbox, argv, result.exit_code, before)
@@ -221,7 +221,7 @@ def test_text_that_cannot_be_stored_is_a_usage_error_and_nothing_is_written(
     argv: list[str], message: str, sandbox: Sandbox, capsys: pytest.CaptureFixture[str]
 ) -> None:
     before = sandbox.reset()
-    result = CliRunner().invoke(app, argv)
+    result = CliRunner().invoke(app_for(argv), argv)
     assert result.exit_code == 2
     assert result.stdout == ""
     assert result.stderr.startswith(f"peerloop: error: {message}"), result.stderr
@@ -245,7 +245,7 @@ def lived_in(home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_init_asks_again_for_an_answer_that_is_not_utf8(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PEERLOOP_NOW", NOW)
     answers = b"\xff\xfeDana\nDana Ode\n\nEurope/Berlin\n\n\n\n\n\n2026-03-02\nAnn Lee\n\nn\n"
-    result = CliRunner().invoke(app, ["init"], input=answers)
+    result = CliRunner().invoke(app_for(["init"]), ["init"], input=answers)
     assert result.exit_code == 0, result.output
     assert f"  {RETYPE}\n" in result.stderr
     assert "Traceback" not in result.output
@@ -257,7 +257,7 @@ def test_init_asks_again_for_an_answer_that_is_not_utf8(home: Path, monkeypatch:
 @pytest.mark.usefixtures("terminal")
 def test_a_list_answer_that_is_not_utf8_stops_init_before_anything_is_written(home: Path) -> None:
     answers = b"Dana Ode\n\nEurope/Berlin\n\n\n\n\n\n2026-03-02\nAnn Lee\n\xe9Bo\n\n"
-    result = CliRunner().invoke(app, ["init"], input=answers)
+    result = CliRunner().invoke(app_for(["init"]), ["init"], input=answers)
     assert result.exit_code == 2, result.output
     assert result.stderr.endswith(f"peerloop: error: a name: {RETYPE}\n")
     assert not home.exists()
@@ -266,7 +266,11 @@ def test_a_list_answer_that_is_not_utf8_stops_init_before_anything_is_written(ho
 @pytest.mark.usefixtures("terminal")
 def test_the_reflection_after_a_meeting_asks_again_then_saves(lived_in: Path) -> None:
     answers = b"\xff\nhiring a VP\nadvice\n\xe9t\xe9\ncaf\xc3\xa9\nTuesdays\n\nsend the deck\n\n\n"
-    result = CliRunner().invoke(app, ["log", "Cy Dee", "--date", "2026-04-14"], input=answers)
+    result = CliRunner().invoke(
+        app_for(["log", "Cy Dee", "--date", "2026-04-14"]),
+        ["log", "Cy Dee", "--date", "2026-04-14"],
+        input=answers,
+    )
     assert result.exit_code == 0, result.output
     assert (
         result.stderr.count("that answer is not valid UTF-8 (a stray byte from the terminal?); retype it")
@@ -290,7 +294,7 @@ def test_a_list_answer_that_is_not_utf8_is_refused_and_nothing_is_written(
     lived_in: Path, argv: list[str], answers: bytes, message: str
 ) -> None:
     before = snapshot(lived_in)
-    result = CliRunner().invoke(app, argv, input=answers)
+    result = CliRunner().invoke(app_for(argv), argv, input=answers)
     assert result.exit_code == 2, result.output
     assert result.stderr.endswith(f"peerloop: error: {message}{RETYPE}\n"), result.stderr
     assert snapshot(lived_in) == before
@@ -299,7 +303,7 @@ def test_a_list_answer_that_is_not_utf8_is_refused_and_nothing_is_written(
 @pytest.mark.usefixtures("terminal")
 def test_the_review_asks_again_for_an_answer_that_is_not_utf8(lived_in: Path) -> None:
     answers = b"partly\n\xffgood\nTuesdays\n\xfe\n\nstop\n"
-    result = CliRunner().invoke(app, ["review", "--early"], input=answers)
+    result = CliRunner().invoke(app_for(["review", "--early"]), ["review", "--early"], input=answers)
     assert result.exit_code == 0, result.output
     assert result.stderr.count(RETYPE) == 2
     journal = (lived_in / "journal" / "2026.toml").read_text(encoding="utf-8")
@@ -309,7 +313,7 @@ def test_the_review_asks_again_for_an_answer_that_is_not_utf8(lived_in: Path) ->
 @pytest.mark.usefixtures("terminal")
 def test_a_confirmation_that_is_not_utf8_is_a_no(lived_in: Path) -> None:
     before = snapshot(lived_in)
-    result = CliRunner().invoke(app, ["remove", "Ann Lee"], input=b"\xffyes\n")
+    result = CliRunner().invoke(app_for(["remove", "Ann Lee"]), ["remove", "Ann Lee"], input=b"\xffyes\n")
     assert result.exit_code == 0, result.output
     assert "Nothing removed." in result.stderr
     assert snapshot(lived_in) == before
@@ -325,7 +329,7 @@ def test_a_lock_timeout_that_is_not_a_number_of_seconds_is_a_usage_error(
     """NaN would make a held lock wait for ever: every comparison with it is false."""
     monkeypatch.setenv("PEERLOOP_LOCK_TIMEOUT", value)
     before = snapshot(lived_in)
-    result = CliRunner().invoke(app, ["add", "Eve Fox"])
+    result = CliRunner().invoke(app_for(["add", "Eve Fox"]), ["add", "Eve Fox"])
     assert result.exit_code == 2
     assert result.stderr == f"peerloop: error: PEERLOOP_LOCK_TIMEOUT={value!r} is not a number of seconds\n"
     assert snapshot(lived_in) == before
@@ -340,12 +344,12 @@ def test_a_home_the_system_cannot_use_is_one_line_for_every_command(
         os.symlink("link-loop", tmp_path / "link-loop")
     for command in COMMANDS:
         for argv in (["--home", name, command],):
-            result = CliRunner().invoke(app, argv)
+            result = CliRunner().invoke(app_for(argv), argv)
             check_answer(argv, result.exit_code, result.stdout, result.stderr)
             if result.exit_code == 2 and "cannot be used" in result.stderr:
                 assert name[:20] in result.stderr
     with monkeypatch.context() as patch:
         patch.setenv("PEERLOOP_HOME", str(tmp_path / name))
-        result = CliRunner().invoke(app, ["status", "--line"])
+        result = CliRunner().invoke(app_for(["status", "--line"]), ["status", "--line"])
         assert result.exit_code == 2, result.output
         assert "cannot be used" in result.stderr

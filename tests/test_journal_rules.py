@@ -245,7 +245,10 @@ def test_meeting_stats_count_per_peer_whatever_the_case() -> None:
         meeting("20260303-1", D(2026, 3, 3), peer="ANN LEE"),
         meeting("20260317-1", D(2026, 3, 17), peer="Bo Chen"),
     ]
-    assert roster_rules.meeting_stats(logged) == {"ann lee": (D(2026, 3, 10), 2), "bo chen": (D(2026, 3, 17), 1)}
+    assert roster_rules.meeting_stats(logged) == {
+        "ann lee": (D(2026, 3, 10), 2),
+        "bo chen": (D(2026, 3, 17), 1),
+    }
 
 
 def test_next_turns_follow_the_plan_and_wait_for_a_pause_to_end() -> None:

@@ -235,8 +235,8 @@ def test_a_bare_log_in_a_done_week_guesses_nobody_off_a_terminal(cli: Invoke, st
     result = cli("log")
     assert result.exit_code == 2
     assert result.stderr == (
-        "peerloop: error: the week of 2026-03-02 already holds a meeting or a skip; name who you met: "
-        "`peerloop log NAME` (an extra meeting does not move the rotation's week)\n"
+        "peerloop: error: the week of 2026-03-02 already holds meeting 20260303-1 with Ann Lee; to log another "
+        "meeting, name who you met: `peerloop log NAME`\n"
     )
     assert len(store.load_journal().meetings) == 1
 

@@ -314,6 +314,7 @@ def test_evidence_gathers_wins_open_follow_ups_and_excuses() -> None:
         "kept": 2,
         "skipped": 1,
         "missed": 0,
+        "paused": 0,
         "open": 1,
         "strip": "●●○◌" + "·" * 22,
     }

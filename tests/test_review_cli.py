@@ -168,8 +168,8 @@ def test_review_shows_the_evidence_then_records_the_answers(cli: Invoke, store: 
     evidence = [
         "The review of your 6-month trial: Mon 2026-03-02 to Wed 2026-09-02",
         "Process: did the meetings happen?",
-        "  ●○●" + "×" * 24,  # noqa: RUF001 (the trial's 27 weeks: the week of its review date is the last)
-        "  2 of 27 weeks kept (2 meetings); 1 skipped, 24 missed",
+        "  ●○●" + "×" * 23,  # noqa: RUF001 (the trial's 26 weeks)
+        "  2 of 26 weeks kept (2 meetings); 1 skipped, 23 missed",
         "Content: what did they give you?",
         "  Gains: advice 1, strength 1, motivation 1 (in 2 meetings)",
         "    Tue 2026-03-03, Ann Lee: hired a VP",

@@ -122,7 +122,7 @@ def test_status_json_shape(
     data = json.loads(cli("status", "--json").stdout)
     assert set(data) == {
         "today", "trial", "strip", "weeks", "planned", "kept", "skipped", "missed", "open", "meetings", "skips",
-        "next", "overdue", "review", "check", "calendar", "invitations",
+        "next", "overdue", "review", "check", "calendar", "invitations", "paused",
     }  # fmt: skip
     assert data["today"] == "2026-03-18"
     assert data["trial"] == {"start": "2026-03-02", "end": "2026-09-02", "week": 3, "weeks": 26}
@@ -214,9 +214,7 @@ def test_status_after_a_stop_shows_the_trial_as_it_was_and_checks_nothing(
     assert result.stdout.splitlines()[0] == (
         "Trial of Mon 2026-03-02 to Wed 2026-09-02: stopped at the review of Mon 2026-09-07"
     )
-    assert (
-        len(result.stdout.splitlines()[1].strip()) == 27
-    )  # the trial's weeks (to the week of its review date), not to today
+    assert len(result.stdout.splitlines()[1].strip()) == 26  # the trial's 26 weeks, not to today
     assert "Next" not in result.stdout
     assert result.stdout.splitlines()[-2].startswith("Review    done on Mon 2026-09-07: you decided to stop")
     assert result.stderr == ""

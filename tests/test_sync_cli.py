@@ -228,7 +228,9 @@ def test_sync_plans_around_the_leaders_own_events_and_never_its_own(
         "DTSTAMP:20260101T000000Z\r\nDTSTART:20260310T070000Z\r\nDTEND:20260310T090000Z\r\n"
         "SUMMARY:Board meeting\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
     )
-    status = server.request("PUT", connected + "board-1.ics", board.encode(), {"Content-Type": "text/calendar"})
+    status = server.request(
+        "PUT", connected + "board-1.ics", board.encode(), {"Content-Type": "text/calendar"}
+    )
     assert status in (201, 204)
     first = synced(cli)
     assert first["created"] == 27

@@ -13,20 +13,6 @@ import typer
 from typer.core import TyperGroup
 
 from peerloop import __version__, params, storage
-from peerloop.commands import (
-    calendar,
-    connect,
-    data,
-    history,
-    log,
-    reflect,
-    review,
-    roster,
-    setup,
-    status,
-    sync,
-    week,
-)
 from peerloop.errors import EXIT_USAGE
 from peerloop.failures import fail, guarded
 from peerloop.output import text
@@ -108,16 +94,16 @@ def _usage_error(error: typer.TyperException) -> int:
     return fail(error.format_message().replace("\n", " ") + hint, getattr(error, "exit_code", EXIT_USAGE))
 
 
-app = typer.Typer(
-    name="peerloop",
-    cls=PeerloopGroup,
-    help="Meet one peer a week, keep what it gave you, and decide after six months whether it added value.",
-    rich_markup_mode=None,
-    pretty_exceptions_enable=False,
-    add_completion=False,  # our own --show-completion SHELL: the named shell's script, whatever the parent
-    no_args_is_help=True,
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
+_APP_SETTINGS: dict[str, Any] = {
+    "name": "peerloop",
+    "cls": PeerloopGroup,
+    "help": "Meet one peer a week, keep what it gave you, and decide after six months whether it added value.",
+    "rich_markup_mode": None,
+    "pretty_exceptions_enable": False,
+    "add_completion": False,  # our own --show-completion SHELL: the named shell's script, whatever the parent
+    "no_args_is_help": True,
+    "context_settings": {"help_option_names": ["-h", "--help"]},
+}
 
 
 def _version(value: bool) -> None:
@@ -149,10 +135,9 @@ def _install_completion(ctx: typer.Context, param: typer.CallbackParam, value: S
         completion.install_callback(ctx, param, value.value)
 
 
-@app.callback()
 def _main(
     home: Annotated[
-        Path | None,
+        str | None,
         typer.Option(
             "--home",
             metavar="DIR",
@@ -187,27 +172,87 @@ def _main(
     ] = None,
 ) -> None:
     """Meet one peer a week, keep what it gave you, and decide after six months whether it added value."""
-    params.start(home)
+    if home is not None and not home.strip():
+        from peerloop.errors import InputError
+
+        raise InputError("--home cannot be empty; give the data folder, or leave --home out for the default")
+    params.start(Path(home) if home is not None else None)
 
 
-for module, names in (
-    (setup, ["init"]),
-    (roster, ["add", "peers", "edit", "remove", "pause", "resume"]),
-    (week, ["next", "plan"]),
-    (log, ["log", "done", "forget"]),
-    (history, ["history"]),
-    (status, ["status"]),
-    (reflect, ["reflect"]),
-    (review, ["review"]),
-    (calendar, ["export", "invite"]),
-    (sync, ["sync"]),
-    (data, ["where", "doctor"]),
-):
+COMMANDS: dict[str, tuple[str, str]] = {
+    "init": ("setup", "init"),
+    "add": ("roster", "add"),
+    "peers": ("roster", "peers"),
+    "edit": ("roster", "edit"),
+    "remove": ("roster", "remove"),
+    "pause": ("roster", "pause"),
+    "resume": ("roster", "resume"),
+    "next": ("week", "next_"),
+    "plan": ("week", "plan"),
+    "log": ("log", "log"),
+    "done": ("log", "done"),
+    "forget": ("log", "forget"),
+    "history": ("history", "history"),
+    "status": ("status", "status"),
+    "reflect": ("reflect", "reflect"),
+    "review": ("review", "review"),
+    "export": ("calendar", "export"),
+    "invite": ("calendar", "invite"),
+    "sync": ("sync", "sync"),
+    "connect": ("connect", "app"),
+    "disconnect": ("connect", "disconnect"),
+    "where": ("data", "where"),
+    "doctor": ("data", "doctor"),
+}
+"""Every command, in the order `peerloop --help` lists them: name -> (module in peerloop.commands, function)."""
+
+_OPTIONS_WITH_A_VALUE = ("--home", "--show-completion", "--install-completion")
+
+
+def _build(names: Sequence[str]) -> typer.Typer:
+    """A Typer app with the callback and the commands named (imported only now)."""
+    import importlib
+
+    built = typer.Typer(**_APP_SETTINGS)
+    built.callback()(_main)
     for name in names:
-        app.command(name)(getattr(module, name.replace("-", "_") + ("_" if name == "next" else "")))
-app.add_typer(connect.app)
-app.command("disconnect")(connect.disconnect)
+        module, function = COMMANDS[name]
+        target = getattr(importlib.import_module(f"peerloop.commands.{module}"), function)
+        if isinstance(target, typer.Typer):
+            built.add_typer(target)
+        else:
+            built.command(name)(target)
+    return built
+
+
+def command_in(args: Sequence[str]) -> str | None:
+    """The command a command line runs (after the app's own options), if it names one."""
+    rest = list(args)
+    while rest and rest[0].startswith("-"):
+        rest = rest[2:] if rest[0] in _OPTIONS_WITH_A_VALUE else rest[1:]
+    return rest[0] if rest and rest[0] in COMMANDS else None
+
+
+def app_for(args: Sequence[str]) -> typer.Typer:
+    """The Typer app for a command line: only its command's parameters are read (building all of them
+    costs a weekly command about twice Python's start-up); the whole app for the top-level help, shell
+    completion, or a command line that names no command (Typer then says what is wrong)."""
+    name = command_in(args)
+    if name is None or "_PEERLOOP_COMPLETE" in os.environ:
+        return full_app()
+    return _build([name])
+
+
+def full_app() -> typer.Typer:
+    return _build(list(COMMANDS))
+
+
+def __getattr__(name: str) -> typer.Typer:
+    if name == "app":  # `from peerloop.cli import app`: the whole app, built when asked for
+        return full_app()
+    raise AttributeError(name)
 
 
 def main() -> None:
-    app(prog_name="peerloop")
+    args = sys.argv[1:]
+    app_for(args)(args=args, prog_name="peerloop")

@@ -159,3 +159,32 @@ def cancel(store: Any, peer: Peer, settings: Settings, now: dt.datetime, weeks: 
         with store.change():
             store.save_calendar_state(calendar.state_to_toml(state))
     return f"Sent {peer.name} a cancellation of {what} via {how}."
+
+
+def invitations(store: Any) -> tuple[list[str], list[str]]:
+    """The peers who were sent an invitation (and not its cancellation), and those of them whose
+    invitation no longer matches their series: both as roster names."""
+    from peerloop import invites
+    from peerloop.session import Session, calendar_state, series_of
+
+    if not store.calendar_path.exists():
+        return [], []
+    state = calendar_state(store)
+    records = {key: r for key, r in sent_records(state).items() if not r.cancelled}
+    if not records:
+        return [], []
+    session = Session(store)
+    sent, stale = [], []
+    for peer in session.roster.peers:
+        if peer.key not in records:
+            continue
+        sent.append(peer.name)
+        series = series_of(session, peer)
+        current = (
+            invites.series_event(peer, series.first, series.interval, session.settings, state)
+            if series is not None and session.settings.email and peer.email
+            else None
+        )
+        if current is None or series_digest(current) != records[peer.key].digest:
+            stale.append(peer.name)
+    return sent, stale

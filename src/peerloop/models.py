@@ -99,8 +99,12 @@ class Settings(NamedTuple):
 
     @property
     def counted_until(self) -> dt.date:
-        """The last day the trial's weeks are counted to: the Sunday of the week of its review date."""
-        return self.trial_end + dt.timedelta(days=6 - self.trial_end.weekday())
+        """The last day of the trial's last week: `trial_weeks` whole weeks from the week of its first slot
+        (the review date may fall in the week after; it is not a trial week)."""
+        first = self.trial_start - dt.timedelta(days=self.trial_start.weekday())
+        if first + dt.timedelta(days=self.weekday) < self.trial_start:
+            first += dt.timedelta(weeks=1)
+        return first + dt.timedelta(weeks=self.trial_weeks - 1, days=6)
 
 
 class Peer(NamedTuple):

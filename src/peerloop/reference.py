@@ -39,9 +39,9 @@ def help_texts() -> dict[str, str]:
 
 def command_names() -> list[str]:
     """Every command, in the order `peerloop --help` lists them."""
-    from peerloop.cli import app
+    from peerloop.cli import COMMANDS
 
-    return [command.name or "" for command in app.registered_commands]
+    return list(COMMANDS)
 
 
 def cli_markdown(texts: dict[str, str]) -> str:

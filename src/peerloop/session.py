@@ -413,31 +413,3 @@ def series_of(session: Session, peer: Peer) -> Series | None:
     if first is None:
         return None
     return Series(first, len(session.roster.active_on(first.date)), slots)
-
-
-def invitations(store: Store) -> tuple[list[str], list[str]]:
-    """The peers who were sent an invitation (and not its cancellation), and those of them whose
-    invitation no longer matches their series: both as roster names."""
-    from peerloop import invites, inviting
-
-    if not store.calendar_path.exists():
-        return [], []
-    state = calendar_state(store)
-    records = {key: r for key, r in inviting.sent_records(state).items() if not r.cancelled}
-    if not records:
-        return [], []
-    session = Session(store)
-    sent, stale = [], []
-    for peer in session.roster.peers:
-        if peer.key not in records:
-            continue
-        sent.append(peer.name)
-        series = series_of(session, peer)
-        current = (
-            invites.series_event(peer, series.first, series.interval, session.settings, state)
-            if series is not None and session.settings.email and peer.email
-            else None
-        )
-        if current is None or inviting.series_digest(current) != records[peer.key].digest:
-            stale.append(peer.name)
-    return sent, stale

@@ -43,6 +43,8 @@ class WeekState(StrEnum):
     (out of turn, after the skip) counts as a meeting with that peer, not as the week kept."""
     MISSED = "missed"
     """A past week with nothing logged."""
+    PAUSED = "paused"
+    """Every peer was away (paused) on the week's slot day: no meeting was planned, none was missed."""
     OPEN = "open"
     """This week, nothing logged yet: it can still be kept or skipped."""
     TO_COME = "to_come"
@@ -53,6 +55,7 @@ MARKS: Mapping[WeekState, str] = {
     WeekState.KEPT: "●",
     WeekState.SKIPPED: "○",
     WeekState.MISSED: "×",  # noqa: RUF001 (a multiplication sign is the mark meant)
+    WeekState.PAUSED: "–",  # noqa: RUF001 (an en dash is the mark meant)
     WeekState.OPEN: "◌",
     WeekState.TO_COME: "·",
 }
@@ -60,6 +63,7 @@ LEGEND: Mapping[WeekState, str] = {
     WeekState.KEPT: "kept",
     WeekState.SKIPPED: "skipped",
     WeekState.MISSED: "missed",
+    WeekState.PAUSED: "everyone paused",
     WeekState.OPEN: "this week, open",
     WeekState.TO_COME: "to come",
 }
@@ -144,9 +148,14 @@ class Progress(NamedTuple):
 
 
 def progress(
-    settings: Settings, meetings: Iterable[Meeting], skips: Iterable[Skip], today: dt.date
+    settings: Settings,
+    meetings: Iterable[Meeting],
+    skips: Iterable[Skip],
+    today: dt.date,
+    roster: Roster | None = None,
 ) -> Progress:
-    """The trial's weeks so far (never past its last week), each kept, skipped, missed or (this week) open."""
+    """The trial's weeks so far (never past its last week), each kept, skipped, missed, paused (every peer
+    of `roster` away on that week's slot day, as its pauses say) or (this week) open."""
     counted = min(today, settings.counted_until)
     mine = sorted((m for m in meetings if in_trial(m.date, settings, counted)), key=lambda m: (m.date, m.id))
     skipped = sorted((s for s in skips if in_trial(s.date, settings, counted)), key=lambda s: (s.date, s.id))
@@ -161,6 +170,12 @@ def progress(
             state = WeekState.SKIPPED
         elif monday in kept_weeks:
             state = WeekState.KEPT
+        elif (
+            roster is not None
+            and roster.peers
+            and not roster.active_on(monday + dt.timedelta(days=settings.weekday))
+        ):
+            state = WeekState.PAUSED
         elif monday == this_week:
             state = WeekState.OPEN
         else:
@@ -281,7 +296,7 @@ def _unique(items: Iterable[str]) -> tuple[str, ...]:
 
 def evidence(roster: Roster, settings: Settings, journal: Journal, today: dt.date) -> Evidence:
     """The figures the review looks at, over the entries of `journal` that belong to the current trial."""
-    so_far = progress(settings, journal.meetings, journal.skips, today)
+    so_far = progress(settings, journal.meetings, journal.skips, today, roster)
     meetings = so_far.meetings
     reflections = trial_reflections(settings, journal.reflections, journal.reviews, today)
     return Evidence(
@@ -376,7 +391,7 @@ def status_of(
         roster=roster,
         settings=settings,
         today=today,
-        progress=progress(settings, trial.meetings, trial.skips, as_of),
+        progress=progress(settings, trial.meetings, trial.skips, as_of, roster),
         next=slot,
         review_due=review_due(settings, trial.reviews, today),
         reviewed=reviewed,

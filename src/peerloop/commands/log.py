@@ -147,11 +147,11 @@ def log(
 
       peerloop log ann --date yesterday --gain advice
 
-      peerloop log --skip --reason "board week"
+      peerloop log --skip --date "2 weeks ago" --reason "board week"
 
       peerloop log bo --touch --note "called about the offer"
 
-      peerloop log --amend 20260310-1 --win "the VP said yes"
+      peerloop log --amend 20260303-1 --win "the VP said yes"
     """
     texts = _texts(issue=issue, win=win, works=works, improve=improve, note=note)
     follow_ups = FollowUpChanges(
@@ -210,9 +210,11 @@ def _chosen_peer(session: Session, name: str | None, day: dt.date) -> Peer:
         return logbook.week_peer(session, day)
     upcoming = session.next_slot(day).peer
     if not prompts.interactive() or upcoming is None:
+        held = journal.entries_in_week(session.log_entries(), day)
+        what = ", ".join(journal.describe(entry) for entry in held) or "a meeting or a skip"
         raise MissingValueError(
-            f"the week of {week.isoformat()} already holds a meeting or a skip; name who you met: "
-            "`peerloop log NAME` (an extra meeting does not move the rotation's week)"
+            f"the week of {week.isoformat()} already holds {what}; to log another meeting, name who you met: "
+            "`peerloop log NAME`"
         )
     if prompts.confirm(
         f"This week is done. Log an extra meeting with {text.safe(upcoming.name)} (next in line)?", "NAME"
@@ -347,9 +349,9 @@ def done(
 
     Examples:
 
-      peerloop done 20260310-1.2
+      peerloop done 20260303-1.1
 
-      peerloop done 20260310-1.1 20260317-1.1 --reopen
+      peerloop done 20260303-1.1 20260324-1.1 --reopen
     """
     parsed = [params.parse_flag(item, "HANDLE", journal.parse_handle) for item in handles]
     store = params.store()

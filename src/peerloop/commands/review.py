@@ -84,18 +84,16 @@ def review(
     First the evidence (what you wanted the network to give you; meetings kept and skipped, per peer,
     the gains, wins, open follow-ups, touches between meetings; your skip reasons beside the excuses you
     listed at the start). Then the feedback model: what works well? what can be improved? Then the
-    decision: continue or adjust (a new trial starts today) or stop. `--json` alone prints the evidence
-    and records nothing; `--show ID` shows a past review (with --report, writes it again).
+    decision: continue or adjust (a new trial starts today) or stop. On a terminal `peerloop review` asks
+    each question; the flags answer them in a script. `--json` alone prints the evidence and records
+    nothing; `--show ID` shows a past review (with --report, writes it again). Before the review date,
+    pass --early.
 
     Examples:
 
-      peerloop review
-
-      peerloop review --added-value partly --works "Tuesdays" --decision adjust
-
-      peerloop review --early --added-value no --decision stop --report review.md
-
       peerloop review --json
+
+      peerloop review --added-value partly --works "Tuesdays" --decision adjust --report review.md
     """
     for flag, value in (("--works", works), ("--improve", improve)):
         journal.check_text(value, flag)  # refused before the evidence is shown, not after

@@ -65,9 +65,9 @@ def add(
 
     Examples:
 
-      peerloop add "Ann Lee" --org Acme --mode lunch
+      peerloop add "Eve Fox" --org Acme --mode lunch
 
-      peerloop add "Bo Chen" --email bo@example.com
+      peerloop add "Gil Ho" --email gil@example.com
     """
     store = params.store()
     peer_name = parse_flag(name, "NAME", values.clean_name)
@@ -345,7 +345,7 @@ def resume(name: PeerArgument) -> None:
 
     Examples:
 
-      peerloop resume "Ann Lee"
+      peerloop resume "Di Eze"
     """
     from peerloop.rotation import WEEK, week_start
 

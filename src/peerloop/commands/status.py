@@ -102,7 +102,9 @@ def status(
             text.message(reason)
         return code
     fresh = sessions.calendar_freshness(store)
-    sent, stale = sessions.invitations(store)
+    from peerloop.inviting import invitations
+
+    sent, stale = invitations(store)
     if json:
         from peerloop.output.json import emit_json, status_json
 

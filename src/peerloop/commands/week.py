@@ -82,10 +82,11 @@ def next_(json: params.JsonOption = False, refresh: RefreshOption = False) -> No
         text.message("No peers yet: add the 4 to 5 people you want to meet with `peerloop add NAME`.")
         return
     if missed is not None and _first_mention(session, missed):
+        slot_day = missed + dt.timedelta(days=settings.weekday)
         text.message(
             f"Last week (of {text.day(missed)}) ended with nothing logged, so it counts as missed. If you did "
-            f"meet, `peerloop log NAME --date {missed.isoformat()}`; if not, record why with "
-            f"`peerloop log --skip --date {missed.isoformat()} --reason TEXT`."
+            f"meet, `peerloop log NAME --date {slot_day.isoformat()}`; if not, record why with "
+            f"`peerloop log --skip --date {slot_day.isoformat()} --reason TEXT`."
         )
     if slot.peer is None:
         back = min((p.paused_until for p in roster.peers if p.paused_until), default=None)
@@ -127,7 +128,7 @@ def _first_mention(session: Session, monday: dt.date) -> bool:
     """`next` mentions a missed week once: true the first time for this week (best effort, never fails)."""
     import contextlib
 
-    from peerloop.storage import replace_atomically
+    from peerloop.atomic import replace_atomically
 
     path = session.store.home / NOTICED_FILE
     with contextlib.suppress(OSError, UnicodeDecodeError):
@@ -147,6 +148,8 @@ def _missed_last_week(session: Session) -> dt.date | None:
         return None
     if last_week in session.history().done_weeks:
         return None
+    if not session.roster.active_on(last_week + dt.timedelta(days=settings.weekday)):
+        return None  # every peer was paused: nothing was missed
     return last_week
 
 

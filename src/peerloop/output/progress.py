@@ -18,6 +18,7 @@ _COLOURS = {
     WeekState.KEPT: "green",
     WeekState.SKIPPED: "yellow",
     WeekState.MISSED: "red",
+    WeekState.PAUSED: "dim",
     WeekState.OPEN: "cyan",
     WeekState.TO_COME: "dim",
 }
@@ -26,7 +27,8 @@ _COLOURS = {
 def strip_lines(states: tuple[WeekState, ...]) -> list[str]:
     """The weeks as one character each, and the legend."""
     strip = "".join(text.style(MARKS[state], _COLOURS[state]) for state in states)
-    legend = "  ".join(f"{text.style(MARKS[state], _COLOURS[state])} {LEGEND[state]}" for state in WeekState)
+    shown = [state for state in WeekState if state in states]
+    legend = "  ".join(f"{text.style(MARKS[state], _COLOURS[state])} {LEGEND[state]}" for state in shown)
     return [f"  {strip}", f"  {legend}"]
 
 
@@ -81,6 +83,8 @@ def status_lines(status: Status) -> list[str]:
         if meetings != kept:
             counted += f" ({text.plural(meetings, 'meeting')})"
         counted += f"; {so_far.tally(WeekState.SKIPPED)} skipped, {so_far.tally(WeekState.MISSED)} missed"
+        if so_far.tally(WeekState.PAUSED):
+            counted += f", {so_far.tally(WeekState.PAUSED)} with everyone paused"
         if so_far.tally(WeekState.OPEN):
             counted += ", this week open"
     else:
@@ -121,6 +125,11 @@ def evidence_lines(found: Evidence, months: int) -> list[str]:
     lines.append(
         f"  {kept} of {text.plural(so_far.planned, 'week')} kept ({text.plural(found.meetings, 'meeting')}); "
         f"{so_far.tally(WeekState.SKIPPED)} skipped, {so_far.tally(WeekState.MISSED)} missed"
+        + (
+            f", {so_far.tally(WeekState.PAUSED)} with everyone paused"
+            if so_far.tally(WeekState.PAUSED)
+            else ""
+        )
     )
     if found.peers:
         rows = [

@@ -34,15 +34,18 @@ def report_markdown(found: Evidence, review: Review | None) -> str:
     lines = [title, ""]
     when = f"Reviewed on {found.today.isoformat()}, in week {so_far.week} of a {so_far.weeks}-week trial"
     lines.append(when + (" (an early review, before the review date)." if found.early else "."))
+    purpose = md(found.purpose) if found.purpose else "not written down (`peerloop reflect --purpose`)"
+    lines += ["", f"What you wanted the network to give you: {purpose}"]
     lines += ["", "## Process", ""]
     lines.append(f"`{strip_text(so_far.strip)}`  ")
-    lines.append("  ".join(f"{MARKS[state]} {LEGEND[state]}" for state in WeekState))
+    lines.append("  ".join(f"{MARKS[state]} {LEGEND[state]}" for state in WeekState if state in so_far.strip))
     lines += [
         "",
-        f"- Weeks so far: {so_far.planned}",
+        f"- Weeks {'so far' if found.early else 'counted'}: {so_far.planned}",
         f"- Kept: {plural(so_far.tally(WeekState.KEPT), 'week')} ({plural(found.meetings, 'meeting')})",
         f"- Skipped: {plural(so_far.tally(WeekState.SKIPPED), 'week')} ({plural(found.skips, 'skip')} logged)",
         f"- Missed: {plural(so_far.tally(WeekState.MISSED), 'week')}",
+        f"- Everyone paused: {plural(so_far.tally(WeekState.PAUSED), 'week')}",
         "",
         "| Peer | Meetings | Last met |",
         "| --- | ---: | --- |",
@@ -56,6 +59,8 @@ def report_markdown(found: Evidence, review: Review | None) -> str:
         + ", ".join(f"{gain.value} {count}" for gain, count in found.gains)
         + f" (in {plural(found.meetings, 'meeting')})"
     )
+    touches = ", ".join(f"{md(t.name)} {t.meetings}" for t in found.touches) or "none logged"
+    lines += ["", f"In touch between meetings (calls, messages): {touches}"]
     lines += ["", "### Wins", "", *_noted_md(found.wins, "No wins noted.")]
     lines += ["", "### Follow-ups still open", "", *_noted_md(found.follow_ups, "None open.")]
     lines += ["", "### What works well (after meetings)", "", *_noted_md(found.works, "Nothing noted.")]
@@ -79,6 +84,8 @@ def report_markdown(found: Evidence, review: Review | None) -> str:
         lines.append("- Excuses: " + ("; ".join(md(e) for e in reflection.excuses) or "-"))
         if reflection.ceo:
             lines.append(f"- What your CEO might say: {md(reflection.ceo)}")
+        if reflection.purpose:
+            lines.append(f"- What you want the network to give you: {md(reflection.purpose)}")
         lines.append("")
     if review is not None:
         lines += ["## The review", ""]

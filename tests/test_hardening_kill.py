@@ -111,7 +111,8 @@ DRIVER = textwrap.dedent(
         day = f"2026-{1 + n % 3:02d}-{1 + n % 28:02d}"
         done = subprocess.run([sys.executable, "-m", "peerloop", "log", peer, "--date", day, "--note", f"w{n}"],
                               capture_output=True, text=True, stdin=subprocess.DEVNULL)
-        sys.stdout.write(f"{done.returncode}\\t{n}\\t{done.stdout.strip()}\\t{done.stderr.strip()}\\n")
+        said = done.stderr.strip().replace("\\n", " | ")  # a note and the calendar's staleness: one line here
+        sys.stdout.write(f"{done.returncode}\\t{n}\\t{done.stdout.strip()}\\t{said}\\n")
     """
 )
 

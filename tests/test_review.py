@@ -347,3 +347,44 @@ def test_the_report_holds_the_evidence_and_the_answers() -> None:
 def test_the_trial_years_reach_into_next_year_when_this_week_does() -> None:
     config = make_settings(dt.date(2026, 9, 29), weekday=0)
     assert 2027 in trial_years(config, dt.date(2026, 12, 28))
+
+
+def test_a_trial_whose_review_date_falls_mid_week_still_has_26_weeks() -> None:
+    """Mon 2027-03-01 + six months is Wed 2027-09-01: that week is not a 27th trial week."""
+    config = make_settings(dt.date(2027, 3, 1))
+    assert config.trial_weeks == 26
+    late = progress(config, [], [], dt.date(2027, 8, 31))
+    assert (len(late.so_far), len(late.strip)) == (26, 26)
+    assert late.so_far[-1].monday == dt.date(2027, 8, 23)
+    assert trial_years(config, dt.date(2027, 12, 1)) == range(2027, 2028)
+
+
+def test_a_week_with_every_peer_paused_counts_as_paused_not_missed() -> None:
+    config = make_settings()
+    away = Roster(peers=tuple(p._replace(paused_until=dt.date(2026, 3, 23)) for p in ROSTER.peers))
+    so_far = progress(config, [meeting(dt.date(2026, 3, 3))], [], dt.date(2026, 3, 26), away)
+    assert [w.state for w in so_far.so_far] == [
+        WeekState.KEPT,
+        WeekState.PAUSED,
+        WeekState.PAUSED,
+        WeekState.OPEN,
+    ]
+    assert so_far.tally(WeekState.MISSED) == 0
+    assert strip_text(so_far.strip)[:4] == "●––◌"  # noqa: RUF001
+
+
+def test_the_report_shows_the_purpose_and_the_touches() -> None:
+    from peerloop.models import Touch
+
+    config = make_settings()
+    found = evidence(
+        ROSTER, config,
+        journal_of(Reflection(id="20260302-1", date=dt.date(2026, 3, 2), purpose="allies outside my team")),
+        dt.date(2026, 9, 7),
+    )._replace(touches=())  # fmt: skip
+    text = report_markdown(found, None)
+    assert "What you wanted the network to give you: allies outside my team" in text
+    assert "In touch between meetings (calls, messages): none logged" in text
+    with_touch = evidence(ROSTER, config, Journal(years=(JournalYear(year=2026, touches=(
+        Touch("20260310-1", dt.date(2026, 3, 10), "Bo Chen"),)),)), dt.date(2026, 9, 7))  # fmt: skip
+    assert "In touch between meetings (calls, messages): Bo Chen 1" in report_markdown(with_touch, None)

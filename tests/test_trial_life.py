@@ -180,7 +180,10 @@ def test_six_months_lived_week_by_week_add_up_and_end_in_a_review(
     assert life.json(day(13, 0), "next")["missed_last_week"] == "2027-03-22"
     assert life.meet(13) == "Bo Chen"  # the missed week's peer keeps the turn
     bare = life.run(day(13, 3), "log", code=2)
-    assert "already holds a meeting or a skip; name who you met" in bare.stderr
+    assert (
+        "already holds meeting 20270330-1 with Bo Chen; to log another meeting, name who you met"
+        in bare.stderr
+    )
     life.check_week(13)
 
     for week in range(14, 27):
@@ -198,7 +201,7 @@ def test_six_months_lived_week_by_week_add_up_and_end_in_a_review(
     assert "23 of 26 weeks kept (24 meetings); 2 skipped, 1 missed" in done.stdout
     assert "What you wanted the network to give you: a second view on hard calls" in done.stdout
     written = report.read_text()
-    for line in ("- Weeks so far: 26", "- Kept: 23 weeks (24 meetings)", "- Skipped: 2 weeks (2 skips logged)",
+    for line in ("- Weeks counted: 26", "- Kept: 23 weeks (24 meetings)", "- Skipped: 2 weeks (2 skips logged)",
                  "- Missed: 1 week", "- Decision: continue"):  # fmt: skip
         assert line in written.splitlines()
     evidence = life.json(day(27, 0), "review", "--show", "20270705-1")

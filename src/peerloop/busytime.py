@@ -106,16 +106,13 @@ def refresh(store: Store, session: Session, connections: Connections) -> tuple[i
                                    source=busy.display_source(feed.source))  # fmt: skip
         except PeerloopError as error:
             failures.append(error.message)
-    if connections.caldav is not None:
-        try:
-            from peerloop.connect.caldav import open_connected
+    if connections.caldav is not None:  # the connected calendar failing is the command's own error
+        from peerloop.connect.caldav import open_connected
 
-            with open_connected(connections.caldav) as calendar:
-                for data in calendar.events_between(start, end, exclude_uid_prefix="peerloop-"):
-                    found += busy.from_ics(data, start, end, zone, session.settings.email, keep,
-                                           source="the connected calendar")  # fmt: skip
-        except PeerloopError as error:
-            failures.append(error.message)
+        with open_connected(connections.caldav) as calendar:
+            for data in calendar.events_between(start, end, exclude_uid_prefix="peerloop-"):
+                found += busy.from_ics(data, start, end, zone, session.settings.email, keep,
+                                       source="the connected calendar")  # fmt: skip
     if failures:
         return 0, failures
     text = "# peerloop busy-time cache: start and end of busy events (refetched by `peerloop sync`).\n"

@@ -358,7 +358,7 @@ def test_init_with_yes_moves_the_start_and_says_so(
     assert as_json(cli, "status")["trial"]["start"] == "2027-02-15"
 
 
-@pytest.mark.parametrize(("answer", "code", "start"), [("n", 2, "2026-12-28"), ("y", 0, "2027-02-15")])
+@pytest.mark.parametrize(("answer", "code", "start"), [("n", 0, "2026-12-28"), ("y", 0, "2027-02-15")])
 def test_init_on_a_terminal_asks_before_moving_a_running_trial(
     cli: Invoke,
     roster: Callable[[str], None],

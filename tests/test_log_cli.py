@@ -248,7 +248,11 @@ def test_a_bare_log_in_a_done_week_shows_who_and_asks_on_a_terminal(
     assert cli("log").exit_code == 0
     monkeypatch.setattr(prompts, "interactive", lambda: True)
     declined = cli("log", "--note", "n", input="n\n")
-    assert declined.exit_code == 2
+    assert declined.exit_code == 0  # answering no is not an error: nothing is logged
+    assert (
+        "Nothing logged. To log an extra meeting with someone else: `peerloop log NAME`." in declined.stderr
+    )
+    assert len(store.load_journal().meetings) == 1
     assert "This week is done. Log an extra meeting with Bo Chen (next in line)? [y/N]" in declined.stderr
     accepted = cli("log", "--note", "n", input="y\n")
     assert accepted.exit_code == 0, accepted.output

@@ -80,3 +80,9 @@ class RemoteRefusedError(PeerloopError):
     recipient, an event changed on the server, a mail command that failed."""
 
     exit_code = EXIT_REMOTE_REFUSED
+
+
+class Declined(PeerloopError):
+    """The person answered no at a question: nothing was changed, and that is not an error."""
+
+    exit_code = EXIT_OK

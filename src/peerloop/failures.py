@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from peerloop import storage
-from peerloop.errors import EXIT_ABORTED, PeerloopError
+from peerloop.errors import EXIT_ABORTED, Declined, PeerloopError
 from peerloop.output import text
 
 DEBUG_ENV = "PEERLOOP_DEBUG"
@@ -43,6 +43,9 @@ def guarded(call: Callable[[], Any]) -> int:
     previous = _catch_interrupts()
     try:
         result = call()
+    except Declined as answered:
+        text.message(answered.message)
+        return answered.exit_code
     except PeerloopError as error:
         return fail(error.message, error.exit_code)
     except (KeyboardInterrupt, Interrupted, EOFError):

@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 from peerloop import journal, logbook, params, prompts, rotation, values
-from peerloop.errors import ConflictError, InputError, MissingValueError
+from peerloop.errors import ConflictError, Declined, InputError, MissingValueError
 from peerloop.journal import FollowUpChanges
 from peerloop.logbook import Amend, Notes
 from peerloop.models import Entry, Gain, Meeting, Mode, Peer, Skip, Touch
@@ -220,7 +220,7 @@ def _chosen_peer(session: Session, name: str | None, day: dt.date) -> Peer:
         f"This week is done. Log an extra meeting with {text.safe(upcoming.name)} (next in line)?", "NAME"
     ):
         return upcoming
-    raise MissingValueError("name who you met: `peerloop log NAME`")
+    raise Declined("Nothing logged. To log an extra meeting with someone else: `peerloop log NAME`.")
 
 
 def _ask_reflection() -> Notes:

@@ -330,11 +330,22 @@ def pause(
     said = _offer_cancel(store, current, send_cancel, weeks) if weeks else None
     if said:
         (text.out if said.startswith("Sent") else text.message)(text.safe(said))
+    planned = session.next_slot()
     with store.change():
         roster = store.load_roster()
         latest = require_peer(store, roster, current.name)
         store.save_roster(replace_peer(roster, latest.name, latest._replace(paused_until=back)))
     text.out(f"Paused {text.safe(current.name)} until {text.day(back)}; back in the rotation from that day.")
+    if planned.peer is not None and planned.peer.key == current.key:
+        now = Session(store).next_slot()
+        who = (
+            f"with {text.safe(now.peer.name)}, {text.day(now.date)}"
+            if now.peer
+            else "with nobody (every peer is paused)"
+        )
+        text.out(
+            f"Their turn ({text.day(planned.date)}) goes to the next in line: your meeting is now {who}."
+        )
 
 
 def resume(name: PeerArgument) -> None:

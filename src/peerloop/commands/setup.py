@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from peerloop import clock, params, prompts, values
-from peerloop.errors import InputError, MissingValueError
+from peerloop.errors import Declined, InputError, MissingValueError
 from peerloop.models import EARLIEST_DAY, LATEST_DAY, WEEKDAYS, Mode, Peer, Settings
 from peerloop.output import text
 from peerloop.params import Weekday, parse_flag, resolve
@@ -276,7 +276,7 @@ def _confirm_moves(before: Settings | None, after: Settings, yes: bool) -> None:
             f"{before.trial_start.isoformat()}); pass --yes to move it"
         )
     if not prompts.confirm(question):
-        raise InputError("the trial's start was kept; nothing was changed")
+        raise Declined("The trial's start was kept; nothing was changed.")
 
 
 def _show_first_weeks(store: Any, count: int) -> None:

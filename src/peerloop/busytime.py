@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from typing import NamedTuple
-from zoneinfo import ZoneInfo
+from typing import TYPE_CHECKING, NamedTuple
 
-from peerloop.connections import Connections
 from peerloop.errors import DataFileError, PeerloopError
-from peerloop.freetime import Busy
-from peerloop.rotation import Slot
-from peerloop.session import Session, Store
+
+if TYPE_CHECKING:  # `next` and `plan` import this module on every run: the rest only when busy time is cached
+    from peerloop.connections import Connections
+    from peerloop.freetime import Busy
+    from peerloop.rotation import Slot
+    from peerloop.session import Session, Store
 
 CACHE_FILE = "busy.toml"
 WINDOW = dt.timedelta(weeks=27)
@@ -54,6 +55,8 @@ def placed(
     session: Session, slots: Iterable[Slot], connections: Connections, cache: Cache | None
 ) -> list[Slot]:
     """The slots, each moved to free time of the same length in its week when busy time covers it."""
+    from zoneinfo import ZoneInfo
+
     from peerloop import freetime
 
     if cache is None or not cache.busy:
@@ -89,6 +92,8 @@ def refresh(store: Store, session: Session, connections: Connections) -> tuple[i
 
     A source that fails is one line in the returned list, and the last good cache is kept whole.
     """
+    from zoneinfo import ZoneInfo
+
     from peerloop import freetime
     from peerloop.connect import busy
     from peerloop.tomlfile import dump_toml

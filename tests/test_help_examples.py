@@ -19,6 +19,7 @@ from peerloop.cli import app
 from peerloop.errors import EXIT_OVERDUE, EXIT_REVIEW_DUE
 from tests.conftest import Invoke
 from tests.hardening import NOW, populate, subprocess_env
+from tests.servers import radicale
 
 
 def command_paths(group: Group, prefix: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
@@ -33,8 +34,12 @@ def command_paths(group: Group, prefix: tuple[str, ...] = ()) -> Iterator[tuple[
 COMMANDS = sorted(" ".join(path) for path in command_paths(typer.main.get_command(app)))  # type: ignore[arg-type]
 NEEDS_A_NEW_HOME = {"init"}
 """Commands whose examples are about a data folder that does not exist yet."""
-NEEDS_A_SERVER = {"connect caldav", "connect smtp", "disconnect", "sync"}
-"""Commands whose examples reach a CalDAV or mail server (tests/test_connect_*.py run them against local ones)."""
+NEEDS_A_SERVER = {"connect caldav", "sync"}
+"""Commands whose examples reach a CalDAV server: `test_calendar_examples_run_against_a_local_radicale`."""
+BEFORE = {"disconnect": "peerloop connect caldav https://cal.example.com/dana/ --user dana --keyring --no-check"}
+"""What a user has done before an example makes sense (there must be a connection to remove)."""
+FASTMAIL = ("https://caldav.fastmail.com/dav/calendars/user/dana@fastmail.com/Default/", "dana@fastmail.com")
+"""The address and login in `connect caldav`'s example, which the Radicale test replaces with its own."""
 CLOCK = {"review": "2026-09-03T09:00"}
 """The moment an example is meant for, where it is not the lived-in folder's week 7: the review is due."""
 ANSWERS = {
@@ -131,16 +136,49 @@ def test_every_help_example_runs_as_written(
     command: str, cli: Invoke, lived_in: Path, tmp_path: Path
 ) -> None:
     if command in NEEDS_A_SERVER:
-        pytest.skip("its examples need a CalDAV or mail server")
+        pytest.skip("run against Radicale by test_calendar_examples_run_against_a_local_radicale")
     examples = help_examples(cli(*command.split(), "--help").stdout)
     assert examples, f"`peerloop {command} --help` shows no example"
     home = tmp_path / "data"
     if command not in NEEDS_A_NEW_HOME:
         shutil.copytree(lived_in, home)
-    user = user_environment(tmp_path / "user")
+    env, user = example_environment(home, tmp_path / "user", CLOCK.get(command, NOW))
+    if command in BEFORE:
+        assert at_a_terminal(BEFORE[command], env, user, []).returncode == 0
+    failures = failing_examples(examples, env, user)
+    assert not failures, f"`peerloop {command} --help` examples that fail:\n" + "\n".join(failures)
+
+
+@pytest.mark.slow
+def test_calendar_examples_run_against_a_local_radicale(cli: Invoke, lived_in: Path, tmp_path: Path) -> None:
+    """`connect caldav` with only its address and login changed to a local Radicale's, then `sync` as written."""
+    home = tmp_path / "data"
+    shutil.copytree(lived_in, home)
+    env, user = example_environment(home, tmp_path / "user", NOW)
+    with radicale(tmp_path / "radicale") as server:
+        url = server.make_calendar("Default")
+        env["FASTMAIL_APP_PASSWORD"] = server.password
+        connect = help_examples(cli("connect", "caldav", "--help").stdout)
+        assert connect
+        assert all(FASTMAIL[0] in example for example in connect)
+        local = [example.replace(FASTMAIL[0], url).replace(FASTMAIL[1], server.user) for example in connect]
+        sync = help_examples(cli("sync", "--help").stdout)
+        failures = failing_examples([*local, *sync], env, user)
+        assert not failures, "examples that fail against Radicale:\n" + "\n".join(failures)
+        assert at_a_terminal("peerloop sync --json | jq -e '.created == 0'", env, user, []).returncode == 0
+
+
+def example_environment(home: Path, user_folder: Path, now: str) -> tuple[dict[str, str], Path]:
+    """The environment an example runs in (the data folder, a pinned clock, a user's home) and that home."""
+    user = user_environment(user_folder)
     path = f"{Path(sys.executable).parent}:{subprocess_env(home)['PATH']}"
-    env = subprocess_env(home, {"PEERLOOP_NOW": CLOCK.get(command, NOW), "HOME": str(user), "PATH": path})
+    env = subprocess_env(home, {"PEERLOOP_NOW": now, "HOME": str(user), "PATH": path})
     env["XDG_CONFIG_HOME"] = str(user / ".config")
+    return env, user
+
+
+def failing_examples(examples: list[str], env: dict[str, str], user: Path) -> list[str]:
+    """Each example that exits with an unexpected code or prints an error, with what it printed."""
     failures = []
     for example in examples:  # in order: each one finds the data the ones before it left
         ran = at_a_terminal(example, env, user, ANSWERS.get(example, [""] * 20))
@@ -148,4 +186,4 @@ def test_every_help_example_runs_as_written(
         errors = [line for line in ran.stderr.splitlines() if "error" in line.lower() or "Traceback" in line]
         if ran.returncode not in allowed or errors:
             failures.append(f"{example}\n  exit {ran.returncode}; stderr: {ran.stderr[-600:].strip()}")
-    assert not failures, f"`peerloop {command} --help` examples that fail:\n" + "\n".join(failures)
+    return failures

@@ -216,7 +216,7 @@ def connect_smtp(
 
     Examples:
 
-      peerloop connect smtp smtp.fastmail.com --user dana@fastmail.com --password-command "pass show mail"
+      peerloop connect smtp smtp.fastmail.com --user dana@fastmail.com --keyring
     """
     if security not in ("starttls", "ssl", "none"):
         raise InputError(f"--security {security!r}: use starttls, ssl or none")

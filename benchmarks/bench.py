@@ -8,8 +8,9 @@ Run it with the Python of a fresh, non-editable install (compiled .pyc, as users
     /tmp/pl/bin/python benchmarks/bench.py --quick                    # fewer rounds, prints only
 
 It builds synthetic homes in a temp folder: a new one (5 peers, 3 weeks of entries), ten years of weekly
-history, the same two with the six-month review long overdue, and a stress home of 500 peers and 10,000
-entries. Each command runs as its own process, many rounds, interleaved with the floor so that machine noise
+history, the same two with the six-month review long overdue, a new home with a year of cached busy time
+(issue 18), and a stress home of 500 peers and 10,000 entries. Each command runs as its own process, many
+rounds, interleaved with the floor so that machine noise
 hits both alike. Timing lives here, never in the test suite.
 """
 
@@ -28,10 +29,13 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple
+from zoneinfo import ZoneInfo
 
+from peerloop.freetime import Busy, busy_to_toml
 from peerloop.journal import entry_id
 from peerloop.models import JournalYear, Meeting, Mode, Peer, Roster, Settings, Skip
 from peerloop.session import Store
+from peerloop.tomlfile import dump_toml
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs" / "performance.md"
@@ -92,6 +96,24 @@ def build_home(
     return folder
 
 
+def add_busy_year(folder: Path) -> Path:
+    """A year of cached busy time, as `sync` leaves it: six meetings every weekday, one of them on the weekly
+    slot (Tuesday 08:30 in Berlin), so that `next` and `plan` move every meeting."""
+    zone = ZoneInfo("Europe/Berlin")
+    monday = dt.date.today() - dt.timedelta(days=dt.date.today().weekday())
+    busy = [
+        Busy(start, start + dt.timedelta(minutes=50), "Team sync")
+        for day in (monday + dt.timedelta(days=n) for n in range(365) if (monday.weekday() + n) % 7 < 5)
+        for hour in (8, 10, 11, 13, 15, 16)
+        for start in [dt.datetime.combine(day, dt.time(hour, 15), zone)]
+    ]
+    table = {"refreshed_at": dt.datetime.now(dt.UTC), "busy": busy_to_toml(busy)}
+    store = Store(folder)
+    with store.change():
+        store.save_cache("busy.toml", dump_toml(table))
+    return folder
+
+
 def cases() -> list[Case]:
     """Every command with its budget, on the homes it is judged on (issue 12, item 9; DESIGN.md)."""
     weekly = [
@@ -113,6 +135,10 @@ def cases() -> list[Case]:
         for home in ("new", "10 years", "new, review overdue", "10 years, review overdue"):
             result.append((label, argv, home, budget))
     result += [(label, argv, "new", budget) for label, argv, budget in tables]
+    result += [
+        ("next", ["next"], "new, a year of busy time", 10.0),
+        ("plan", ["plan"], "new, a year of busy time", 14.0),
+    ]
     result += [(label, argv, "stress", 0.0) for label, argv in
                (("peers", ["peers"]), ("history", ["history"]), ("review --json", ["review", "--json", "--early"]))]  # fmt: skip
     return result
@@ -171,6 +197,7 @@ def run(rounds: int, jrnl: str | None) -> tuple[list[Row], float, float | None]:
             "10 years": build_home(folder / "ten", peers=5, years=10),
             "new, review overdue": build_home(folder / "new-overdue", peers=5, years=0, overdue=True),
             "10 years, review overdue": build_home(folder / "ten-overdue", peers=5, years=10, overdue=True),
+            "new, a year of busy time": add_busy_year(build_home(folder / "busy", peers=5, years=0)),
             "stress": build_home(folder / "stress", peers=500, years=10, entries_per_week=20),
         }
         command = peerloop_command()

@@ -238,3 +238,20 @@ def test_sync_plans_around_the_leaders_own_events_and_never_its_own(
     assert [e[0].isoformat() for e in moved] == ["2026-03-10T10:00:00+01:00"]
     again = synced(cli)  # its own events are not busy time: nothing moves again
     assert (again["created"], again["updated"], again["unchanged"]) == (0, 0, 27)
+
+
+def test_no_note_or_reflection_reaches_the_server(server: Server, connected: str, cli: Invoke) -> None:
+    secret = "zz-private-journal-text-zz"
+    for args in (
+        ["edit", "Ann Lee", "--note", secret, "--email", "ann@example.com"],
+        ["log", "--skip", "--reason", secret],
+        ["log", "Ann Lee", "--date", "2026-03-02", "--issue", secret, "--win", secret, "--works", secret,
+         "--improve", secret, "--follow-up", secret, "--note", secret],
+        ["reflect", "--purpose", secret],
+    ):  # fmt: skip
+        assert cli(*args).exit_code == 0, args
+    created = synced(cli)["created"]
+    with caldav.open(connected, server.user, server.password, ca_file=server.ca_file) as calendar:
+        stored = [calendar.get(remote.href)[0] for remote in calendar.list_events("peerloop-").values()]
+    assert len(stored) == created > 20
+    assert not [data for data in stored if secret.encode() in data]

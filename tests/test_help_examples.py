@@ -36,7 +36,9 @@ NEEDS_A_NEW_HOME = {"init"}
 """Commands whose examples are about a data folder that does not exist yet."""
 NEEDS_A_SERVER = {"connect caldav", "sync"}
 """Commands whose examples reach a CalDAV server: `test_calendar_examples_run_against_a_local_radicale`."""
-BEFORE = {"disconnect": "peerloop connect caldav https://cal.example.com/dana/ --user dana --keyring --no-check"}
+BEFORE = {
+    "disconnect": "peerloop connect caldav https://cal.example.com/dana/ --user dana --keyring --no-check"
+}
 """What a user has done before an example makes sense (there must be a connection to remove)."""
 FASTMAIL = ("https://caldav.fastmail.com/dav/calendars/user/dana@fastmail.com/Default/", "dana@fastmail.com")
 """The address and login in `connect caldav`'s example, which the Radicale test replaces with its own."""

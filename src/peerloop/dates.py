@@ -16,25 +16,6 @@ DATE_FORMS = (
     "YYYY-MM-DD, today, yesterday, tomorrow, tue, last tue, next tue, 3 days ago, in 2 weeks, -3d, +2w"
 )
 
-DATE_FORMS_DOC = """\
-Every date option and date prompt takes a date as you would type it:
-
-- `2027-01-12` or `2027-1-12` (year first; `2027/1/12` too). A day-first or month-first date such as
-  `13/03/2027` is read when only one reading is a real date; `12/03/2027` could be 12 March or 3 December,
-  so peerloop names both and asks for YYYY-MM-DD.
-- `today`, `yesterday`, `tomorrow`.
-- A weekday, in full or short (`mon`, `tue`/`tues`, `wed`, `thu`/`thur`/`thurs`, `fri`, `sat`, `sun`; any
-  case). For an option about the past (such as `log --date`) it is the most recent such day, today
-  included. For an option about the future (such as `pause --until`) it is the next such day after today:
-  on a Tuesday, `pause ann --until tue` means a week from today.
-- `last tue` is always the Tuesday before today (1 to 7 days ago), and `next tue` the Tuesday after today
-  (1 to 7 days ahead), whatever the option.
-- Counted from today: `3 days ago`, `2 weeks ago`, `in 3 days`, `in 2 weeks`, and the short forms `-3d`,
-  `+2w`, `+1d` (`d` for days, `w` for weeks).
-
-Dates must lie between 0001-01-01 and 9999-12-31.
-"""
-
 _WEEKDAYS = {
     "mon": 0, "monday": 0,
     "tue": 1, "tues": 1, "tuesday": 1,

@@ -88,8 +88,11 @@ def _shift(text: str, today: dt.date, days: int) -> dt.date:
     try:
         return today + dt.timedelta(days=days)
     except OverflowError:
-        edge = "after 9999-12-31" if days > 0 else "before 0001-01-01"
-        raise ValueError(f"{text!r} falls {edge}; use a date between 0001-01-01 and 9999-12-31") from None
+        from peerloop.models import EARLIEST_DAY, LATEST_DAY
+
+        raise ValueError(
+            f"{text!r} is outside the years peerloop keeps ({EARLIEST_DAY.year} to {LATEST_DAY.year})"
+        ) from None
 
 
 def _calendar_date(text: str, year: int, month: int, day: int) -> dt.date:

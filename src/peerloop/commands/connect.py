@@ -6,6 +6,7 @@ environment variable or the keyring, read only when a command needs it.
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlsplit
@@ -195,6 +196,14 @@ def connect_caldav(
     text.out(f"Connected the calendar at {connection.url}{checked}. `peerloop sync` brings it up to date.")
 
 
+class Security(StrEnum):
+    """How the connection to the mail server is protected."""
+
+    STARTTLS = "starttls"
+    SSL = "ssl"
+    NONE = "none"
+
+
 @app.command("smtp")
 def connect_smtp(
     host: Annotated[str, typer.Argument(metavar="HOST", help="The mail server, e.g. smtp.fastmail.com.")],
@@ -202,8 +211,9 @@ def connect_smtp(
         int | None, typer.Option("--port", min=1, max=65535, help="Default: 587 (starttls), 465 (ssl), 25.")
     ] = None,
     security: Annotated[
-        str, typer.Option("--security", metavar="starttls|ssl|none", help="How the connection is protected.")
-    ] = "starttls",
+        Security,
+        typer.Option("--security", help="How the connection is protected.", case_sensitive=False),
+    ] = Security.STARTTLS,
     user: Annotated[
         str | None, typer.Option("--user", metavar="NAME", help="Your login (none: no login).")
     ] = None,
@@ -218,15 +228,13 @@ def connect_smtp(
 
       peerloop connect smtp smtp.fastmail.com --user dana@fastmail.com --keyring
     """
-    if security not in ("starttls", "ssl", "none"):
-        raise InputError(f"--security {security!r}: use starttls, ssl or none")
-    if security == "none" and host not in LOCAL_HOSTS:
+    if security is Security.NONE and host not in LOCAL_HOSTS:
         raise InputError("--security none sends your mail in clear text: only for a server on this machine")
     source = password_source(password_command, password_env, keyring, needed=user is not None)
     if user is None and source.given:
         raise InputError("a password source needs --user NAME (the login it belongs to)")
-    chosen = port or {"starttls": 587, "ssl": 465, "none": 25}[security]
-    connection = Smtp(host.strip(), chosen, security, user, source, checked_ca_file(ca_file))
+    chosen = port or {Security.STARTTLS: 587, Security.SSL: 465, Security.NONE: 25}[security]
+    connection = Smtp(host.strip(), chosen, security.value, user, source, checked_ca_file(ca_file))
     save(params.store(), lambda found: found._replace(smtp=connection))
     text.out(
         f"Connected the mail server {connection.host}:{chosen} ({security}). `peerloop invite NAME --send` uses it."

@@ -100,7 +100,7 @@ def history(
 
       peerloop history --json | jq '.[] | select(.kind == "skip") | .reason'
     """
-    from peerloop.session import Session, today_for
+    from peerloop.session import require_peer, today_for
 
     store = params.store()
     roster = store.load_roster()
@@ -120,7 +120,7 @@ def history(
         names_logged = journal.names_in((*every.meetings, *every.skips, *every.touches))
         key = peer_key(name)
         if roster.settings is not None and not any(peer_key(n) == key for n in names_logged):
-            key = Session(store).require_peer(name).key
+            key = require_peer(store, roster, name).key
         shown_name = next((n for n in names_logged if peer_key(n) == key), name)
         entries = [
             e for e in entries if isinstance(e, Meeting | Skip | Touch) and e.peer and peer_key(e.peer) == key

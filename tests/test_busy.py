@@ -504,5 +504,5 @@ def test_closed_port_is_unreachable() -> None:
 
 
 def test_unreadable_ca_file_is_an_input_error(tmp_path: Path) -> None:
-    with pytest.raises(InputError, match=r"^cannot use the certificate file .*missing\.pem: No such file"):
+    with pytest.raises(InputError, match=r"^cannot read the CA file '.*missing\.pem' \(No such file"):
         load_feed("https://127.0.0.1:9/feed.ics", ca_file=tmp_path / "missing.pem")

@@ -11,11 +11,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import SplitResult, unquote, urlsplit
 
+from peerloop.connect import one_line, tls_context
 from peerloop.errors import DataFileError, InputError, LoginRefusedError, RemoteRefusedError, UnreachableError
 from peerloop.freetime import Busy
 
 if TYPE_CHECKING:
-    import ssl
     import urllib.request
     from http.client import HTTPMessage
 
@@ -64,7 +64,7 @@ def from_ics(
                 found.extend(_busy_periods(freebusy, zone))
     except ValueError as error:
         raise DataFileError(
-            f"{source} is not valid iCalendar ({_one_line(str(error))}); check the file or feed"
+            f"{source} is not valid iCalendar ({one_line(str(error))}); check the file or feed"
         ) from None
     kept = [b for b in found if b.start < high and low < b.end and b.start < b.end]
     return sorted(kept, key=lambda b: (b.start, b.end))
@@ -117,10 +117,6 @@ def _address(text: str) -> str:
     if text[:7].lower() == "mailto:":
         text = text[7:]
     return text.casefold()
-
-
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
 
 
 def display_source(source: str) -> str:
@@ -186,7 +182,7 @@ def _download(source: str, ca_file: Path | None, timeout: float) -> bytes:
         raise InputError(f"{shown} uses plain http: give the https:// address of the feed")
     url = parts._replace(scheme=scheme, fragment="").geturl()
     opener = urllib.request.build_opener(
-        urllib.request.HTTPSHandler(context=_tls_context(ca_file)), _redirect_handler(shown)
+        urllib.request.HTTPSHandler(context=tls_context(ca_file)), _redirect_handler(shown)
     )
     request = urllib.request.Request(
         url, headers={"User-Agent": f"peerloop/{__version__}", "Accept": "text/calendar, */*;q=0.1"}
@@ -201,7 +197,7 @@ def _download(source: str, ca_file: Path | None, timeout: float) -> bytes:
                 f"{shown} refused access (HTTP {error.code}): the secret address may have been reset; copy it again"
             ) from None
         raise RemoteRefusedError(
-            f"{shown} answered HTTP {error.code} {_one_line(str(error.reason))}: check the address"
+            f"{shown} answered HTTP {error.code} {one_line(str(error.reason))}: check the address"
         ) from None
     except (OSError, http.client.HTTPException) as error:  # URLError and TimeoutError are OSErrors
         raise _unreachable(error, _host(parts), timeout) from None
@@ -223,20 +219,8 @@ def _unreachable(error: Exception, host: str, timeout: float) -> UnreachableErro
         )
     if isinstance(reason, TimeoutError):
         return UnreachableError(f"{host} did not answer within {timeout:g} s: check the network, then retry")
-    detail = _one_line(str(reason)) or type(reason).__name__
+    detail = one_line(str(reason)) or type(reason).__name__
     return UnreachableError(f"cannot reach {host} ({detail}): check the address and the network")
-
-
-def _tls_context(ca_file: Path | None) -> ssl.SSLContext:
-    import ssl
-
-    try:
-        return ssl.create_default_context(cafile=str(ca_file) if ca_file is not None else None)
-    except (OSError, ssl.SSLError) as error:
-        reason = getattr(error, "strerror", None) or _one_line(str(error))
-        raise InputError(
-            f"cannot use the certificate file {ca_file}: {reason}; give a PEM certificate file"
-        ) from None
 
 
 def _redirect_handler(shown: str) -> urllib.request.HTTPRedirectHandler:

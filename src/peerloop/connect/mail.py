@@ -10,6 +10,7 @@ import datetime as dt
 import os
 from typing import TYPE_CHECKING
 
+from peerloop.connect import one_line, tls_context
 from peerloop.errors import (
     InputError,
     LoginRefusedError,
@@ -20,7 +21,6 @@ from peerloop.errors import (
 
 if TYPE_CHECKING:
     import smtplib
-    import ssl
     from email.headerregistry import Address
     from email.message import EmailMessage, Message
     from email.policy import EmailPolicy
@@ -57,8 +57,8 @@ def imip_message(
             f"an iMIP {method!r} needs a calendar with METHOD:{method}, not {found.get('METHOD')!r}"
         )
     sender = _address(leader_name, leader_email, "your", "`peerloop init --email ADDRESS`")
-    fix = f"`peerloop edit {shlex.quote(_one_line(peer_name))} --email ADDRESS`"
-    recipient = _address(peer_name, peer_email, f"{_one_line(peer_name)}'s", fix)
+    fix = f"`peerloop edit {shlex.quote(one_line(peer_name))} --email ADDRESS`"
+    recipient = _address(peer_name, peer_email, f"{one_line(peer_name)}'s", fix)
     policy = _policy()
 
     body = MIMEPart(policy=policy)
@@ -69,7 +69,7 @@ def imip_message(
     alternative.make_alternative()
     alternative.set_payload([body, invitation])
     attachment = MIMEPart(policy=policy)
-    name = _one_line(filename)
+    name = one_line(filename)
     attachment.set_content(
         calendar, "application", "ics", disposition="attachment", filename=name, params={"name": name}
     )
@@ -77,7 +77,7 @@ def imip_message(
     message = EmailMessage(policy=policy)
     message["From"] = sender
     message["To"] = recipient
-    message["Subject"] = _one_line(subject)
+    message["Subject"] = one_line(subject)
     message["Date"] = format_datetime(now.astimezone())
     message["Message-ID"] = make_msgid(domain=sender.domain)
     message["MIME-Version"] = "1.0"
@@ -132,7 +132,7 @@ def send_smtp(
     if user and password is None:
         raise LoginRefusedError(f"no password for {user}; give --password-command or --password-env")
     where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-    context = _tls_context(ca_file) if security != "none" else None
+    context = tls_context(ca_file) if security != "none" else None
     smtp: smtplib.SMTP | None = None
     try:
         if security == "ssl":
@@ -201,7 +201,7 @@ def send_with_command(message: EmailMessage, command: str, timeout: float = 60.0
     if done.returncode != 0:
         said = [line.strip() for line in done.stderr.decode("utf-8", "replace").splitlines() if line.strip()]
         status = f"exit {done.returncode}" if done.returncode > 0 else f"killed by signal {-done.returncode}"
-        detail = _one_line(said[-1]) if said else "nothing on stderr"
+        detail = one_line(said[-1]) if said else "nothing on stderr"
         raise RemoteRefusedError(f"the mail command {name!r} failed ({status}): {detail}")
 
 
@@ -226,7 +226,7 @@ def _address(name: str, email: str, owner: str, fix: str) -> Address:
             f"set an ASCII address with {fix}"
         )
     try:
-        address = Address(display_name=_one_line(name), addr_spec=spec)
+        address = Address(display_name=one_line(name), addr_spec=spec)
     except (ValueError, IndexError, HeaderParseError):  # IndexError: Python 3.11 on 'ann@'
         address = None
     if address is None or not address.username or not address.domain:
@@ -234,10 +234,6 @@ def _address(name: str, email: str, owner: str, fix: str) -> Address:
             f"{owner} e-mail address {email!r} is not one a message can be sent to; fix it with {fix}"
         )
     return address
-
-
-def _one_line(text: str) -> str:
-    return " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
 
 
 def _calendar_fields(text: str) -> dict[str, str]:
@@ -271,20 +267,6 @@ def _part_lines(part: Message, depth: int) -> list[str]:
     size = len(payload) if isinstance(payload, bytes) else 0
     extra = f", attachment {filename!r}" if filename else ""
     return ["  " * depth + f"{kind} ({size} bytes{extra})"]
-
-
-def _tls_context(ca_file: str | os.PathLike[str] | None) -> ssl.SSLContext:
-    """Certificates and host names are always checked: with the system's CA store, or only the given file."""
-    import ssl
-
-    try:
-        return ssl.create_default_context(cafile=ca_file)
-    except OSError as error:  # ssl.SSLError is an OSError
-        reason = error.strerror or str(error)
-        raise InputError(
-            f"cannot read the CA file {os.fspath(ca_file or '')!r} ({_one_line(reason)}); "
-            "give a PEM file holding the server's CA certificate"
-        ) from None
 
 
 def _smtp_error(
@@ -332,13 +314,13 @@ def _smtp_error(
         )
     if isinstance(error, ssl.SSLError):
         return UnreachableError(
-            f"TLS with {where} failed ({_one_line(error.reason or str(error))}); "
+            f"TLS with {where} failed ({one_line(error.reason or str(error))}); "
             "check the security: ssl is usually port 465, starttls port 587"
         )
     if isinstance(error, OSError):
         reason = error.strerror or str(error)
         return UnreachableError(
-            f"cannot reach the SMTP server {where} ({_one_line(reason)}); check the host and port"
+            f"cannot reach the SMTP server {where} ({one_line(reason)}); check the host and port"
         )
     return RemoteRefusedError(f"{where} failed: {_scrub(str(error), password)}")
 
@@ -350,7 +332,7 @@ def _reply(code: int, reply: bytes | str, password: str | None) -> str:
 
 def _scrub(text: str, password: str | None) -> str:
     """A server could echo what it was sent: the password never reaches an error line."""
-    line = _one_line(text)
+    line = one_line(text)
     return line.replace(password, "***") if password else line
 
 

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
+from peerloop.busytime import CACHE_FILE
 from peerloop.freetime import Busy, busy_to_toml
 from peerloop.journal import entry_id
 from peerloop.models import JournalYear, Meeting, Mode, Peer, Roster, Settings, Skip
@@ -110,7 +111,7 @@ def add_busy_year(folder: Path) -> Path:
     table = {"refreshed_at": dt.datetime.now(dt.UTC), "busy": busy_to_toml(busy)}
     store = Store(folder)
     with store.change():
-        store.save_cache("busy.toml", dump_toml(table))
+        store.save_cache(CACHE_FILE, dump_toml(table))
     return folder
 
 

@@ -51,7 +51,8 @@ def review_reminder(store: Store) -> str | None:
 
 def _due(store: Store) -> str | None:
     from peerloop import clock
-    from peerloop.trial import review_due, trial_years
+    from peerloop.session import trial_journal
+    from peerloop.trial import review_due
 
     settings = store.load_roster().settings
     if settings is None or settings.stopped_on is not None:
@@ -59,8 +60,5 @@ def _due(store: Store) -> str | None:
     today = clock.today(settings.timezone)
     if today < settings.trial_end:
         return None
-    on_disk = set(store.journal_years())
-    reviews = [
-        r for year in trial_years(settings, today) if year in on_disk for r in store.load_year(year).reviews
-    ]
-    return reminder_line(settings) if review_due(settings, reviews, today) else None
+    due = review_due(settings, trial_journal(store, settings, today).reviews, today)
+    return reminder_line(settings) if due else None

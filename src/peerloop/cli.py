@@ -29,9 +29,7 @@ class PeerloopGroup(TyperGroup):
         standalone_mode: bool = True,
         **extra: Any,
     ) -> Any:
-        if (
-            "_PEERLOOP_COMPLETE" in os.environ
-        ):  # a shell asks for completions: Typer's protocol for each shell
+        if "_PEERLOOP_COMPLETE" in os.environ:  # a shell asks for completions (Typer's protocol)
             from typer import completion
 
             completion.get_completion_inspect_parameters()  # registers Typer's completion classes

@@ -29,7 +29,7 @@ from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from icalendar import Alarm, Calendar, Event, Parameters, Timezone, TimezoneDaylight, TimezoneStandard
-from icalendar.prop import vCalAddress
+from icalendar.prop import vCalAddress, vText
 
 from peerloop import calendar as plan
 from peerloop import invites
@@ -66,13 +66,24 @@ class _QuotedParameters(Parameters):
     quote_also = {**Parameters.quote_also, "CN": Parameters.quote_also["CN"] + "\\"}  # noqa: RUF012 (as in the base)
 
 
-def _text(value: str) -> str:
+class _Text(vText):
+    """A TEXT value escaped as RFC 5545 says. icalendar's own escaping first reads a literal `\\N` as a line
+    break, so a peer named `\\Nina` would lose the backslash and gain a new line."""
+
+    def to_ical(self) -> bytes:
+        escaped = str(self).replace("\\", "\\\\").replace(";", r"\;").replace(",", r"\,")
+        return escaped.replace("\n", r"\n").encode("utf-8")
+
+
+def _text(value: str) -> _Text:
     """What a TEXT value can hold: unified line ends, no other control characters, no lone surrogates."""
     value = value.replace("\r\n", "\n").replace("\r", "\n")
-    return "".join(
-        "\ufffd" if unicodedata.category(ch) == "Cs" else ch
-        for ch in value
-        if ch in "\n\t" or unicodedata.category(ch) != "Cc"
+    return _Text(
+        "".join(
+            "\ufffd" if unicodedata.category(ch) == "Cs" else ch
+            for ch in value
+            if ch in "\n\t" or unicodedata.category(ch) != "Cc"
+        )
     )
 
 

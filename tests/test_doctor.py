@@ -76,6 +76,21 @@ def test_a_damaged_file_is_named_with_its_line(
     assert broken.read_text().endswith("2026-13-01\n")
 
 
+def test_a_connection_that_commands_would_refuse_is_a_problem(
+    cli: Invoke, set_up: Callable[..., None], store: Store
+) -> None:
+    set_up("Ann Lee")
+    store.connections_path.write_text("schema_version = 1\n[caldav]\nuser = 5\n")
+    os.chmod(store.connections_path, 0o600)
+    assert cli("sync").exit_code == 4  # what `doctor` must not call healthy
+    result = cli("doctor", "--json")
+    assert result.exit_code == 4
+    problems = [f for f in json.loads(result.stdout)["findings"] if f["level"] == "problem"]
+    assert [p["what"] for p in problems] == [
+        f"{store.connections_path}: [caldav] 'url' must be text in quotes; fix it by hand"
+    ]
+
+
 def test_removed_peers_in_the_journal_are_a_note(
     cli: Invoke, set_up: Callable[..., None], store: Store
 ) -> None:

@@ -130,13 +130,12 @@ def refresh(store: Store, session: Session, connections: Connections) -> tuple[i
 def respected(session: Session, slots: list[Slot], refresh_first: bool = False) -> list[Slot]:
     """The slots as the leader's busy time leaves them: cached busy time (fetched first when asked), or the
     slots as they are when there is none. Says once when the cache is more than a day old."""
-    from peerloop import connections as records
     from peerloop.output import text
 
     store = session.store
     if not refresh_first and not (store.home / CACHE_FILE).exists():
         return slots
-    found = records.from_toml(store.load_connections(), store.connections_path)
+    found = store.connections()
     if refresh_first:
         if not found.busy and found.caldav is None:
             raise PeerloopError(

@@ -96,14 +96,13 @@ def check_files(store: Store) -> list[Finding]:
     if unknown_peers:
         findings.append(Finding("note", f"the journal names peers no longer in the roster: {', '.join(sorted(unknown_peers))}",
                                 "that is fine for removed peers; `peerloop add NAME` brings one back"))  # fmt: skip
-    for path, load in (
-        (store.calendar_path, store.load_calendar_state),
-        (store.connections_path, store.load_connections),
-    ):
+
+    def calendar_records() -> object:
+        return calendar.state_from_toml(store.load_calendar_state(), new_home_id="doctor0")
+
+    for path, load in ((store.calendar_path, calendar_records), (store.connections_path, store.connections)):
         try:
-            data = load()
-            if path == store.calendar_path and path.exists():
-                calendar.state_from_toml(data, new_home_id="doctor0")
+            load()
         except DataFileError as error:
             findings.append(
                 Finding(

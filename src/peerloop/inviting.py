@@ -139,10 +139,10 @@ def cancel(store: Any, peer: Peer, settings: Settings, now: dt.datetime, weeks: 
 
     Called before the roster change it goes with is committed: if the mail is refused, nothing changes.
     """
-    from peerloop import calendar, connections, ics
+    from peerloop import calendar, ics
     from peerloop.session import calendar_state
 
-    found = connections.from_toml(store.load_connections(), store.connections_path)
+    found = store.connections()
     how = how_sent(found)
     with store.locked():
         before = calendar_state(store)

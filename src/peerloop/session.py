@@ -22,6 +22,7 @@ from peerloop.tomlfile import SCHEMA_VERSION, check_schema, dump_toml, parse
 
 if TYPE_CHECKING:
     from peerloop.calendar import CalendarState
+    from peerloop.connections import Connections
     from peerloop.trial import Evidence, Status
 
 LOCK_TIMEOUT_ENV = "PEERLOOP_LOCK_TIMEOUT"
@@ -119,8 +120,11 @@ class Store:
     def load_calendar_state(self) -> dict[str, Any]:
         return self._load_table(self.calendar_path)
 
-    def load_connections(self) -> dict[str, Any]:
-        return self._load_table(self.connections_path)
+    def connections(self) -> Connections:
+        """The connections (calendar, mail, busy-time feeds) as records."""
+        from peerloop import connections
+
+        return connections.from_toml(self._load_table(self.connections_path), self.connections_path)
 
     # --- writing ---------------------------------------------------------------------------------------
 

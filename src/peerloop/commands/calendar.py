@@ -247,12 +247,12 @@ def _invite_by_mail(
 ) -> None:
     """The invitation as an iMIP e-mail: shown (--dry-run), written (--eml), sent (--send); the record of
     what the peer was sent changes only once a server or command accepted it."""
-    from peerloop import calendar, connections, ics, invites, inviting
+    from peerloop import calendar, ics, invites, inviting
     from peerloop.connect import mail
     from peerloop.output.files import Output
 
     settings, first, interval = session.settings, series.first, series.interval
-    found = connections.from_toml(store.load_connections(), store.connections_path)
+    found = store.connections()
     if send and not dry_run:
         inviting.how_sent(found)  # says how to connect before anything is built
     every = "every week" if interval == 1 else f"every {interval} weeks"

@@ -52,18 +52,12 @@ CaFile = Annotated[
 NoCheck = Annotated[bool, typer.Option("--no-check", help="Save without trying the connection first.")]
 
 
-def load(store: Store) -> Connections:
-    from peerloop import connections
-
-    return connections.from_toml(store.load_connections(), store.connections_path)
-
-
 def save(store: Store, change: Any) -> Connections:
     """Read, change and write connections.toml under one lock."""
     from peerloop import connections
 
     with store.change():
-        updated = change(load(store))
+        updated = change(store.connections())
         store.save_connections(connections.to_toml(updated))
     return updated  # type: ignore[no-any-return]
 
@@ -109,7 +103,7 @@ def connect(ctx: typer.Context, json: params.JsonOption = False) -> None:
     """
     if ctx.invoked_subcommand is not None:
         return
-    found = load(params.store())
+    found = params.store().connections()
     rows = []
     if found.caldav:
         rows.append(

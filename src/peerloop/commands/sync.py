@@ -45,11 +45,11 @@ def sync(
 
       peerloop sync --json | jq .created
     """
-    from peerloop import calendar, connections, ics, published, rotation, syncing, syncplan
+    from peerloop import calendar, ics, published, rotation, syncing, syncplan
     from peerloop.connect.caldav import open_connected
 
     store = params.store()
-    found = connections.from_toml(store.load_connections(), store.connections_path)
+    found = store.connections()
     if found.caldav is None:
         raise ConflictError("no calendar connected: `peerloop connect caldav URL --user NAME` first")
     from peerloop.busytime import respected

@@ -36,7 +36,8 @@ DOCUMENTED_CODES = frozenset(
 )  # fmt: skip
 NOT_ERRORS = frozenset({EXIT_OK, EXIT_OVERDUE, EXIT_REVIEW_DUE})
 SCRATCH = frozenset({".lock", ".status-line", ".missed-week"})
-"""Files that are not data: the lock (created empty by every write) and the status line's cache."""
+"""Files that are not data: the lock (created empty by every write), the status line's cache, and (by their
+`.cache` ending) the parsed copies of big files."""
 
 
 def populate(home: Path, secret: str = "a private note") -> None:
@@ -80,7 +81,7 @@ def snapshot(folder: Path) -> dict[str, bytes]:
     """Every file under `folder` (data, exports, reports), by relative path, except the scratch files."""
     found = {}
     for path in sorted(folder.rglob("*")):
-        if path.is_file() and path.name not in SCRATCH:
+        if path.is_file() and path.name not in SCRATCH and not path.name.endswith(".toml.cache"):
             found[str(path.relative_to(folder))] = path.read_bytes()
     return found
 

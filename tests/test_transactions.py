@@ -268,10 +268,10 @@ def test_a_read_only_folder_with_a_left_commit_is_read_through_its_temp_files(ho
     (home / ".roster.toml.1-2-0.tmp").write_text("new", encoding="utf-8")
     (home / storage.COMMIT_FILE).write_text(".roster.toml.1-2-0.tmp\troster.toml\n", encoding="utf-8")
     folder = storage.Folder(home)
-    folder.rolls_forward = False
+    folder.may_write = False
     assert folder.read(home / "roster.toml") == "new"
     assert (home / "roster.toml").read_text(encoding="utf-8") == "old"
-    folder.rolls_forward = True
+    folder.may_write = True
     assert folder.read(home / "roster.toml") == "new"
     assert not (home / storage.COMMIT_FILE).exists()
     assert (home / "roster.toml").read_text(encoding="utf-8") == "new"

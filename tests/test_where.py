@@ -41,7 +41,7 @@ def test_it_lists_the_files_that_exist_and_the_ones_still_to_come(
         "  journal/YYYY.toml  none yet: `peerloop log` writes one per year",
         "  calendar.toml      not yet: the first `peerloop export` writes it",
         "  connections.toml   not yet: `peerloop connect` writes it",
-        "Keep the whole folder (the .lock, .status-line and .missed-week files in it need not be kept).",
+        "Keep the whole folder (its .lock, .status-line, .missed-week and .*.cache files need not be kept).",
     ]
     at("2026-03-03T10:00")
     assert cli("log").exit_code == 0
@@ -55,7 +55,7 @@ def test_it_lists_the_files_that_exist_and_the_ones_still_to_come(
         "  journal/2027.toml  the journal of 2027",
         "  calendar.toml      what the calendar export keeps (UIDs, SEQUENCE)",
         "  connections.toml   not yet: `peerloop connect` writes it",
-        "Keep the whole folder (the .lock, .status-line and .missed-week files in it need not be kept).",
+        "Keep the whole folder (its .lock, .status-line, .missed-week and .*.cache files need not be kept).",
     ]
     assert ".lock" not in result.stderr  # the whole answer is on stdout
     data = json.loads(cli("where", "--json").stdout)

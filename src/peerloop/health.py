@@ -157,11 +157,11 @@ def check_transactions(store: Store) -> list[Finding]:
 
 def check_all(store: Store) -> list[Finding]:
     """Every check, changing nothing: an unfinished commit is read through its temp files, not finished."""
-    store.folder.rolls_forward = False
+    store.folder.may_write = False
     try:
         return check_permissions(store) + check_transactions(store) + check_files(store)
     finally:
-        store.folder.rolls_forward = True
+        store.folder.may_write = True
 
 
 def repair(store: Store) -> list[str]:

@@ -52,3 +52,26 @@ def _platformdirs_user_data_dir() -> str:
     import platformdirs
 
     return platformdirs.user_data_dir(APP_NAME, appauthor=False)
+
+
+def check_home(home: Path) -> Path:
+    """The data folder, when it is one or does not exist yet; else one line saying why it cannot be used."""
+    import stat
+
+    from peerloop.errors import InputError
+
+    if not str(home).strip():
+        raise InputError("the data folder cannot be an empty path; point --home or PEERLOOP_HOME at a folder")
+    try:
+        mode = os.stat(home).st_mode
+    except FileNotFoundError:
+        return home
+    except OSError as error:
+        reason = error.strerror or str(error)
+    else:
+        if stat.S_ISDIR(mode):
+            return home
+        reason = "it is a file, not a folder"
+    raise InputError(
+        f"the data folder {home} cannot be used ({reason}); point --home or PEERLOOP_HOME at a folder"
+    )

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from peerloop import clock, journal, rotation, schema
+from peerloop import clock, journal, journalschema, rotation, schema, tomlcache
 from peerloop.errors import DataFileError, InputError, NotSetUpError, PeerloopError
 from peerloop.models import Journal, JournalYear, Meeting, Peer, Roster, Settings, Skip, peer_key
 from peerloop.storage import DEFAULT_LOCK_TIMEOUT, Folder
@@ -96,13 +96,21 @@ class Store:
     def load_roster(self) -> Roster:
         """The roster, or an empty one when the file does not exist yet."""
         path = self.roster_path
-        return self._load(path, lambda text: schema.roster_from_text(text, path), Roster())  # type: ignore[no-any-return]
+        return self._load(  # type: ignore[no-any-return]
+            path, lambda text: schema.roster_from_toml(self._tables(text, path), text, path), Roster()
+        )
 
     def load_year(self, year: int) -> JournalYear:
         path = self.year_path(year)
-        return self._load(  # type: ignore[no-any-return]
-            path, lambda text: schema.year_from_text(text, year, path), JournalYear(year=year)
-        )
+
+        def read(text: str) -> JournalYear:
+            return journalschema.journal_year_from_toml(self._tables(text, path), text, year, path)
+
+        return self._load(path, read, JournalYear(year=year))  # type: ignore[no-any-return]
+
+    def _tables(self, text: str, path: Path) -> dict[str, Any]:
+        """The TOML tables of a roster or journal year (from its parsed copy when the file is big)."""
+        return tomlcache.parse(text, path, write=self.folder.may_write)
 
     def load_journal(self, years: Iterable[int] | None = None) -> Journal:
         """The given years (default: every year on disk), oldest first."""
@@ -148,6 +156,8 @@ class Store:
                 self._staged = None
             self.folder.commit(staged)
             self._cache.clear()
+            for path in staged:  # a parsed copy of what a file said before is never kept
+                tomlcache.forget(path)
 
     def locked(self) -> contextlib.AbstractContextManager[None]:
         return self.folder.locked()
@@ -163,7 +173,7 @@ class Store:
         self._save(self.roster_path, schema.roster_text(roster))
 
     def save_year(self, journal_year: JournalYear) -> None:
-        self._save(self.year_path(journal_year.year), schema.year_text(journal_year))
+        self._save(self.year_path(journal_year.year), journalschema.year_text(journal_year))
 
     def save_calendar_state(self, state: dict[str, Any]) -> None:
         self._save(
@@ -184,7 +194,7 @@ class Store:
 
 def open_store(home: Path | None) -> Store:
     """The data folder chosen by --home, else $PEERLOOP_HOME, else the platform's; checked before use."""
-    from peerloop.paths import data_home
+    from peerloop.paths import check_home, data_home
 
     timeout = os.environ.get(LOCK_TIMEOUT_ENV)
     try:
@@ -194,27 +204,6 @@ def open_store(home: Path | None) -> Store:
     if not 0 <= lock_timeout < float("inf"):  # also NaN, which would make a held lock wait for ever
         raise InputError(f"{LOCK_TIMEOUT_ENV}={timeout!r} is not a number of seconds")
     return Store(check_home(data_home(home)), lock_timeout=lock_timeout)
-
-
-def check_home(home: Path) -> Path:
-    """The data folder, when it is one or does not exist yet; else one line saying why it cannot be used."""
-    import stat
-
-    if not str(home).strip():
-        raise InputError("the data folder cannot be an empty path; point --home or PEERLOOP_HOME at a folder")
-    try:
-        mode = os.stat(home).st_mode
-    except FileNotFoundError:
-        return home
-    except OSError as error:
-        reason = error.strerror or str(error)
-    else:
-        if stat.S_ISDIR(mode):
-            return home
-        reason = "it is a file, not a folder"
-    raise InputError(
-        f"the data folder {home} cannot be used ({reason}); point --home or PEERLOOP_HOME at a folder"
-    )
 
 
 # --- what commands read ------------------------------------------------------------------------------------

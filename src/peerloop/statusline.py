@@ -97,9 +97,9 @@ def _recompute(folder: str) -> str:
     from peerloop import clock
     from peerloop.atomic import replace_atomically
     from peerloop.errors import NotSetUpError, StorageError
-    from peerloop.session import check_home, load_status, open_store
+    from peerloop.session import load_status, open_store
 
-    store = open_store(check_home(Path(folder)))
+    store = open_store(Path(folder))
     if not store.roster_path.exists():
         return ""
     try:

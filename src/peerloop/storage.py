@@ -74,8 +74,9 @@ class Folder:
         self.tightened: list[Path] = []
         """Folders whose looser permissions this process tightened to 0700 (the CLI says so once)."""
         self._locked = False
-        self.rolls_forward = True
-        """False for `doctor` without --fix: reads then see a committed change through its temp files."""
+        self.may_write = True
+        """False for `doctor` without --fix: nothing is written (no cache either), and reads see a committed
+        change through its temp files."""
         self._overlay: dict[Path, Path] = {}
 
     @property
@@ -181,7 +182,7 @@ class Folder:
     def _settle(self) -> None:
         """Finish a left commit under the lock; where that cannot be done (a read-only folder, `doctor`),
         read its targets from its temp files instead."""
-        if self.rolls_forward:
+        if self.may_write:
             try:
                 with self.locked():
                     return

@@ -93,7 +93,9 @@ def where(json: params.JsonOption = False) -> None:
     width = max(len(name) for name, _ in rows)
     for name, holds in rows:
         text.out(f"  {name.ljust(width)}  {holds}")
-    text.out("Keep the whole folder (the .lock, .status-line and .missed-week files in it need not be kept).")
+    text.out(
+        "Keep the whole folder (its .lock, .status-line, .missed-week and .*.cache files need not be kept)."
+    )
 
 
 def doctor(

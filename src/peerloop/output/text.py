@@ -85,19 +85,15 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[object]], drop_empty: 
     """
     import shutil
 
-    cells = [
-        ["\n".join(safe(line) for line in str("" if c is None else c).split("\n")) for c in row]
-        for row in rows
-    ]
-    keep = [n for n in range(len(headers)) if not drop_empty or any(row[n] for row in cells)]
-    least = [min(max((width(w) for row in cells for w in row[n].split()), default=0), 12) for n in keep]
+    cells, column_texts = _cells(rows, len(headers))
+    keep = [n for n in range(len(headers)) if not drop_empty or len(column_texts[n]) >= len(cells) > 0]
+    least = [min(_widest_word(column_texts[n]), 12) for n in keep]
     columns = shutil.get_terminal_size().columns
     if sum(least) + 2 * (len(keep) - 1) > columns:  # too narrow for those minimums: rich would cut text
         least = [0] * len(keep)
     if len(cells) > RICH_ROWS:
-        return _plain_table(
-            [headers[n] for n in keep], [[row[n] for n in keep] for row in cells], least, columns
-        )
+        kept = cells if len(keep) == len(headers) else [[row[n] for n in keep] for row in cells]
+        return _plain_table([headers[n] for n in keep], kept, [column_texts[n] for n in keep], least, columns)
     from rich.console import Console
     from rich.table import Table
 
@@ -119,44 +115,99 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[object]], drop_empty: 
     return "\n".join(line.rstrip() for line in captured.get().rstrip("\n").split("\n"))
 
 
-def _plain_table(headers: list[str], rows: list[list[str]], least: list[int], columns: int) -> str:
+def _cells(rows: Sequence[Sequence[object]], count: int) -> tuple[Sequence[Sequence[str]], list[str]]:
+    """Every cell as text made inert, line by line, and each column's cells joined by newlines. Plain ASCII
+    text (the usual table) is checked a column at a time."""
+    try:
+        texts = ["\n".join(row[n] for row in rows) for n in range(count)]  # type: ignore[misc]
+    except TypeError:  # a number or None among them: each cell is converted below
+        texts = ["\0"]
+    if all(text.isascii() and text.replace("\n", "").isprintable() for text in texts):
+        return rows, texts  # type: ignore[return-value]
+    cells = [
+        ["\n".join(safe(line) for line in str("" if c is None else c).split("\n")) for c in row]
+        for row in rows
+    ]
+    return cells, ["\n".join(row[n] for row in cells) for n in range(count)]
+
+
+def _widest_word(text: str) -> int:
+    return max(map(len if text.isascii() else width, text.split()), default=0)
+
+
+def _plain_table(
+    headers: list[str], rows: Sequence[Sequence[str]], every: list[str], least: list[int], columns: int
+) -> str:
     """The same layout as rich's borderless table, in one pass: each column as wide as its widest line; when
     that is wider than the terminal, the widest columns give way (not below `least` while others can), cells wrap
-    at spaces and fold long words."""
-    import textwrap
-
-    widths = [max([width(headers[n])] + [width(line) for row in rows for line in row[n].split("\n")])
-              for n in range(len(headers))]  # fmt: skip
+    at spaces and fold long words. An all-ASCII table (most journals) is measured and padded by `len`, in C,
+    and a column whose every cell fits on one line is taken as it is."""
+    ascii_only = all(column.isascii() for column in (*every, *headers))
+    measure = len if ascii_only else width
+    widest = [
+        max(measure(header), *map(measure, column.split("\n")))
+        for header, column in zip(headers, every, strict=True)
+    ]
+    widths = list(widest)
     room = columns - 2 * (len(widths) - 1)
     while sum(widths) > room:  # the widest gives way first; below `least` only when nothing else can
-        widest = max(range(len(widths)), key=lambda n: (widths[n] > least[n], widths[n]))
-        if widths[widest] <= 1:
+        n = max(range(len(widths)), key=lambda n: (widths[n] > least[n], widths[n]))
+        if widths[n] <= 1:
             break
-        widths[widest] -= 1
+        widths[n] -= 1
+    wrapping = [  # the columns with a cell of several lines, or one too wide
+        n for n, column in enumerate(every) if column.count("\n") >= len(rows) or widest[n] > widths[n]
+    ]
+    fill = str.ljust if ascii_only else lambda line, size: line + " " * (size - width(line))
 
     def lines_of(cell: str, size: int) -> list[str]:
-        wrapped = [
-            part
-            for line in cell.split("\n")
-            for part in (
-                [line] if width(line) <= size else textwrap.wrap(line, size, break_on_hyphens=False) or [""]
-            )
-        ]
-        return wrapped or [""]
+        lines: list[str] = []
+        for line in cell.split("\n"):
+            if measure(line) <= size:
+                lines.append(line)
+            else:
+                lines += _wrapped(line, size)
+        return lines
 
-    def layout(row: Sequence[str], bold: bool = False) -> list[str]:
-        parts = [lines_of(cell, size) for cell, size in zip(row, widths, strict=True)]
-        height = max(len(part) for part in parts)
-        printed = []
-        for k in range(height):
-            line = "  ".join(
-                (part[k] if k < len(part) else "") + " " * (size - width(part[k] if k < len(part) else ""))
-                for part, size in zip(parts, widths, strict=True)
-            ).rstrip()
-            printed.append(style(line, "bold") if bold and line else line)
-        return printed
+    last = len(widths) - 1
+    indent = " " * (sum(widths[:last]) + 2 * last)  # where the last column starts
 
-    return "\n".join([*layout(headers, bold=True), *(line for row in rows for line in layout(row))])
+    def layout(row: Sequence[str]) -> list[str]:
+        if not any(row):  # the blank row between entries
+            return [""]
+        if wrapping == [last] and last:  # only the last column wraps (history's details): lines under it
+            lines = lines_of(row[last], widths[last])
+            first = "  ".join(map(fill, row[:last], widths)) + "  " + lines[0]
+            return [first.rstrip(), *[(indent + line).rstrip() for line in lines[1:]]]
+        wrapped = {n: lines_of(row[n], widths[n]) for n in wrapping}
+        height = max(map(len, wrapped.values()), default=1)
+        if height == 1:
+            cells = [wrapped[n][0] if n in wrapped else cell for n, cell in enumerate(row)]
+            return ["  ".join(map(fill, cells, widths)).rstrip()]
+        parts = [wrapped.get(n) or [cell] for n, cell in enumerate(row)]
+        parts = [part + [""] * (height - len(part)) for part in parts]
+        return ["  ".join(map(fill, line, widths)).rstrip() for line in zip(*parts, strict=True)]
+
+    head = [style(line, "bold") if line else line for line in layout(headers)]
+    return "\n".join([*head, *(line for row in rows for line in layout(row))])
+
+
+def _wrapped(line: str, size: int) -> list[str]:
+    """`line`, wider than `size` columns, in lines of at most `size`, as textwrap (and rich) break it: at
+    spaces, long words folded. Printable ASCII words with single spaces are filled here, greedily, as textwrap
+    would."""
+    words = line.split(" ")
+    if not (line.isascii() and line.isprintable()) or "" in words or max(map(len, words)) > size:
+        import textwrap
+
+        return textwrap.wrap(line, size, break_on_hyphens=False) or [""]
+    lines, start = [], 0
+    while len(line) - start > size:  # break at the last space that leaves at most `size` columns
+        cut = line.rfind(" ", start, start + size + 1)
+        lines.append(line[start:cut])
+        start = cut + 1
+    lines.append(line[start:])
+    return lines
 
 
 def plural(count: int, word: str) -> str:
@@ -164,9 +215,12 @@ def plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
 
 
+_WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
 def day(value: dt.date) -> str:
-    """How a date reads to a person: 'Tue 2026-03-17'."""
-    return f"{value:%a} {value.isoformat()}"
+    """How a date reads to a person: 'Tue 2026-03-17' (English, as `%a` is here: strftime costs more)."""
+    return f"{_WEEKDAYS[value.weekday()]} {value.isoformat()}"
 
 
 def warn_roster(roster: Roster) -> None:

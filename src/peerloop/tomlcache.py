@@ -1,0 +1,128 @@
+"""A parsed copy of each big data file (years of a busy journal, a roster of hundreds), so that reading them
+does not run the TOML parser over every line on every command: tomllib takes about 0.18 ms a KB, this copy
+loads in a tenth of that.
+
+Derived, never the only copy of anything, and safe to find changed: it is JSON (data, never code), keyed by a
+digest of the exact text it was parsed from, and the same checks run on what it holds as on a fresh parse.
+It lives beside its file (`journal/.2026.toml.cache`, 0600), written atomically without the lock (two
+processes write the same bytes). It is removed when peerloop writes that file, and replaced when a command
+finds it stale, so a deleted note does not live on in it. Files under `MIN_BYTES` (a year of weekly meetings
+is about 20 KB) are parsed directly and keep no copy.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import os
+import stat
+from pathlib import Path
+from typing import Any
+
+from peerloop.tomlfile import parse as parse_toml
+
+MIN_BYTES = 32 * 1024
+FORMAT = "peerloop toml cache 1"
+_TAG = "\x00toml"  # marks a date or time; TOML text can put a NUL in a key only as an escape (never cached)
+_TYPES: dict[str, Any] = {
+    "date": dt.date.fromisoformat,
+    "time": dt.time.fromisoformat,
+    "datetime": dt.datetime.fromisoformat,
+}
+
+
+def cache_path(data_path: Path) -> Path:
+    return data_path.with_name(f".{data_path.name}.cache")
+
+
+def parse(text: str, data_path: Path, write: bool = True) -> dict[str, Any]:
+    """What tomllib makes of `text`, the file at `data_path`: from its cache when the cache was made from this
+    very text, else parsed (and cached when `write`). Parse errors are the parser's own."""
+    cache = cache_path(data_path)
+    if len(text) < MIN_BYTES or "\\u0000" in text or "\\U00000000" in text:
+        if write:
+            forget(data_path)  # a copy of an older, bigger text would keep what the file no longer says
+        return parse_toml(text, data_path)
+    import hashlib  # here: only big files pay for importing it (and json)
+
+    digest = hashlib.blake2b(text.encode("utf-8"), digest_size=32).hexdigest()
+    found = _read(cache, digest, limit=8 * len(text) + 4096)
+    if found is not None:
+        return found
+    data = parse_toml(text, data_path)
+    if write:
+        _write(cache, digest, data)
+    return data
+
+
+def forget(data_path: Path) -> None:
+    """Remove the file's copy (after peerloop wrote the file, or when it no longer needs one)."""
+    with contextlib.suppress(OSError):
+        os.unlink(cache_path(data_path))
+
+
+def _read(cache: Path, digest: str, limit: int) -> dict[str, Any] | None:
+    """The cached tables, if `cache` is a plain file made from the text with this digest; else None."""
+    import json
+
+    try:
+        fd = os.open(cache, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > limit:
+            return None
+        chunks = []
+        while chunk := os.read(fd, 1 << 20):
+            chunks.append(chunk)
+        found = json.loads(b"".join(chunks), object_hook=_restore)
+    except (OSError, ValueError, KeyError, TypeError, RecursionError):
+        return None
+    finally:
+        os.close(fd)
+    if not isinstance(found, dict) or found.get("format") != FORMAT or found.get("digest") != digest:
+        return None
+    data = found.get("data")
+    return data if isinstance(data, dict) else None
+
+
+def _write(cache: Path, digest: str, data: dict[str, Any]) -> None:
+    import json
+
+    from peerloop.atomic import replace_atomically
+    from peerloop.errors import StorageError
+
+    document = {"format": FORMAT, "digest": digest, "data": data}
+    with contextlib.suppress(
+        StorageError, OSError, ValueError, TypeError
+    ):  # a cache: failing only costs time
+        replace_atomically(cache, json.dumps(document, default=_tagged, separators=(",", ":")).encode())
+
+
+def _tagged(value: object) -> dict[str, str]:
+    """A TOML date, time or date-time as JSON: `{"\\u0000toml": "date", "iso": "2026-03-17"}`."""
+    if isinstance(value, dt.datetime):  # first: a datetime is also a date
+        return {_TAG: "datetime", "iso": value.isoformat()}
+    if isinstance(value, dt.date | dt.time):
+        return {_TAG: type(value).__name__, "iso": value.isoformat()}
+    raise TypeError(f"{type(value).__name__} is not a TOML value")
+
+
+def _restore(table: dict[str, Any]) -> Any:
+    """A JSON object back as TOML would give it; anything TOML cannot hold (null) makes the cache unusable."""
+    kind = table.get(_TAG)
+    if kind is not None:
+        return _TYPES[kind](table["iso"])
+    for value in table.values():
+        if value is None or type(value) is list:
+            _check(value)
+    return table
+
+
+def _check(value: object) -> None:
+    if value is None:
+        raise ValueError("null is not a TOML value")
+    if type(value) is list:
+        for item in value:
+            _check(item)

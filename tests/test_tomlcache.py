@@ -240,8 +240,8 @@ y = {}
 def test_the_copy_gives_back_every_toml_value_as_tomllib_does(tmp_path: Path) -> None:
     padded = EVERY_TOML_VALUE + "".join(f"# padding line {n}\n" for n in range(3000))
     path = tmp_path / "2026.toml"
-    fresh = tomlcache.parse(padded, path)
-    cached = tomlcache.parse(padded, path)
+    fresh = tomlcache.parse(padded, path, unchanged=lambda: True)
+    cached = tomlcache.parse(padded, path, unchanged=lambda: True)
     assert tomlcache.cache_path(path).exists()
     assert math.isnan(cached.pop("nan"))
     assert math.isnan(fresh.pop("nan"))
@@ -254,7 +254,7 @@ def test_the_copy_gives_back_every_toml_value_as_tomllib_does(tmp_path: Path) ->
 def test_a_file_with_an_escaped_nul_is_never_cached(tmp_path: Path) -> None:
     text = 'schema_version = 1\n"\\u0000toml" = "date"\niso = "2026-01-01"\n' + "# pad\n" * 8000
     path = tmp_path / "2026.toml"
-    assert tomlcache.parse(text, path) == tomllib.loads(text)
+    assert tomlcache.parse(text, path, unchanged=lambda: True) == tomllib.loads(text)
     assert not tomlcache.cache_path(path).exists()
 
 
@@ -280,3 +280,77 @@ def test_a_copy_left_half_written_by_a_kill_is_reported_and_removed_by_doctor(
     assert f"{leftover} is left over from an interrupted write" in cli("doctor").output
     assert f"deleted {leftover}" in cli("doctor", "--fix").output
     assert not leftover.exists()
+
+
+def test_a_copy_made_while_another_process_removes_an_entry_does_not_outlive_the_change(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The reader read the year before the change and writes its copy after the change removed the old one:
+    it sees the file changed and removes the copy it wrote."""
+    path = write_year(home, 400, note="the merger")
+    write_copy, changed = tomlcache._write, []
+
+    def change_then_write(cache: Path, digest: str, data: dict[str, object]) -> None:
+        if not changed:
+            changed.append(True)
+            writer = Store(home)
+            journal_year = writer.load_year(YEAR)  # (the writer's own copy: it reads before it changes)
+            writer.save_year(journal_year._replace(meetings=journal_year.meetings[1:]))
+            assert not tomlcache.cache_path(path).exists(), "the change removed its own copy"
+        write_copy(cache, digest, data)
+
+    monkeypatch.setattr(tomlcache, "_write", change_then_write)
+    reader = Store(home)
+    assert len(reader.load_year(YEAR).meetings) == 400  # what it read is what it shows
+    assert not tomlcache.cache_path(path).exists()
+
+
+@pytest.mark.slow
+def test_readers_killed_or_racing_a_forget_leave_the_copy_true_and_no_trace_of_the_entry(
+    home: Path, cli: Invoke
+) -> None:
+    """Whole processes: `history` killed at random instants (some while writing the copy), then readers
+    running while `forget` removes an entry. Afterwards every copy is the file's, and the entry is nowhere."""
+    import random
+    import signal
+    import subprocess
+    import time
+
+    from tests.hardening import python_peerloop, subprocess_env
+
+    assert cli("init", "--name", "Dana Ode", "--timezone", "UTC", "--day", "tue", "--time", "08:30",
+               "--start", f"{YEAR}-01-07", "--peer", "Peer 00", "--peer", "Peer 01").exit_code == 0  # fmt: skip
+    path = write_year(home, 500, note="ordinary")
+    journal_year = load(home)
+    secret = Meeting(id=f"{YEAR}0301-9", date=dt.date(YEAR, 3, 1), peer="Peer 01", mode=Mode.CALL,
+                     note="the merger nobody may know about")  # fmt: skip
+    path.write_text(year_text(journal_year._replace(meetings=(*journal_year.meetings, secret))))
+    tomlcache.forget(path)
+    env = subprocess_env(home, {"PEERLOOP_NOW": f"{YEAR}-06-01T09:00"})
+    history = python_peerloop("history", "--json")
+    expected = subprocess.run(history, env=env, capture_output=True, text=True, check=True).stdout
+    rng = random.Random(random.randrange(2**32))
+    for _ in range(24):
+        tomlcache.forget(path)
+        reader = subprocess.Popen(history, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(0.05, 0.6))
+        reader.send_signal(signal.SIGKILL)
+        reader.wait()
+        assert subprocess.run(history, env=env, capture_output=True, text=True, check=True).stdout == expected
+        assert Store(home).load_year(YEAR) == tomlcache_free_load(path)
+    readers = [subprocess.Popen(history, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+               for _ in range(4)]  # fmt: skip
+    tomlcache.forget(path)
+    assert subprocess.run(python_peerloop("forget", secret.id, "--yes"), env=env, check=False).returncode == 0
+    for reader in readers:
+        reader.wait(timeout=60)
+    subprocess.run(history, env=env, capture_output=True, check=True)
+    assert not [p for p in home.rglob("*") if p.is_file() and b"the merger" in p.read_bytes()]
+
+
+def tomlcache_free_load(path: Path) -> JournalYear:
+    """The year as the file says, parsed afresh."""
+    from peerloop.journalschema import journal_year_from_toml
+
+    text = path.read_text(encoding="utf-8")
+    return journal_year_from_toml(tomllib.loads(text), text, YEAR, path)

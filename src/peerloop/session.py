@@ -10,14 +10,14 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from peerloop import clock, journal, journalschema, rotation, schema, tomlcache
 from peerloop.errors import DataFileError, InputError, NotSetUpError, PeerloopError
 from peerloop.models import Journal, JournalYear, Meeting, Peer, Roster, Settings, Skip, peer_key
-from peerloop.storage import DEFAULT_LOCK_TIMEOUT, Folder
+from peerloop.storage import DEFAULT_LOCK_TIMEOUT, Folder, file_version
 from peerloop.tomlfile import SCHEMA_VERSION, check_schema, dump_toml, parse
 
 if TYPE_CHECKING:
@@ -79,38 +79,43 @@ class Store:
     # --- reading ---------------------------------------------------------------------------------------
 
     def _load(self, path: Path, parse_text: Any, empty: Any) -> Any:
-        """A file's records, parsed once per version of the file (a replaced file has a new inode)."""
-        try:
-            info = os.lstat(path)
-            version: tuple[int, ...] = (info.st_ino, info.st_mtime_ns, info.st_size)
-        except OSError:
-            version = ()
+        """A file's records, parsed once per version of the file (a replaced file has a new inode).
+
+        `parse_text(text, unchanged)`: `unchanged()` tells whether the file is still the one the text was
+        read from (its version is taken before the read, so a change at any instant after it is seen)."""
+        version = file_version(path)
         cached = self._cache.get(path)
         if cached is not None and cached[0] == version and version:
             return cached[1]
         text = self.folder.read(path)
-        loaded = empty if text is None else parse_text(text)
+
+        def unchanged() -> bool:
+            return file_version(path) == version != ()
+
+        loaded = empty if text is None else parse_text(text, unchanged)
         self._cache[path] = (version, loaded)
         return loaded
 
     def load_roster(self) -> Roster:
         """The roster, or an empty one when the file does not exist yet."""
         path = self.roster_path
-        return self._load(  # type: ignore[no-any-return]
-            path, lambda text: schema.roster_from_toml(self._tables(text, path), text, path), Roster()
-        )
+
+        def read(text: str, unchanged: Callable[[], bool]) -> Roster:
+            return schema.roster_from_toml(self._tables(text, path, unchanged), text, path)
+
+        return self._load(path, read, Roster())  # type: ignore[no-any-return]
 
     def load_year(self, year: int) -> JournalYear:
         path = self.year_path(year)
 
-        def read(text: str) -> JournalYear:
-            return journalschema.journal_year_from_toml(self._tables(text, path), text, year, path)
+        def read(text: str, unchanged: Callable[[], bool]) -> JournalYear:
+            return journalschema.journal_year_from_toml(self._tables(text, path, unchanged), text, year, path)
 
         return self._load(path, read, JournalYear(year=year))  # type: ignore[no-any-return]
 
-    def _tables(self, text: str, path: Path) -> dict[str, Any]:
+    def _tables(self, text: str, path: Path, unchanged: Callable[[], bool]) -> dict[str, Any]:
         """The TOML tables of a roster or journal year (from its parsed copy when the file is big)."""
-        return tomlcache.parse(text, path, write=self.folder.may_write)
+        return tomlcache.parse(text, path, unchanged if self.folder.may_write else None)
 
     def load_journal(self, years: Iterable[int] | None = None) -> Journal:
         """The given years (default: every year on disk), oldest first."""
@@ -118,7 +123,7 @@ class Store:
         return Journal(years=tuple(self.load_year(year) for year in chosen))
 
     def _load_table(self, path: Path) -> dict[str, Any]:
-        def read(text: str) -> dict[str, Any]:
+        def read(text: str, unchanged: object) -> dict[str, Any]:
             data = parse(text, path)
             check_schema(data, path)
             return data
@@ -157,7 +162,7 @@ class Store:
             self.folder.commit(staged)
             self._cache.clear()
             for path in staged:  # a parsed copy of what a file said before is never kept
-                tomlcache.forget(path)
+                tomlcache.forget(path, half_written=True)
 
     def locked(self) -> contextlib.AbstractContextManager[None]:
         return self.folder.locked()

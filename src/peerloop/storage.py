@@ -326,6 +326,15 @@ class Folder:
                 ) from None
 
 
+def file_version(path: Path) -> tuple[int, ...]:
+    """What changes whenever the file does: a replaced file has a new inode, an edit a new ctime."""
+    try:
+        info = os.lstat(path)
+    except OSError:
+        return ()
+    return (info.st_ino, info.st_mtime_ns, info.st_ctime_ns, info.st_size)
+
+
 class Fault:
     """A test seam: `_PEERLOOP_FAULT=STEP[#N][:SIGNAL]` sends this process SIGNAL (KILL, INT or TERM;
     KILL by default) the Nth time (1 by default) it passes STEP (one of `STEPS`). Read once per process;

@@ -16,6 +16,7 @@ import contextlib
 import datetime as dt
 import os
 import stat
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -35,12 +36,16 @@ def cache_path(data_path: Path) -> Path:
     return data_path.with_name(f".{data_path.name}.cache")
 
 
-def parse(text: str, data_path: Path, write: bool = True) -> dict[str, Any]:
-    """What tomllib makes of `text`, the file at `data_path`: from its cache when the cache was made from this
-    very text, else parsed (and cached when `write`). Parse errors are the parser's own."""
+def parse(text: str, data_path: Path, unchanged: Callable[[], bool] | None = None) -> dict[str, Any]:
+    """What tomllib makes of `text`, the file at `data_path`: from its copy when the copy was made from this
+    very text, else parsed. Parse errors are the parser's own.
+
+    With `unchanged` (whether the file is still the one `text` was read from), a new copy is written, and
+    removed again if the file changed meanwhile: a change commits, then removes the copy, so whichever of
+    the two comes second, no copy of the old text outlives it. Without, nothing is written (`doctor`)."""
     cache = cache_path(data_path)
     if len(text) < MIN_BYTES or "\\u0000" in text or "\\U00000000" in text:
-        if write:
+        if unchanged is not None:
             forget(data_path)  # a copy of an older, bigger text would keep what the file no longer says
         return parse_toml(text, data_path)
     import hashlib  # here: only big files pay for importing it (and json)
@@ -50,15 +55,24 @@ def parse(text: str, data_path: Path, write: bool = True) -> dict[str, Any]:
     if found is not None:
         return found
     data = parse_toml(text, data_path)
-    if write:
+    if unchanged is not None:
         _write(cache, digest, data)
+        if not unchanged():
+            forget(data_path)
     return data
 
 
-def forget(data_path: Path) -> None:
-    """Remove the file's copy (after peerloop wrote the file, or when it no longer needs one)."""
+def forget(data_path: Path, half_written: bool = False) -> None:
+    """Remove the file's copy (when it no longer needs one), and with `half_written` (after peerloop wrote
+    the file) the temp files of copies a killed process left: they hold what the file said before."""
+    cache = cache_path(data_path)
     with contextlib.suppress(OSError):
-        os.unlink(cache_path(data_path))
+        os.unlink(cache)
+    if half_written:
+        with contextlib.suppress(OSError):
+            for name in os.listdir(cache.parent):
+                if name.startswith(f".{cache.name}.") and name.endswith(".tmp"):
+                    os.unlink(cache.parent / name)
 
 
 def _read(cache: Path, digest: str, limit: int) -> dict[str, Any] | None:

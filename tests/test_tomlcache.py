@@ -354,3 +354,17 @@ def tomlcache_free_load(path: Path) -> JournalYear:
 
     text = path.read_text(encoding="utf-8")
     return journal_year_from_toml(tomllib.loads(text), text, YEAR, path)
+
+
+def test_a_year_written_in_emoji_and_kanji_is_read_from_its_copy_too(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write_year(home, 300, note="🎉漢字🎉" * 40)
+    first = load(home)
+
+    def no_parser(text: str, path: Path) -> object:
+        raise AssertionError("the copy was refused, so the file was parsed again")
+
+    monkeypatch.setattr(tomlcache, "parse_toml", no_parser)
+    assert load(home) == first
+    assert tomlcache.cache_path(path).stat().st_size < 2 * path.stat().st_size

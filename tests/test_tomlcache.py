@@ -143,16 +143,26 @@ def test_a_damaged_or_planted_copy_is_ignored_and_the_file_is_read(home: Path, h
         assert (home / "elsewhere").read_bytes() == good, "a link is replaced, not written through"
 
 
-def test_a_planted_copy_for_the_right_text_still_passes_the_journals_checks(home: Path, cli: Invoke) -> None:
-    """Whoever can write the folder can edit the year itself; a copy they plant gets the same checks."""
+@pytest.mark.parametrize(
+    "planted",
+    [{"date": {"\u0000toml": "date", "iso": "9999-12-31"}}, {"deep": [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]},
+     {"mode": "tea"}],
+    ids=["a date past 9000", "nested 33 deep", "an unknown mode"],
+)  # fmt: skip
+def test_a_planted_copy_for_the_right_text_that_the_checks_refuse_gives_way_to_the_file(
+    home: Path, planted: dict[str, object]
+) -> None:
+    """Whoever can write the folder can edit the year itself; a copy they plant gets the same checks, and
+    what fails them is the copy, not the file: it is dropped and the file read (and copied again)."""
     path = write_year(home, 400)
-    load(home)
+    expected = load(home)
     copy = tomlcache.cache_path(path)
-    document = json.loads(copy.read_text())
-    document["data"]["meetings"][0]["date"] = {"\u0000toml": "date", "iso": "9999-12-31"}
+    good = copy.read_bytes()
+    document = json.loads(good)
+    document["data"]["meetings"][0].update(planted)
     copy.write_text(json.dumps(document))
-    with pytest.raises(Exception, match="must be between 1900-01-01 and 9000-12-31"):
-        load(home)
+    assert load(home) == expected
+    assert copy.read_bytes() == good
 
 
 def test_a_forgotten_meeting_does_not_live_on_in_a_copy(home: Path, cli: Invoke) -> None:
@@ -240,8 +250,8 @@ y = {}
 def test_the_copy_gives_back_every_toml_value_as_tomllib_does(tmp_path: Path) -> None:
     padded = EVERY_TOML_VALUE + "".join(f"# padding line {n}\n" for n in range(3000))
     path = tmp_path / "2026.toml"
-    fresh = tomlcache.parse(padded, path, unchanged=lambda: True)
-    cached = tomlcache.parse(padded, path, unchanged=lambda: True)
+    fresh = tomlcache.load(padded, path, dict, unchanged=lambda: True)
+    cached = tomlcache.load(padded, path, dict, unchanged=lambda: True)
     assert tomlcache.cache_path(path).exists()
     assert math.isnan(cached.pop("nan"))
     assert math.isnan(fresh.pop("nan"))
@@ -254,7 +264,7 @@ def test_the_copy_gives_back_every_toml_value_as_tomllib_does(tmp_path: Path) ->
 def test_a_file_with_an_escaped_nul_is_never_cached(tmp_path: Path) -> None:
     text = 'schema_version = 1\n"\\u0000toml" = "date"\niso = "2026-01-01"\n' + "# pad\n" * 8000
     path = tmp_path / "2026.toml"
-    assert tomlcache.parse(text, path, unchanged=lambda: True) == tomllib.loads(text)
+    assert tomlcache.load(text, path, dict, unchanged=lambda: True) == tomllib.loads(text)
     assert not tomlcache.cache_path(path).exists()
 
 
@@ -368,3 +378,19 @@ def test_a_year_written_in_emoji_and_kanji_is_read_from_its_copy_too(
     monkeypatch.setattr(tomlcache, "parse_toml", no_parser)
     assert load(home) == first
     assert tomlcache.cache_path(path).stat().st_size < 2 * path.stat().st_size
+
+
+def test_backslashes_and_control_characters_in_notes_do_not_keep_a_year_from_its_copy(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The copy refuses \\u escapes of anything but control characters (a lone surrogate would be one); a
+    note that spells out `\\ud800`, or holds a tab or a bell, is not such an escape."""
+    write_year(home, 300, note="C:\\users\\ud800 and \\\\u00ff, a tab\there and a bell\a")
+    first = load(home)
+    assert "C:\\users\\ud800" in first.meetings[0].note
+
+    def no_parser(text: str, path: Path) -> object:
+        raise AssertionError("the copy was refused, so the file was parsed again")
+
+    monkeypatch.setattr(tomlcache, "parse_toml", no_parser)
+    assert load(home) == first

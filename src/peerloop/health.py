@@ -18,6 +18,7 @@ from peerloop.errors import DataFileError
 from peerloop.models import peer_key
 from peerloop.roster import roster_warning
 from peerloop.session import Store
+from peerloop.tomlcache import copied_path
 
 
 class Finding(NamedTuple):
@@ -138,6 +139,10 @@ def check_transactions(store: Store) -> list[Finding]:
                 findings.append(Finding("problem", f"{leftover} is left over from an interrupted write",
                                         "delete it (or run `peerloop doctor --fix`): the change it held never happened",
                                         fixable=True))  # fmt: skip
+    for copy in _orphan_copies(store):
+        findings.append(Finding("problem", f"{copy} is a parsed copy of {copied_path(copy)}, which is gone: it "
+                                "still holds what that file said",
+                                "delete it (or run `peerloop doctor --fix`)", fixable=True))  # fmt: skip
     if _plain(store.lock_path):
         import fcntl
 
@@ -153,6 +158,16 @@ def check_transactions(store: Store) -> list[Finding]:
         finally:
             os.close(fd)
     return findings
+
+
+def _orphan_copies(store: Store) -> list[Path]:
+    """Parsed copies (`tomlcache`) whose file was deleted or moved away."""
+    return [
+        copy
+        for folder in (store.home, store.journal_dir)
+        for copy in (sorted(folder.glob(".*.toml.cache")) if folder.is_dir() else ())
+        if _plain(copy) and not os.path.lexists(copied_path(copy))
+    ]
 
 
 def check_all(store: Store) -> list[Finding]:
@@ -182,6 +197,9 @@ def repair(store: Store) -> list[str]:
                 if _plain(leftover):
                     leftover.unlink()
                     done.append(f"deleted {leftover}")
+        for copy in _orphan_copies(store):
+            copy.unlink()
+            done.append(f"deleted {copy}")
         for folder in (store.home, store.journal_dir):
             for path in sorted(folder.iterdir()) if folder.is_dir() and not folder.is_symlink() else ():
                 if _plain(path) and _mode(path) & 0o077:

@@ -29,7 +29,7 @@ from peerloop.models import (
     Touch,
 )
 from peerloop.schema import day_field
-from peerloop.tomlfile import SCHEMA_VERSION, Fields, check_schema, dump_toml, nested_line
+from peerloop.tomlfile import SCHEMA_VERSION, Fields, check_nesting, check_schema, dump_toml, nested_line
 
 T = TypeVar("T")
 
@@ -277,6 +277,7 @@ def journal_year_from_toml(data: dict[str, Any], text: str, year: int, path: Pat
             seen_ids.add(entry.id)
             parsed[kind].append(entry)
     extra = {key: value for key, value in data.items() if key not in {"schema_version", *_KINDS}}
+    check_nesting(extra, path)
     return JournalYear(
         year=year,
         meetings=tuple(parsed["meetings"]),

@@ -20,7 +20,7 @@ from peerloop.models import (
     Roster,
     Settings,
 )
-from peerloop.tomlfile import SCHEMA_VERSION, Fields, check_schema, dump_toml, line_of
+from peerloop.tomlfile import SCHEMA_VERSION, Fields, check_nesting, check_schema, dump_toml, line_of
 
 ROSTER_HEADER = """\
 # peerloop roster: your settings and the peers you meet, one a week.
@@ -147,6 +147,7 @@ def roster_from_toml(data: dict[str, Any], text: str, path: Path) -> Roster:
             )
         seen[peer.key] = n
     extra = {key: value for key, value in data.items() if key not in {"schema_version", "settings", "peers"}}
+    check_nesting(extra, path)
     return Roster(settings=settings, peers=peers, extra=extra)
 
 

@@ -12,7 +12,7 @@ import datetime as dt
 import os
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from peerloop import clock, journal, journalschema, rotation, schema, tomlcache
 from peerloop.errors import DataFileError, InputError, NotSetUpError, PeerloopError
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from peerloop.connections import Connections
     from peerloop.trial import Evidence, Status
 
+T = TypeVar("T")
 LOCK_TIMEOUT_ENV = "PEERLOOP_LOCK_TIMEOUT"
 
 CALENDAR_HEADER = """\
@@ -101,7 +102,9 @@ class Store:
         path = self.roster_path
 
         def read(text: str, unchanged: Callable[[], bool]) -> Roster:
-            return schema.roster_from_toml(self._tables(text, path, unchanged), text, path)
+            return self._built(
+                text, path, lambda tables: schema.roster_from_toml(tables, text, path), unchanged
+            )
 
         return self._load(path, read, Roster())  # type: ignore[no-any-return]
 
@@ -109,13 +112,18 @@ class Store:
         path = self.year_path(year)
 
         def read(text: str, unchanged: Callable[[], bool]) -> JournalYear:
-            return journalschema.journal_year_from_toml(self._tables(text, path, unchanged), text, year, path)
+            def build(tables: dict[str, Any]) -> JournalYear:
+                return journalschema.journal_year_from_toml(tables, text, year, path)
+
+            return self._built(text, path, build, unchanged)
 
         return self._load(path, read, JournalYear(year=year))  # type: ignore[no-any-return]
 
-    def _tables(self, text: str, path: Path, unchanged: Callable[[], bool]) -> dict[str, Any]:
-        """The TOML tables of a roster or journal year (from its parsed copy when the file is big)."""
-        return tomlcache.parse(text, path, unchanged if self.folder.may_write else None)
+    def _built(
+        self, text: str, path: Path, build: Callable[[dict[str, Any]], T], unchanged: Callable[[], bool]
+    ) -> T:
+        """The records of a roster or journal year (from its parsed copy when the file is big)."""
+        return tomlcache.load(text, path, build, unchanged if self.folder.may_write else None)
 
     def load_journal(self, years: Iterable[int] | None = None) -> Journal:
         """The given years (default: every year on disk), oldest first."""
@@ -159,10 +167,8 @@ class Store:
                 staged = self._staged
             finally:
                 self._staged = None
-            self.folder.commit(staged)
+            self.folder.commit(staged)  # (which also removes the files' parsed copies)
             self._cache.clear()
-            for path in staged:  # a parsed copy of what a file said before is never kept
-                tomlcache.forget(path, half_written=True)
 
     def locked(self) -> contextlib.AbstractContextManager[None]:
         return self.folder.locked()

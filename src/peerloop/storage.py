@@ -25,7 +25,7 @@ import re
 import signal
 import stat
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import ClassVar
 
@@ -266,6 +266,7 @@ class Folder:
                     fsync_dir(target.parent)
                     finished.append(target)
                     _step("roll")
+            _forget_copies(target for _, target in pairs)
             os.unlink(self.commit_path)
         except OSError as error:
             raise StorageError(
@@ -313,6 +314,7 @@ class Folder:
                     os.replace(temp_name, path)
                     fsync_dir(path.parent)
                     _step("rename")
+                _forget_copies(files)
                 os.unlink(self.commit_path)
                 fsync_dir(self.home)
                 _step("done")
@@ -324,6 +326,15 @@ class Folder:
                     f"could not finish writing {first}: {reason}. The change is saved and the next peerloop "
                     "command finishes it (or run `peerloop doctor --fix`)"
                 ) from None
+
+
+def _forget_copies(paths: Iterable[Path]) -> None:
+    """Parsed copies (`tomlcache`) of what the files said before: removed before the commit record, so a
+    kill before that is finished, copies included, by whoever rolls the commit forward."""
+    from peerloop import tomlcache
+
+    for path in paths:
+        tomlcache.forget(path, half_written=True)
 
 
 def file_version(path: Path) -> tuple[int, ...]:

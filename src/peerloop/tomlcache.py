@@ -18,13 +18,16 @@ import os
 import stat
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+from peerloop.errors import DataFileError
 from peerloop.tomlfile import parse as parse_toml
+
+T = TypeVar("T")
 
 MIN_BYTES = 32 * 1024
 """Counted in characters of the text: a file this long costs tomllib about 6 ms."""
-FORMAT = "peerloop toml cache 1"
+FORMAT = "peerloop toml cache 2"
 _TAG = "\x00toml"  # marks a date or time; TOML text can put a NUL in a key only as an escape (never cached)
 _TYPES: dict[str, Any] = {
     "date": dt.date.fromisoformat,
@@ -37,9 +40,20 @@ def cache_path(data_path: Path) -> Path:
     return data_path.with_name(f".{data_path.name}.cache")
 
 
-def parse(text: str, data_path: Path, unchanged: Callable[[], bool] | None = None) -> dict[str, Any]:
-    """What tomllib makes of `text`, the file at `data_path`: from its copy when the copy was made from this
-    very text, else parsed. Parse errors are the parser's own.
+def copied_path(cache: Path) -> Path:
+    """The file a copy was made of (`.2026.toml.cache` -> `2026.toml`)."""
+    return cache.with_name(cache.name[1 : -len(".cache")])
+
+
+def load(
+    text: str,
+    data_path: Path,
+    build: Callable[[dict[str, Any]], T],
+    unchanged: Callable[[], bool] | None = None,
+) -> T:
+    """`build(tables)`, the tables being what tomllib makes of `text` (the file at `data_path`): from its copy
+    when the copy was made from this very text, else parsed. A copy whose tables `build` refuses is dropped
+    and the text parsed: what an error names is the file, never its copy.
 
     With `unchanged` (whether the file is still the one `text` was read from), a new copy is written, and
     removed again if the file changed meanwhile: a change commits, then removes the copy, so whichever of
@@ -48,19 +62,23 @@ def parse(text: str, data_path: Path, unchanged: Callable[[], bool] | None = Non
     if len(text) < MIN_BYTES or "\\u0000" in text or "\\U00000000" in text:
         if unchanged is not None:
             forget(data_path)  # a copy of an older, bigger text would keep what the file no longer says
-        return parse_toml(text, data_path)
+        return build(parse_toml(text, data_path))
     import hashlib  # here: only big files pay for importing it (and json)
 
     digest = hashlib.blake2b(text.encode("utf-8"), digest_size=32).hexdigest()
     found = _read(cache, digest, limit=8 * len(text) + 4096)
     if found is not None:
-        return found
+        try:
+            return build(found)
+        except DataFileError:
+            forget(data_path)
     data = parse_toml(text, data_path)
+    built = build(data)
     if unchanged is not None:
         _write(cache, digest, data)
         if not unchanged():
             forget(data_path)
-    return data
+    return built
 
 
 def forget(data_path: Path, half_written: bool = False) -> None:
@@ -91,7 +109,10 @@ def _read(cache: Path, digest: str, limit: int) -> dict[str, Any] | None:
         chunks = []
         while chunk := os.read(fd, 1 << 20):
             chunks.append(chunk)
-        found = json.loads(b"".join(chunks), object_hook=_restore)
+        raw = b"".join(chunks)
+        if b"\\u" in raw and _foreign_escape(raw):
+            return None
+        found = json.loads(raw, object_hook=_restore)
     except (OSError, ValueError, KeyError, TypeError, RecursionError):
         return None
     finally:
@@ -117,6 +138,14 @@ def _write(cache: Path, digest: str, data: dict[str, Any]) -> None:
         )
 
 
+def _foreign_escape(raw: bytes) -> bool:
+    """Whether the JSON escapes a character other than a control character, as peerloop's copies never do
+    (they are UTF-8): a lone surrogate, which no TOML text holds and no file can be written with, is one."""
+    import re
+
+    return re.search(rb"(?<!\\)(?:\\\\)*\\u(?!00[01])", raw) is not None
+
+
 def _tagged(value: object) -> dict[str, str]:
     """A TOML date, time or date-time as JSON: `{"\\u0000toml": "date", "iso": "2026-03-17"}`."""
     if isinstance(value, dt.datetime):  # first: a datetime is also a date
@@ -130,7 +159,11 @@ def _restore(table: dict[str, Any]) -> Any:
     """A JSON object back as TOML would give it; anything TOML cannot hold (null) makes the cache unusable."""
     kind = table.get(_TAG)
     if kind is not None:
-        return _TYPES[kind](table["iso"])
+        value = _TYPES[kind](table["iso"])
+        offset = value.utcoffset() if kind != "date" else None
+        if offset is not None and (kind == "time" or offset % dt.timedelta(minutes=1)):
+            raise ValueError("TOML has no time with an offset, nor an offset in seconds")
+        return value
     for value in table.values():
         if value is None or type(value) is list:
             _check(value)

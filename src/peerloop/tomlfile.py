@@ -31,12 +31,25 @@ def parse(text: str, path: Path) -> dict[str, Any]:
         raise DataFileError(f"{path}: {_describe_toml_error(error, text)}; fix that line by hand") from None
     except RecursionError:
         data = None
-    if data is None or _too_deep(data, 0):
+    except ValueError:  # not TOML's own error: a number longer than Python converts (4,300 digits)
+        long_number = re.search(r"\d{4300}", text)
+        line = text.count("\n", 0, long_number.start()) + 1 if long_number else None
+        raise DataFileError(
+            f"{path}{f' line {line}' if line else ''}: a number thousands of digits long (damaged?); "
+            "fix it by hand or restore the file from a backup"
+        ) from None
+    return check_nesting(data, path)
+
+
+def check_nesting(value: T | None, path: Path, depth: int = 0) -> T:
+    """`value`, unless it nests tables or lists deeper than `MAX_DEPTH` (it sits `depth` deep itself; None
+    stands for nesting too deep to parse at all)."""
+    if value is None or _too_deep(value, depth):
         raise DataFileError(
             f"{path}: tables or lists are nested more than {MAX_DEPTH} deep (damaged?); "
             "restore it from a backup or fix it by hand"
         )
-    return data
+    return value
 
 
 def _too_deep(value: Any, depth: int) -> bool:
@@ -200,7 +213,11 @@ class Fields:
         return value
 
     def extra(self) -> dict[str, Any]:
-        return {key: value for key, value in self.data.items() if key not in self.used}
+        """The keys peerloop does not know, kept as they are (checked for depth: they are written back)."""
+        found = {key: value for key, value in self.data.items() if key not in self.used}
+        if found:  # this table sits 1 deep (`[settings]`) or 2 (`[[peers]]`, an item of an array)
+            check_nesting(found, self.path, 1 if self.where[1] is None else 2)
+        return found
 
 
 _TYPE_NAMES: dict[type, str] = {
@@ -220,7 +237,7 @@ def _type_problem(key: str, value: Any, kind: type) -> tuple[str, str | None]:
     if isinstance(value, str) and kind in (dt.date, dt.time, int, bool):
         try:
             parsed = tomllib.loads(f"v = {value.strip()}")["v"]
-        except tomllib.TOMLDecodeError:
+        except ValueError:  # TOMLDecodeError, or a number too long to convert
             parsed = None
         if isinstance(parsed, kind) and not (kind is int and isinstance(parsed, bool)):
             return f"must be {_TYPE_NAMES[kind]} without quotes", f"{key} = {value.strip()}"

@@ -143,7 +143,13 @@ def _foreign_escape(raw: bytes) -> bool:
     (they are UTF-8): a lone surrogate, which no TOML text holds and no file can be written with, is one."""
     import re
 
-    return re.search(rb"(?<!\\)(?:\\\\)*\\u(?!00[01])", raw) is not None
+    for escape in re.finditer(rb"\\u(?!00[01])", raw):  # a literal prefix: found fast, then rarely anything
+        first = escape.start()
+        while first and raw[first - 1] == ord("\\"):
+            first -= 1
+        if (escape.start() - first) % 2 == 0:  # not itself escaped (`\\u...` is a backslash, then a "u")
+            return True
+    return False
 
 
 def _tagged(value: object) -> dict[str, str]:

@@ -394,3 +394,13 @@ def test_backslashes_and_control_characters_in_notes_do_not_keep_a_year_from_its
 
     monkeypatch.setattr(tomlcache, "parse_toml", no_parser)
     assert load(home) == first
+
+
+@pytest.mark.parametrize(
+    ("raw", "foreign"),
+    [(rb'"\u0001"', False), (rb'"\u001f"', False), (rb'"\ud800"', True), (rb'"\\ud800"', False),
+     (rb'"\\\ud800"', True), (rb'"\\\\ud800"', False), (rb'"\u00ff"', True), (rb'"\u0000toml"', False),
+     (rb'\ud800', True)],
+)  # fmt: skip
+def test_only_an_escape_peerloop_never_writes_is_foreign(raw: bytes, foreign: bool) -> None:
+    assert tomlcache._foreign_escape(raw) is foreign

@@ -116,13 +116,13 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[object]], drop_empty: 
 
 
 def _cells(rows: Sequence[Sequence[object]], count: int) -> tuple[Sequence[Sequence[str]], list[str]]:
-    """Every cell as text made inert, line by line, and each column's cells joined by newlines. Plain ASCII
-    text (the usual table) is checked a column at a time."""
+    """Every cell as text made inert, line by line, and each column's cells joined by newlines. Printable
+    text (the usual table, which `safe` leaves as it is) is checked a column at a time."""
     try:
         texts = ["\n".join(row[n] for row in rows) for n in range(count)]  # type: ignore[misc]
     except TypeError:  # a number or None among them: each cell is converted below
         texts = ["\0"]
-    if all(text.isascii() and text.replace("\n", "").isprintable() for text in texts):
+    if all(text.replace("\n", "").isprintable() for text in texts):  # no control or format character
         return rows, texts  # type: ignore[return-value]
     cells = [
         ["\n".join(safe(line) for line in str("" if c is None else c).split("\n")) for c in row]
@@ -140,13 +140,13 @@ def _plain_table(
 ) -> str:
     """The same layout as rich's borderless table, in one pass: each column as wide as its widest line; when
     that is wider than the terminal, the widest columns give way (not below `least` while others can), cells wrap
-    at spaces and fold long words. An all-ASCII table (most journals) is measured and padded by `len`, in C,
-    and a column whose every cell fits on one line is taken as it is."""
-    ascii_only = all(column.isascii() for column in (*every, *headers))
-    measure = len if ascii_only else width
+    at spaces and fold long words. An ASCII column (most of any journal) is measured by `len`, an all-ASCII
+    table padded by `str.ljust` (in C), and a column whose every cell fits on one line is taken as it is."""
+    measures = [len if column.isascii() else width for column in every]
+    ascii_only = all(measure is len for measure in measures) and all(header.isascii() for header in headers)
     widest = [
-        max(measure(header), *map(measure, column.split("\n")))
-        for header, column in zip(headers, every, strict=True)
+        max(width(header), *map(measure, column.split("\n")))
+        for header, column, measure in zip(headers, every, measures, strict=True)
     ]
     widths = list(widest)
     room = columns - 2 * (len(widths) - 1)
@@ -158,15 +158,15 @@ def _plain_table(
     wrapping = [  # the columns with a cell of several lines, or one too wide
         n for n, column in enumerate(every) if column.count("\n") >= len(rows) or widest[n] > widths[n]
     ]
-    fill = str.ljust if ascii_only else lambda line, size: line + " " * (size - width(line))
+    fill = str.ljust if ascii_only else lambda line, size: line.ljust(size - width(line) + len(line))
 
-    def lines_of(cell: str, size: int) -> list[str]:
+    def lines_of(n: int, cell: str) -> list[str]:
         lines: list[str] = []
         for line in cell.split("\n"):
-            if measure(line) <= size:
+            if measures[n](line) <= widths[n]:
                 lines.append(line)
             else:
-                lines += _wrapped(line, size)
+                lines += _wrapped(line, widths[n])
         return lines
 
     last = len(widths) - 1
@@ -176,10 +176,10 @@ def _plain_table(
         if not any(row):  # the blank row between entries
             return [""]
         if wrapping == [last] and last:  # only the last column wraps (history's details): lines under it
-            lines = lines_of(row[last], widths[last])
+            lines = lines_of(last, row[last])
             first = "  ".join(map(fill, row[:last], widths)) + "  " + lines[0]
             return [first.rstrip(), *[(indent + line).rstrip() for line in lines[1:]]]
-        wrapped = {n: lines_of(row[n], widths[n]) for n in wrapping}
+        wrapped = {n: lines_of(n, row[n]) for n in wrapping}
         height = max(map(len, wrapped.values()), default=1)
         if height == 1:
             cells = [wrapped[n][0] if n in wrapped else cell for n, cell in enumerate(row)]

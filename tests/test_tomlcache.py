@@ -286,9 +286,17 @@ def test_a_copy_left_half_written_by_a_kill_is_reported_and_removed_by_doctor(
     path = write_year(home, 400)
     leftover = path.parent / f".{tomlcache.cache_path(path).name}.4242-1-0.tmp"
     leftover.write_bytes(b'{"format": "peerloop toml cache 1", "dig')
-    assert len(load(home).meetings) == 400
     assert f"{leftover} is left over from an interrupted write" in cli("doctor").output
     assert f"deleted {leftover}" in cli("doctor", "--fix").output
+    assert not leftover.exists()
+
+
+def test_writing_a_new_copy_drops_half_written_ones(home: Path) -> None:
+    path = write_year(home, 400)
+    leftover = path.parent / f".{tomlcache.cache_path(path).name}.4242-1-0.tmp"
+    leftover.write_bytes(b'{"format": "peerloop toml cache 2", "dig')
+    assert len(load(home).meetings) == 400
+    assert tomlcache.cache_path(path).is_file()
     assert not leftover.exists()
 
 

@@ -88,10 +88,16 @@ def forget(data_path: Path, half_written: bool = False) -> None:
     with contextlib.suppress(OSError):
         os.unlink(cache)
     if half_written:
-        with contextlib.suppress(OSError):
-            for name in os.listdir(cache.parent):
-                if name.startswith(f".{cache.name}.") and name.endswith(".tmp"):
-                    os.unlink(cache.parent / name)
+        _drop_half_written(cache)
+
+
+def _drop_half_written(cache: Path) -> None:
+    """Temp files of copies that killed processes left (or that another process is writing right now: it
+    then fails to rename it, which costs it only its copy)."""
+    with contextlib.suppress(OSError):
+        for name in os.listdir(cache.parent):
+            if name.startswith(f".{cache.name}.") and name.endswith(".tmp"):
+                os.unlink(cache.parent / name)
 
 
 def _read(cache: Path, digest: str, limit: int) -> dict[str, Any] | None:
@@ -129,6 +135,7 @@ def _write(cache: Path, digest: str, data: dict[str, Any]) -> None:
     from peerloop.atomic import replace_atomically
     from peerloop.errors import StorageError
 
+    _drop_half_written(cache)
     document = {"format": FORMAT, "digest": digest, "data": data}
     with contextlib.suppress(
         StorageError, OSError, ValueError, TypeError

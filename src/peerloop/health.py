@@ -12,13 +12,12 @@ import stat
 from pathlib import Path
 from typing import NamedTuple
 
-from peerloop import calendar
+from peerloop import calendar, tomlcache
 from peerloop.atomic import DIR_MODE, FILE_MODE
 from peerloop.errors import DataFileError
 from peerloop.models import peer_key
 from peerloop.roster import roster_warning
 from peerloop.session import Store
-from peerloop.tomlcache import copied_path
 
 
 class Finding(NamedTuple):
@@ -140,7 +139,7 @@ def check_transactions(store: Store) -> list[Finding]:
                                         "delete it (or run `peerloop doctor --fix`): the change it held never happened",
                                         fixable=True))  # fmt: skip
     for copy in _orphan_copies(store):
-        findings.append(Finding("problem", f"{copy} is a parsed copy of {copied_path(copy)}, which is gone: it "
+        findings.append(Finding("problem", f"{copy} is a parsed copy of {tomlcache.copied_path(copy)}, which is gone: it "
                                 "still holds what that file said",
                                 "delete it (or run `peerloop doctor --fix`)", fixable=True))  # fmt: skip
     if _plain(store.lock_path):
@@ -161,13 +160,7 @@ def check_transactions(store: Store) -> list[Finding]:
 
 
 def _orphan_copies(store: Store) -> list[Path]:
-    """Parsed copies (`tomlcache`) whose file was deleted or moved away."""
-    return [
-        copy
-        for folder in (store.home, store.journal_dir)
-        for copy in (sorted(folder.glob(".*.toml.cache")) if folder.is_dir() else ())
-        if _plain(copy) and not os.path.lexists(copied_path(copy))
-    ]
+    return tomlcache.orphans(store.home) + tomlcache.orphans(store.journal_dir)
 
 
 def check_all(store: Store) -> list[Finding]:

@@ -248,6 +248,11 @@ def _review_to_toml(review: Review) -> dict[str, Any]:
 _KINDS = ("meetings", "skips", "reflections", "reviews", "touches")
 
 
+def _entry_fields(item: Any, kind: str, n: int, text: str, path: Path) -> Fields:
+    """The nth `[[kind]]` table, for reading or for an error that points at it (a quick read needs none)."""
+    return Fields(item, path, text, (kind, n), f"{kind[:-1]} #{n + 1}")
+
+
 def journal_year_from_toml(data: dict[str, Any], text: str, year: int, path: Path) -> JournalYear:
     check_schema(data, path)
     readers: dict[str, Callable[[Fields], Entry]] = {
@@ -266,14 +271,15 @@ def journal_year_from_toml(data: dict[str, Any], text: str, year: int, path: Pat
         parsed[kind] = []
         for n, item in enumerate(items):
             quick = plain_meeting(item) if kind == "meetings" and type(item) is dict else None
-            entry = quick or read(Fields(item, path, text, (kind, n), f"{kind[:-1]} #{n + 1}"))
-            if entry.date.year != year or entry.id in seen_ids:
-                fields = Fields(item, path, text, (kind, n), f"{kind[:-1]} #{n + 1}")
-                if entry.date.year != year:
-                    fields.fail(
-                        "date", f"is in {entry.date.year}, but this file holds {year}; move the entry"
-                    )
-                fields.fail("id", f"{entry.id!r} is used twice in this file; give one a new id")
+            entry = quick or read(_entry_fields(item, kind, n, text, path))
+            if entry.date.year != year:
+                _entry_fields(item, kind, n, text, path).fail(
+                    "date", f"is in {entry.date.year}, but this file holds {year}; move the entry"
+                )
+            if entry.id in seen_ids:
+                _entry_fields(item, kind, n, text, path).fail(
+                    "id", f"{entry.id!r} is used twice in this file; give one a new id"
+                )
             seen_ids.add(entry.id)
             parsed[kind].append(entry)
     extra = {key: value for key, value in data.items() if key not in {"schema_version", *_KINDS}}

@@ -29,7 +29,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import ClassVar
 
-from peerloop import clock
+from peerloop import clock, tomlcache
 from peerloop.atomic import (
     FILE_MODE,
     ensure_private_dir,
@@ -331,8 +331,6 @@ class Folder:
 def _forget_copies(paths: Iterable[Path]) -> None:
     """Parsed copies (`tomlcache`) of what the files said before: removed before the commit record, so a
     kill before that is finished, copies included, by whoever rolls the commit forward."""
-    from peerloop import tomlcache
-
     for path in paths:
         tomlcache.forget(path, half_written=True)
 

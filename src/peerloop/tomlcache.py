@@ -20,7 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from peerloop.errors import DataFileError
+from peerloop.errors import DataFileError, StorageError
 from peerloop.tomlfile import parse as parse_toml
 
 T = TypeVar("T")
@@ -38,6 +38,17 @@ _TYPES: dict[str, Any] = {
 
 def cache_path(data_path: Path) -> Path:
     return data_path.with_name(f".{data_path.name}.cache")
+
+
+def orphans(folder: Path) -> list[Path]:
+    """The copies in `folder` whose file was deleted or moved away (they still hold what it said)."""
+    if not folder.is_dir():
+        return []
+    return [
+        cache
+        for cache in sorted(folder.glob(".*.toml.cache"))
+        if cache.is_file() and not cache.is_symlink() and not os.path.lexists(copied_path(cache))
+    ]
 
 
 def copied_path(cache: Path) -> Path:
@@ -133,16 +144,12 @@ def _write(cache: Path, digest: str, data: dict[str, Any]) -> None:
     import json
 
     from peerloop.atomic import replace_atomically
-    from peerloop.errors import StorageError
 
     _drop_half_written(cache)
     document = {"format": FORMAT, "digest": digest, "data": data}
-    with contextlib.suppress(
-        StorageError, OSError, ValueError, TypeError
-    ):  # a cache: failing only costs time
-        replace_atomically(
-            cache, json.dumps(document, default=_tagged, ensure_ascii=False, separators=(",", ":")).encode()
-        )
+    text = json.dumps(document, default=_tagged, ensure_ascii=False, separators=(",", ":"))
+    with contextlib.suppress(StorageError, OSError):  # a cache: failing to write it only costs time
+        replace_atomically(cache, text.encode())
 
 
 def _foreign_escape(raw: bytes) -> bool:

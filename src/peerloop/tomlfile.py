@@ -30,7 +30,7 @@ def parse(text: str, path: Path) -> dict[str, Any]:
     except tomllib.TOMLDecodeError as error:
         raise DataFileError(f"{path}: {_describe_toml_error(error, text)}; fix that line by hand") from None
     except RecursionError:
-        data = None
+        raise _too_deep_error(path) from None
     except ValueError:  # not TOML's own error: a number longer than Python converts (4,300 digits)
         long_number = re.search(r"\d{4300}", text)
         line = text.count("\n", 0, long_number.start()) + 1 if long_number else None
@@ -41,15 +41,18 @@ def parse(text: str, path: Path) -> dict[str, Any]:
     return check_nesting(data, path)
 
 
-def check_nesting(value: T | None, path: Path, depth: int = 0) -> T:
-    """`value`, unless it nests tables or lists deeper than `MAX_DEPTH` (it sits `depth` deep itself; None
-    stands for nesting too deep to parse at all)."""
-    if value is None or _too_deep(value, depth):
-        raise DataFileError(
-            f"{path}: tables or lists are nested more than {MAX_DEPTH} deep (damaged?); "
-            "restore it from a backup or fix it by hand"
-        )
+def check_nesting(value: T, path: Path, depth: int = 0) -> T:
+    """`value`, unless it nests tables or lists deeper than `MAX_DEPTH` (it sits `depth` deep itself)."""
+    if _too_deep(value, depth):
+        raise _too_deep_error(path)
     return value
+
+
+def _too_deep_error(path: Path) -> DataFileError:
+    return DataFileError(
+        f"{path}: tables or lists are nested more than {MAX_DEPTH} deep (damaged?); "
+        "restore it from a backup or fix it by hand"
+    )
 
 
 def _too_deep(value: Any, depth: int) -> bool:

@@ -3,10 +3,8 @@ login, and recipients it rejects. It keeps what it received, and it is always st
 
 from __future__ import annotations
 
-import shutil
 import socket
 import ssl
-import subprocess
 from collections.abc import Iterable, Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
@@ -15,6 +13,8 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
+
+from tests.servers import self_signed_certificate
 
 HOST = "127.0.0.1"
 
@@ -42,17 +42,8 @@ class MailServer:
 
 
 def make_certificate(folder: Path) -> Certificate:
-    """With the `openssl` CLI (the `cryptography` package is not installed here); an EC key is quick to make."""
-    openssl = shutil.which("openssl")
-    assert openssl, "the mail tests need the openssl command"
-    cert, key = folder / "cert.pem", folder / "key.pem"
-    subprocess.run(
-        [openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-         "-keyout", str(key), "-out", str(cert), "-days", "2", "-subj", "/CN=127.0.0.1",
-         "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
-        check=True, capture_output=True, timeout=30,
-    )  # fmt: skip
-    return Certificate(cert, key)
+    """The same self-signed certificate the CalDAV servers use (`servers.self_signed_certificate`)."""
+    return Certificate(*self_signed_certificate(folder))
 
 
 def free_port() -> int:

@@ -103,7 +103,7 @@ def free_port() -> int:
 
 
 def self_signed_certificate(folder: Path) -> tuple[Path, Path]:
-    """A certificate for 127.0.0.1 (as an IP subjectAltName) and its key, made with the openssl CLI.
+    """A certificate for 127.0.0.1 and localhost (subjectAltNames) and its key, made with the openssl CLI.
 
     It is valid for 400 days because Xandikos replaces a certificate that expires within 30 days.
     """
@@ -115,7 +115,7 @@ def self_signed_certificate(folder: Path) -> tuple[Path, Path]:
     subprocess.run(
         [openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
          "-keyout", str(key), "-out", str(cert), "-days", "400", "-subj", "/CN=127.0.0.1",
-         "-addext", "subjectAltName=IP:127.0.0.1"],
+         "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
         check=True, capture_output=True, timeout=30,
     )  # fmt: skip
     return cert, key

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from peerloop.reference import cli_markdown, help_texts
+from peerloop.cli import cli_markdown, help_texts
 
 ROOT = Path(__file__).resolve().parent.parent
 

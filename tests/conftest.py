@@ -3,18 +3,28 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner, Result
 
 from peerloop import prompts
 from peerloop.cli import app_for
-from peerloop.session import Store
+from peerloop.store.records import Store
+from tests.calendars import (
+    HOME_ID,
+    NOW,
+    TRICKY_PEERS,
+)
 
 Invoke = Callable[..., Result]
+
+
+SetUp = Callable[..., None]
 
 
 @pytest.fixture(autouse=True)
@@ -91,3 +101,63 @@ def set_up(cli: Invoke, at: Callable[[str], None]) -> Callable[..., None]:
         assert result.exit_code == 0, result.output
 
     return make
+
+
+NEW_YEAR = "2027-01-01T10:00"
+
+
+"""A Friday in week 1 of a trial that started on Monday 2026-12-28: every date form crosses the year."""
+
+
+DST_MONDAY = "2027-03-29T00:30"
+
+
+"""Half an hour into the first Monday of summer time in Europe/Berlin (the clocks went forward on Sunday)."""
+
+
+TYPED_ROSTER = ("Ann Lee", "Anna Ek", "Bo Chen", "Bob Ray", "Zoë Müller-Łukasz")
+
+
+ZOE = "Zoë Müller-Łukasz"
+
+
+@pytest.fixture
+def roster(cli: Invoke, at: Callable[[str], None]) -> Callable[[str], None]:
+    """Dana in Europe/Berlin, Tuesdays 08:30 and lunch at 12:30; Bo Chen lunches; the clock pinned at `now`."""
+
+    def make(now: str = NEW_YEAR) -> None:
+        at(now)
+        args = ["init", "--name", "Dana Ode", "--email", "dana@example.com", "--timezone", "Europe/Berlin",
+                "--day", "tue", "--time", "08:30", "--lunch-time", "12:30", "--start", "2026-12-28"]  # fmt: skip
+        for name in TYPED_ROSTER:
+            args += ["--peer", name]
+        assert cli(*args).exit_code == 0
+        for name, email in (("Bo Chen", "bo@example.com"), (ZOE, "zoe@example.com")):
+            assert cli("edit", name, "--email", email).exit_code == 0
+        assert cli("edit", "Bo Chen", "--mode", "lunch").exit_code == 0
+
+    return make
+
+
+def as_json(cli: Invoke, *args: str) -> Any:
+    result = cli(*args, "--json")
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+LEADER = ["--name", "Dana Ode", "--email", "dana@example.com", "--timezone", "Europe/Berlin", "--day", "tue",
+          "--time", "08:30", "--start", "2026-03-02"]  # fmt: skip
+
+
+@pytest.fixture
+def tricky(cli: Invoke, at: Callable[[str], None], store: Any) -> None:
+    """The golden roster, set up through the commands."""
+    at(NOW)
+    assert cli("init", *LEADER).exit_code == 0
+    for name, email, mode in TRICKY_PEERS:
+        args = (
+            ["add", name] + (["--email", email] if email else []) + (["--mode", mode.value] if mode else [])
+        )
+        result = cli(*args)
+        assert result.exit_code == 0, result.output
+    store.save_calendar_state({"home_id": HOME_ID})

@@ -29,7 +29,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 START_TIMEOUT = 30.0
@@ -278,3 +278,12 @@ def sparse_dav() -> Iterator[str]:
         httpd.shutdown()
         httpd.server_close()
         thread.join(5)
+
+
+def read_back(calendar: Any, href: str) -> tuple[bytes, str]:
+    """An event as the server stores it, and its ETag, through python-caldav's client (not peerloop's)."""
+    from urllib.parse import urljoin
+
+    response = calendar.client.request(urljoin(calendar.url, href), "GET")
+    assert response.status == 200, response.status
+    return str(response.raw).encode("utf-8"), response.headers.get("ETag", "")

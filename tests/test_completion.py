@@ -15,7 +15,7 @@ import pytest
 import typer.main
 
 from peerloop.cli import app
-from peerloop.params import complete_peer_name
+from peerloop.options import complete_peer_name
 
 PEERS = ("Ann Lee", "Andy O'Neil", "Bo Chen")
 
@@ -59,7 +59,6 @@ def test_a_damaged_or_missing_roster_gives_no_suggestions_and_no_error(
     (home / "roster.toml").unlink()
     (home / "roster.toml").mkdir()
     assert complete_peer_name(context(), "") == []
-    assert complete_peer_name(None, "") == []
     assert capsys.readouterr() == ("", "")
 
 
@@ -132,21 +131,26 @@ def test_the_bash_script_from_show_completion_fills_compreply(
 
 
 @pytest.mark.parametrize("parent", ["/bin/bash", "/usr/bin/zsh", ""])
-def test_show_completion_prints_the_named_shells_script_whatever_the_parent(
+def test_each_shells_script_is_printed_whatever_the_parent(
     parent: str, home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """The guide's line for another shell than the one running: Typer's `source_SHELL` instruction."""
     env = {key: value for key, value in os.environ.items() if key != "SHELL"}
     if parent:
         env["SHELL"] = parent
     for shell, first_line in (("zsh", "#compdef peerloop"), ("bash", "_peerloop_completion() {"),
                               ("fish", "complete --command peerloop")):  # fmt: skip
-        result = subprocess.run([sys.executable, "-m", "peerloop", "--show-completion", shell], env=env,
+        result = subprocess.run([sys.executable, "-m", "peerloop"], env={**env, "_PEERLOOP_COMPLETE": f"source_{shell}"},
                                 capture_output=True, text=True, stdin=subprocess.DEVNULL, check=False)  # fmt: skip
         assert result.returncode == 0, result.stderr
-        assert result.stdout.startswith(first_line), (shell, result.stdout[:80])
+        assert result.stdout.lstrip("\n").startswith(first_line), (shell, result.stdout[:80])
 
 
-def test_show_completion_without_a_shell_says_it_needs_one(cli: Any) -> None:
-    result = cli("--show-completion")
-    assert result.exit_code == 2
-    assert "'--show-completion' requires an argument" in result.stderr
+@pytest.mark.skipif(shutil.which("bash") is None, reason="bash is not installed")
+def test_show_completion_prints_the_script_of_the_shell_it_runs_in(tmp_path: Path) -> None:
+    """The guide's line, as written: `peerloop --show-completion` from bash prints bash's script."""
+    script = f'"{sys.executable}" -m peerloop --show-completion'
+    result = subprocess.run(["bash", "--norc", "--noprofile", "-c", script], capture_output=True, text=True,
+                            stdin=subprocess.DEVNULL, check=False)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("_peerloop_completion() {"), result.stdout[:80]

@@ -7,9 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from peerloop.dates import DATE_FORMS, Looking, parse_day
+from peerloop.core.parse.dates import DATE_FORMS, Looking, parse_day
+from tests.conftest import Invoke, SetUp
+from tests.lived_in import (
+    check_result,
+    snapshot,
+)
 
 TODAY = dt.date(2027, 1, 1)  # a Friday; ISO 2026-W53-5, so the week began in the old year
+
+
 D = dt.date
 
 
@@ -93,6 +100,16 @@ def test_typed_dates_are_read_from_a_pinned_today(text: str, looking: Looking, e
 )
 def test_days_count_as_calendar_days(today: dt.date, text: str, looking: Looking, expected: dt.date) -> None:
     assert parse_day(text, today, looking) == expected
+
+
+EXTREMES = ["0001-01-01", "0001-01-02", "9999-12-30", "9999-12-31"]
+DATE_OPTIONS = [
+    ["log", "Ann Lee", "--date"],
+    ["pause", "Bo Chen", "--until"],
+    ["plan", "--from"],
+    ["history", "--since"],
+    ["init", "--yes", "--start"],
+]
 
 
 def test_weekdays_land_within_a_week_on_the_right_side_of_today() -> None:
@@ -192,3 +209,40 @@ def test_the_docs_paragraph_covers_every_help_form_and_its_examples_parse() -> N
     for example in quoted:
         if example not in ("YYYY-MM-DD", "12/03/2027"):
             parse_day(example, TODAY, "future")
+
+
+@pytest.mark.parametrize(
+    ("option", "day"),
+    [
+        pytest.param(option, day, id=f"{option[-1]}-{day}")
+        for option in DATE_OPTIONS
+        for day in EXTREMES
+    ],
+)  # fmt: skip
+def test_dates_at_the_ends_of_the_calendar_are_answered_and_never_saved_into_a_broken_state(
+    cli: Invoke, set_up: SetUp, option: list[str], day: str
+) -> None:
+    set_up("Ann Lee", "Bo Chen", now="2026-04-15T09:00")
+    argv = [*option, day]
+    check_result(cli(*argv), argv)
+    for after in (["peers"], ["status"], ["plan"], ["history"]):
+        check_result(result := cli(*after), after)
+        assert result.exit_code in (0, 10, 11), (argv, after, result.stderr)
+
+
+@pytest.mark.parametrize(
+    "now", ["0001-01-01", "9999-12-31T23:59", "1899-12-31", "9001-01-01", "soon", "2026-13-01"]
+)
+def test_a_pinned_clock_out_of_range_is_refused_in_one_line_before_any_write(
+    cli: Invoke, set_up: SetUp, home: Path, monkeypatch: pytest.MonkeyPatch, now: str
+) -> None:
+    set_up("Ann Lee", "Bo Chen", "Cy Dee")
+    before = snapshot(home)
+    monkeypatch.setenv("PEERLOOP_NOW", now)
+    for argv in (["remove", "Cy Dee", "--yes"], ["log", "Ann Lee", "--date", "2026-03-03"], ["peers"]):
+        result = cli(*argv)
+        check_result(result, argv)
+        assert result.exit_code == 2, (argv, result.stderr)
+        assert "PEERLOOP_NOW" in result.stderr
+        assert "1900 and 9000" in result.stderr
+    assert snapshot(home) == before

@@ -6,8 +6,8 @@ import unicodedata
 
 import pytest
 
+from peerloop.core.parse.names import complete, fold, match, slug
 from peerloop.errors import ConflictError, InputError
-from peerloop.names import complete, fold, match, slug
 
 ROSTER = ("Ann Lee", "Al Bo", "Bo Chen", "Bob Ray", "Zoë Müller-Łukasz", "Di Eze")
 DECOMPOSED_ZOE = unicodedata.normalize("NFD", "Zoë Müller-Łukasz")

@@ -4,17 +4,23 @@ commit, so two `review`s record one (the other says why, exit 3), two `init`s ke
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
 import pytest
 
-from peerloop.errors import EXIT_CONFLICT
-from tests.hardening import NOW, check_answer, populate, python_peerloop, subprocess_env
+from peerloop.errors import Exit
+from peerloop.store.records import Store
+from tests.conftest import Invoke
+from tests.lived_in import NOW, check_answer, populate, python_peerloop, subprocess_env
 
 RUNS = 8
+
+
 counts = {"races": 0, "lost": 0}
 
 
@@ -69,7 +75,7 @@ def test_two_reviews_at_once_record_exactly_one_for_the_trial(
         assert len(of_trial) == 1, reviews
         codes = sorted(answer.returncode for answer in answers)
         if decisions[0] == "stop" or len(reviews) == 1:
-            assert codes == [0, EXIT_CONFLICT], [a.stderr for a in answers]
+            assert codes == [0, Exit.CONFLICT], [a.stderr for a in answers]
             refused = next(a for a in answers if a.returncode)
             assert "nothing was saved" in refused.stderr or "you reviewed this trial" in refused.stderr
         else:
@@ -121,3 +127,35 @@ def test_log_done_edit_and_pause_at_once_lose_nothing(template: Path, tmp_path: 
         counts["lost"] += changes.count(False)
         assert all(changes), changes
     print(f"\nraces: {counts}")
+
+
+WRITERS = 20
+
+
+@pytest.mark.slow
+def test_twenty_concurrent_adds_all_land_in_the_roster(cli: Invoke, store: Store, home: Path) -> None:
+    init = cli("init", "--name", "Dana Ode", "--timezone", "Europe/Berlin", "--day", "tue", "--time", "08:30",
+               "--start", "2026-03-02")  # fmt: skip
+    assert init.exit_code == 0, init.output
+    env = {**os.environ, "PEERLOOP_HOME": str(home), "PEERLOOP_LOCK_TIMEOUT": "60"}
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-m", "peerloop", "add", f"Peer {i}"],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(WRITERS)
+    ]
+    outcomes = [(process.communicate(timeout=120), process.returncode) for process in processes]
+    for (_, stderr), code in outcomes:
+        assert code == 0, stderr
+    parsed = tomllib.loads(store.roster_path.read_text(encoding="utf-8"))
+    assert sorted(peer["name"] for peer in parsed["peers"]) == sorted(f"Peer {i}" for i in range(WRITERS))
+    roster = store.load_roster()
+    assert len(roster.peers) == WRITERS
+    assert roster.settings is not None
+    assert roster.settings.name == "Dana Ode"
+    assert sorted(path.name for path in home.iterdir()) == [".lock", "roster.toml"]

@@ -10,9 +10,9 @@ import sys
 def main() -> None:
     only_line, home = _line_only(sys.argv[1:])
     if only_line:
-        from peerloop import statusline
+        from peerloop import shell_prompt
 
-        sys.exit(statusline.print_line(home))
+        sys.exit(shell_prompt.print_line(home))
     from peerloop.cli import main as run
 
     run()

@@ -1,21 +1,21 @@
-"""The command line: the Typer app, `--home`, and every command registered in the order `--help` lists them."""
+"""The command line: the Typer app, `--home`, every command registered in the order `--help` lists them, and
+what runs after each command (the review reminder, a stale calendar, a folder made private)."""
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Sequence
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from typer.core import TyperGroup
 
-from peerloop import __version__, params, storage
-from peerloop.errors import EXIT_USAGE
-from peerloop.failures import fail, guarded
+from peerloop import __version__, options
+from peerloop.errors import Exit, InputError
+from peerloop.exits import fail, guarded
 from peerloop.output import text
+from peerloop.store import folder
 
 
 class PeerloopGroup(TyperGroup):
@@ -29,11 +29,6 @@ class PeerloopGroup(TyperGroup):
         standalone_mode: bool = True,
         **extra: Any,
     ) -> Any:
-        if "_PEERLOOP_COMPLETE" in os.environ:  # a shell asks for completions (Typer's protocol)
-            from typer import completion
-
-            completion.get_completion_inspect_parameters()  # registers Typer's completion classes
-
         def invoke() -> Any:
             try:
                 return super(PeerloopGroup, self).main(
@@ -43,53 +38,52 @@ class PeerloopGroup(TyperGroup):
             except typer.Abort:
                 raise KeyboardInterrupt from None
             except typer.TyperException as error:  # click's usage errors, as Typer exports them
-                return _usage_error(error)
+                ctx = getattr(error, "ctx", None)
+                hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+                return fail(
+                    error.format_message().replace("\n", " ") + hint, getattr(error, "exit_code", Exit.USAGE)
+                )
 
         sys.exit(guarded(invoke))
 
     def invoke(self, ctx: Any) -> Any:
         result = super().invoke(ctx)
-        if params.opened:
-            for folder in params.opened[0].folder.tightened:
+        store = options.current.store
+        if store is not None:
+            for tightened in store.folder.tightened:
                 text.message(
-                    f"peerloop: {folder} was readable by others; it is now private to you (mode 700)."
+                    f"peerloop: {tightened} was readable by others; it is now private to you (mode 700)."
                 )
-        if ctx.invoked_subcommand is not None:
-            from peerloop import reminder
-
-            if storage.committed and ctx.invoked_subcommand not in QUIET_ABOUT_THE_CALENDAR:
-                _say_if_the_calendar_is_stale()
-            reminder.remind(ctx.invoked_subcommand)
+        if ctx.invoked_subcommand is not None and store is not None:
+            _after(ctx.invoked_subcommand, store)
         return result
 
 
 QUIET_ABOUT_THE_CALENDAR = frozenset({"export", "sync", "invite", "connect", "disconnect", "doctor"})
 """Commands that bring the calendar up to date themselves, or change nothing in the plan."""
+QUIET_ABOUT_THE_REVIEW = frozenset({"review", "status"})
+"""`review` is the answer to the reminder; `status` reports it itself."""
 
 
-def _say_if_the_calendar_is_stale() -> None:
-    """After a change, one line when the calendar last given the plan no longer shows it. Never fails."""
+def _after(command: str, store: Any) -> None:
+    """One line each, on stderr, when a change left the calendar stale or the review is due. Never fails:
+    the command itself reports a damaged file."""
+    from peerloop.actions.calendar import calendar_freshness
+    from peerloop.actions.reminder import due_review
     from peerloop.errors import PeerloopError
-    from peerloop.session import calendar_freshness
+    from peerloop.output.messages import reminder_line
 
-    try:
-        fresh = calendar_freshness(params.opened[0]) if params.opened else None
-    except (PeerloopError, OSError, ValueError):
-        return
-    if fresh is not None and fresh.stale:
-        weeks = "week" if fresh.stale == 1 else "weeks"
-        text.message(
-            f"peerloop: your calendar shows {fresh.stale} {weeks} otherwise than the plan now: {fresh.advice()}."
-        )
-
-
-def _usage_error(error: typer.TyperException) -> int:
-    if type(error).__name__ == "NoArgsIsHelpError":
-        text.out(error.format_message())
-        return 0
-    ctx = getattr(error, "ctx", None)
-    hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
-    return fail(error.format_message().replace("\n", " ") + hint, getattr(error, "exit_code", EXIT_USAGE))
+    if folder.committed and command not in QUIET_ABOUT_THE_CALENDAR:
+        try:
+            fresh = calendar_freshness(store)
+        except (PeerloopError, OSError, ValueError):
+            fresh = None
+        if fresh is not None and fresh.stale:
+            text.message(f"peerloop: {fresh.stale_line()}.")
+    if command not in QUIET_ABOUT_THE_REVIEW:
+        due = due_review(store)
+        if due is not None:
+            text.message(reminder_line(due))
 
 
 _APP_SETTINGS: dict[str, Any] = {
@@ -98,8 +92,7 @@ _APP_SETTINGS: dict[str, Any] = {
     "help": "Meet one peer a week, keep what it gave you, and decide after six months whether it added value.",
     "rich_markup_mode": None,
     "pretty_exceptions_enable": False,
-    "add_completion": False,  # our own --show-completion SHELL: the named shell's script, whatever the parent
-    "no_args_is_help": True,
+    "invoke_without_command": True,
     "context_settings": {"help_option_names": ["-h", "--help"]},
 }
 
@@ -110,30 +103,8 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-class Shell(StrEnum):
-    BASH = "bash"
-    ZSH = "zsh"
-    FISH = "fish"
-    POWERSHELL = "powershell"
-    PWSH = "pwsh"
-
-
-def _show_completion(ctx: typer.Context, param: typer.CallbackParam, value: Shell | None) -> None:
-    """The completion script of the shell named, whatever shell runs peerloop (or none at all)."""
-    if value is not None:
-        from typer import completion
-
-        completion.show_callback(ctx, param, value.value)
-
-
-def _install_completion(ctx: typer.Context, param: typer.CallbackParam, value: Shell | None) -> None:
-    if value is not None:
-        from typer import completion
-
-        completion.install_callback(ctx, param, value.value)
-
-
 def _main(
+    ctx: typer.Context,
     home: Annotated[
         str | None,
         typer.Option(
@@ -146,35 +117,14 @@ def _main(
     version: Annotated[
         bool | None, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
     ] = None,
-    show_completion: Annotated[
-        Shell | None,
-        typer.Option(
-            "--show-completion",
-            callback=_show_completion,
-            is_eager=True,
-            help="Print the completion script for SHELL, to copy it or customize the installation.",
-            metavar="SHELL",
-            show_default=False,
-        ),
-    ] = None,
-    install_completion: Annotated[
-        Shell | None,
-        typer.Option(
-            "--install-completion",
-            callback=_install_completion,
-            is_eager=True,
-            help="Install completion for SHELL (bash, zsh, fish, powershell).",
-            metavar="SHELL",
-            show_default=False,
-        ),
-    ] = None,
 ) -> None:
     """Meet one peer a week, keep what it gave you, and decide after six months whether it added value."""
+    if ctx.invoked_subcommand is None:  # `peerloop` alone: the help, as a success
+        text.out(ctx.get_help())
+        raise typer.Exit()
     if home is not None and not home.strip():
-        from peerloop.errors import InputError
-
         raise InputError("--home cannot be empty; give the data folder, or leave --home out for the default")
-    params.start(Path(home) if home is not None else None)
+    options.start(Path(home) if home is not None else None)
 
 
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -197,14 +147,14 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "export": ("calendar", "export"),
     "invite": ("calendar", "invite"),
     "sync": ("sync", "sync"),
-    "connect": ("connect", "app"),
-    "disconnect": ("connect", "disconnect"),
+    "connect": ("connections", "app"),
+    "disconnect": ("connections", "disconnect"),
     "where": ("data", "where"),
     "doctor": ("data", "doctor"),
 }
 """Every command, in the order `peerloop --help` lists them: name -> (module in peerloop.commands, function)."""
 
-_OPTIONS_WITH_A_VALUE = ("--home", "--show-completion", "--install-completion")
+_OPTIONS_WITH_A_VALUE = ("--home",)
 
 
 def _build(names: Sequence[str]) -> typer.Typer:
@@ -235,6 +185,8 @@ def app_for(args: Sequence[str]) -> typer.Typer:
     """The Typer app for a command line: only its command's parameters are read (building all of them
     costs a weekly command about twice Python's start-up); the whole app for the top-level help, shell
     completion, or a command line that names no command (Typer then says what is wrong)."""
+    import os
+
     name = command_in(args)
     if name is None or "_PEERLOOP_COMPLETE" in os.environ:
         return full_app()
@@ -245,12 +197,71 @@ def full_app() -> typer.Typer:
     return _build(list(COMMANDS))
 
 
+def main() -> None:
+    args = sys.argv[1:]
+    app_for(args)(args=args, prog_name="peerloop")
+
+
+# --- the reference: docs/cli.md is every command's --help ---------------------------------------------------
+
+HELP_COLUMNS = 80
+"""Click wraps help at min(terminal width, 80) - 2 columns: any terminal this wide sees the same text."""
+
+
+def help_texts() -> dict[str, str]:
+    """`peerloop --help` (key "") and `peerloop COMMAND --help` for every command, as Typer prints them."""
+    import os
+
+    from typer.testing import CliRunner
+
+    runner = CliRunner()
+    env = {"COLUMNS": str(HELP_COLUMNS), "NO_COLOR": "1", "TERM": "dumb"}
+    texts = {}
+    saved = {key: os.environ.get(key) for key in env}
+    try:
+        for name in ("", *COMMANDS):
+            args = [name, "--help"] if name else ["--help"]
+            result = runner.invoke(full_app(), args, env=env, prog_name="peerloop")
+            if result.exit_code != 0:
+                raise RuntimeError(f"peerloop {' '.join(args)} failed: {result.output}")
+            texts[name] = result.stdout
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    return texts
+
+
+def cli_markdown(texts: dict[str, str]) -> str:
+    """docs/cli.md: every command's --help, in the order `peerloop --help` lists them
+    (`python scripts/generate.py` rewrites it; tests/test_docs.py fails when it is stale)."""
+    parts = [
+        "# CLI reference",
+        "",
+        "Generated from the program by `python scripts/generate.py`; a test fails when it is out of date.",
+        "",
+        "```text",
+        "$ peerloop --help",
+        texts[""].rstrip(),
+        "```",
+    ]
+    for name, help_text in texts.items():
+        if name:
+            parts += [
+                "",
+                f"## peerloop {name}",
+                "",
+                "```text",
+                f"$ peerloop {name} --help",
+                help_text.rstrip(),
+                "```",
+            ]
+    return "\n".join(parts) + "\n"
+
+
 def __getattr__(name: str) -> typer.Typer:
     if name == "app":  # `from peerloop.cli import app`: the whole app, built when asked for
         return full_app()
     raise AttributeError(name)
-
-
-def main() -> None:
-    args = sys.argv[1:]
-    app_for(args)(args=args, prog_name="peerloop")

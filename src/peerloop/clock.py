@@ -56,7 +56,7 @@ def today(zone: str) -> dt.date:
 
 def local_zone() -> str | None:
     """The machine's IANA zone name, if it can be told: $TZ, else /etc/localtime's link, else /etc/timezone."""
-    from peerloop.values import check_zone
+    from peerloop.core.parse.values import check_zone
 
     candidates = [os.environ.get("TZ", "").lstrip(":")]
     localtime = Path("/etc/localtime")

@@ -1,28 +1,35 @@
 """Errors that carry their own user message and exit code; only the CLI turns them into output."""
 
+from enum import IntEnum, unique
 from typing import ClassVar
 
-# Exit codes (documented in docs/exit-codes.md). Typer/click own 1 (aborted) and 2 (usage).
-EXIT_OK = 0
-EXIT_ABORTED = 1
-EXIT_USAGE = 2
-EXIT_CONFLICT = 3
-EXIT_DATA = 4
-EXIT_STORAGE = 5
-EXIT_NOT_SET_UP = 6
-# The outside world (CalDAV, SMTP, sendmail, calendar feeds): only the commands that connect use these.
-EXIT_UNREACHABLE = 7
-EXIT_REFUSED_LOGIN = 8
-EXIT_REMOTE_REFUSED = 9
-# Not errors: what `peerloop status --check` reports to cron when the trial is not on track.
-EXIT_OVERDUE = 10
-EXIT_REVIEW_DUE = 11
+
+@unique
+class Exit(IntEnum):
+    """Every exit code peerloop uses (docs/exit-codes.md). Typer/click own 1 (aborted) and 2 (usage)."""
+
+    OK = 0
+    ABORTED = 1
+    USAGE = 2
+    CONFLICT = 3
+    DATA = 4
+    STORAGE = 5
+    NOT_SET_UP = 6
+    # The outside world (CalDAV, SMTP, sendmail, calendar feeds) and the journal's key.
+    UNREACHABLE = 7
+    REFUSED_LOGIN = 8
+    REMOTE_REFUSED = 9
+    # Not errors: what `peerloop status --check` reports to cron when the trial is not on track.
+    OVERDUE = 10
+    REVIEW_DUE = 11
+    INTERRUPTED = 130
+    """Ctrl-C (or SIGTERM) stopped a command before it finished (as a shell reports it)."""
 
 
 class PeerloopError(Exception):
     """A failure the user can act on: `str(error)` is the one line they see."""
 
-    exit_code: ClassVar[int] = EXIT_ABORTED
+    exit_code: ClassVar[Exit] = Exit.ABORTED
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -32,31 +39,31 @@ class PeerloopError(Exception):
 class InputError(PeerloopError):
     """A value given on the command line (or at a prompt) is malformed: fix what you typed."""
 
-    exit_code = EXIT_USAGE
+    exit_code = Exit.USAGE
 
 
 class ConflictError(PeerloopError):
     """The request does not fit the data: unknown peer, duplicate name, nothing to log."""
 
-    exit_code = EXIT_CONFLICT
+    exit_code = Exit.CONFLICT
 
 
 class DataFileError(PeerloopError):
     """A data file cannot be read as peerloop data: damaged, hand-edited wrongly, or from a newer version."""
 
-    exit_code = EXIT_DATA
+    exit_code = Exit.DATA
 
 
 class StorageError(PeerloopError):
     """The data could not be written (disk full, read-only folder, lock held too long); nothing was changed."""
 
-    exit_code = EXIT_STORAGE
+    exit_code = Exit.STORAGE
 
 
 class NotSetUpError(PeerloopError):
     """There is no roster yet: `peerloop init` creates it."""
 
-    exit_code = EXIT_NOT_SET_UP
+    exit_code = Exit.NOT_SET_UP
 
 
 class MissingValueError(InputError):
@@ -66,23 +73,23 @@ class MissingValueError(InputError):
 class UnreachableError(PeerloopError):
     """A server could not be reached: wrong host or port, no network, a timeout, a TLS failure."""
 
-    exit_code = EXIT_UNREACHABLE
+    exit_code = Exit.UNREACHABLE
 
 
 class LoginRefusedError(PeerloopError):
     """A server refused the credentials (or the password could not be obtained)."""
 
-    exit_code = EXIT_REFUSED_LOGIN
+    exit_code = Exit.REFUSED_LOGIN
 
 
 class RemoteRefusedError(PeerloopError):
     """A server was reached and logged into, but refused the request: no such calendar, a rejected
     recipient, an event changed on the server, a mail command that failed."""
 
-    exit_code = EXIT_REMOTE_REFUSED
+    exit_code = Exit.REMOTE_REFUSED
 
 
 class Declined(PeerloopError):
     """The person answered no at a question: nothing was changed, and that is not an error."""
 
-    exit_code = EXIT_OK
+    exit_code = Exit.OK

@@ -7,9 +7,13 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from peerloop.errors import MissingValueError, PeerloopError
-from peerloop.output.text import safe
+from peerloop.inert import safe
 
 T = TypeVar("T")
+
+
+class EndOfInput(PeerloopError):
+    """The input ended (Ctrl-D, a closed pipe) before a question was answered: nothing was changed."""
 
 
 def interactive() -> bool:
@@ -28,7 +32,7 @@ def _read_line(question: str) -> str:
     line = stdin.readline()
     if not line:
         sys.stderr.write("\n")
-        raise PeerloopError("no answer (end of input); nothing was changed")
+        raise EndOfInput("no answer (end of input); nothing was changed")
     return line.rstrip("\r\n")
 
 

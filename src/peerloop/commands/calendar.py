@@ -13,14 +13,16 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from peerloop import params
+from peerloop import options
 from peerloop.errors import ConflictError, InputError
+from peerloop.inert import safe
 from peerloop.output import text
-from peerloop.session import Session, Store, calendar_state
+from peerloop.store.records import Store
+from peerloop.store.session import Session, calendar_state
 
 if TYPE_CHECKING:
-    from peerloop.calendar import CalendarState
-    from peerloop.ics import Built
+    from peerloop.core.calendar.state import CalendarState
+    from peerloop.output.ics import Built
 
 STDOUT = "-"
 DEFAULT_EXPORT = "peerloop.ics"
@@ -32,21 +34,21 @@ def output_target(store: Store, output: str, flag: str = "--output") -> Path | N
     """None for stdout; else the file, checked before anything is built: not in the data folder, not a folder."""
     if output == STDOUT:
         return None
-    return params.output_path(store, output, flag, f"{DEFAULT_EXPORT}, or '-' for stdout")
+    return options.output_path(store, output, flag, f"{DEFAULT_EXPORT}, or '-' for stdout")
 
 
 def record_and_write(store: Store, built: Built, before: CalendarState, target: Path | None) -> None:
     """The file is prepared first (a full disk stops here, with nothing changed), then the new state is
     committed, then the file put in place: a kill between them only re-sends the same SEQUENCE next time,
     never a lower one."""
-    from peerloop import calendar
-    from peerloop.output.files import Output
+    from peerloop.core.calendar import state
+    from peerloop.output.destination import Output
 
     output = Output(target, built.data).stage() if target is not None else None
     try:
         if built.state != before or not store.calendar_path.exists():
             with store.change():
-                store.save_calendar_state(calendar.state_to_toml(built.state))
+                store.save_calendar_state(state.state_to_toml(built.state))
     except BaseException:
         if output is not None:
             output.discard()
@@ -113,11 +115,13 @@ def export(
 
       peerloop export --weeks 8 -o - | khal import --batch
     """
-    from peerloop import calendar, ics, published, rotation
+    from peerloop.core import rotation
+    from peerloop.core.calendar import freshness, state
+    from peerloop.output import ics
 
     if alarm is not None and no_alarm:
         raise InputError("--alarm and --no-alarm do not go together")
-    store = params.store()
+    store = options.store()
     target = output_target(store, output)
     session = Session(store)
     settings, today = session.settings, session.today
@@ -131,32 +135,34 @@ def export(
                 "to export until it; pass --weeks N to export meetings after it, or start a new trial with "
                 "`peerloop init --start DATE`"
             )
-    from peerloop.busytime import respected
+    from peerloop.actions.busy import respected
 
-    slots = respected(session, rotation.plan(session.roster, settings, history, today, weeks))
+    placed = respected(session, rotation.plan(session.roster, settings, history, today, weeks))
+    text.messages(placed.notes)
+    slots = placed.slots
     with store.locked():
         before = calendar_state(store)
-        reminder = calendar.remembered_alarm(before, alarm, no_alarm)
+        reminder = state.remembered_alarm(before, alarm, no_alarm)
         built = ics.build_export(slots, settings, before, session.now, reminder)
         stamped = {
             **built.state.extra,
-            published.KEY: published.record(slots, "export", session.now, settings.trial_end),
+            freshness.KEY: freshness.record(slots, "export", session.now, settings.trial_end),
         }
-        built = built._replace(state=calendar.with_alarm(built.state._replace(extra=stamped), reminder))
+        built = built._replace(state=state.with_alarm(built.state._replace(extra=stamped), reminder))
         record_and_write(store, built, before, target)
     meetings = sum(1 for slot in slots if slot.peer is not None)
     where = "stdout" if target is None else str(target)
     kept = f" with a reminder {reminder} minutes before" if reminder is not None else ""
     text.message(
         f"Wrote {text.plural(meetings, 'meeting')}{kept} and the review date ({settings.trial_end.isoformat()}) "
-        f"to {text.safe(where)}. {changes_line(built)}"
+        f"to {safe(where)}. {changes_line(built)}"
     )
     if meetings == 0:
         text.warn("no peer to meet in these weeks: add peers with `peerloop add NAME`")
 
 
 def invite(
-    name: params.PeerArgument,
+    name: options.PeerArgument,
     output: Annotated[
         str | None,
         typer.Option(
@@ -201,17 +207,19 @@ def invite(
 
       peerloop invite ann --send --dry-run
     """
-    from peerloop import ics, invites, names
-    from peerloop.session import series_of
+    from peerloop.actions.calendar import series_of
+    from peerloop.core.calendar import series as invites
+    from peerloop.core.parse import names
+    from peerloop.output import ics
 
-    store = params.store()
+    store = options.store()
     session = Session(store)
     peer = session.require_peer(name)
     by_mail = send or dry_run or eml is not None
     if by_mail and output is not None:
         raise InputError("-o writes the .ics file; with --send, --eml or --dry-run the e-mail carries it")
     target = None if by_mail else output_target(store, output or f"peerloop-{names.slug(peer.name)}.ics")
-    eml_path = params.output_path(store, eml, "--eml", "invite.eml") if eml is not None else None
+    eml_path = options.output_path(store, eml, "--eml", "invite.eml") if eml is not None else None
     settings = session.settings
     series = series_of(session, peer)
     if series is None:
@@ -231,7 +239,7 @@ def invite(
             record_and_write(store, built, before, target)
         where = "stdout" if target is None else str(target)
         text.message(
-            f"Wrote the invite for {text.safe(peer.name)} to {text.safe(where)}: from {text.day(first.date)} at "
+            f"Wrote the invite for {safe(peer.name)} to {safe(where)}: from {text.day(first.date)} at "
             f"{first.start:%H:%M}, {every} until {settings.trial_end.isoformat()}. {changes_line(built)}"
         )
     planned = [slot.date for slot in series.slots if slot.peer is not None and slot.peer.key == peer.key]
@@ -247,9 +255,12 @@ def _invite_by_mail(
 ) -> None:
     """The invitation as an iMIP e-mail: shown (--dry-run), written (--eml), sent (--send); the record of
     what the peer was sent changes only once a server or command accepted it."""
-    from peerloop import calendar, ics, invites, inviting
+    from peerloop.actions import invite as inviting
     from peerloop.connect import mail
-    from peerloop.output.files import Output
+    from peerloop.core.calendar import events, state
+    from peerloop.core.calendar import series as invites
+    from peerloop.output import ics
+    from peerloop.output.destination import Output
 
     settings, first, interval = session.settings, series.first, series.interval
     found = store.connections()
@@ -261,7 +272,7 @@ def _invite_by_mail(
         before = calendar_state(store)
         built = ics.build_invite(peer, first, interval, settings, before, session.now)
         sent_before = inviting.sent_records(before).get(peer.key)
-        subject = f"{'Updated: ' if sent_before else ''}{calendar.mode_label(first.mode)}: {settings.name} and {peer.name}, {every}"
+        subject = f"{'Updated: ' if sent_before else ''}{events.mode_label(first.mode)}: {settings.name} and {peer.name}, {every}"
         email = inviting.message(built.data, "REQUEST", settings, peer, subject,
                                  inviting.body(settings, peer, first.start, every, until, cancel=False), session.now)  # fmt: skip
         if dry_run:
@@ -276,20 +287,18 @@ def _invite_by_mail(
             if output is not None:
                 output.discard()
             raise
-        state = built.state
+        after = built.state
         if send:
             event = invites.series_event(peer, first, interval, settings, before)
             record = inviting.SentRecord(built.uids[0] if built.uids else event.uid, inviting.series_digest(event),
                                          session.now, peer.email or "")  # fmt: skip
-            state = inviting.with_sent(state, peer, record)
+            after = inviting.with_sent(after, peer, record)
         with store.change():
-            store.save_calendar_state(calendar.state_to_toml(state))
+            store.save_calendar_state(state.state_to_toml(after))
     if output is not None:
         output.finish()
-        text.out(
-            f"Wrote the invitation e-mail for {text.safe(peer.name)} to {eml_path} (it opens as a draft)."
-        )
+        text.out(f"Wrote the invitation e-mail for {safe(peer.name)} to {eml_path} (it opens as a draft).")
     if send:
         how = inviting.how_sent(found)
-        text.out(f"Sent the invitation to {text.safe(peer.name)} <{peer.email}> via {how}: {every} from "
+        text.out(f"Sent the invitation to {safe(peer.name)} <{peer.email}> via {how}: {every} from "
                  f"{text.day(first.date)} at {first.start:%H:%M} until {settings.trial_end.isoformat()}.")  # fmt: skip

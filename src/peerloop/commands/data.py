@@ -7,10 +7,11 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from peerloop import params
+from peerloop import options
+from peerloop.inert import safe
 from peerloop.output import text
-from peerloop.paths import HOME_ENV
-from peerloop.session import Store
+from peerloop.store.home import HOME_ENV
+from peerloop.store.records import Store
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -47,7 +48,7 @@ def data_files(store: Store) -> list[tuple[str, Path, str, str]]:
     return files
 
 
-def where(json: params.JsonOption = False) -> None:
+def where(json: options.JsonOption = False) -> None:
     """Show the data folder and its files.
 
     Everything peerloop knows about you is in this one folder: back it up, or keep it in a synced
@@ -59,8 +60,8 @@ def where(json: params.JsonOption = False) -> None:
 
       peerloop where --json | jq -r .home
     """
-    store = params.store()
-    if params.home_option() is not None:
+    store = options.store()
+    if options.current.home is not None:
         source = "option"
     elif os.environ.get(HOME_ENV):
         source = "environment"
@@ -80,7 +81,7 @@ def where(json: params.JsonOption = False) -> None:
 
         emit_json(report)
         return
-    text.out(f"Data folder: {text.safe(str(store.home))} ({SOURCES[source]})")
+    text.out(f"Data folder: {safe(str(store.home))} ({SOURCES[source]})")
     if not store.home.is_dir():
         text.out("  It does not exist yet: `peerloop init` creates it.")
         return
@@ -105,7 +106,7 @@ def doctor(
             "--fix", help="Finish an interrupted change, tighten permissions, delete leftover temp files."
         ),
     ] = False,
-    json: params.JsonOption = False,
+    json: options.JsonOption = False,
 ) -> int:
     """Check the data folder and say how to fix it.
 
@@ -120,10 +121,10 @@ def doctor(
 
       peerloop doctor --fix
     """
-    from peerloop.errors import EXIT_DATA
-    from peerloop.health import Finding, check_all, repair
+    from peerloop.actions.doctor import Finding, check_all, repair
+    from peerloop.errors import Exit
 
-    store = params.store()
+    store = options.store()
     if not store.home.is_dir():
         findings = [Finding("note", f"{store.home} does not exist yet", "run `peerloop init`")]
     else:
@@ -146,12 +147,10 @@ def doctor(
         )
     else:
         for line in repaired:
-            text.out(f"fixed: {text.safe(line)}")
+            text.out(f"fixed: {safe(line)}")
         for finding in findings:
-            text.out(f"{finding.level}: {text.safe(finding.what)}")
-            text.out(f"  fix: {text.safe(finding.fix)}")
+            text.out(f"{finding.level}: {safe(finding.what)}")
+            text.out(f"  fix: {safe(finding.fix)}")
         verdict = "healthy" if not problems else f"{text.plural(len(problems), 'problem')} to fix"
-        text.out(
-            f"{text.safe(str(store.home))}: {verdict}" + (f", {text.plural(notes, 'note')}" if notes else "")
-        )
-    return EXIT_DATA if problems else 0
+        text.out(f"{safe(str(store.home))}: {verdict}" + (f", {text.plural(notes, 'note')}" if notes else ""))
+    return Exit.DATA if problems else 0

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from enum import StrEnum
 from typing import Annotated
 
 import typer
 
-from peerloop import journal, params
-from peerloop.models import Entry, Meeting, Reflection, Review, Skip, Touch, peer_key
+from peerloop import options
+from peerloop.core import journal
+from peerloop.core.models import Entry, Meeting, Reflection, Review, Roster, Skip, Touch, peer_key
+from peerloop.errors import ConflictError, InputError
+from peerloop.inert import safe
 from peerloop.output import text
+from peerloop.store.records import Store
 
 
 class Kind(StrEnum):
@@ -23,30 +28,30 @@ class Kind(StrEnum):
 def details(entry: Entry) -> list[str]:
     """What an entry says, one line per field, for the history table (text from files made inert)."""
     if isinstance(entry, Skip):
-        return [f"Reason: {text.safe(entry.reason)}"]
+        return [f"Reason: {safe(entry.reason)}"]
     if isinstance(entry, Touch):
-        return [text.safe(entry.note)] if entry.note else []
+        return [safe(entry.note)] if entry.note else []
     if isinstance(entry, Reflection):
-        lines = [f"Purpose: {text.safe(entry.purpose)}"] if entry.purpose else []
+        lines = [f"Purpose: {safe(entry.purpose)}"] if entry.purpose else []
         if entry.names:
-            lines.append("People: " + ", ".join(text.safe(n) for n in entry.names))
-        lines += [f"Why fewer than 4: {text.safe(entry.why)}"] if entry.why else []
+            lines.append("People: " + ", ".join(safe(n) for n in entry.names))
+        lines += [f"Why fewer than 4: {safe(entry.why)}"] if entry.why else []
         if entry.excuses:
-            lines.append("Excuses: " + "; ".join(text.safe(e) for e in entry.excuses))
-        lines += [f"Your CEO might say: {text.safe(entry.ceo)}"] if entry.ceo else []
+            lines.append("Excuses: " + "; ".join(safe(e) for e in entry.excuses))
+        lines += [f"Your CEO might say: {safe(entry.ceo)}"] if entry.ceo else []
         return lines
     if isinstance(entry, Review):
         lines = [f"Added value: {entry.added_value.value}; decision: {entry.decision.value}"]
-        lines += [f"Works well: {text.safe(entry.works)}"] if entry.works else []
-        lines += [f"To improve: {text.safe(entry.improve)}"] if entry.improve else []
+        lines += [f"Works well: {safe(entry.works)}"] if entry.works else []
+        lines += [f"To improve: {safe(entry.improve)}"] if entry.improve else []
         lines.append(f"`peerloop review --show {entry.id}` shows it again")
         return lines
     labelled = (("Pressing issue", entry.issue), ("It gave", ", ".join(g.value for g in entry.gains) or None),
                 ("Win", entry.win), ("Works well", entry.works), ("To improve", entry.improve),
                 ("Note", entry.note))  # fmt: skip
-    lines = [f"{label}: {text.safe(value)}" for label, value in labelled if value]
+    lines = [f"{label}: {safe(value)}" for label, value in labelled if value]
     lines += [
-        f"[{'x' if item.done else ' '}] {journal.handle(entry, item)} {text.safe(item.text)}"
+        f"[{'x' if item.done else ' '}] {journal.handle(entry, item)} {safe(item.text)}"
         for item in entry.follow_ups
     ]
     return lines
@@ -69,10 +74,14 @@ def history(
         str | None,
         typer.Argument(
             metavar="NAME",
-            help="Only the entries with this peer (any case, or a unique start of the name).",
+            help="Only the entries with this peer, also one removed from the roster (any case, or a unique "
+            "start of the name).",
             show_default=False,
-            autocompletion=params.complete_peer_name,
+            autocompletion=options.complete_any_peer_name,
         ),
+    ] = None,
+    count: Annotated[
+        int | None, typer.Option("-n", metavar="N", min=1, help="Only the N newest entries (of any trial).")
     ] = None,
     since: Annotated[
         str | None,
@@ -80,12 +89,13 @@ def history(
             "--since", metavar="DATE", help="Only entries on or after this date: 2026-01-01, 4 weeks ago."
         ),
     ] = None,
+    every: Annotated[bool, typer.Option("--all", help="The whole journal, every trial.")] = False,
     kind: Annotated[
         list[Kind] | None, typer.Option("--kind", help="Only entries of this kind (repeat for several).")
     ] = None,
-    json: params.JsonOption = False,
+    json: options.JsonOption = False,
 ) -> None:
-    """The journal, newest first.
+    """The journal, newest first: the current trial, unless -n, --since or --all says otherwise.
 
     Meetings, skipped weeks, touches between meetings, your coaching thoughts and your reviews, each with
     its id. Follow-ups show their handle ([x] marks the done ones): `peerloop done HANDLE` closes one.
@@ -94,50 +104,96 @@ def history(
 
       peerloop history
 
+      peerloop history -n 5
+
       peerloop history "Ann Lee" --since 2026-01-01
 
-      peerloop history --kind review --kind reflection
+      peerloop history --all --kind review --kind reflection
 
-      peerloop history --json | jq '.[] | select(.kind == "skip") | .reason'
+      peerloop history --all --json | jq '.[] | select(.kind == "skip") | .reason'
     """
-    from peerloop.session import require_peer, today_for
+    from peerloop.core.rotation import first_trial_week
+    from peerloop.store.session import today_for
 
-    store = params.store()
+    if every and since is not None:
+        raise InputError("--all and --since do not go together: --since already chooses where to start")
+    store = options.store()
     roster = store.load_roster()
     today = today_for(roster)
-    start = params.parse_day(since, "--since", today, "past") if since is not None else None
-    years = [y for y in store.journal_years() if start is None or y >= start.year]
-    found = store.load_journal(years)
-    entries: list[Entry] = [*found.meetings, *found.skips, *found.touches, *found.reflections, *found.reviews]
-    if start is not None:
-        entries = [e for e in entries if e.date >= start]
-    if kind:
-        wanted = {k.value for k in kind}
-        entries = [e for e in entries if journal.kind_of(e) in wanted]
-    shown_name = name
-    if name is not None:
-        every = store.load_journal() if start is not None else found
-        names_logged = journal.names_in((*every.meetings, *every.skips, *every.touches))
-        key = peer_key(name)
-        if roster.settings is not None and not any(peer_key(n) == key for n in names_logged):
-            key = require_peer(store, roster, name).key
-        shown_name = next((n for n in names_logged if peer_key(n) == key), name)
-        entries = [
-            e for e in entries if isinstance(e, Meeting | Skip | Touch) and e.peer and peer_key(e.peer) == key
-        ]
-    shown = sorted(entries, key=journal.sort_key, reverse=True)
+    if since is not None:
+        start: dt.date | None = options.parse_day(since, "--since", today, "past")
+    elif every or count is not None or roster.settings is None:
+        start = None
+    else:
+        start = first_trial_week(roster.settings)
+    whose = _whose(store, roster, name) if name is not None else None
+    on_disk = store.journal_years()
+    shown: list[Entry] = []
+    for year in reversed(on_disk):  # newest first: -n stops as soon as it has its entries
+        if (start is not None and year < start.year) or (count is not None and len(shown) >= count):
+            break
+        found = store.load_year(year).entries()
+        shown += sorted(
+            (e for e in found if _wanted(e, start, kind, whose)), key=journal.sort_key, reverse=True
+        )
+    shown = shown[:count] if count is not None else shown
     if json:
         from peerloop.output.json import emit_json, entry_json
 
         emit_json([entry_json(entry) for entry in shown])
         return
+    older = start is not None and since is None and bool(on_disk) and on_disk[0] <= start.year
+    whom = f" with {safe(whose[1])}" if whose else ""
     if not shown:
-        whom = f" with {text.safe(shown_name)}" if shown_name else ""
-        when = f" since {start.isoformat()}" if start else ""
-        text.message(f"Nothing logged{whom}{when} yet: `peerloop log` records a meeting.")
+        if older and start is not None:
+            text.message(
+                f"Nothing logged{whom} in this trial yet (since {text.day(start)}); `--all` shows the older entries."
+            )
+        else:
+            when = f" since {text.day(start)}" if start and since is not None else ""
+            text.message(f"Nothing logged{whom}{when} yet: `peerloop log` records a meeting.")
         return
     rows: list[tuple[str, ...]] = []
     for entry in shown:  # a blank row between entries: several lines each, easier to tell apart
         rows += [("", "", "", "")] if rows else []
-        rows.append((entry.id, text.day(entry.date), text.safe(what(entry)), "\n".join(details(entry))))
+        rows.append((entry.id, text.day(entry.date), safe(what(entry)), "\n".join(details(entry))))
     text.out(text.table(("ID", "Date", "What", "Details"), rows))
+    if older and start is not None:
+        text.message(
+            f"This trial's entries{whom}, since {text.day(start)}; `--all` (or -n N) shows the older ones."
+        )
+
+
+def _wanted(
+    entry: Entry, start: dt.date | None, kind: list[Kind] | None, whose: tuple[str, str] | None
+) -> bool:
+    if start is not None and entry.date < start:
+        return False
+    if kind and journal.kind_of(entry) not in {k.value for k in kind}:
+        return False
+    if whose is None:
+        return True
+    return (
+        isinstance(entry, Meeting | Skip | Touch)
+        and entry.peer is not None
+        and peer_key(entry.peer) == whose[0]
+    )
+
+
+def _whose(store: Store, roster: Roster, typed: str) -> tuple[str, str]:
+    """The peer NAME names (key and name as written): in the roster, or a removed peer found the same
+    loose way in the journal's names."""
+    from peerloop.core.parse import names
+    from peerloop.core.roster import find_peer
+    from peerloop.store.session import journal_names
+
+    try:
+        peer = find_peer(roster, typed)
+        return peer.key, peer.name
+    except ConflictError as miss:
+        gone = [name for name in journal_names(store) if roster.find(name) is None]
+        try:
+            found = names.match(typed, gone)
+        except ConflictError:
+            raise miss from None
+        return peer_key(found), found

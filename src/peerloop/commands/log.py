@@ -11,13 +11,17 @@ from typing import Annotated
 
 import typer
 
-from peerloop import journal, logbook, params, prompts, rotation, values
+from peerloop import options, prompts
+from peerloop.actions import log as logbook
+from peerloop.actions.log import Amend, Notes
+from peerloop.core import journal, rotation
+from peerloop.core.journal import FollowUpChanges
+from peerloop.core.models import Entry, Gain, Meeting, Mode, Peer, Skip, Touch
+from peerloop.core.parse import parse_flag, values
 from peerloop.errors import ConflictError, Declined, InputError, MissingValueError
-from peerloop.journal import FollowUpChanges
-from peerloop.logbook import Amend, Notes
-from peerloop.models import Entry, Gain, Meeting, Mode, Peer, Skip, Touch
+from peerloop.inert import safe
 from peerloop.output import text
-from peerloop.session import Session
+from peerloop.store.session import Session
 
 QUESTIONS = {
     "issue": "The pressing issue you went deep on",
@@ -34,7 +38,7 @@ QUESTIONS = {
 def _day(session: Session, date: str | None, default: dt.date | None = None) -> dt.date:
     if date is None:
         return default or session.today
-    day = params.parse_day(date, "--date", session.today, "past")
+    day = options.parse_day(date, "--date", session.today, "past")
     return journal.check_not_future(day, session.today)
 
 
@@ -56,7 +60,7 @@ def next_line(session: Session) -> str:
     slot = session.next_slot()
     if slot.peer is None:
         return f"Next: nobody in the week of {text.day(slot.week)} (every peer is paused)."
-    return f"Next: {text.safe(slot.peer.name)}, {text.day(slot.date)}."
+    return f"Next: {safe(slot.peer.name)}, {text.day(slot.date)}."
 
 
 def log(
@@ -66,7 +70,7 @@ def log(
             metavar="NAME",
             help="Who you met (default: the peer whose turn it is this week).",
             show_default=False,
-            autocompletion=params.complete_peer_name,
+            autocompletion=options.complete_peer_name,
         ),
     ] = None,
     date: Annotated[
@@ -217,7 +221,7 @@ def _chosen_peer(session: Session, name: str | None, day: dt.date) -> Peer:
             "`peerloop log NAME`"
         )
     if prompts.confirm(
-        f"This week is done. Log an extra meeting with {text.safe(upcoming.name)} (next in line)?", "NAME"
+        f"This week is done. Log an extra meeting with {safe(upcoming.name)} (next in line)?", "NAME"
     ):
         return upcoming
     raise Declined("Nothing logged. To log an extra meeting with someone else: `peerloop log NAME`.")
@@ -244,14 +248,14 @@ def _ask_reflection() -> Notes:
 
 
 def _log_meeting(name: str | None, date: str | None, mode: Mode | None, notes: Notes, asked: bool) -> None:
-    store = params.store()
+    store = options.store()
     first = Session(store)
     day = _day(first, date)
     peer = _chosen_peer(first, name, day)
     if not asked and prompts.interactive():
         how = (mode or peer.mode or first.settings.mode).value
         text.message(
-            f"Logging {how} with {text.safe(peer.name)} on {text.day(day)}. A few questions; Enter skips any."
+            f"Logging {how} with {safe(peer.name)} on {text.day(day)}. A few questions; Enter skips any."
         )
         notes = _ask_reflection()
     with store.change():
@@ -263,15 +267,15 @@ def _log_meeting(name: str | None, date: str | None, mode: Mode | None, notes: N
             session.year(year)
         meeting, note = logbook.log_meeting(session, day, current, mode, notes)
     if note:
-        text.message(f"note: {text.safe(note)}")
+        text.message(f"note: {safe(note)}")
     text.out(
-        f"Logged {meeting.mode.value} with {text.safe(meeting.peer)} on {text.day(meeting.date)} "
+        f"Logged {meeting.mode.value} with {safe(meeting.peer)} on {text.day(meeting.date)} "
         f"({meeting.id}). {next_line(session)}"
     )
 
 
 def _log_skip(name: str | None, date: str | None, reason: str | None) -> None:
-    store = params.store()
+    store = options.store()
     if reason is None:
         if not prompts.interactive():
             raise MissingValueError(
@@ -286,7 +290,7 @@ def _log_skip(name: str | None, date: str | None, reason: str | None) -> None:
             session.year(year)
         peer = session.require_peer(name) if name is not None else session.next_slot(day).peer
         skip = logbook.log_skip(session, day, peer, checked)
-    turn = f" ({text.safe(skip.peer)}'s turn)" if skip.peer else ""
+    turn = f" ({safe(skip.peer)}'s turn)" if skip.peer else ""
     text.out(
         f"Logged skip {skip.id} for the week of {text.day(rotation.week_start(skip.date))}{turn}. {next_line(session)}"
     )
@@ -295,19 +299,19 @@ def _log_skip(name: str | None, date: str | None, reason: str | None) -> None:
 def _log_touch(name: str | None, date: str | None, note: str | None) -> None:
     if name is None:
         raise MissingValueError("--touch needs NAME: who you were in touch with")
-    store = params.store()
+    store = options.store()
     with store.change():
         session = Session(store)
         day = _day(session, date)
         touch = logbook.log_touch(session, day, session.require_peer(name), note)
     text.out(
-        f"Logged a touch with {text.safe(touch.peer)} on {text.day(touch.date)} ({touch.id}); "
+        f"Logged a touch with {safe(touch.peer)} on {text.day(touch.date)} ({touch.id}); "
         "the rotation is unchanged."
     )
 
 
 def _log_amend(wanted: str, amend: Amend, date: str | None) -> None:
-    store = params.store()
+    store = options.store()
     with store.change():
         session = Session(store)
         if date is not None:
@@ -324,7 +328,7 @@ def _log_amend(wanted: str, amend: Amend, date: str | None) -> None:
         text.out(f"Nothing to change: {kind} {before.id} already says that.")
         return
     if result.note:
-        text.message(f"note: {text.safe(result.note)}")
+        text.message(f"note: {safe(result.note)}")
     fields = ", ".join(field.replace("_", "-") for field in result.changed)
     if after.id != before.id:
         moved = f", moved to the {after.date.year} file" if after.date.year != before.date.year else ""
@@ -353,14 +357,14 @@ def done(
 
       peerloop done 20260303-1.1 20260324-1.1 --reopen
     """
-    parsed = [params.parse_flag(item, "HANDLE", journal.parse_handle) for item in handles]
-    store = params.store()
+    parsed = [parse_flag(item, "HANDLE", journal.parse_handle) for item in handles]
+    store = options.store()
     with store.change():
         changed = logbook.close_follow_ups(Session(store), parsed, reopen)
     verb = "Reopened" if reopen else "Closed"
     for meeting, n in changed:
         item = next(i for i in meeting.follow_ups if i.n == n)
-        text.out(f"{verb} {meeting.id}.{n} ({text.safe(meeting.peer)}): {text.safe(item.text)}")
+        text.out(f"{verb} {meeting.id}.{n} ({safe(meeting.peer)}): {safe(item.text)}")
 
 
 def _summary(entry: Entry) -> str:
@@ -370,14 +374,14 @@ def _summary(entry: Entry) -> str:
         if isinstance(entry, Meeting | Skip | Touch)
         else f"{journal.kind_of(entry)} {entry.id}"
     )
-    return f"{text.safe(what)} on {text.day(entry.date)}"
+    return f"{safe(what)} on {text.day(entry.date)}"
 
 
 def forget(
     entry_id: Annotated[
         str, typer.Argument(metavar="ID", help="The entry's id, as `peerloop history` shows it.")
     ],
-    yes: params.YesOption = False,
+    yes: options.YesOption = False,
 ) -> None:
     """Delete one journal entry for good.
 
@@ -389,7 +393,7 @@ def forget(
 
       peerloop forget 20260310-1 --yes
     """
-    store = params.store()
+    store = options.store()
     _, entry = logbook.locate(store, entry_id)
     if not yes and not prompts.confirm(f"Forget {_summary(entry)}? This cannot be undone."):
         text.message("Nothing forgotten.")

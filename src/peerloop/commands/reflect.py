@@ -6,10 +6,13 @@ from typing import Annotated
 
 import typer
 
-from peerloop import journal, params, prompts
-from peerloop.coaching import REFLECT_FLAGS, Thoughts, ask_thoughts, names_given, record_thoughts, texts_given
+from peerloop import clock, options, prompts
+from peerloop.actions.reflect import save_thoughts
+from peerloop.core import journal
+from peerloop.core.models import Thoughts
 from peerloop.errors import MissingValueError
-from peerloop.session import require_settings
+from peerloop.output.coaching import REFLECT_FLAGS, ask_thoughts, names_given, say_saved, texts_given
+from peerloop.store.session import require_settings
 
 
 def reflect(
@@ -61,7 +64,7 @@ def reflect(
 
       peerloop reflect --purpose "Sparring partners for the reorg"
     """
-    store = params.store()
+    store = options.store()
     roster = store.load_roster()
     settings = require_settings(roster)
     if any(value for value in (name, why, excuse, ceo, purpose)):
@@ -79,4 +82,8 @@ def reflect(
         raise MissingValueError(
             f"reflect asks its questions on a terminal; in a script, answer with {REFLECT_FLAGS}"
         )
-    record_thoughts(store, settings, thoughts)
+    if thoughts.empty:
+        say_saved(None, (), roster, settings)
+        return
+    saved = save_thoughts(store, thoughts, clock.today(settings.timezone))
+    say_saved(saved.reflection, saved.added, saved.roster, settings)

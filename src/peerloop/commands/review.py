@@ -8,15 +8,19 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from peerloop import journal, params, prompts, values
+from peerloop import options, prompts
+from peerloop.core import journal
+from peerloop.core.models import Decision, Review, Settings, Verdict
+from peerloop.core.parse import values
 from peerloop.errors import ConflictError, InputError, MissingValueError
-from peerloop.models import Decision, Review, Settings, Verdict
+from peerloop.inert import safe
 from peerloop.output import text
-from peerloop.session import Store, load_evidence, require_settings
+from peerloop.store.records import Store
+from peerloop.store.session import load_evidence, require_settings
 
 if TYPE_CHECKING:
-    from peerloop.output.files import Output
-    from peerloop.trial import Evidence
+    from peerloop.core.trial import Evidence
+    from peerloop.output.destination import Output
 
 ADDED_VALUE_QUESTION = "Did the peer meetings add value? (yes, partly, no)"
 DECISION_QUESTION = (
@@ -37,7 +41,7 @@ VERDICT_TEXT = {
 
 def report_target(store: Store, report: Path) -> Path:
     """The --report file, checked before anything is written: never a data file, never a folder."""
-    return params.output_path(store, str(report), "--report", "review.md")
+    return options.output_path(store, str(report), "--report", "review.md")
 
 
 def review(
@@ -97,7 +101,7 @@ def review(
     """
     for flag, value in (("--works", works), ("--improve", improve)):
         journal.check_text(value, flag)  # refused before the evidence is shown, not after
-    store = params.store()
+    store = options.store()
     target = report_target(store, report) if report is not None else None
     if show is not None:
         _show_past(store, show, target, json)
@@ -119,7 +123,7 @@ def review(
             "when there is no terminal to ask on (--works and --improve are optional)"
         )
     if not json:
-        from peerloop.output.progress import evidence_lines
+        from peerloop.output.trial import evidence_lines
 
         for line in evidence_lines(found, settings.trial_months):
             text.out(line)
@@ -173,7 +177,7 @@ def review(
 
 
 def _staged_report(target: Path | None, found: Evidence, recorded: Review) -> Output | None:
-    from peerloop.output.files import Output
+    from peerloop.output.destination import Output
     from peerloop.output.report import report_markdown
 
     return Output(target, report_markdown(found, recorded).encode("utf-8")).stage() if target else None
@@ -188,7 +192,7 @@ def _save_review(
     choice: Decision,
 ) -> tuple[Settings, str]:
     """Check and save under one lock: two reviews at once record one. The new settings and the review's id."""
-    from peerloop.trial import next_trial, review_for
+    from peerloop.core.trial import next_trial, review_for
 
     with store.change():
         roster = store.load_roster()
@@ -211,8 +215,8 @@ def _save_review(
 
 
 def _check_can_review(settings: Settings, reviews: Iterable[Review], found: Evidence, early: bool) -> None:
-    from peerloop.output.progress import day_count
-    from peerloop.trial import review_for
+    from peerloop.core.trial import review_for
+    from peerloop.output.trial import day_count
 
     done = review_for(settings, reviews)
     if done is not None:
@@ -236,9 +240,9 @@ def _write_report(target: Path, found: Evidence, recorded: Review, say: Callable
 
 def _show_past(store: Store, wanted: str, target: Path | None, json: bool) -> None:
     """A past review, with the evidence of the trial it closed, as of its date."""
-    from peerloop import logbook
-    from peerloop.session import trial_journal
-    from peerloop.trial import evidence
+    from peerloop.actions import log as logbook
+    from peerloop.core.trial import evidence
+    from peerloop.store.session import trial_journal
 
     _, entry = logbook.locate(store, wanted)
     if not isinstance(entry, Review):
@@ -253,7 +257,7 @@ def _show_past(store: Store, wanted: str, target: Path | None, json: bool) -> No
 
         emit_json({**evidence_json(found), "review": review_json(entry)})
     else:
-        from peerloop.output.progress import evidence_lines
+        from peerloop.output.trial import evidence_lines
 
         for line in evidence_lines(found, settings.trial_months):
             text.out(line)
@@ -261,6 +265,6 @@ def _show_past(store: Store, wanted: str, target: Path | None, json: bool) -> No
         text.out(f"Your review of {text.day(entry.date)} ({entry.id}): {VERDICT_TEXT[entry.added_value]}; "
                  f"decision: {entry.decision.value}.")  # fmt: skip
         for label, value in (("What works well", entry.works), ("What can be improved", entry.improve)):
-            text.out(f"  {label}: {text.safe(value) if value else '-'}")
+            text.out(f"  {label}: {safe(value) if value else '-'}")
     if target is not None:
         _write_report(target, found, entry, text.message if json else text.out)

@@ -7,13 +7,16 @@ from typing import Annotated, Any
 
 import typer
 
-from peerloop import params, prompts, values
+from peerloop import options, prompts
+from peerloop.core.models import Mode, Peer
+from peerloop.core.parse import parse_flag, values
+from peerloop.core.roster import add_peer, remove_peer, replace_peer
 from peerloop.errors import ConflictError, InputError, PeerloopError
-from peerloop.models import Mode, Peer
+from peerloop.inert import safe
+from peerloop.options import JsonOption, PeerArgument, YesOption
 from peerloop.output import text
-from peerloop.params import JsonOption, PeerArgument, YesOption, parse_flag
-from peerloop.roster import add_peer, remove_peer, replace_peer
-from peerloop.session import Session, Store, require_peer, today_for
+from peerloop.store.records import Store
+from peerloop.store.session import Session, require_peer, today_for
 
 EmailOption = Annotated[
     str | None, typer.Option("--email", metavar="EMAIL", help="Email address (for calendar invites).")
@@ -38,7 +41,7 @@ def optional_text(value: str | None, flag: str, parse: Any = None) -> Any:
 
 def where_they_land(store: Store, peer: Peer) -> str:
     """'first meeting Tue 2027-02-16' for a peer just added or resumed, from the plan."""
-    from peerloop import roster as roster_rules
+    from peerloop.core import roster as roster_rules
 
     try:
         session = Session(store)
@@ -69,7 +72,7 @@ def add(
 
       peerloop add "Gil Ho" --email gil@example.com
     """
-    store = params.store()
+    store = options.store()
     peer_name = parse_flag(name, "NAME", values.clean_name)
     fields = {
         "email": optional_text(email, "--email", values.check_email),
@@ -82,9 +85,7 @@ def add(
         saved = add_peer(roster, peer)
         store.save_roster(saved)
     landing = where_they_land(store, peer) if saved.settings else ""
-    text.out(
-        f"Added {text.safe(peer.name)} ({text.plural(len(saved.peers), 'peer')} in the roster).{landing}"
-    )
+    text.out(f"Added {safe(peer.name)} ({text.plural(len(saved.peers), 'peer')} in the roster).{landing}")
     text.warn_roster(saved)
 
 
@@ -100,10 +101,10 @@ def peers(json: JsonOption = False) -> None:
 
       peerloop peers --json
     """
-    from peerloop import roster as roster_rules
-    from peerloop import rotation
+    from peerloop.core import roster as roster_rules
+    from peerloop.core import rotation
 
-    store = params.store()
+    store = options.store()
     roster = store.load_roster()
     today = today_for(roster)
     every = store.load_journal() if roster.peers else None
@@ -178,7 +179,7 @@ def edit(
     """
     if all(value is None for value in (new_name, email, org, mode, note)):
         raise InputError("nothing to change: pass --name, --email, --org, --mode or --note")
-    store = params.store()
+    store = options.store()
     changes: dict[str, Any] = {}
     if new_name is not None:
         changes["name"] = parse_flag(new_name, "--name", values.clean_name)
@@ -194,18 +195,18 @@ def edit(
         roster = store.load_roster()
         current = require_peer(store, roster, name)
         updated = current._replace(**changes)
-        store.save_roster(replace_peer(roster, current.name, updated))
+        store.save_roster(replace_peer(roster, current, updated))
         if updated.name != current.name:
             _rename_everywhere(store, current, updated)
-    text.out(f"Updated {text.safe(updated.name)}.")
+    text.out(f"Updated {safe(updated.name)}.")
 
 
 def _rename_everywhere(store: Store, old: Peer, new: Peer) -> None:
     """Entries name peers as text, and the calendar keeps the peer's invite series UID: a rename rewrites
     both, in the same transaction as the roster (every year is read before any is staged)."""
-    from peerloop import calendar
-    from peerloop.journal import renamed_peer
-    from peerloop.session import calendar_state
+    from peerloop.core.calendar.state import state_to_toml, with_renamed_peer
+    from peerloop.core.journal import renamed_peer
+    from peerloop.store.session import calendar_state
 
     for year in store.journal_years():
         journal_year = store.load_year(year)
@@ -214,9 +215,9 @@ def _rename_everywhere(store: Store, old: Peer, new: Peer) -> None:
             store.save_year(updated)
     if store.calendar_path.exists():
         state = calendar_state(store)
-        renamed = calendar.with_renamed_peer(state, old, new)
+        renamed = with_renamed_peer(state, old, new)
         if renamed != state:
-            store.save_calendar_state(calendar.state_to_toml(renamed))
+            store.save_calendar_state(state_to_toml(renamed))
 
 
 SendCancelOption = Annotated[
@@ -234,8 +235,8 @@ def _offer_cancel(
 ) -> str | None:
     """When the peer holds an invitation: send its cancellation if asked (or confirmed on a terminal),
     before the roster changes; else a hint. The line to say, or None."""
-    from peerloop import inviting
-    from peerloop.session import calendar_state
+    from peerloop.actions import invite as inviting
+    from peerloop.store.session import calendar_state
 
     if not store.calendar_path.exists():
         return None
@@ -244,7 +245,7 @@ def _offer_cancel(
         return None
     if send_cancel is None and prompts.interactive():
         what = "its cancellation" if weeks is None else "a cancellation of the paused weeks"
-        send_cancel = prompts.confirm(f"You sent {text.safe(peer.name)} an invitation. E-mail them {what}?")
+        send_cancel = prompts.confirm(f"You sent {safe(peer.name)} an invitation. E-mail them {what}?")
     if not send_cancel:
         return f"note: {peer.name} still holds your invitation; `--send-cancel` e-mails them its cancellation"
     session = Session(store)
@@ -263,20 +264,20 @@ def remove(name: PeerArgument, yes: YesOption = False, send_cancel: SendCancelOp
 
       peerloop remove ann --yes
     """
-    store = params.store()
+    store = options.store()
     peer = require_peer(store, store.load_roster(), name)
     if not yes and not prompts.confirm(
-        f"Remove {text.safe(peer.name)} from the roster? (The journal keeps your meetings.)"
+        f"Remove {safe(peer.name)} from the roster? (The journal keeps your meetings.)"
     ):
         text.message("Nothing removed.")
         return
     said = _offer_cancel(store, peer, send_cancel, None)
     if said:
-        (text.out if said.startswith("Sent") else text.message)(text.safe(said))
+        (text.out if said.startswith("Sent") else text.message)(safe(said))
     with store.change():
-        saved = remove_peer(store.load_roster(), peer.name)
+        saved = remove_peer(store.load_roster(), peer)
         store.save_roster(saved)
-    text.out(f"Removed {text.safe(peer.name)}; {text.plural(len(saved.peers), 'peer')} left.")
+    text.out(f"Removed {safe(peer.name)}; {text.plural(len(saved.peers), 'peer')} left.")
     text.warn_roster(saved)
 
 
@@ -304,13 +305,13 @@ def pause(
 
       peerloop pause ann --until "in 6 weeks"
     """
-    from peerloop.session import series_of
+    from peerloop.actions.calendar import series_of
 
-    store = params.store()
+    store = options.store()
     session = Session(store)
     today = session.today
     current = session.require_peer(name)
-    back = params.parse_day(until, "--until", today, "future")
+    back = options.parse_day(until, "--until", today, "future")
     if back <= today:
         raise InputError(
             f"--until {back.isoformat()} is not after today ({today.isoformat()}); give a future date"
@@ -329,17 +330,17 @@ def pause(
             day += dt.timedelta(weeks=series.interval)
     said = _offer_cancel(store, current, send_cancel, weeks) if weeks else None
     if said:
-        (text.out if said.startswith("Sent") else text.message)(text.safe(said))
+        (text.out if said.startswith("Sent") else text.message)(safe(said))
     planned = session.next_slot()
     with store.change():
         roster = store.load_roster()
         latest = require_peer(store, roster, current.name)
-        store.save_roster(replace_peer(roster, latest.name, latest._replace(paused_until=back)))
-    text.out(f"Paused {text.safe(current.name)} until {text.day(back)}; back in the rotation from that day.")
+        store.save_roster(replace_peer(roster, latest, latest._replace(paused_until=back)))
+    text.out(f"Paused {safe(current.name)} until {text.day(back)}; back in the rotation from that day.")
     if planned.peer is not None and planned.peer.key == current.key:
         now = Session(store).next_slot()
         who = (
-            f"with {text.safe(now.peer.name)}, {text.day(now.date)}"
+            f"with {safe(now.peer.name)}, {text.day(now.date)}"
             if now.peer
             else "with nobody (every peer is paused)"
         )
@@ -358,9 +359,9 @@ def resume(name: PeerArgument) -> None:
 
       peerloop resume "Di Eze"
     """
-    from peerloop.rotation import WEEK, week_start
+    from peerloop.core.rotation import WEEK, week_start
 
-    store = params.store()
+    store = options.store()
     with store.change():
         session = Session(store)
         current = session.require_peer(name)
@@ -368,6 +369,6 @@ def resume(name: PeerArgument) -> None:
             raise ConflictError(f"{current.name} is not paused; nothing to resume")
         others = [p for p in session.roster.active_on(session.today) if p.key != current.key]
         back = week_start(session.today) + WEEK if others else None
-        store.save_roster(replace_peer(session.roster, current.name, current._replace(paused_until=back)))
+        store.save_roster(replace_peer(session.roster, current, current._replace(paused_until=back)))
     when = f"from the week of {text.day(back)}" if back else "from this week"
-    text.out(f"{text.safe(current.name)} is back in the rotation {when}.")
+    text.out(f"{safe(current.name)} is back in the rotation {when}.")

@@ -7,12 +7,15 @@ from typing import Annotated, Any
 
 import typer
 
-from peerloop import clock, params, prompts, values
+from peerloop import clock, options, prompts
+from peerloop.core.models import EARLIEST_DAY, LATEST_DAY, WEEKDAYS, Mode, Peer, Settings
+from peerloop.core.parse import parse_flag, values
+from peerloop.core.roster import add_peer, with_settings
 from peerloop.errors import Declined, InputError, MissingValueError
-from peerloop.models import EARLIEST_DAY, LATEST_DAY, WEEKDAYS, Mode, Peer, Settings
+from peerloop.inert import safe
+from peerloop.options import Weekday, resolve
 from peerloop.output import text
-from peerloop.params import Weekday, parse_flag, resolve
-from peerloop.roster import add_peer, with_settings
+from peerloop.store.records import Store
 
 DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
@@ -23,7 +26,7 @@ def settings_lines(settings: Settings) -> list[str]:
         f"{mode.value} {settings.mode_times[mode]:%H:%M}" for mode in Mode if mode in settings.mode_times
     )
     return [
-        f"Leader:   {text.safe(settings.name)}" + (f" <{settings.email}>" if settings.email else ""),
+        f"Leader:   {safe(settings.name)}" + (f" <{settings.email}>" if settings.email else ""),
         f"Slot:     {slot}, {settings.duration} min, {settings.mode.value} by default"
         + (f" ({per_mode})" if per_mode else ""),
         f"Trial:    {settings.trial_start.isoformat()} to {settings.trial_end.isoformat()} "
@@ -32,7 +35,7 @@ def settings_lines(settings: Settings) -> list[str]:
 
 
 def _trial_start(text_value: str, today: dt.date) -> dt.date:
-    from peerloop import dates
+    from peerloop.core.parse import dates
 
     day = dates.parse_day(text_value, today, "future")
     if not EARLIEST_DAY <= day <= LATEST_DAY:
@@ -108,7 +111,7 @@ def init(
 
       peerloop init --name "Dana Ode" --timezone Europe/Berlin --time 08:30 --lunch-time 12:30
     """
-    store = params.store()
+    store = options.store()
     current = store.load_roster().settings
     if current is not None and prompts.interactive():
         text.message("Current settings (Enter keeps each one):")
@@ -138,14 +141,37 @@ def init(
     for line in settings_lines(settings):
         text.out("  " + line)
     for peer_name in skipped:
-        text.message(f"{text.safe(peer_name)} is already in the roster; kept as is.")
+        text.message(f"{safe(peer_name)} is already in the roster; kept as is.")
     if updated.peers:
         _show_first_weeks(store, len(updated.peers))
     text.warn_roster(updated)
     if before is None and prompts.interactive():
-        from peerloop import coaching
+        _offer_thoughts(store, settings)
 
-        coaching.offer_thoughts(store)
+
+def _offer_thoughts(store: Store, settings: Settings) -> None:
+    """The end of the guided set-up on a terminal: the coaching thoughts, if the leader wants them now."""
+    from peerloop.actions.reflect import save_thoughts
+    from peerloop.output.coaching import ask_thoughts, say_saved
+
+    question = "Take five minutes for the coaching thoughts now? (`peerloop reflect` asks them any time)"
+    try:
+        if not prompts.confirm("\n" + question):
+            return
+    except prompts.EndOfInput:  # an optional question: the set-up is done
+        return
+    try:
+        thoughts = ask_thoughts(store.load_roster())
+    except prompts.EndOfInput:  # the set-up is saved: the thoughts wait for `peerloop reflect`
+        text.message(
+            "The coaching thoughts were not saved (your settings are); run `peerloop reflect` later."
+        )
+        return
+    if thoughts.empty:
+        say_saved(None, (), store.load_roster(), settings)
+        return
+    saved = save_thoughts(store, thoughts, clock.today(settings.timezone))
+    say_saved(saved.reflection, saved.added, saved.roster, settings)
 
 
 def _given(
@@ -258,7 +284,7 @@ def _confirm_moves(before: Settings | None, after: Settings, yes: bool) -> None:
     today = clock.today(after.timezone)
     if today < before.trial_start:
         return  # the trial has not started yet: nothing runs to be moved
-    from peerloop.trial import trial_week
+    from peerloop.core.trial import trial_week
 
     week = trial_week(before, today)
     question = (
@@ -280,9 +306,9 @@ def _confirm_moves(before: Settings | None, after: Settings, yes: bool) -> None:
 
 
 def _show_first_weeks(store: Any, count: int) -> None:
-    from peerloop import rotation
+    from peerloop.core import rotation
     from peerloop.output.tables import plan_table
-    from peerloop.session import Session
+    from peerloop.store.session import Session
 
     session = Session(store)
     slots = rotation.plan(session.roster, session.settings, session.history(), session.today, max(5, count))

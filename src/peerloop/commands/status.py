@@ -6,15 +6,17 @@ from typing import Annotated
 
 import typer
 
-from peerloop import params
-from peerloop import session as sessions
-from peerloop.errors import EXIT_OK, EXIT_OVERDUE, EXIT_REVIEW_DUE, InputError
+from peerloop import options
+from peerloop.actions.calendar import CalendarFreshness, calendar_freshness
+from peerloop.core.trial import Status
+from peerloop.errors import Exit, InputError
+from peerloop.inert import safe
 from peerloop.output import text
-from peerloop.trial import Status
+from peerloop.store import session
 
 
 def check_result(status: Status) -> tuple[int, str | None]:
-    """`status --check`: 0 on track; EXIT_OVERDUE or EXIT_REVIEW_DUE with a one-line reason.
+    """`status --check`: 0 on track; Exit.OVERDUE or Exit.REVIEW_DUE with a one-line reason.
 
     Overdue means what `next` says: this week's meeting day has passed and the week has not ended. A week
     that ended with nothing logged is missed: the strip shows it, and it no longer makes the check fail.
@@ -24,7 +26,7 @@ def check_result(status: Status) -> tuple[int, str | None]:
     peer = slot.peer if slot is not None else None
     if status.overdue and slot is not None and peer is not None:
         problems.append(
-            f"this week's {slot.mode.value} with {text.safe(peer.name)} ({text.day(slot.date)}) is "
+            f"this week's {slot.mode.value} with {safe(peer.name)} ({text.day(slot.date)}) is "
             "overdue: log it with `peerloop log`, or `peerloop log --skip --reason TEXT`"
         )
     if status.review_due:
@@ -32,18 +34,17 @@ def check_result(status: Status) -> tuple[int, str | None]:
             f"the trial ended on {text.day(status.settings.trial_end)} and the review is due: run `peerloop review`"
         )
     if not problems:
-        return EXIT_OK, None
-    return (EXIT_OVERDUE if status.overdue else EXIT_REVIEW_DUE), "peerloop: " + "; ".join(problems)
+        return Exit.OK, None
+    return (Exit.OVERDUE if status.overdue else Exit.REVIEW_DUE), "peerloop: " + "; ".join(problems)
 
 
-def _calendar_line(fresh: sessions.CalendarFreshness | None) -> str:
+def _calendar_line(fresh: CalendarFreshness | None) -> str:
     if fresh is None:
         return "not given the plan yet: `peerloop export`, or `peerloop connect caldav` and `peerloop sync`"
     when = f"{'synced' if fresh.by == 'sync' else 'exported'} {text.day(fresh.at.date())} {fresh.at:%H:%M}"
     if not fresh.stale:
         return f"{when}; up to date"
-    weeks = "week" if fresh.stale == 1 else "weeks"
-    return text.style(f"{when}; {fresh.stale} {weeks} out of date: {fresh.advice()}", "yellow")
+    return text.style(f"{when}; {fresh.stale_line()}", "yellow")
 
 
 def status(
@@ -62,7 +63,7 @@ def status(
             help="One short line for shell prompts and tmux status bars; empty when there is nothing to show.",
         ),
     ] = False,
-    json: params.JsonOption = False,
+    json: options.JsonOption = False,
 ) -> int:
     """Where the trial stands, week by week.
 
@@ -88,21 +89,21 @@ def status(
     if line:
         if check or json:
             raise InputError("--line cannot be combined with --check or --json")
-        from peerloop.statusline import current_line
+        from peerloop.shell_prompt import current_line
 
-        summary = current_line(str(params.store().home))
+        summary = current_line(str(options.store().home))
         if summary:
             text.out(summary)
-        return EXIT_OK
-    store = params.store()
-    current = sessions.load_status(store)
+        return Exit.OK
+    store = options.store()
+    current = session.load_status(store)
     if check:
         code, reason = check_result(current)
         if reason is not None:
             text.message(reason)
         return code
-    fresh = sessions.calendar_freshness(store)
-    from peerloop.inviting import invitations
+    fresh = calendar_freshness(store)
+    from peerloop.actions.invite import invitations
 
     sent, stale = invitations(store)
     if json:
@@ -114,14 +115,14 @@ def status(
             {**status_json(current, check_result(current)), "calendar": calendar, "invitations": invited}
         )
     else:
-        from peerloop.output.progress import status_lines
+        from peerloop.output.trial import status_lines
 
         for row in status_lines(current):
             text.out(row)
         text.out(f"Calendar  {_calendar_line(fresh)}")
         if sent:
-            names = ", ".join(text.safe(name) for name in sent)
-            late = ", ".join(text.safe(name) for name in stale)
+            names = ", ".join(safe(name) for name in sent)
+            late = ", ".join(safe(name) for name in stale)
             update = (
                 f"; out of date: {late} (`peerloop invite NAME --send` updates it)"
                 if stale
@@ -129,7 +130,7 @@ def status(
             )
             text.out(f"Invites   sent to {names}{update}")
     if current.review_due:
-        from peerloop.reminder import reminder_line
+        from peerloop.output.messages import reminder_line
 
         text.message(reminder_line(current.settings))
-    return EXIT_OK
+    return Exit.OK

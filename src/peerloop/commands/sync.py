@@ -11,10 +11,10 @@ from typing import Annotated, Any
 
 import typer
 
-from peerloop import params
+from peerloop import options
 from peerloop.errors import ConflictError, PeerloopError
 from peerloop.output import text
-from peerloop.session import Session, calendar_state
+from peerloop.store.session import Session, calendar_state
 
 
 def sync(
@@ -28,7 +28,7 @@ def sync(
             help="Replace peerloop's events that were edited in your calendar app since the last sync.",
         ),
     ] = False,
-    json: params.JsonOption = False,
+    json: options.JsonOption = False,
 ) -> int:
     """Bring your connected calendar up to date with the plan.
 
@@ -45,26 +45,33 @@ def sync(
 
       peerloop sync --json | jq .created
     """
-    from peerloop import calendar, ics, published, rotation, syncing, syncplan
+    from peerloop.actions import sync as syncing
     from peerloop.connect.caldav import open_connected
+    from peerloop.core import rotation
+    from peerloop.core.calendar import freshness as published
+    from peerloop.core.calendar import reconcile as syncplan
+    from peerloop.core.calendar import state as state_records
+    from peerloop.output import ics
 
-    store = params.store()
+    store = options.store()
     found = store.connections()
     if found.caldav is None:
         raise ConflictError("no calendar connected: `peerloop connect caldav URL --user NAME` first")
-    from peerloop.busytime import respected
+    from peerloop.actions.busy import respected
 
     session = Session(store)
     settings, today = session.settings, session.today
     history = session.history()
     first_week = rotation.first_open_week(settings, history, today)
     weeks = rotation.trial_weeks_left(settings, first_week) or max(1, len(session.roster.active_on(today)))
-    slots = respected(
+    placed = respected(
         session, rotation.plan(session.roster, settings, history, today, weeks), refresh_first=True
     )
+    text.messages(placed.notes)
+    slots = placed.slots
     with store.locked(), open_connected(found.caldav) as remote_calendar:
         state = calendar_state(store)
-        alarm = calendar.remembered_alarm(state, None, False)
+        alarm = state_records.remembered_alarm(state, None, False)
         documents, planned_state = ics.event_documents(slots, settings, state, session.now, alarm)
         desired = syncing.desired_from(documents, planned_state)
         recorded = syncing.recorded_from(state, found.caldav.url)
@@ -82,12 +89,12 @@ def sync(
             stamp = published.record(slots, "sync", session.now, settings.trial_end)
             after = after._replace(extra={**after.extra, published.KEY: stamp})
         with store.change():
-            store.save_calendar_state(calendar.state_to_toml(after))
+            store.save_calendar_state(state_records.state_to_toml(after))
     return _report(result, json, dry_run=False)
 
 
 def _report(result: Any, json: bool, dry_run: bool) -> int:
-    from peerloop.syncplan import Kind
+    from peerloop.core.calendar.reconcile import Kind
 
     counts = {
         "created": result.count(Kind.CREATE),

@@ -9,13 +9,15 @@ from typing import Annotated
 
 import typer
 
-from peerloop import journal, params, rotation
+from peerloop import options
+from peerloop.core import journal, rotation
+from peerloop.core.models import Journal, Meeting, peer_key
+from peerloop.core.trial import trial_years
 from peerloop.errors import InputError, PeerloopError
-from peerloop.models import Journal, Meeting, peer_key
+from peerloop.inert import safe
 from peerloop.output import text
 from peerloop.output.tables import slot_time
-from peerloop.session import Session
-from peerloop.trial import trial_years
+from peerloop.store.session import Session
 
 
 def last_meeting_with(found: Journal, name: str) -> Meeting | None:
@@ -38,7 +40,7 @@ RefreshOption = Annotated[
 ]
 
 
-def next_(json: params.JsonOption = False, refresh: RefreshOption = False) -> None:
+def next_(json: options.JsonOption = False, refresh: RefreshOption = False) -> None:
     """Who to meet this week, when and how.
 
     With what you brought and promised: the pressing issue of your last meeting with them and every
@@ -53,11 +55,13 @@ def next_(json: params.JsonOption = False, refresh: RefreshOption = False) -> No
 
       peerloop next --json | jq -r .peer
     """
-    from peerloop.busytime import respected
+    from peerloop.actions.busy import respected
 
-    session = Session(params.store())
+    session = Session(options.store())
     roster, settings, today = session.roster, session.settings, session.today
-    slot = respected(session, [session.next_slot()], refresh)[0]
+    placed = respected(session, [session.next_slot()], refresh)
+    text.messages(placed.notes)
+    slot = placed.slots[0]
     found = _with_trial_years(session)
     last = last_meeting_with(found, slot.peer.name) if slot.peer else None
     still_open = journal.open_follow_ups(found.meetings, slot.peer) if slot.peer else []
@@ -96,7 +100,7 @@ def next_(json: params.JsonOption = False, refresh: RefreshOption = False) -> No
         return
     weeks_ahead = (slot.week - rotation.week_start(today)).days // 7
     when = {0: "This week", 1: "Next week"}.get(weeks_ahead, f"Week of {text.day(slot.week)}")
-    text.out(text.style(f"{when}: {slot.mode.value} with {text.safe(slot.peer.name)}", "bold"))
+    text.out(text.style(f"{when}: {slot.mode.value} with {safe(slot.peer.name)}", "bold"))
     text.out(f"  {text.day(slot.date)}, {slot_time(slot)} ({settings.timezone})")
     if slot.note:
         text.out(
@@ -109,14 +113,14 @@ def next_(json: params.JsonOption = False, refresh: RefreshOption = False) -> No
             "`peerloop log --skip --reason TEXT`."
         )
     if last is not None:
-        text.out(f"  Last met {text.day(last.date)}" + (f": {text.safe(last.issue)}" if last.issue else ""))
+        text.out(f"  Last met {text.day(last.date)}" + (f": {safe(last.issue)}" if last.issue else ""))
     else:
         text.out("  First meeting: start with a short life and work update, then one pressing issue.")
     if still_open:
         text.out("  Open follow-ups (`peerloop done HANDLE` closes one):")
         for meeting, item in still_open:
             text.out(
-                f"    {journal.handle(meeting, item)}  {text.safe(item.text)} (since {meeting.date.isoformat()})"
+                f"    {journal.handle(meeting, item)}  {safe(item.text)} (since {meeting.date.isoformat()})"
             )
 
 
@@ -128,7 +132,7 @@ def _first_mention(session: Session, monday: dt.date) -> bool:
     """`next` mentions a missed week once: true the first time for this week (best effort, never fails)."""
     import contextlib
 
-    from peerloop.atomic import replace_atomically
+    from peerloop.store.atomic import replace_atomically
 
     path = session.store.home / NOTICED_FILE
     with contextlib.suppress(OSError, UnicodeDecodeError):
@@ -178,7 +182,7 @@ def plan(
             help="Start at the week of this date: 2027-01-04, next mon, +2w (default: now).",
         ),
     ] = None,
-    json: params.JsonOption = False,
+    json: options.JsonOption = False,
     refresh: RefreshOption = False,
 ) -> None:
     """The rotation for the coming weeks.
@@ -192,13 +196,13 @@ def plan(
 
       peerloop plan --weeks 5 --from 2027-01-04
     """
-    session = Session(params.store())
+    session = Session(options.store())
     today = session.today
     upcoming: Iterator[rotation.Slot] = rotation.iter_plan(
         session.roster, session.settings, session.history(), today
     )
     if start is not None:
-        wanted = rotation.week_start(params.parse_day(start, "--from", today, "future"))
+        wanted = rotation.week_start(options.parse_day(start, "--from", today, "future"))
         if wanted < rotation.week_start(today):
             raise InputError(
                 f"--from {start}: plan shows the coming weeks; past weeks are in `peerloop history`"
@@ -207,10 +211,12 @@ def plan(
     first = next(upcoming, None)
     if first is None:
         raise InputError(f"--from {start}: that is beyond the years peerloop plans in")
-    from peerloop.busytime import respected
+    from peerloop.actions.busy import respected
 
     count = weeks or default_weeks(session, first.week)
-    slots = respected(session, [first, *itertools.islice(upcoming, count - 1)], refresh)
+    placed = respected(session, [first, *itertools.islice(upcoming, count - 1)], refresh)
+    text.messages(placed.notes)
+    slots = placed.slots
     if json:
         from peerloop.output.json import emit_json, slot_json
 

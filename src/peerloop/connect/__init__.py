@@ -4,17 +4,39 @@ from __future__ import annotations
 
 import os
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from peerloop.errors import InputError
+from peerloop.inert import one_line
 
 if TYPE_CHECKING:
     import ssl
 
 
-def one_line(text: str) -> str:
-    """A server's or a user's words fit for a one-line message: control characters and runs of space become
-    one space."""
-    return " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
+def host_of(url: str) -> str:
+    """host[:port] of an address, never its user name or password; "the server" when it has none."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    return (f"{host}:{port}" if port is not None else host) or "the server"
+
+
+def redacted(url: str, keep_path: bool = False) -> str:
+    """An address as messages show it: never a user name or password, and (unless `keep_path`: a calendar's
+    path is no secret) `scheme://host/...` only, since a feed's secret address carries its token in the path.
+    A file path is shown as it is."""
+    parts = urlsplit(url)
+    if "://" not in url or not parts.scheme or parts.scheme.lower() == "file":
+        return url
+    if keep_path:
+        return parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
+    rest = "/..." if parts.path.strip("/") or parts.query or parts.fragment else ""
+    return f"{parts.scheme.lower()}://{host_of(url)}{rest}"
 
 
 def tls_context(ca_file: str | os.PathLike[str] | None) -> ssl.SSLContext:

@@ -20,20 +20,20 @@ from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import quote, urljoin, urlsplit
 from xml.sax.saxutils import escape, quoteattr
 
+from peerloop.connect import host_of, redacted
+from peerloop.core.calendar.reconcile import Action, Applied, Kind, Refused, Remote
 from peerloop.errors import InputError, LoginRefusedError, RemoteRefusedError, UnreachableError
-from peerloop.syncplan import Action, Applied, Kind, Refused, Remote
 
 if TYPE_CHECKING:
     from caldav.davclient import DAVClient
     from caldav.response import DAVResponse
 
-    from peerloop.connections import CalDav
+    from peerloop.core.connections import CalDav
 
 T = TypeVar("T")
 _C = "urn:ietf:params:xml:ns:caldav"
 _XML = '<?xml version="1.0" encoding="utf-8"?>\n'
 _ICS = {"Content-Type": "text/calendar; charset=utf-8"}
-_UNSUPPORTED = frozenset({400, 403, 405, 415, 422, 501})
 _PHRASES = {
     status.value: status.phrase for status in HTTPStatus
 }  # not the server's words: they are its to choose
@@ -61,7 +61,7 @@ def open(url: str, user: str, password: str, *, ca_file: Path | None = None, tim
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise InputError(
-            f"'{_shown(url)}' is not a calendar URL: give the full https://... address of the calendar"
+            f"'{redacted(url, keep_path=True)}' is not a calendar URL: give the full https://... address of the calendar"
         )
     if parts.password is not None:
         raise InputError("the calendar URL contains a password: remove it and use a password command instead")
@@ -86,7 +86,6 @@ class Calendar:
 
     def __init__(self, client: DAVClient, url: str, user: str) -> None:
         self.client, self.url, self.user = client, url, user
-        self.free_busy_supported: bool | None = None  # None: the server did not say
 
     def __enter__(self) -> Calendar:
         return self
@@ -100,24 +99,19 @@ class Calendar:
         self.client.close()
 
     def check(self) -> None:
-        """PROPFIND the collection: the login works, it exists, it is a calendar; note free-busy support."""
-        body = (f'{_XML}<D:propfind xmlns:D="DAV:"><D:prop><D:resourcetype/><D:supported-report-set/>'
-                "</D:prop></D:propfind>")  # fmt: skip
+        """PROPFIND the collection: the login works, it exists, it is a calendar."""
+        body = f'{_XML}<D:propfind xmlns:D="DAV:"><D:prop><D:resourcetype/></D:prop></D:propfind>'
         response = self._send("PROPFIND", self.url, body, {"Depth": "0"})
         tree = response.tree
         statuses = [status.text or "" for status in tree.iter("{DAV:}status")] if tree is not None else []
         if response.status == 404 or (statuses and all(" 404 " in status for status in statuses)):
             raise RemoteRefusedError(
-                f"there is no calendar at {_shown(self.url)}: check the URL (copy the calendar's CalDAV address from the server)"
+                f"there is no calendar at {redacted(self.url, keep_path=True)}: check the URL (copy the calendar's CalDAV address from the server)"
             )
         self._expect(response, {207}, "read the calendar")
         if tree is None or tree.find(f".//{{{_C}}}calendar") is None:
             raise RemoteRefusedError(
-                f"{_shown(self.url)} is not a calendar but a folder or a page: give the address of the calendar itself"
-            )
-        if tree.find(".//{DAV:}supported-report-set") is not None:
-            self.free_busy_supported = (
-                tree.find(f".//{{DAV:}}supported-report-set//{{{_C}}}free-busy-query") is not None
+                f"{redacted(self.url, keep_path=True)} is not a calendar but a folder or a page: give the address of the calendar itself"
             )
 
     def list_events(self, uid_prefix: str) -> dict[str, Remote]:
@@ -134,13 +128,6 @@ class Calendar:
             etags = self._etags()
             found = {uid: (href, etag or etags.get(href)) for uid, (href, etag) in found.items()}
         return {uid: Remote(href, etag) for uid, (href, etag) in found.items() if etag}
-
-    def get(self, href: str) -> tuple[bytes, str]:
-        """One event's iCalendar bytes (as the server sent them) and its ETag."""
-        response = self._send("GET", self._url(href))
-        self._expect(response, {200}, f"read {href}")
-        body = getattr(response, "_raw_body", b"") or str(response.raw).encode("utf-8")
-        return body, _strong(response.headers.get("ETag")) or self._etag(href)
 
     def create(self, uid: str, ics: bytes) -> Written | Conflict:
         """PUT a new event at <calendar>/<uid>.ics; If-None-Match: * so an existing one is never replaced."""
@@ -178,23 +165,6 @@ class Calendar:
                 yield Applied(action.uid, None, None)
             else:
                 yield Applied(action.uid, outcome.href, outcome.etag)
-
-    def free_busy(self, start: dt.datetime, end: dt.datetime) -> bytes | None:
-        """The VFREEBUSY answer of a CALDAV:free-busy-query REPORT for [start, end), as sent, or None when
-        the server cannot answer one (then use `events_between`). It cannot leave out peerloop's own
-        events: for the calendar that sync writes to, `events_between` is the one that can."""
-        if self.free_busy_supported is False:
-            return None
-        body = f'{_XML}<C:free-busy-query xmlns:C="{_C}">{_time_range(start, end)}</C:free-busy-query>'
-        try:
-            response = self._send("REPORT", self.url, body, {"Depth": "1"})
-        except LoginRefusedError:
-            return None  # logged in a moment ago: a 403 here refuses the report, not the user
-        if response.status in _UNSUPPORTED:
-            return None
-        self._expect(response, {200}, "ask for free/busy time")
-        data = getattr(response, "_raw_body", b"") or str(response.raw).encode("utf-8")
-        return data if b"BEGIN:VFREEBUSY" in data else None
 
     def events_between(self, start: dt.datetime, end: dt.datetime, *, exclude_uid_prefix: str) -> list[bytes]:
         """The raw iCalendar of every event overlapping [start, end), except peerloop's own."""
@@ -238,7 +208,7 @@ class Calendar:
             if result.properties.get("{DAV:}getetag"):
                 return str(result.properties["{DAV:}getetag"])
         raise RemoteRefusedError(
-            f"{_host(self.url)} gave no ETag for {href}: this server cannot be synced safely"
+            f"{host_of(self.url)} gave no ETag for {href}: this server cannot be synced safely"
         )
 
     def _put(self, href: str, ics: bytes, condition: dict[str, str]) -> Written | Conflict:
@@ -266,28 +236,28 @@ class Calendar:
         except error.AuthorizationError as failure:
             if failure.status == 403:
                 raise LoginRefusedError(
-                    f"{_host(url)} does not let user '{self.user}' use {_shown(self.url)}: check the user name and the calendar URL"
+                    f"{host_of(url)} does not let user '{self.user}' use {redacted(self.url, keep_path=True)}: check the user name and the calendar URL"
                 ) from None
             raise LoginRefusedError(
-                f"{_host(url)} refused the login of user '{self.user}': check the user name and the password"
+                f"{host_of(url)} refused the login of user '{self.user}': check the user name and the password"
             ) from None
         except error.RateLimitError:
             raise RemoteRefusedError(
-                f"{_host(url)} is busy or rate-limiting (HTTP 429/503): try again later"
+                f"{host_of(url)} is busy or rate-limiting (HTTP 429/503): try again later"
             ) from None
         except exceptions.SSLError:
             raise UnreachableError(
-                f"the TLS certificate of {_host(url)} is not trusted: for a self-signed server, name its certificate file"
+                f"the TLS certificate of {host_of(url)} is not trusted: for a self-signed server, name its certificate file"
             ) from None
         except exceptions.Timeout:
             raise UnreachableError(
-                f"{_host(url)} did not answer in time: check the server and the network, then retry"
+                f"{host_of(url)} did not answer in time: check the server and the network, then retry"
             ) from None
         except SyntaxError:  # lxml's XMLSyntaxError: an answer that claims to be XML but is not
-            raise RemoteRefusedError(f"{_host(url)} sent an answer that is not valid CalDAV") from None
+            raise RemoteRefusedError(f"{host_of(url)} sent an answer that is not valid CalDAV") from None
         except (exceptions.RequestException, OSError):
             raise UnreachableError(
-                f"cannot reach {_host(url)}: check the URL, the network and that the server is running"
+                f"cannot reach {host_of(url)}: check the URL, the network and that the server is running"
             ) from None
 
     def _expect(self, response: DAVResponse, ok: set[int], doing: str) -> None:
@@ -295,11 +265,11 @@ class Calendar:
             return
         if response.status == 404:
             raise RemoteRefusedError(
-                f"{_host(self.url)} has no {_shown(self.url)} any more (could not {doing}): check the calendar URL"
+                f"{host_of(self.url)} has no {redacted(self.url, keep_path=True)} any more (could not {doing}): check the calendar URL"
             )
         phrase = _PHRASES.get(response.status, "")
         raise RemoteRefusedError(
-            f"{_host(self.url)} refused to {doing}: HTTP {response.status} {phrase}".rstrip()
+            f"{host_of(self.url)} refused to {doing}: HTTP {response.status} {phrase}".rstrip()
         )
 
     def _parsed(self, parse: Callable[[], list[T]]) -> list[T]:
@@ -309,7 +279,7 @@ class Calendar:
         try:
             return parse()
         except (error.DAVError, AssertionError, ValueError):
-            raise RemoteRefusedError(f"{_host(self.url)} sent an answer that is not valid CalDAV") from None
+            raise RemoteRefusedError(f"{host_of(self.url)} sent an answer that is not valid CalDAV") from None
 
 
 def _uid(data: str) -> str | None:
@@ -334,28 +304,9 @@ def _time_range(start: dt.datetime, end: dt.datetime) -> str:
     return f"<C:time-range start={quoteattr(utc[0])} end={quoteattr(utc[1])}/>"
 
 
-def _host(url: str) -> str:
-    parts = urlsplit(url)
-    return parts.hostname + (f":{parts.port}" if parts.port else "") if parts.hostname else "the server"
-
-
-def _shown(url: str) -> str:
-    """A URL without any user:password part, for messages."""
-    parts = urlsplit(url)
-    if "@" not in parts.netloc:
-        return url
-    return parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
-
-
 def open_connected(connection: CalDav) -> Calendar:
     """The connected calendar (`peerloop connect caldav`), its password fetched from where it was said to be."""
-    from peerloop.connect import secret
+    from peerloop.connect import secrets
 
-    source = connection.password
-    password = secret.password(
-        connection.user,
-        command=source.command,
-        env=source.env,
-        keyring_service="peerloop" if source.keyring else None,
-    )
+    password = secrets.password(connection.password, connection.user)
     return open(connection.url, connection.user, password, ca_file=connection.ca_file)

@@ -10,14 +10,10 @@ import datetime as dt
 import os
 from typing import TYPE_CHECKING
 
-from peerloop.connect import one_line, tls_context
-from peerloop.errors import (
-    InputError,
-    LoginRefusedError,
-    PeerloopError,
-    RemoteRefusedError,
-    UnreachableError,
-)
+from peerloop.connect import tls_context
+from peerloop.core.connections import LOCAL_HOSTS, SECURITIES
+from peerloop.errors import InputError, LoginRefusedError, PeerloopError, RemoteRefusedError, UnreachableError
+from peerloop.inert import one_line
 
 if TYPE_CHECKING:
     import smtplib
@@ -26,9 +22,6 @@ if TYPE_CHECKING:
     from email.policy import EmailPolicy
 
 METHODS = ("REQUEST", "CANCEL")
-SECURITIES = ("starttls", "ssl", "none")
-# `--security none` sends everything in clear text: only where it never crosses a network.
-LOCAL_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
 
 
 def imip_message(

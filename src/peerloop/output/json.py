@@ -12,10 +12,10 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from peerloop.journal import handle
-from peerloop.models import Entry, Meeting, Peer, Reflection, Review, Skip, Touch
-from peerloop.rotation import Slot
-from peerloop.trial import Evidence, Noted, PeerCount, Status, WeekState, strip_text
+from peerloop.core.journal import handle
+from peerloop.core.models import Entry, Meeting, Peer, Reflection, Review, Skip, Touch
+from peerloop.core.rotation import Slot
+from peerloop.core.trial import Evidence, Noted, PeerCount, Status, WeekState, strip_text
 
 _RAW_IN_JSON = re.compile("[\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 """What json.dumps leaves raw but a terminal may obey: DEL, C1 controls, line separators, bidi overrides."""

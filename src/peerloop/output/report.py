@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from peerloop.models import Review
-from peerloop.output.text import plural, safe
-from peerloop.trial import LEGEND, MARKS, Evidence, Noted, WeekState, strip_text
+from peerloop.core.models import Review
+from peerloop.core.trial import LEGEND, MARKS, Evidence, Noted, WeekState, strip_text
+from peerloop.inert import safe
+from peerloop.output.text import plural
 
 _MARKDOWN_SPECIAL = str.maketrans({ch: "\\" + ch for ch in "\\`*_[]<>#|"})
 

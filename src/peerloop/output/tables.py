@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from peerloop.models import Settings
+from peerloop.core.models import Settings
+from peerloop.core.rotation import Slot
 from peerloop.output import text
-from peerloop.rotation import Slot
 
 
 def slot_time(slot: Slot) -> str:

@@ -1,0 +1,197 @@
+"""What `peerloop doctor` checks in a data folder, and the few repairs it may make.
+
+Read-only except `repair`, which only tightens permissions of plain files and folders inside the data
+folder (never through a link), finishes an interrupted transaction, and deletes temp files that no commit
+record names (those are copies of a change that never happened).
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+from typing import NamedTuple
+
+from peerloop.core.calendar.state import state_from_toml
+from peerloop.core.models import peer_key
+from peerloop.core.roster import roster_warning
+from peerloop.errors import DataFileError
+from peerloop.store.atomic import DIR_MODE, FILE_MODE
+from peerloop.store.records import Store
+
+
+class Finding(NamedTuple):
+    level: str
+    """"problem" (exit non-zero) or "note" (worth knowing, not wrong)."""
+    what: str
+    fix: str
+    fixable: bool = False
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.lstat().st_mode)
+
+
+def _plain(path: Path) -> bool:
+    try:
+        return stat.S_ISREG(path.lstat().st_mode)
+    except OSError:
+        return False
+
+
+def _data_paths(store: Store) -> list[Path]:
+    fixed = [store.roster_path, store.calendar_path, store.connections_path, store.lock_path]
+    return [*fixed, *(store.year_path(year) for year in store.journal_years())]
+
+
+def check_permissions(store: Store) -> list[Finding]:
+    findings = []
+    for folder in [store.home] + ([store.journal_dir] if store.journal_dir.is_dir() else []):
+        if _mode(folder) & 0o077:
+            findings.append(Finding("problem", f"{folder} is readable by others (mode {_mode(folder):o})",
+                                    f"chmod 700 '{folder}' (or run `peerloop doctor --fix`)", fixable=True))  # fmt: skip
+    for path in _data_paths(store):
+        if path.is_symlink():
+            findings.append(Finding("problem", f"{path} is a symbolic link; peerloop refuses to read it",
+                                    "replace the link with the file it points to (doctor does not follow links)"))  # fmt: skip
+        elif _plain(path) and _mode(path) & 0o077:
+            findings.append(Finding("problem", f"{path} is readable by others (mode {_mode(path):o})",
+                                    f"chmod 600 '{path}' (or run `peerloop doctor --fix`)", fixable=True))  # fmt: skip
+    return findings
+
+
+def check_files(store: Store) -> list[Finding]:
+    """Every file parses, and what it says makes sense."""
+    findings: list[Finding] = []
+    try:
+        roster = store.load_roster()
+    except DataFileError as error:
+        return [Finding("problem", error.message, "fix the file by hand or restore it from a backup")]
+    if roster.settings is None:
+        findings.append(Finding("note", "no settings yet", "run `peerloop init`"))
+    elif roster.settings.email is None:
+        findings.append(
+            Finding("note", "no email for you: `peerloop invite` needs one", "peerloop init --email ...")
+        )
+    warning = roster_warning(len(roster.peers))
+    if warning and roster.settings is not None:
+        findings.append(Finding("note", warning, "peerloop add NAME / peerloop remove NAME"))
+    known = {peer.key for peer in roster.peers}
+    seen_ids: dict[str, int] = {}
+    unknown_peers: set[str] = set()
+    for year in store.journal_years():
+        try:
+            journal_year = store.load_year(year)
+        except DataFileError as error:
+            findings.append(
+                Finding("problem", error.message, "fix the file by hand or restore it from a backup")
+            )
+            continue
+        for entry in journal_year.entries():
+            if entry.id in seen_ids:
+                findings.append(Finding("problem", f"entry id {entry.id} is used in {seen_ids[entry.id]} and {year}",
+                                        f"give one of them a new id in {store.year_path(year)}"))  # fmt: skip
+            seen_ids[entry.id] = year
+        unknown_peers |= {m.peer for m in journal_year.meetings if peer_key(m.peer) not in known}
+    if unknown_peers:
+        findings.append(Finding("note", f"the journal names peers no longer in the roster: {', '.join(sorted(unknown_peers))}",
+                                "that is fine for removed peers; `peerloop add NAME` brings one back"))  # fmt: skip
+
+    def calendar_records() -> object:
+        return state_from_toml(store.load_calendar_state(), new_home_id="doctor0")
+
+    for path, load in ((store.calendar_path, calendar_records), (store.connections_path, store.connections)):
+        try:
+            load()
+        except DataFileError as error:
+            findings.append(
+                Finding(
+                    "problem", error.message, f"fix it by hand, or move {path.name} away to start it afresh"
+                )
+            )
+        except ValueError as error:
+            findings.append(
+                Finding(
+                    "problem",
+                    f"{path}: {error}",
+                    f"fix it by hand, or move {path.name} away to start it afresh",
+                )
+            )
+    return findings
+
+
+def check_transactions(store: Store) -> list[Finding]:
+    """An interrupted commit (finished by the next command, or by --fix), temp files, a lock held now."""
+    findings = []
+    try:
+        pending = store.folder.pending()
+    except DataFileError as error:
+        return [Finding("problem", error.message, "restore the data folder from a backup")]
+    named = {temp for temp, _ in pending or []}
+    if pending is not None:
+        targets = ", ".join(sorted({target.name for _, target in pending}))
+        findings.append(Finding("problem", f"a change to {targets} was committed but not finished (a killed process)",
+                                "run `peerloop doctor --fix` (or any command that writes) to finish it", fixable=True))  # fmt: skip
+    for folder in (store.home, store.journal_dir):
+        for leftover in sorted(folder.glob(".*.tmp")) if folder.is_dir() else ():
+            if leftover not in named:
+                findings.append(Finding("problem", f"{leftover} is left over from an interrupted write",
+                                        "delete it (or run `peerloop doctor --fix`): the change it held never happened",
+                                        fixable=True))  # fmt: skip
+    for copy in store.folder.old_copies():
+        findings.append(Finding("problem", f"{copy} is a parsed copy an older peerloop kept: it may still hold what "
+                                "its file said before a change", "delete it (or run `peerloop doctor --fix`, or any "
+                                "command that writes)", fixable=True))  # fmt: skip
+    if _plain(store.lock_path):
+        import fcntl
+
+        fd = os.open(
+            store.lock_path, os.O_RDONLY | os.O_NOFOLLOW
+        )  # read-only: a read-only home is checked too
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fd, fcntl.LOCK_UN)
+        except BlockingIOError:
+            findings.append(Finding("note", "another peerloop process holds the lock right now",
+                                    "let it finish; if none runs, the lock is released when that process ends"))  # fmt: skip
+        finally:
+            os.close(fd)
+    return findings
+
+
+def check_all(store: Store) -> list[Finding]:
+    """Every check, changing nothing: an unfinished commit is read through its temp files, not finished."""
+    store.folder.may_write = False
+    try:
+        return check_permissions(store) + check_transactions(store) + check_files(store)
+    finally:
+        store.folder.may_write = True
+
+
+def repair(store: Store) -> list[str]:
+    """What --fix does, all inside the data folder and never through a link."""
+    done = []
+    finished = store.folder.pending()
+    with store.locked():  # taking the lock finishes an interrupted commit; no other process writes meanwhile
+        if finished is not None:
+            done.append(
+                "finished the interrupted change to " + ", ".join(sorted({t.name for _, t in finished}))
+            )
+        for folder in (store.home, store.journal_dir):
+            if folder.is_dir() and not folder.is_symlink() and _mode(folder) != DIR_MODE:
+                os.chmod(folder, DIR_MODE)
+                done.append(f"chmod 700 {folder}")
+        for folder in (store.home, store.journal_dir):
+            for leftover in sorted(folder.glob(".*.tmp")) if folder.is_dir() else ():
+                if _plain(leftover):
+                    leftover.unlink()
+                    done.append(f"deleted {leftover}")
+        for copy in store.folder.old_copies():
+            copy.unlink()
+            done.append(f"deleted {copy}")
+        for folder in (store.home, store.journal_dir):
+            for path in sorted(folder.iterdir()) if folder.is_dir() and not folder.is_symlink() else ():
+                if _plain(path) and _mode(path) & 0o077:
+                    os.chmod(path, FILE_MODE)
+                    done.append(f"chmod 600 {path}")
+    return done

@@ -1,0 +1,228 @@
+"""Busy time from the leader's iCalendar sources: .ics files, https feeds ("secret addresses"), CalDAV data.
+
+Only start, end and (when the leader allows it) the summary of busy events are kept. Recurrences are expanded
+by recurring-ical-events, never by hand. Imported only by the commands that refresh busy time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote, urlsplit
+
+from peerloop.connect import host_of, redacted, tls_context
+from peerloop.core.connections import LOCAL_HOSTS
+from peerloop.core.freetime import Busy
+from peerloop.errors import DataFileError, InputError, LoginRefusedError, RemoteRefusedError, UnreachableError
+from peerloop.inert import one_line
+
+if TYPE_CHECKING:
+    import urllib.request
+    from http.client import HTTPMessage
+
+UTC = dt.UTC
+OWN_UID_PREFIX = "peerloop-"
+"""peerloop's own synced events: they never count as busy (see calendar.py's UIDs)."""
+MAX_FEED_BYTES = 64 * 1024 * 1024
+_MAX_SUMMARY = 200
+
+
+def from_ics(
+    data: bytes,
+    window_start: dt.datetime,
+    window_end: dt.datetime,
+    zone: dt.tzinfo,
+    leader_email: str | None,
+    keep_summary: bool,
+    *,
+    source: str = "the calendar data",
+) -> list[Busy]:
+    """The busy intervals (UTC, in order) of every event and free/busy period overlapping the window.
+
+    Floating times and all-day events are read in the leader's `zone`. Free (TRANSP:TRANSPARENT), cancelled
+    and declined events do not block, nor do peerloop's own events. `data` may hold several VCALENDARs.
+    """
+    import icalendar
+    import recurring_ical_events  # type: ignore[import-untyped]
+
+    if window_start.tzinfo is None or window_end.tzinfo is None:
+        raise ValueError("the busy-time window needs aware datetimes")
+    low, high = window_start.astimezone(UTC), window_end.astimezone(UTC)
+    email = _address(leader_email) if leader_email else None
+    found: list[Busy] = []
+    try:
+        calendars = icalendar.Calendar.from_ical(data, multiple=True)
+        for calendar in calendars:
+            query = recurring_ical_events.of(calendar, skip_bad_series=True)
+            for event in query.between(window_start.astimezone(zone), window_end.astimezone(zone)):
+                if _blocks(event, email):
+                    start = _utc(event["DTSTART"].dt, zone)
+                    end = _utc(event["DTEND"].dt, zone)
+                    summary = _summary(event) if keep_summary else None
+                    found.append(Busy(start, end, summary))
+            for freebusy in calendar.walk("VFREEBUSY"):
+                found.extend(_busy_periods(freebusy, zone))
+    except ValueError as error:
+        raise DataFileError(
+            f"{source} is not valid iCalendar ({one_line(str(error))}); check the file or feed"
+        ) from None
+    kept = [b for b in found if b.start < high and low < b.end and b.start < b.end]
+    return sorted(kept, key=lambda b: (b.start, b.end))
+
+
+def _blocks(event: Any, email: str | None) -> bool:
+    """Whether an occurrence takes the leader's time."""
+    if str(event.get("UID", "")).startswith(OWN_UID_PREFIX):
+        return False
+    if str(event.get("TRANSP", "OPAQUE")).upper() == "TRANSPARENT":
+        return False
+    if str(event.get("X-MICROSOFT-CDO-BUSYSTATUS", "")).upper() == "FREE":
+        return False
+    if str(event.get("STATUS", "")).upper() == "CANCELLED":
+        return False
+    if email is not None:
+        attendees = event.get("ATTENDEE", [])
+        for attendee in attendees if isinstance(attendees, list) else [attendees]:
+            if _address(str(attendee)) == email:
+                return str(attendee.params.get("PARTSTAT", "")).upper() != "DECLINED"
+    return True
+
+
+def _busy_periods(freebusy: Any, zone: dt.tzinfo) -> list[Busy]:
+    """The FREEBUSY periods of a VFREEBUSY that are not FBTYPE=FREE (icalendar splits comma lists)."""
+    lines = freebusy.get("FREEBUSY", [])
+    periods = []
+    for period in lines if isinstance(lines, list) else [lines]:
+        if str(period.params.get("FBTYPE", "BUSY")).upper() != "FREE":
+            periods.append(Busy(_utc(period.start, zone), _utc(period.end, zone)))
+    return periods
+
+
+def _utc(value: dt.date | dt.datetime, zone: dt.tzinfo) -> dt.datetime:
+    """A DTSTART/DTEND value in UTC: floating times and dates (midnight) are in the leader's zone."""
+    if not isinstance(value, dt.datetime):
+        value = dt.datetime.combine(value, dt.time(0))
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=zone)
+    return value.astimezone(UTC)
+
+
+def _summary(event: Any) -> str | None:
+    text = " ".join(str(event.get("SUMMARY", "")).split())
+    return text[:_MAX_SUMMARY] or None
+
+
+def _address(text: str) -> str:
+    text = text.strip()
+    if text[:7].lower() == "mailto:":
+        text = text[7:]
+    return text.casefold()
+
+
+def load_feed(source: str, ca_file: Path | None = None, timeout: float = 30.0) -> bytes:
+    """The bytes of a local .ics file or an https feed (webcal:// is read as https://; plain http only on
+    this machine). The system's CA store is used unless `ca_file` names the certificate to trust."""
+    scheme = urlsplit(source).scheme.lower() if "://" in source else ""
+    if scheme in ("https", "http", "webcal"):
+        data = _download(source, ca_file, timeout)
+    else:
+        path = Path(unquote(urlsplit(source).path) if scheme == "file" else source).expanduser()
+        try:
+            data = path.read_bytes()
+        except OSError as error:
+            reason = error.strerror or type(error).__name__
+            raise DataFileError(f"cannot read the busy-time file {path}: {reason}; check the path") from None
+    if data.lstrip(b"\xef\xbb\xbf \t\r\n")[:15].upper() != b"BEGIN:VCALENDAR":
+        raise DataFileError(
+            f"{redacted(source)} is not iCalendar data (no BEGIN:VCALENDAR): check the file or the address"
+        )
+    return data
+
+
+def _download(source: str, ca_file: Path | None, timeout: float) -> bytes:
+    import http.client
+    import urllib.error
+    import urllib.request
+
+    from peerloop import __version__
+
+    shown = redacted(source)
+    parts = urlsplit(source)
+    scheme = "https" if parts.scheme.lower() == "webcal" else parts.scheme.lower()
+    try:
+        parts.port  # noqa: B018 (a malformed port raises here, not later inside urllib)
+    except ValueError:
+        raise InputError(f"{shown} has a malformed port: give the full https://... address") from None
+    if not parts.hostname:
+        raise InputError(f"{shown} is not a feed address: give the full https://... address")
+    if parts.username is not None or parts.password is not None:
+        raise InputError(f"{shown} contains a user name or password: give the feed's secret address instead")
+    if scheme == "http" and parts.hostname not in LOCAL_HOSTS:
+        raise InputError(f"{shown} uses plain http: give the https:// address of the feed")
+    url = parts._replace(scheme=scheme, fragment="").geturl()
+    opener = urllib.request.build_opener(
+        urllib.request.HTTPSHandler(context=tls_context(ca_file)), _redirect_handler(shown)
+    )
+    request = urllib.request.Request(
+        url, headers={"User-Agent": f"peerloop/{__version__}", "Accept": "text/calendar, */*;q=0.1"}
+    )
+    try:
+        with opener.open(request, timeout=timeout) as response:
+            data: bytes = response.read(MAX_FEED_BYTES + 1)
+    except urllib.error.HTTPError as error:
+        error.close()
+        if error.code in (401, 403):
+            raise LoginRefusedError(
+                f"{shown} refused access (HTTP {error.code}): the secret address may have been reset; copy it again"
+            ) from None
+        raise RemoteRefusedError(
+            f"{shown} answered HTTP {error.code} {one_line(str(error.reason))}: check the address"
+        ) from None
+    except (OSError, http.client.HTTPException) as error:  # URLError and TimeoutError are OSErrors
+        raise _unreachable(error, host_of(source), timeout) from None
+    if len(data) > MAX_FEED_BYTES:
+        raise RemoteRefusedError(
+            f"{shown} sent more than {MAX_FEED_BYTES // 2**20} MB: is it really a calendar feed?"
+        )
+    return data
+
+
+def _unreachable(error: Exception, host: str, timeout: float) -> UnreachableError:
+    import ssl
+    import urllib.error
+
+    reason = error.reason if isinstance(error, urllib.error.URLError) else error
+    if isinstance(reason, ssl.SSLCertVerificationError):
+        return UnreachableError(
+            f"the TLS certificate of {host} is not trusted: for a self-signed server, name its certificate file"
+        )
+    if isinstance(reason, TimeoutError):
+        return UnreachableError(f"{host} did not answer within {timeout:g} s: check the network, then retry")
+    detail = one_line(str(reason)) or type(reason).__name__
+    return UnreachableError(f"cannot reach {host} ({detail}): check the address and the network")
+
+
+def _redirect_handler(shown: str) -> urllib.request.HTTPRedirectHandler:
+    """Follow redirects only to https (or plain http on this machine), so the feed never drops TLS."""
+    import urllib.request
+
+    class SafeRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(
+            self,
+            req: urllib.request.Request,
+            fp: Any,
+            code: int,
+            msg: str,
+            headers: HTTPMessage,
+            newurl: str,
+        ) -> urllib.request.Request | None:
+            target = urlsplit(newurl)
+            if target.scheme.lower() != "https" and not (
+                target.scheme.lower() == "http" and target.hostname in LOCAL_HOSTS
+            ):
+                fp.close()  # urllib closes it only after a redirect it follows
+                raise RemoteRefusedError(f"{shown} redirects to a plain http address: ask for the https feed")
+            return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+    return SafeRedirect()

@@ -1,0 +1,125 @@
+"""Parsing and checking the values users type or hand-edit; each raises ValueError with a readable reason."""
+
+from __future__ import annotations
+
+import datetime as dt
+import unicodedata
+from typing import TypeVar
+
+from peerloop.core.models import WEEKDAYS, Decision, Gain, Mode, Verdict
+
+MAX_NAME_LENGTH = 200
+
+Choice = TypeVar("Choice", Mode, Gain, Verdict, Decision)
+
+
+def parse_time(text: str) -> dt.time:
+    parts = text.strip().split(":")
+    if len(parts) == 2 and all(part.isdigit() and len(part) <= 2 for part in parts):
+        hour, minute = int(parts[0]), int(parts[1])
+        if hour < 24 and minute < 60:
+            return dt.time(hour, minute)
+    raise ValueError(f"{text!r} is not a time of day; use HH:MM on a 24-hour clock, e.g. 08:30")
+
+
+def parse_weekday(text: str) -> int:
+    key = text.strip().lower()[:3]
+    if key in WEEKDAYS and len(text.strip()) >= 3:
+        return WEEKDAYS.index(key)
+    raise ValueError(f"{text!r} is not a weekday; use one of {', '.join(WEEKDAYS)}")
+
+
+def _parse_choice(kind: type[Choice], what: str, text: str) -> Choice:
+    try:
+        return kind(text.strip().lower())
+    except ValueError:
+        choices = ", ".join(member.value for member in kind)
+        raise ValueError(f"{text!r} is not a {what}; use one of {choices}") from None
+
+
+def parse_mode(text: str) -> Mode:
+    return _parse_choice(Mode, "meeting mode", text)
+
+
+def parse_gain(text: str) -> Gain:
+    return _parse_choice(Gain, "gain", text)
+
+
+def parse_verdict(text: str) -> Verdict:
+    return _parse_choice(Verdict, "verdict", text)
+
+
+def parse_decision(text: str) -> Decision:
+    return _parse_choice(Decision, "decision", text)
+
+
+def parse_duration(text: str | int) -> int:
+    try:
+        minutes = int(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a number of minutes, e.g. 45") from None
+    if not 5 <= minutes <= 24 * 60:
+        raise ValueError(f"a meeting of {minutes} minutes makes no sense; use 5 to 1440")
+    return minutes
+
+
+def check_zone(name: str) -> str:
+    """An IANA zone name that this machine's time zone database knows, e.g. Europe/Berlin."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    name = name.strip()
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder ("Europe"), a name too long
+        raise ValueError(f"{name!r} is not a known IANA time zone; use a name like Europe/Berlin") from None
+    return name
+
+
+def check_email(text: str) -> str:
+    email = text.strip()
+    local, at, domain = email.rpartition("@")
+    if (
+        not at
+        or not local
+        or "." not in domain.strip(".")
+        or any(ch.isspace() or unicodedata.category(ch).startswith("C") for ch in email)
+        or any(ch in email for ch in "<>,;\"'()[]\\")
+    ):
+        raise ValueError(f"{text!r} is not an email address; use a form like ann@example.com")
+    return email
+
+
+def check_utf8(text: str) -> str:
+    """Text that a file can hold, as given.
+
+    Python hands over bytes that are not UTF-8 (from a terminal in another encoding) as lone surrogates,
+    which no file can hold: refused here, before anything is written.
+    """
+    if any("\ud800" <= ch <= "\udfff" for ch in text):
+        raise ValueError("the text is not valid UTF-8 (a stray byte from the terminal?); retype it")
+    return text
+
+
+def clean_name(text: str) -> str:
+    """A peer or leader name: trimmed, non-empty, one line, of a sane length."""
+    name = " ".join(check_utf8(text).split())
+    if not name:
+        raise ValueError("a name cannot be empty")
+    if any(unicodedata.category(ch) == "Cc" for ch in name):
+        raise ValueError("a name cannot hold control characters")
+    if len(name) > MAX_NAME_LENGTH:
+        raise ValueError(f"a name is at most {MAX_NAME_LENGTH} characters")
+    return name
+
+
+def parse_mode_times(text: str) -> dict[Mode, dt.time]:
+    """'lunch 12:30, call 17:00' -> a time per mode (the modes not named keep the weekly time)."""
+    times: dict[Mode, dt.time] = {}
+    for part in text.replace(";", ",").split(","):
+        words = part.split()
+        if not words:
+            continue
+        if len(words) != 2:
+            raise ValueError(f"{part.strip()!r}: write a mode and a time, e.g. lunch 12:30")
+        times[parse_mode(words[0])] = parse_time(words[1])
+    return times

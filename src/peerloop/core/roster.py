@@ -1,0 +1,120 @@
+"""The roster, pure: its changes (each returns a new Roster or raises ConflictError), the 4-to-5 nudge, and
+what `peers` shows of each peer. No I/O."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from collections.abc import Callable, Iterable
+
+from peerloop.core import rotation
+from peerloop.core.models import Meeting, Peer, Roster, Settings, Touch, peer_key
+from peerloop.errors import ConflictError
+
+FEWEST_PEERS = 4
+MOST_PEERS = 5
+TROUBLE_QUESTION = "Trouble getting past 3 names? Why might this be the case?"
+
+
+def find_peer(roster: Roster, typed: str, gone: Callable[[], Iterable[str]] = tuple) -> Peer:
+    """The roster's peer as typed (any case, accents optional, a unique start of a word). A name that matches
+    no one in the roster but a removed peer (one of `gone()`, the journal's names, read only on a miss) says
+    so, with how to bring them back."""
+    from peerloop.core.parse import names
+
+    try:
+        found = names.match(typed, [peer.name for peer in roster.peers])
+    except ConflictError as miss:
+        try:
+            removed = names.match(typed, [name for name in gone() if roster.find(name) is None])
+        except ConflictError:
+            raise miss from None
+        raise ConflictError(
+            f"{removed} is no longer in the roster (removed; the journal keeps their entries); "
+            f'add them back with `peerloop add "{removed}"`'
+        ) from None
+    peer = roster.find(found)
+    assert peer is not None, "names.match returns a roster name"
+    return peer
+
+
+def with_settings(roster: Roster, settings: Settings) -> Roster:
+    return roster._replace(settings=settings)
+
+
+def add_peer(roster: Roster, peer: Peer) -> Roster:
+    existing = roster.find(peer.name)
+    if existing is not None:
+        raise ConflictError(
+            f"{existing.name!r} is already in the roster (names are unique whatever their case); "
+            f"use `peerloop edit {existing.name!r}` to change them"
+        )
+    return roster._replace(peers=(*roster.peers, peer))
+
+
+def replace_peer(roster: Roster, current: Peer, updated: Peer) -> Roster:
+    """Put `updated` in the place of `current` (roster order is the rotation's tie-break)."""
+    clash = roster.find(updated.name)
+    if clash is not None and clash.key != current.key:
+        raise ConflictError(f"{clash.name!r} is already in the roster; choose another name")
+    peers = tuple(updated if peer.key == current.key else peer for peer in roster.peers)
+    return roster._replace(peers=peers)
+
+
+def remove_peer(roster: Roster, current: Peer) -> Roster:
+    return roster._replace(peers=tuple(p for p in roster.peers if p.key != current.key))
+
+
+def roster_warning(active_count: int) -> str | None:
+    """The method's nudge when the roster is outside 4 to 5 peers (counted whether paused or not)."""
+    if active_count == 0:
+        return "No peers yet: add the 4 to 5 people you want to meet with `peerloop add NAME`."
+    if active_count < FEWEST_PEERS:
+        return f"{active_count} peer{'s' if active_count > 1 else ''} in the roster. {TROUBLE_QUESTION}"
+    if active_count > MOST_PEERS:
+        return (
+            f"{active_count} peers: each is seen every {active_count} weeks, "
+            f"less often than every {MOST_PEERS}. The method suggests 4 to 5."
+        )
+    return None
+
+
+# --- peers: what the roster shows --------------------------------------------------------------------------
+
+
+def meeting_stats(meetings: Iterable[Meeting]) -> dict[str, tuple[dt.date, int]]:
+    """peer_key -> (last meeting date, number of meetings)."""
+    stats: dict[str, tuple[dt.date, int]] = {}
+    for meeting in meetings:
+        key = peer_key(meeting.peer)
+        last, count = stats.get(key, (meeting.date, 0))
+        stats[key] = (max(last, meeting.date), count + 1)
+    return stats
+
+
+def last_touches(touches: Iterable[Touch]) -> dict[str, dt.date]:
+    """peer_key -> the date of the latest touch (a call or message between meetings)."""
+    latest: dict[str, dt.date] = {}
+    for touch in touches:
+        key = peer_key(touch.peer)
+        if key not in latest or touch.date > latest[key]:
+            latest[key] = touch.date
+    return latest
+
+
+def next_turns(
+    roster: Roster, settings: Settings, history: rotation.History, today: dt.date
+) -> dict[str, dt.date]:
+    """peer_key -> the date of their next planned meeting, for every peer the plan reaches: the plan walked
+    until each peer has a turn, or one full round after the last pause ends."""
+    if not roster.peers:
+        return {}
+    back = max((p.paused_until for p in roster.peers if p.paused_until), default=today)
+    limit = max(0, (back - today).days // 7) + len(roster.peers) + 2
+    turns: dict[str, dt.date] = {}
+    for slot in itertools.islice(rotation.iter_plan(roster, settings, history, today), limit):
+        if slot.peer is not None:
+            turns.setdefault(slot.peer.key, slot.date)
+            if len(turns) == len(roster.peers):
+                break
+    return turns

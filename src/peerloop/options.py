@@ -1,0 +1,158 @@
+"""What every command shares on the command line: the parameter types (Annotated, Enums for choices), the
+invocation's data folder, and turning a flag's text into a value or a one-line error naming the flag."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+from collections.abc import Callable
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Literal, TypeVar
+
+import typer
+
+from peerloop.core.models import WEEKDAYS
+from peerloop.core.parse import parse_flag
+from peerloop.errors import InputError, MissingValueError, PeerloopError
+from peerloop.store.records import Store, open_store
+
+T = TypeVar("T")
+
+
+class Invocation:
+    """What one run of peerloop chose on its command line (tests run many runs in one process)."""
+
+    def __init__(self, home: Path | None = None) -> None:
+        self.home = home
+        self.store: Store | None = None
+        """The data folder, once a command opened it (what runs after the command reads it too)."""
+
+
+current = Invocation()
+
+
+def start(home: Path | None) -> None:
+    """The app's callback: a new invocation, with its `--home`."""
+    global current
+    current = Invocation(home)
+
+
+def store() -> Store:
+    """The invocation's data folder (one Store per invocation, so reads are cached across the command)."""
+    if current.store is None:
+        current.store = open_store(current.home)
+    return current.store
+
+
+Weekday = StrEnum("Weekday", {day.upper(): day for day in WEEKDAYS})  # type: ignore[misc]
+"""A weekday as flags take it: mon … sun."""
+
+
+def complete_peer_name(ctx: typer.Context, incomplete: str) -> list[str]:
+    """Shell completion for a roster peer's NAME."""
+    return _complete(ctx, incomplete, removed_too=False)
+
+
+def complete_any_peer_name(ctx: typer.Context, incomplete: str) -> list[str]:
+    """Shell completion for a NAME that may also be a peer removed from the roster (`history`)."""
+    return _complete(ctx, incomplete, removed_too=True)
+
+
+def _complete(ctx: typer.Context, incomplete: str, removed_too: bool) -> list[str]:
+    """Shell completion for a peer's NAME: the roster's names that start with what is typed (any case, accents).
+
+    Runs at every Tab, so it reads only `roster.toml` (and, for removed peers, the journal), and it never
+    fails. Typer keeps only values that
+    start with the typed text, so a name matched in another case or without its accents comes back as the
+    typed text followed by the rest of the name (`ann` -> `ann Lee`), which every command matches. Bash
+    inserts a completion as printed, so for bash the rest comes escaped as the shell reads it (`Ann\\ Lee`);
+    Typer says which shell asks in `_PEERLOOP_COMPLETE` (its public completion protocol).
+    """
+    from peerloop.core.parse import names
+
+    try:
+        home = ctx.find_root().params.get("home")
+        store = open_store(Path(home) if home else None)
+        roster = store.load_roster()
+        known = [peer.name for peer in roster.peers]
+        if removed_too:
+            from peerloop.store.session import journal_names
+
+            known += [name for name in journal_names(store) if roster.find(name) is None]
+    except (PeerloopError, OSError):
+        return []
+    bash = os.environ.get("_PEERLOOP_COMPLETE", "").endswith("bash")
+    offered = []
+    for name in names.complete(incomplete, known):
+        if names.fold(name[: len(incomplete)]) != names.fold(incomplete):
+            continue  # matched by a later word: Typer would drop it
+        rest = name[len(incomplete) :]
+        offered.append(incomplete + (re.sub(r"([^\w@%+=:,./-])", r"\\\1", rest) if bash else rest))
+    return offered
+
+
+PeerArgument = Annotated[
+    str,
+    typer.Argument(
+        metavar="NAME",
+        help="The peer's name: any case, accents optional, or a unique start of it (ann).",
+        show_default=False,
+        autocompletion=complete_peer_name,
+    ),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of text.")]
+YesOption = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
+
+
+def parse_day(value: str, flag: str, today: dt.date, looking: Literal["past", "future"]) -> dt.date:
+    """A date as people type it (2027-01-12, yesterday, tue, last tue, 3 days ago, +2w), for `flag`."""
+    from peerloop.core.models import EARLIEST_DAY, LATEST_DAY
+    from peerloop.core.parse import dates
+
+    day = parse_flag(value, flag, lambda text: dates.parse_day(text, today, looking))
+    if not EARLIEST_DAY <= day <= LATEST_DAY:
+        raise InputError(
+            f"{flag} {day.isoformat()} is outside the years peerloop keeps ({EARLIEST_DAY.year} to {LATEST_DAY.year})"
+        )
+    return day
+
+
+def resolve(
+    value: str | None,
+    flag: str,
+    question: str,
+    parse: Callable[[str], T],
+    default: str | None = None,
+) -> T:
+    """A required value: from its flag, else asked on a terminal, else its default, else an error."""
+    from peerloop import prompts
+
+    if value is not None:
+        return parse_flag(value, flag, parse)
+    if prompts.interactive():
+        return prompts.ask(question, parse, flag, default)
+    if default is not None:
+        return parse_flag(default, flag, parse)
+    raise MissingValueError(f"{flag} is required (no terminal to ask on)")
+
+
+def output_path(store: Store, value: str, flag: str, example: str) -> Path:
+    """A file the user asked peerloop to write, checked before anything is written: not in the data folder
+    (it would replace a data file), not a folder, in a folder that exists, a name the system accepts."""
+    if not value.strip():
+        raise InputError(f"{flag}: give a file name, such as {example}")
+    path = Path(value).expanduser()
+    try:
+        if store.folder.contains(path):
+            raise InputError(f"{flag} {value}: that is inside the data folder; write it somewhere else")
+        if path.is_dir():
+            raise InputError(f"{flag} {value} is a folder; give a file name, such as {example}")
+        if not path.parent.is_dir():
+            raise InputError(f"{flag}: the folder {path.parent} does not exist; create it first")
+    except OSError as error:
+        raise InputError(
+            f"{flag}: {value[:60]}… cannot be used ({error.strerror}); give another file name"
+        ) from None
+    return path

@@ -1,0 +1,274 @@
+"""A journal year as TOML tables and back: meetings, skips, reflections, reviews and touches. Errors name the
+file and the line.
+
+Pure: tables in, records out (and back). `store.records` reads and writes the files.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from peerloop.core.models import (
+    Entry,
+    FollowUp,
+    JournalYear,
+    Meeting,
+    Reflection,
+    Review,
+    Skip,
+    Touch,
+)
+from peerloop.core.parse import values
+from peerloop.errors import DataFileError
+from peerloop.store.codecs.roster import day_field
+from peerloop.store.codecs.toml import (
+    SCHEMA_VERSION,
+    Fields,
+    check_nesting,
+    check_schema,
+    dump_toml,
+    nested_line,
+)
+
+T = TypeVar("T")
+
+JOURNAL_HEADER = """\
+# peerloop journal: confidential. Meetings, skips, touches, reflections and reviews dated in this year.
+"""
+
+
+def year_text(journal_year: JournalYear) -> str:
+    return JOURNAL_HEADER + dump_toml(journal_year_to_toml(journal_year))
+
+
+# --- entries -----------------------------------------------------------------------------------------------
+
+
+def _meeting_from_toml(f: Fields) -> Meeting:
+    return Meeting(
+        id=f.required(f.get("id", str, required=True)),
+        date=f.required(day_field(f, "date", required=True)),
+        peer=f.required(f.get("peer", str, required=True)),
+        mode=f.required(f.parsed("mode", values.parse_mode, required=True)),
+        issue=f.get("issue", str),
+        gains=tuple(_parse_each(f, "gains", values.parse_gain)),
+        win=f.get("win", str),
+        works=f.get("works", str),
+        improve=f.get("improve", str),
+        follow_ups=_follow_ups(f),
+        note=f.get("note", str),
+        extra=f.extra(),
+    )
+
+
+def _follow_ups(f: Fields) -> tuple[FollowUp, ...]:
+    """`[[meetings.follow_ups]]` tables (n, text, done); or, as peerloop 0.1 wrote them, two lists of texts
+    (`follow_ups`, `follow_ups_done`), numbered 1, 2, … in that order."""
+    raw = f.data.get("follow_ups")
+    if raw is None and "follow_ups_done" not in f.data:
+        return ()
+    if raw is None or (isinstance(raw, list) and all(isinstance(item, str) for item in raw)):
+        texts = [*f.text_list("follow_ups"), *f.text_list("follow_ups_done")]
+        done_from = len(f.text_list("follow_ups"))
+        return tuple(FollowUp(text, n >= done_from, n + 1) for n, text in enumerate(texts))
+    f.used.add("follow_ups")
+    if not isinstance(raw, list) or not all(isinstance(item, dict) for item in raw):
+        f.fail("follow_ups", "must be [[meetings.follow_ups]] tables with n, text and done")
+    items = []
+    for k, item in enumerate(raw):
+        n, text, done = item.get("n"), item.get("text"), item.get("done", False)
+        line = nested_line(f.text, f.where, "follow_ups", k)
+        if not isinstance(n, int) or isinstance(n, bool) or n < 1 or not isinstance(text, str):
+            f.fail("follow_ups", "must each have a number n (1, 2, …) and a text in quotes", line=line)
+        if not isinstance(done, bool):
+            f.fail("follow_ups", "'done' must be true or false", line=line)
+        items.append(FollowUp(text, done, n))
+    if len({item.n for item in items}) != len(items):
+        f.fail("follow_ups", "use a number n twice in one meeting; give each follow-up its own")
+    return tuple(items)
+
+
+def _parse_each(f: Fields, key: str, parse: Callable[[str], T]) -> list[T]:
+    parsed = []
+    for item in f.text_list(key):
+        try:
+            parsed.append(parse(item))
+        except ValueError as error:
+            f.fail(key, f"is wrong: {error}")
+    return parsed
+
+
+def _meeting_to_toml(meeting: Meeting) -> dict[str, Any]:
+    return {
+        "id": meeting.id,
+        "date": meeting.date,
+        "peer": meeting.peer,
+        "mode": meeting.mode.value,
+        "issue": meeting.issue,
+        "gains": [gain.value for gain in meeting.gains] or None,
+        "win": meeting.win,
+        "works": meeting.works,
+        "improve": meeting.improve,
+        "follow_ups": [{"n": i.n, "text": i.text, "done": i.done} for i in _numbered(meeting.follow_ups)]
+        or None,
+        "note": meeting.note,
+        **meeting.extra,
+    }
+
+
+def _numbered(items: tuple[FollowUp, ...]) -> list[FollowUp]:
+    """Follow-ups with their numbers; one made without a number (n = 0) gets the next free one."""
+    following = max((item.n for item in items), default=0) + 1
+    numbered = []
+    for item in items:
+        if item.n < 1:
+            item, following = item._replace(n=following), following + 1
+        numbered.append(item)
+    return numbered
+
+
+def _skip_from_toml(f: Fields) -> Skip:
+    return Skip(
+        id=f.required(f.get("id", str, required=True)),
+        date=f.required(day_field(f, "date", required=True)),
+        reason=f.get("reason", str) or "",
+        peer=f.get("peer", str),
+        extra=f.extra(),
+    )
+
+
+def _skip_to_toml(skip: Skip) -> dict[str, Any]:
+    return {"id": skip.id, "date": skip.date, "peer": skip.peer, "reason": skip.reason, **skip.extra}
+
+
+def _reflection_from_toml(f: Fields) -> Reflection:
+    return Reflection(
+        id=f.required(f.get("id", str, required=True)),
+        date=f.required(day_field(f, "date", required=True)),
+        names=f.text_list("names"),
+        why=f.get("why", str),
+        excuses=f.text_list("excuses"),
+        ceo=f.get("ceo", str),
+        purpose=f.get("purpose", str),
+        extra=f.extra(),
+    )
+
+
+def _reflection_to_toml(reflection: Reflection) -> dict[str, Any]:
+    return {
+        "id": reflection.id,
+        "date": reflection.date,
+        "names": list(reflection.names) or None,
+        "why": reflection.why,
+        "excuses": list(reflection.excuses) or None,
+        "ceo": reflection.ceo,
+        "purpose": reflection.purpose,
+        **reflection.extra,
+    }
+
+
+def _touch_from_toml(f: Fields) -> Touch:
+    return Touch(
+        id=f.required(f.get("id", str, required=True)),
+        date=f.required(day_field(f, "date", required=True)),
+        peer=f.required(f.get("peer", str, required=True)),
+        note=f.get("note", str),
+        extra=f.extra(),
+    )
+
+
+def _touch_to_toml(touch: Touch) -> dict[str, Any]:
+    return {"id": touch.id, "date": touch.date, "peer": touch.peer, "note": touch.note, **touch.extra}
+
+
+def _review_from_toml(f: Fields) -> Review:
+    return Review(
+        id=f.required(f.get("id", str, required=True)),
+        date=f.required(day_field(f, "date", required=True)),
+        trial_start=f.required(day_field(f, "trial_start", required=True)),
+        added_value=f.required(f.parsed("added_value", values.parse_verdict, required=True)),
+        decision=f.required(f.parsed("decision", values.parse_decision, required=True)),
+        works=f.get("works", str),
+        improve=f.get("improve", str),
+        early=bool(f.get("early", bool)),
+        extra=f.extra(),
+    )
+
+
+def _review_to_toml(review: Review) -> dict[str, Any]:
+    return {
+        "id": review.id,
+        "date": review.date,
+        "trial_start": review.trial_start,
+        "added_value": review.added_value.value,
+        "decision": review.decision.value,
+        "works": review.works,
+        "improve": review.improve,
+        "early": review.early or None,
+        **review.extra,
+    }
+
+
+_KINDS = ("meetings", "skips", "reflections", "reviews", "touches")
+
+
+def _entry_fields(item: Any, kind: str, n: int, text: str, path: Path) -> Fields:
+    """The nth `[[kind]]` table, for reading or for an error that points at it."""
+    return Fields(item, path, text, (kind, n), f"{kind[:-1]} #{n + 1}")
+
+
+def journal_year_from_toml(data: dict[str, Any], text: str, year: int, path: Path) -> JournalYear:
+    check_schema(data, path)
+    readers: dict[str, Callable[[Fields], Entry]] = {
+        "meetings": _meeting_from_toml,
+        "skips": _skip_from_toml,
+        "reflections": _reflection_from_toml,
+        "reviews": _review_from_toml,
+        "touches": _touch_from_toml,
+    }
+    parsed: dict[str, list[Any]] = {}
+    seen_ids: set[str] = set()
+    for kind, read in readers.items():
+        items = data.get(kind, [])
+        if not isinstance(items, list):
+            raise DataFileError(f"{path}: '{kind}' must be written as [[{kind}]] tables; fix it by hand")
+        parsed[kind] = []
+        for n, item in enumerate(items):
+            entry = read(_entry_fields(item, kind, n, text, path))
+            if entry.date.year != year:
+                _entry_fields(item, kind, n, text, path).fail(
+                    "date", f"is in {entry.date.year}, but this file holds {year}; move the entry"
+                )
+            if entry.id in seen_ids:
+                _entry_fields(item, kind, n, text, path).fail(
+                    "id", f"{entry.id!r} is used twice in this file; give one a new id"
+                )
+            seen_ids.add(entry.id)
+            parsed[kind].append(entry)
+    extra = {key: value for key, value in data.items() if key not in {"schema_version", *_KINDS}}
+    check_nesting(extra, path)
+    return JournalYear(
+        year=year,
+        meetings=tuple(parsed["meetings"]),
+        skips=tuple(parsed["skips"]),
+        reflections=tuple(parsed["reflections"]),
+        reviews=tuple(parsed["reviews"]),
+        touches=tuple(parsed["touches"]),
+        extra=extra,
+    )
+
+
+def journal_year_to_toml(journal_year: JournalYear) -> dict[str, Any]:
+    by_date: Callable[[Any], Any] = lambda entry: (entry.date, entry.id)  # noqa: E731
+    return {
+        "schema_version": SCHEMA_VERSION,
+        **journal_year.extra,
+        "meetings": [_meeting_to_toml(m) for m in sorted(journal_year.meetings, key=by_date)] or None,
+        "skips": [_skip_to_toml(s) for s in sorted(journal_year.skips, key=by_date)] or None,
+        "reflections": [_reflection_to_toml(r) for r in sorted(journal_year.reflections, key=by_date)]
+        or None,
+        "reviews": [_review_to_toml(r) for r in sorted(journal_year.reviews, key=by_date)] or None,
+        "touches": [_touch_to_toml(t) for t in sorted(journal_year.touches, key=by_date)] or None,
+    }

@@ -1,0 +1,409 @@
+"""The data folder's file mechanics: one lock, atomic multi-file commits, private permissions, safe reads.
+
+It knows files and bytes, nothing of TOML records or the terminal (the records: `store.records`). Every
+change is one transaction (docs/storage.md):
+
+1. each new file is written to a private temp file beside its target and fsynced;
+2. a commit record (`.commit`) naming every temp file and its target is written atomically: this is the
+   instant the change happens;
+3. the temp files are renamed over their targets, then the record is removed.
+
+A kill before step 2 leaves the old files (the temp files are leftovers); a kill after it leaves a record
+that the next process to take the lock rolls forward, so every command sees all of a change or none of it.
+SIGINT and SIGTERM are held from step 1 to the end of step 3. Any read that finds a record first takes
+the lock (which rolls it forward), so even a read-only command never sees half a change.
+
+`_PEERLOOP_FAULT` (tests only) sends the process a signal at a named step of a commit: see `Fault`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import re
+import signal
+import stat
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import ClassVar
+
+from peerloop import clock
+from peerloop.errors import DataFileError, StorageError
+from peerloop.store.atomic import (
+    FILE_MODE,
+    ensure_private_dir,
+    fsync_dir,
+    replace_atomically,
+    write_error,
+    write_reason,
+    write_temp,
+)
+
+ROSTER_FILE = "roster.toml"
+CALENDAR_FILE = "calendar.toml"
+CONNECTIONS_FILE = "connections.toml"
+BUSY_FILE = "busy.toml"
+JOURNAL_DIR = "journal"
+LOCK_FILE = ".lock"
+COMMIT_FILE = ".commit"
+DEFAULT_LOCK_TIMEOUT = 10.0
+MAX_FILE_BYTES = 16 * 1024 * 1024
+"""A data file is a few KB a year; anything this big is not one of ours (and would be slow to parse)."""
+
+_JOURNAL_NAME = re.compile(r"^(\d{4})\.toml$")
+_HELD_SIGNALS = {signal.SIGINT, signal.SIGTERM}
+_OLD_COPY = re.compile(r"^\..+\.toml\.cache(\.\d+-\d+(-\d+)?\.tmp)?$")
+_DATA_NAME = r"(?:roster|calendar|connections|busy)\.toml|journal/\d{4}\.toml"
+_RECORD_LINE = re.compile(rf"^(?:journal/)?\.[^/\t]+\.tmp\t(?:{_DATA_NAME})$")
+"""A record line: a temp file beside its target, and the target one of the data files (nothing else)."""
+
+committed: list[Path] = []
+"""The files this process committed (the CLI reads it: after a commit, an error must not say 'nothing changed')."""
+
+FAULT_ENV = "_PEERLOOP_FAULT"
+STEPS = ("begin", "temp", "record", "rename", "done", "roll")
+"""Where a commit can be interrupted: before anything is written; after each temp file; after the record;
+after each rename; after the record is removed; after each rename of a roll-forward."""
+
+
+class Folder:
+    """One peerloop data folder, as files."""
+
+    def __init__(self, home: Path, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> None:
+        self.home = home
+        self.lock_timeout = lock_timeout
+        self.tightened: list[Path] = []
+        """Folders whose looser permissions this process tightened to 0700 (the CLI says so once)."""
+        self._locked = False
+        self.may_write = True
+        """False for `doctor` without --fix: nothing is written (no cache either), and reads see a committed
+        change through its temp files."""
+        self._overlay: dict[Path, Path] = {}
+
+    @property
+    def roster_path(self) -> Path:
+        return self.home / ROSTER_FILE
+
+    @property
+    def calendar_path(self) -> Path:
+        return self.home / CALENDAR_FILE
+
+    @property
+    def connections_path(self) -> Path:
+        return self.home / CONNECTIONS_FILE
+
+    @property
+    def busy_path(self) -> Path:
+        return self.home / BUSY_FILE
+
+    @property
+    def journal_dir(self) -> Path:
+        return self.home / JOURNAL_DIR
+
+    @property
+    def lock_path(self) -> Path:
+        return self.home / LOCK_FILE
+
+    @property
+    def commit_path(self) -> Path:
+        return self.home / COMMIT_FILE
+
+    def year_path(self, year: int) -> Path:
+        return self.journal_dir / f"{year:04d}.toml"
+
+    def journal_years(self) -> list[int]:
+        """The years that have a journal file, oldest first (a directory listing: no file is read)."""
+        try:
+            names = os.listdir(self.journal_dir)
+        except FileNotFoundError:
+            return []
+        except NotADirectoryError:
+            raise DataFileError(f"{self.journal_dir} is not a folder; move it away and try again") from None
+        return sorted(int(match[1]) for name in names if (match := _JOURNAL_NAME.match(name)))
+
+    def old_copies(self) -> list[Path]:
+        """Parsed copies an older peerloop kept beside big files (`journal/.2026.toml.cache`): never read, as
+        they may hold what a file said before a change; each write deletes them, `doctor` reports them."""
+        found: list[Path] = []
+        for folder in (self.home, self.journal_dir):
+            with contextlib.suppress(OSError):
+                found += [folder / name for name in sorted(os.listdir(folder)) if _OLD_COPY.match(name)]
+        return found
+
+    def contains(self, path: Path) -> bool:
+        """Whether `path` (resolved, links followed) lies inside the data folder."""
+        try:
+            home = self.home.resolve()
+            return path.resolve() == home or home in path.resolve().parents
+        except (OSError, RuntimeError):
+            return False
+
+    # --- reading ---------------------------------------------------------------------------------------
+
+    def read(self, path: Path) -> str | None:
+        """The file's text, or None when it does not exist.
+
+        Only a regular file is read: a link, a FIFO (which would hang), a device or a folder is refused
+        with one line, as is a file too big to be ours or one that is not UTF-8. A commit record left by a
+        killed process is rolled forward first, so what is read is the whole change or none of it.
+        """
+        if path != self.commit_path and not self._locked and os.path.lexists(self.commit_path):
+            self._settle()
+        source = self._overlay.get(path, path)
+        try:
+            fd = os.open(source, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        except FileNotFoundError:
+            return None
+        except OSError as error:
+            if error.errno == errno.ELOOP:
+                raise DataFileError(
+                    f"{path} is a symbolic link; peerloop reads only plain files in its folder: "
+                    "replace the link with the file itself"
+                ) from None
+            if error.errno == errno.EISDIR:
+                raise DataFileError(f"{path} is a folder, not a file; move it away and try again") from None
+            raise DataFileError(f"cannot read {path}: {error.strerror}") from None
+        try:
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode):
+                kind = (
+                    "a folder, not a file"
+                    if stat.S_ISDIR(info.st_mode)
+                    else "not a regular file (a pipe or device?)"
+                )
+                raise DataFileError(f"{path} is {kind}; move it away and try again")
+            if info.st_size > MAX_FILE_BYTES:
+                raise DataFileError(
+                    f"{path} is {info.st_size // (1024 * 1024)} MB, too big to be a peerloop file; "
+                    "move it away or restore it from a backup"
+                )
+            chunks = []
+            while chunk := os.read(fd, 1 << 16):
+                chunks.append(chunk)
+            raw = b"".join(chunks)
+        except OSError as error:
+            raise DataFileError(f"cannot read {path}: {error.strerror}") from None
+        finally:
+            os.close(fd)
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError as error:
+            line = raw[: error.start].count(b"\n") + 1
+            raise DataFileError(
+                f"{path} line {line}: not UTF-8 text (damaged?); restore it from a backup or fix it by hand"
+            ) from None
+
+    def _settle(self) -> None:
+        """Finish a left commit under the lock; where that cannot be done (a read-only folder, `doctor`),
+        read its targets from its temp files instead."""
+        if self.may_write:
+            try:
+                with self.locked():
+                    return
+            except StorageError:
+                pass
+        self._overlay = {target: temp for temp, target in self.pending() or [] if temp.exists()}
+
+    # --- locking ---------------------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[None]:
+        """Hold the folder's exclusive lock; wait at most `lock_timeout` seconds for another process.
+
+        Taking the lock first finishes a transaction that a killed process left committed.
+        """
+        if self._locked:
+            yield
+            return
+        import fcntl
+
+        ensure_private_dir(self.home, self.tightened)
+        try:
+            fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, FILE_MODE)
+        except OSError as error:
+            raise write_error(self.lock_path, error) from None
+        try:
+            deadline = time.monotonic() + self.lock_timeout
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        raise StorageError(
+                            f"another peerloop process has held {self.lock_path} for over "
+                            f"{self.lock_timeout:g} s; let it finish and try again"
+                        ) from None
+                    time.sleep(0.02)
+            self._locked = True
+            try:
+                self.roll_forward()
+                yield
+            finally:
+                self._locked = False
+                fcntl.flock(fd, fcntl.LOCK_UN)
+        finally:
+            os.close(fd)
+
+    # --- transactions ----------------------------------------------------------------------------------
+
+    def pending(self) -> list[tuple[Path, Path]] | None:
+        """The (temp file, target) pairs of a committed transaction not yet finished, or None."""
+        text = self.read(self.commit_path)
+        if text is None:
+            return None
+        pairs = []
+        for line in text.splitlines():
+            if not line or line.startswith("#"):
+                continue
+            temp, _, target = line.partition("\t")
+            if not _RECORD_LINE.match(f"{temp}\t{target}") or not temp.startswith(
+                os.path.join(os.path.dirname(target), f".{os.path.basename(target)}.")
+            ):
+                raise DataFileError(
+                    f"{self.commit_path} is damaged (it names {line[:80]!r}); "
+                    "restore the data folder from a backup, or delete it to drop the unfinished change"
+                )
+            pairs.append((self.home / temp, self.home / target))
+        return pairs
+
+    def roll_forward(self) -> list[Path]:
+        """Finish an interrupted commit (under the lock): rename what is left, then drop the record."""
+        pairs = self.pending()
+        if pairs is None:
+            return []
+        finished = []
+        try:
+            for temp, target in pairs:
+                if os.path.lexists(temp):
+                    os.replace(temp, target)
+                    fsync_dir(target.parent)
+                    finished.append(target)
+                    _step("roll")
+            os.unlink(self.commit_path)
+            fsync_dir(self.home)
+        except OSError as error:
+            raise StorageError(
+                f"could not finish the interrupted change recorded in {self.commit_path}: {write_reason(error)}"
+            ) from None
+        self._overlay = {}
+        return finished
+
+    def commit(self, files: dict[Path, str]) -> None:
+        """Replace every file in `files` as one transaction (call under the lock)."""
+        if not files:
+            return
+        for path in files:
+            if not self.contains(path.parent):
+                raise StorageError(f"refusing to write {path}: it is outside the data folder {self.home}")
+        first = next(iter(files))
+        clock.pinned()  # a bad PEERLOOP_NOW is refused here at the latest, never after the change
+        _step("begin")
+        with held_signals():
+            prepared: list[tuple[str, Path]] = []
+            try:
+                for path, text in files.items():
+                    ensure_private_dir(path.parent, self.tightened)
+                    prepared.append((write_temp(path, text.encode("utf-8")), path))
+                    _step("temp")
+                record = "".join(
+                    f"{os.path.relpath(temp, self.home)}\t{os.path.relpath(path, self.home)}\n"
+                    for temp, path in prepared
+                )
+                try:
+                    replace_atomically(self.commit_path, ("# peerloop commit record\n" + record).encode())
+                except StorageError as error:  # say which data file could not be written, not the record
+                    raise StorageError(error.message.replace(str(self.commit_path), str(first), 1)) from None
+            except BaseException:
+                for temp_name, _ in prepared:
+                    with contextlib.suppress(OSError):
+                        os.unlink(temp_name)
+                raise
+            _step("record")
+            committed.extend(files)
+            try:
+                for temp_name, path in prepared:
+                    os.replace(temp_name, path)
+                    fsync_dir(path.parent)
+                    _step("rename")
+                os.unlink(self.commit_path)
+                fsync_dir(self.home)
+                _step("done")
+                for copy in self.old_copies():
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(copy)
+            except OSError as error:
+                raise StorageError(
+                    f"could not finish writing {first}: {write_reason(error)}. The change is saved and the next peerloop "
+                    "command finishes it (or run `peerloop doctor --fix`)"
+                ) from None
+
+
+def file_version(path: Path) -> tuple[int, ...]:
+    """What changes whenever the file does: a replaced file has a new inode, an edit a new ctime."""
+    try:
+        info = os.lstat(path)
+    except OSError:
+        return ()
+    return (info.st_ino, info.st_mtime_ns, info.st_ctime_ns, info.st_size)
+
+
+class Fault:
+    """A test seam: `_PEERLOOP_FAULT=STEP[#N][:SIGNAL]` sends this process SIGNAL (KILL, INT or TERM;
+    KILL by default) the Nth time (1 by default) it passes STEP (one of `STEPS`). Read once per process;
+    set `Fault.active` directly in-process."""
+
+    active: ClassVar[tuple[str, int, signal.Signals] | None] = None
+    seen: ClassVar[dict[str, int]] = {}
+
+    @classmethod
+    def from_env(cls) -> None:
+        value = os.environ.get(FAULT_ENV, "")
+        if not value:
+            return
+        spec, _, name = value.partition(":")
+        step, _, nth = spec.partition("#")
+        number = getattr(signal, f"SIG{name or 'KILL'}", None)
+        if step not in STEPS or not (nth or "1").isdigit() or number not in _FAULT_SIGNALS:
+            raise ValueError(f"{FAULT_ENV}={value!r}: want STEP[#N][:KILL|INT|TERM], STEP one of {STEPS}")
+        cls.active = (step, int(nth or "1"), signal.Signals(number))
+
+    @classmethod
+    def step(cls, name: str) -> None:
+        if cls.active is None or cls.active[0] != name:
+            return
+        cls.seen[name] = cls.seen.get(name, 0) + 1
+        if cls.seen[name] == cls.active[1]:
+            os.kill(os.getpid(), cls.active[2])
+
+
+_FAULT_SIGNALS = {signal.SIGKILL, signal.SIGINT, signal.SIGTERM}
+Fault.from_env()
+_step = Fault.step
+
+
+@contextlib.contextmanager
+def held_signals() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM until the block ends. If the block raised, one that arrived is delivered then
+    (nothing was written: "Aborted." is the truth); if it finished, the change landed and the command goes on
+    to say so, so the signal is discarded.
+
+    Outside the main thread signals cannot be blocked here (and are not delivered to it anyway).
+    """
+    try:
+        previous = signal.pthread_sigmask(signal.SIG_BLOCK, _HELD_SIGNALS)
+    except (ValueError, OSError):
+        yield
+        return
+    finished = False
+    try:
+        yield
+        finished = True
+    finally:
+        pending = signal.sigpending() & _HELD_SIGNALS if finished else set()
+        handlers = {number: signal.signal(number, signal.SIG_IGN) for number in pending}
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+        for number, handler in handlers.items():
+            signal.signal(number, handler)

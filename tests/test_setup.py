@@ -1,0 +1,72 @@
+"""TODO docstring."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from peerloop import prompts
+from tests.conftest import NEW_YEAR, Invoke, as_json
+
+SAME_SETTINGS = ("--name", "Dana Ode", "--email", "dana@example.com", "--timezone", "Europe/Berlin", "--day",
+                 "tue", "--time", "08:30", "--duration", "45", "--mode", "coffee", "--lunch-time", "12:30")  # fmt: skip
+
+
+def test_init_refuses_to_move_a_running_trial_without_yes(
+    cli: Invoke, roster: Callable[[str], None], at: Callable[[str], None], home: Path
+) -> None:
+    roster(NEW_YEAR)
+    at("2027-02-10T09:00")
+    before = (home / "roster.toml").read_bytes()
+    result = cli("init", "--start", "next mon")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "peerloop: error: --start 2027-02-15 would move your running trial (week 7, started 2026-12-28); "
+        "pass --yes to move it\n"
+    )
+    assert (home / "roster.toml").read_bytes() == before
+
+
+def test_init_with_yes_moves_the_start_and_says_so(
+    cli: Invoke, roster: Callable[[str], None], at: Callable[[str], None]
+) -> None:
+    roster(NEW_YEAR)
+    at("2027-02-10T09:00")
+    result = cli("init", "--start", "next mon", "--yes")
+    assert result.exit_code == 0, result.output
+    assert "Moved the trial's start from 2026-12-28 to 2027-02-15." in result.stderr
+    assert as_json(cli, "status")["trial"]["start"] == "2027-02-15"
+
+
+@pytest.mark.parametrize(("answer", "code", "start"), [("n", 0, "2026-12-28"), ("y", 0, "2027-02-15")])
+def test_init_on_a_terminal_asks_before_moving_a_running_trial(
+    cli: Invoke,
+    roster: Callable[[str], None],
+    at: Callable[[str], None],
+    monkeypatch: pytest.MonkeyPatch,
+    answer: str,
+    code: int,
+    start: str,
+) -> None:
+    roster(NEW_YEAR)
+    at("2027-02-10T09:00")
+    monkeypatch.setattr(prompts, "interactive", lambda: True)
+    result = cli("init", *SAME_SETTINGS, "--start", "next mon", input=f"{answer}\n")
+    assert result.exit_code == code, result.output
+    assert (
+        "Your trial is running (week 7, started 2026-12-28). Move its start to 2027-02-15?" in result.stderr
+    )
+    assert as_json(cli, "status")["trial"]["start"] == start
+
+
+def test_init_without_a_new_start_changes_the_settings_of_a_running_trial_freely(
+    cli: Invoke, roster: Callable[[str], None], at: Callable[[str], None]
+) -> None:
+    roster(NEW_YEAR)
+    at("2027-02-10T09:00")
+    result = cli("init", "--time", "09:00")
+    assert result.exit_code == 0, result.output
+    assert as_json(cli, "status")["trial"]["start"] == "2026-12-28"
+    assert as_json(cli, "next")["start"].endswith("T09:00:00+01:00")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import stat
@@ -83,7 +84,7 @@ def test_it_lists_the_files_that_exist_and_the_ones_still_to_come(
         "  journal/YYYY.toml  none yet: `peerloop log` writes one per year",
         "  calendar.toml      not yet: the first `peerloop export` writes it",
         "  connections.toml   not yet: `peerloop connect` writes it",
-        "Keep the whole folder (its .lock, .status-line, .missed-week and .*.cache files need not be kept).",
+        "Keep the whole folder (its .lock, .status-line and .missed-week files need not be kept).",
     ]
     at("2026-03-03T10:00")
     assert cli("log").exit_code == 0
@@ -97,7 +98,7 @@ def test_it_lists_the_files_that_exist_and_the_ones_still_to_come(
         "  journal/2027.toml  the journal of 2027",
         "  calendar.toml      what the calendar export keeps (UIDs, SEQUENCE)",
         "  connections.toml   not yet: `peerloop connect` writes it",
-        "Keep the whole folder (its .lock, .status-line, .missed-week and .*.cache files need not be kept).",
+        "Keep the whole folder (its .lock, .status-line and .missed-week files need not be kept).",
     ]
     assert ".lock" not in result.stderr  # the whole answer is on stdout
     data = json.loads(cli("where", "--json").stdout)
@@ -155,3 +156,32 @@ def test_a_data_folder_made_0755_before_is_tightened_and_said_once(
     result = cli("add", "Cy Dee")
     assert result.stderr.count("now private to you") == 1, result.stderr
     assert stat.S_IMODE(home.stat().st_mode) == 0o700
+
+
+def test_a_twenty_year_home_leaves_no_cache_after_any_command(
+    cli: Invoke, set_up: SetUp, home: Path, at: Callable[[str], None]
+) -> None:
+    """The largest real case is read by one reader and keeps no copy of what any file said."""
+    from peerloop.core.journal import entry_id
+    from peerloop.core.models import JournalYear, Meeting, Mode
+    from peerloop.store.records import Store
+
+    set_up(*(f"Peer {n:02d}" for n in range(50)), start="2006-01-02", now="2006-01-02T09:00")
+    store = Store(home)
+    for year in range(2006, 2026):
+        days = [dt.date(year, 1, 3) + dt.timedelta(weeks=k) for k in range(52)]
+        taken: list[str] = []
+        meetings = []
+        for k, day in enumerate(days):
+            meetings.append(
+                Meeting(entry_id(day, taken), day, f"Peer {k % 50:02d}", Mode.COFFEE, issue="budget")
+            )
+            taken.append(meetings[-1].id)
+        store.save_year(JournalYear(year=year, meetings=tuple(meetings)))
+    at("2026-01-08T09:00")
+    commands = [["peers"], ["history"], ["history", "--all"], ["review", "--json", "--early"], ["status"],
+                ["next"], ["log", "Peer 07", "--date", "2026-01-06"], ["plan"]]  # fmt: skip
+    for argv in commands:
+        result = cli(*argv)
+        assert result.exit_code in (0, 10, 11), (argv, result.output)
+    assert sorted(path.name for path in home.rglob("*cache*")) == []

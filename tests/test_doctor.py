@@ -245,3 +245,23 @@ def test_doctor_fix_on_a_healthy_lived_in_home_changes_no_byte(cli: Invoke, live
     assert result.exit_code == 0, result.output
     assert "fixed:" not in result.stdout
     assert {path: path.read_bytes() for path in data_files(lived_in)} == before
+
+
+def test_a_parsed_copy_left_by_an_older_peerloop_is_reported_then_deleted_by_the_next_write(
+    cli: Invoke, set_up: Callable[..., None], store: Store
+) -> None:
+    set_up("Ann Lee", "Bo Chen")
+    assert cli("log", "Ann Lee").exit_code == 0
+    old_copies = [store.home / ".roster.toml.cache", store.journal_dir / ".2026.toml.cache"]
+    for copy in old_copies:
+        copy.write_text('{"said": "what the file said before a change"}', encoding="utf-8")
+    result = cli("doctor", "--json")
+    assert result.exit_code == 4
+    reported = [f["what"] for f in json.loads(result.stdout)["findings"] if f["level"] == "problem"]
+    assert len(reported) == 2
+    assert all("parsed copy an older peerloop kept" in what for what in reported)
+    assert cli("peers").exit_code == 0  # a read never trusts nor removes them
+    assert all(copy.exists() for copy in old_copies)
+    assert cli("log", "Bo Chen").exit_code == 0
+    assert not any(copy.exists() for copy in old_copies)
+    assert cli("doctor").exit_code == 0

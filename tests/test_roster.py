@@ -55,7 +55,7 @@ def test_init_on_a_terminal_asks_each_question_and_the_peers(cli: Invoke, store:
     assert roster.settings.mode.value == "lunch"
     assert {mode.value: f"{t:%H:%M}" for mode, t in roster.settings.mode_times.items()} == {"lunch": "12:30"}
     assert [p.name for p in roster.peers] == ["Ann Lee", "Bo Chen"]
-    assert "Trouble getting past 3 names? Why might this be the case?" in result.stderr
+    assert "trouble getting past 3 names? Why might this be the case?" in result.stderr
 
 
 @pytest.mark.usefixtures("terminal")
@@ -140,7 +140,7 @@ def test_names_are_unique_whatever_their_case(cli: Invoke) -> None:
 def test_fewer_than_four_peers_asks_the_method_question(cli: Invoke) -> None:
     cli(*INIT)
     result = cli("add", "Ann Lee")
-    assert "Trouble getting past 3 names? Why might this be the case?" in result.stderr
+    assert "trouble getting past 3 names? Why might this be the case?" in result.stderr
     assert "Trouble" not in result.stdout
 
 

@@ -14,8 +14,8 @@ from typing import NamedTuple
 
 from peerloop.core.calendar.state import state_from_toml
 from peerloop.core.models import peer_key
-from peerloop.core.roster import roster_warning
 from peerloop.errors import DataFileError
+from peerloop.output.messages import roster_warning
 from peerloop.store.atomic import DIR_MODE, FILE_MODE
 from peerloop.store.records import Store
 

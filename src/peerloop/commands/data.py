@@ -94,9 +94,7 @@ def where(json: options.JsonOption = False) -> None:
     width = max(len(name) for name, _ in rows)
     for name, holds in rows:
         text.out(f"  {name.ljust(width)}  {holds}")
-    text.out(
-        "Keep the whole folder (its .lock, .status-line, .missed-week and .*.cache files need not be kept)."
-    )
+    text.out("Keep the whole folder (its .lock, .status-line and .missed-week files need not be kept).")
 
 
 def doctor(

@@ -15,6 +15,7 @@ from peerloop.errors import ConflictError, InputError, PeerloopError
 from peerloop.inert import safe
 from peerloop.options import JsonOption, PeerArgument, YesOption
 from peerloop.output import text
+from peerloop.output.messages import NO_PEERS, warn_roster
 from peerloop.store.records import Store
 from peerloop.store.session import Session, require_peer, today_for
 
@@ -86,7 +87,7 @@ def add(
         store.save_roster(saved)
     landing = where_they_land(store, peer) if saved.settings else ""
     text.out(f"Added {safe(peer.name)} ({text.plural(len(saved.peers), 'peer')} in the roster).{landing}")
-    text.warn_roster(saved)
+    warn_roster(saved)
 
 
 def peers(json: JsonOption = False) -> None:
@@ -134,7 +135,7 @@ def peers(json: JsonOption = False) -> None:
         )
         return
     if not roster.peers:
-        text.message("No peers yet: add the 4 to 5 people you want to meet with `peerloop add NAME`.")
+        text.message(NO_PEERS)
         return
     default_mode = roster.settings.mode if roster.settings else Mode.COFFEE
     rows = [
@@ -155,7 +156,7 @@ def peers(json: JsonOption = False) -> None:
     ]
     headers = ("Name", "Org", "Mode", "Email", "Status", "Last met", "Meetings", "Last touch", "Next turn")
     text.out(text.table(headers, rows, drop_empty=True))
-    text.warn_roster(roster)
+    warn_roster(roster)
 
 
 def edit(
@@ -278,7 +279,7 @@ def remove(name: PeerArgument, yes: YesOption = False, send_cancel: SendCancelOp
         saved = remove_peer(store.load_roster(), peer)
         store.save_roster(saved)
     text.out(f"Removed {safe(peer.name)}; {text.plural(len(saved.peers), 'peer')} left.")
-    text.warn_roster(saved)
+    warn_roster(saved)
 
 
 def pause(

@@ -15,6 +15,7 @@ from peerloop.errors import Declined, InputError, MissingValueError
 from peerloop.inert import safe
 from peerloop.options import Weekday, resolve
 from peerloop.output import text
+from peerloop.output.messages import warn_roster
 from peerloop.store.records import Store
 
 DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -144,7 +145,7 @@ def init(
         text.message(f"{safe(peer_name)} is already in the roster; kept as is.")
     if updated.peers:
         _show_first_weeks(store, len(updated.peers))
-    text.warn_roster(updated)
+    warn_roster(updated)
     if before is None and prompts.interactive():
         _offer_thoughts(store, settings)
 

@@ -16,6 +16,7 @@ from peerloop.core.trial import trial_years
 from peerloop.errors import InputError, PeerloopError
 from peerloop.inert import safe
 from peerloop.output import text
+from peerloop.output.messages import NO_PEERS
 from peerloop.output.tables import slot_time
 from peerloop.store.session import Session
 
@@ -83,7 +84,7 @@ def next_(json: options.JsonOption = False, refresh: RefreshOption = False) -> N
         )
         return
     if not roster.peers:
-        text.message("No peers yet: add the 4 to 5 people you want to meet with `peerloop add NAME`.")
+        text.message(NO_PEERS)
         return
     if missed is not None and _first_mention(session, missed):
         slot_day = missed + dt.timedelta(days=settings.weekday)
@@ -222,7 +223,7 @@ def plan(
 
         emit_json([slot_json(slot) for slot in slots])
     elif not session.roster.peers:
-        text.message("Nothing to plan yet: add the 4 to 5 people you want to meet with `peerloop add NAME`.")
+        text.message(NO_PEERS)
     else:
         from peerloop.output.tables import plan_table
 

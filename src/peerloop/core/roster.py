@@ -1,5 +1,5 @@
-"""The roster, pure: its changes (each returns a new Roster or raises ConflictError), the 4-to-5 nudge, and
-what `peers` shows of each peer. No I/O."""
+"""The roster, pure: its changes (each returns a new Roster or raises ConflictError), the method's 4 to 5
+peers, and what `peers` shows of each peer. No I/O."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from peerloop.errors import ConflictError
 
 FEWEST_PEERS = 4
 MOST_PEERS = 5
-TROUBLE_QUESTION = "Trouble getting past 3 names? Why might this be the case?"
 
 
 def find_peer(roster: Roster, typed: str, gone: Callable[[], Iterable[str]] = tuple) -> Peer:
@@ -63,20 +62,6 @@ def replace_peer(roster: Roster, current: Peer, updated: Peer) -> Roster:
 
 def remove_peer(roster: Roster, current: Peer) -> Roster:
     return roster._replace(peers=tuple(p for p in roster.peers if p.key != current.key))
-
-
-def roster_warning(active_count: int) -> str | None:
-    """The method's nudge when the roster is outside 4 to 5 peers (counted whether paused or not)."""
-    if active_count == 0:
-        return "No peers yet: add the 4 to 5 people you want to meet with `peerloop add NAME`."
-    if active_count < FEWEST_PEERS:
-        return f"{active_count} peer{'s' if active_count > 1 else ''} in the roster. {TROUBLE_QUESTION}"
-    if active_count > MOST_PEERS:
-        return (
-            f"{active_count} peers: each is seen every {active_count} weeks, "
-            f"less often than every {MOST_PEERS}. The method suggests 4 to 5."
-        )
-    return None
 
 
 # --- peers: what the roster shows --------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from peerloop.core.parse import parse_flag, values
 from peerloop.core.roster import FEWEST_PEERS
 from peerloop.inert import safe
 from peerloop.output import text
-from peerloop.output.messages import TROUBLE_QUESTION
+from peerloop.output.messages import TROUBLE_QUESTION, warn_roster
 
 PURPOSE_QUESTION = "What do you want this network to give you? (why are you doing this, what do you expect)"
 CEO_QUESTION = "If you took that list to your CEO, how might they respond?"
@@ -86,4 +86,4 @@ def say_saved(
         text.out(f"Added {listed} to the roster ({len(roster.peers)} peers).")
     text.out(six_month_test(settings))
     if added:
-        text.warn_roster(roster)
+        warn_roster(roster)

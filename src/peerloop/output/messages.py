@@ -6,11 +6,27 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from peerloop.core.models import Settings
+    from peerloop.core.models import Roster, Settings
 
 NO_PEERS = "No peers yet: add the 4 to 5 people you want to meet with `peerloop add NAME`."
 TROUBLE_QUESTION = "Are you having trouble getting past 3 names? Why might this be the case?"
 NEW_TRIAL = "`peerloop init --start DATE` starts a new trial"
+
+
+def roster_warning(count: int) -> str | None:
+    """The method's nudge when the roster is outside 4 to 5 peers (counted whether paused or not)."""
+    from peerloop.core.roster import FEWEST_PEERS, MOST_PEERS
+
+    if count == 0:
+        return NO_PEERS
+    if count < FEWEST_PEERS:
+        return f"{count} peer{'s' if count > 1 else ''} in the roster. {TROUBLE_QUESTION}"
+    if count > MOST_PEERS:
+        return (
+            f"{count} peers: each is seen every {count} weeks, less often than every {MOST_PEERS}. "
+            "The method suggests 4 to 5."
+        )
+    return None
 
 
 def reminder_line(settings: Settings) -> str:
@@ -21,3 +37,12 @@ def reminder_line(settings: Settings) -> str:
         f"peerloop: your {settings.trial_months}-month trial ended on {day(settings.trial_end)}: "
         "run `peerloop review` to decide whether to continue, adjust or stop."
     )
+
+
+def warn_roster(roster: Roster) -> None:
+    """The method's 4-to-5 nudge, about the roster itself (a deliberate pause is not a roster problem)."""
+    from peerloop.output.text import warn
+
+    warning = roster_warning(len(roster.peers))
+    if warning:
+        warn(warning)

@@ -11,13 +11,10 @@ import os
 import sys
 import unicodedata
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from peerloop.core.models import WEEKDAY_NAMES
 from peerloop.inert import safe
-
-if TYPE_CHECKING:
-    from peerloop.core.models import Roster
 
 _STYLES = {"bold": "1", "dim": "2", "red": "31", "green": "32", "yellow": "33", "cyan": "36"}
 
@@ -108,12 +105,3 @@ def plural(count: int, word: str) -> str:
 def day(value: dt.date) -> str:
     """How a date reads to a person: 'Tue 2026-03-17' (English whatever the locale, as strftime's %a is not)."""
     return f"{WEEKDAY_NAMES[value.weekday()][:3]} {value.isoformat()}"
-
-
-def warn_roster(roster: Roster) -> None:
-    """The method's 4-to-5 nudge, about the roster itself (a deliberate pause is not a roster problem)."""
-    from peerloop.core.roster import roster_warning
-
-    warning = roster_warning(len(roster.peers))
-    if warning:
-        warn(warning)

@@ -27,6 +27,7 @@ import pytest
 
 from peerloop.errors import DataFileError
 from peerloop.store import folder as storage
+from peerloop.store import interrupts
 from peerloop.store.records import Store
 from tests.lived_in import (
     NOW,
@@ -76,7 +77,7 @@ def _run(
 ) -> subprocess.CompletedProcess[str]:
     extra = {"PEERLOOP_NOW": NOW, "PEERLOOP_LOCK_TIMEOUT": "30"}
     if fault:
-        extra[storage.FAULT_ENV] = fault
+        extra[interrupts.FAULT_ENV] = fault
     out = str(home.parent / "out")
     return subprocess.run(
         python_peerloop(*(arg.replace("{out}", out) for arg in argv)), env=subprocess_env(home, extra),

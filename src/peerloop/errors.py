@@ -93,3 +93,16 @@ class Declined(PeerloopError):
     """The person answered no at a question: nothing was changed, and that is not an error."""
 
     exit_code = Exit.OK
+
+
+class Interrupted(BaseException):
+    """Ctrl-C or SIGTERM, as peerloop's own exception (raised by the handler `exits.guarded` installs): Typer
+    would turn a KeyboardInterrupt into a silent exit 130, and every command must end on "Aborted." or on
+    what it saved. Not a PeerloopError: nothing may catch it by accident."""
+
+
+class Stopped(PeerloopError):
+    """A command that talks to the outside world was interrupted (Ctrl-C) after part of its work reached it:
+    the message says exactly what did, and the next run finishes the rest."""
+
+    exit_code = Exit.INTERRUPTED

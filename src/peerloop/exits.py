@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from peerloop.errors import Declined, Exit, PeerloopError
+from peerloop.errors import Declined, Exit, Interrupted, PeerloopError
 from peerloop.inert import safe
 from peerloop.output import text
 from peerloop.store import folder
@@ -74,17 +74,12 @@ def guarded(call: Callable[[], Any]) -> int:
     return result if isinstance(result, int) else 0
 
 
-class Interrupted(BaseException):
-    """Ctrl-C or SIGTERM, as peerloop's own exception: Typer would turn a KeyboardInterrupt into a silent exit
-    130, and every command must end on "Aborted." or on what it saved."""
-
-
 def _interrupted(number: int, frame: object) -> None:
     raise Interrupted
 
 
 def _catch_interrupts() -> dict[int, Any] | None:
-    """SIGINT and SIGTERM raise `Interrupted` (held during a commit, see `folder.held_signals`). The
+    """SIGINT and SIGTERM raise `Interrupted` (held during a commit, see `store.interrupts.held_signals`). The
     previous handlers, or None off the main thread, where handlers cannot be set."""
     try:
         return {number: signal.signal(number, _interrupted) for number in (signal.SIGINT, signal.SIGTERM)}

@@ -8,12 +8,18 @@ change is one transaction (docs/storage.md):
    instant the change happens;
 3. the temp files are renamed over their targets, then the record is removed.
 
+A change that records what reached the outside world (a mail sent) waits for it between steps 1 and 2: its
+record is written first as `.pending`, the mail is handed over, and only once the server accepted it does
+`.pending` become `.commit`. A `.pending` left by a killed process is dropped by the next one (the outside
+world never confirmed it), which says so.
+
 A kill before step 2 leaves the old files (the temp files are leftovers); a kill after it leaves a record
 that the next process to take the lock rolls forward, so every command sees all of a change or none of it.
 SIGINT and SIGTERM are held from step 1 to the end of step 3. Any read that finds a record first takes
 the lock (which rolls it forward), so even a read-only command never sees half a change.
 
-`_PEERLOOP_FAULT` (tests only) sends the process a signal at a named step of a commit: see `Fault`.
+`_PEERLOOP_FAULT` (tests only) sends the process a signal at a named step of a commit: see
+`store.interrupts.Fault`.
 """
 
 from __future__ import annotations
@@ -22,12 +28,11 @@ import contextlib
 import errno
 import os
 import re
-import signal
 import stat
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import ClassVar
+from typing import NamedTuple
 
 from peerloop import clock
 from peerloop.errors import DataFileError, StorageError
@@ -40,6 +45,8 @@ from peerloop.store.atomic import (
     write_reason,
     write_temp,
 )
+from peerloop.store.interrupts import held_signals
+from peerloop.store.interrupts import step as _step
 
 ROSTER_FILE = "roster.toml"
 CALENDAR_FILE = "calendar.toml"
@@ -48,12 +55,12 @@ BUSY_FILE = "busy.toml"
 JOURNAL_DIR = "journal"
 LOCK_FILE = ".lock"
 COMMIT_FILE = ".commit"
+PENDING_FILE = ".pending"
 DEFAULT_LOCK_TIMEOUT = 10.0
 MAX_FILE_BYTES = 16 * 1024 * 1024
 """A data file is a few KB a year; anything this big is not one of ours (and would be slow to parse)."""
 
 _JOURNAL_NAME = re.compile(r"^(\d{4})\.toml$")
-_HELD_SIGNALS = {signal.SIGINT, signal.SIGTERM}
 _OLD_COPY = re.compile(r"^\..+\.toml\.cache(\.\d+-\d+(-\d+)?\.tmp)?$")
 _DATA_NAME = r"(?:roster|calendar|connections|busy)\.toml|journal/\d{4}\.toml"
 _RECORD_LINE = re.compile(rf"^(?:journal/)?\.[^/\t]+\.tmp\t(?:{_DATA_NAME})$")
@@ -61,11 +68,6 @@ _RECORD_LINE = re.compile(rf"^(?:journal/)?\.[^/\t]+\.tmp\t(?:{_DATA_NAME})$")
 
 committed: list[Path] = []
 """The files this process committed (the CLI reads it: after a commit, an error must not say 'nothing changed')."""
-
-FAULT_ENV = "_PEERLOOP_FAULT"
-STEPS = ("begin", "temp", "record", "rename", "done", "roll")
-"""Where a commit can be interrupted: before anything is written; after each temp file; after the record;
-after each rename; after the record is removed; after each rename of a roll-forward."""
 
 
 class Folder:
@@ -81,6 +83,8 @@ class Folder:
         """False for `doctor` without --fix: nothing is written (no cache either), and reads see a committed
         change through its temp files."""
         self._overlay: dict[Path, Path] = {}
+        self.unsent: list[str] = []
+        """What a killed process was sending when it stopped (its change was dropped): the CLI says so."""
 
     @property
     def roster_path(self) -> Path:
@@ -109,6 +113,10 @@ class Folder:
     @property
     def commit_path(self) -> Path:
         return self.home / COMMIT_FILE
+
+    @property
+    def pending_path(self) -> Path:
+        return self.home / PENDING_FILE
 
     def year_path(self, year: int) -> Path:
         return self.journal_dir / f"{year:04d}.toml"
@@ -240,6 +248,7 @@ class Folder:
             self._locked = True
             try:
                 self.roll_forward()
+                self.drop_unsent()
                 yield
             finally:
                 self._locked = False
@@ -249,9 +258,11 @@ class Folder:
 
     # --- transactions ----------------------------------------------------------------------------------
 
-    def pending(self) -> list[tuple[Path, Path]] | None:
-        """The (temp file, target) pairs of a committed transaction not yet finished, or None."""
-        text = self.read(self.commit_path)
+    def pending(self, record: Path | None = None) -> list[tuple[Path, Path]] | None:
+        """The (temp file, target) pairs of a committed transaction not yet finished (or of the change waiting
+        for the outside world, with `record` the pending record), or None."""
+        record = record or self.commit_path
+        text = self.read(record)
         if text is None:
             return None
         pairs = []
@@ -263,11 +274,35 @@ class Folder:
                 os.path.join(os.path.dirname(target), f".{os.path.basename(target)}.")
             ):
                 raise DataFileError(
-                    f"{self.commit_path} is damaged (it names {line[:80]!r}); "
+                    f"{record} is damaged (it names {line[:80]!r}); "
                     "restore the data folder from a backup, or delete it to drop the unfinished change"
                 )
             pairs.append((self.home / temp, self.home / target))
         return pairs
+
+    def sending(self) -> str | None:
+        """What a change waiting for the outside world was sending (the pending record's `# sending:` line)."""
+        text = self.read(self.pending_path)
+        if text is None:
+            return None
+        said = [line[len("# sending: ") :] for line in text.splitlines() if line.startswith("# sending: ")]
+        return said[0] if said else "an e-mail"
+
+    def drop_unsent(self) -> None:
+        """Drop a change whose mail a killed process never saw accepted (under the lock): its temp files and
+        its record go, its targets never changed; `unsent` says what it was sending."""
+        what = self.sending()
+        if what is None:
+            return
+        for temp, _ in self.pending(self.pending_path) or []:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(temp)
+        try:
+            os.unlink(self.pending_path)
+            fsync_dir(self.home)
+        except OSError as error:
+            raise StorageError(f"could not drop {self.pending_path}: {write_reason(error)}") from None
+        self.unsent.append(what)
 
     def roll_forward(self) -> list[Path]:
         """Finish an interrupted commit (under the lock): rename what is left, then drop the record."""
@@ -291,9 +326,13 @@ class Folder:
         self._overlay = {}
         return finished
 
-    def commit(self, files: dict[Path, str]) -> None:
-        """Replace every file in `files` as one transaction (call under the lock)."""
+    def commit(self, files: dict[Path, str], sending: Sending | None = None) -> None:
+        """Replace every file in `files` as one transaction (call under the lock). With `sending`, the change
+        waits for it: the mail is handed over after the files are prepared, and the change happens only
+        once it was accepted; if it fails, or is interrupted, nothing changes."""
         if not files:
+            if sending is not None:
+                sending.send()
             return
         for path in files:
             if not self.contains(path.parent):
@@ -301,9 +340,9 @@ class Folder:
         first = next(iter(files))
         clock.pinned()  # a bad PEERLOOP_NOW is refused here at the latest, never after the change
         _step("begin")
-        with held_signals():
-            prepared: list[tuple[str, Path]] = []
-            try:
+        prepared: list[tuple[str, Path]] = []
+        try:
+            with held_signals():
                 for path, text in files.items():
                     ensure_private_dir(path.parent, self.tightened)
                     prepared.append((write_temp(path, text.encode("utf-8")), path))
@@ -312,15 +351,28 @@ class Folder:
                     f"{os.path.relpath(temp, self.home)}\t{os.path.relpath(path, self.home)}\n"
                     for temp, path in prepared
                 )
+                header = "# peerloop commit record\n"
+                if sending is not None:
+                    header += f"# sending: {sending.what}\n"
+                target = self.commit_path if sending is None else self.pending_path
                 try:
-                    replace_atomically(self.commit_path, ("# peerloop commit record\n" + record).encode())
+                    replace_atomically(target, (header + record).encode())
                 except StorageError as error:  # say which data file could not be written, not the record
-                    raise StorageError(error.message.replace(str(self.commit_path), str(first), 1)) from None
-            except BaseException:
-                for temp_name, _ in prepared:
-                    with contextlib.suppress(OSError):
-                        os.unlink(temp_name)
-                raise
+                    raise StorageError(error.message.replace(str(target), str(first), 1)) from None
+            if sending is not None:
+                _step("sending")
+                sending.send()  # Ctrl-C stays live: a mail server may take its time
+                _step("sent")
+                with held_signals():
+                    os.replace(self.pending_path, self.commit_path)
+        except BaseException:
+            for temp_name, _ in prepared:
+                with contextlib.suppress(OSError):
+                    os.unlink(temp_name)
+            with contextlib.suppress(OSError):
+                os.unlink(self.pending_path)
+            raise
+        with held_signals():
             _step("record")
             committed.extend(files)
             try:
@@ -341,6 +393,14 @@ class Folder:
                 ) from None
 
 
+class Sending(NamedTuple):
+    """What a change waits for: `send()` hands a message to the outside world and returns once accepted."""
+
+    what: str
+    """In words, for the record and for the next command if this one is killed: "the invitation to Ann Lee"."""
+    send: Callable[[], None]
+
+
 def file_version(path: Path) -> tuple[int, ...]:
     """What changes whenever the file does: a replaced file has a new inode, an edit a new ctime."""
     try:
@@ -348,62 +408,3 @@ def file_version(path: Path) -> tuple[int, ...]:
     except OSError:
         return ()
     return (info.st_ino, info.st_mtime_ns, info.st_ctime_ns, info.st_size)
-
-
-class Fault:
-    """A test seam: `_PEERLOOP_FAULT=STEP[#N][:SIGNAL]` sends this process SIGNAL (KILL, INT or TERM;
-    KILL by default) the Nth time (1 by default) it passes STEP (one of `STEPS`). Read once per process;
-    set `Fault.active` directly in-process."""
-
-    active: ClassVar[tuple[str, int, signal.Signals] | None] = None
-    seen: ClassVar[dict[str, int]] = {}
-
-    @classmethod
-    def from_env(cls) -> None:
-        value = os.environ.get(FAULT_ENV, "")
-        if not value:
-            return
-        spec, _, name = value.partition(":")
-        step, _, nth = spec.partition("#")
-        number = getattr(signal, f"SIG{name or 'KILL'}", None)
-        if step not in STEPS or not (nth or "1").isdigit() or number not in _FAULT_SIGNALS:
-            raise ValueError(f"{FAULT_ENV}={value!r}: want STEP[#N][:KILL|INT|TERM], STEP one of {STEPS}")
-        cls.active = (step, int(nth or "1"), signal.Signals(number))
-
-    @classmethod
-    def step(cls, name: str) -> None:
-        if cls.active is None or cls.active[0] != name:
-            return
-        cls.seen[name] = cls.seen.get(name, 0) + 1
-        if cls.seen[name] == cls.active[1]:
-            os.kill(os.getpid(), cls.active[2])
-
-
-_FAULT_SIGNALS = {signal.SIGKILL, signal.SIGINT, signal.SIGTERM}
-Fault.from_env()
-_step = Fault.step
-
-
-@contextlib.contextmanager
-def held_signals() -> Iterator[None]:
-    """Hold SIGINT and SIGTERM until the block ends. If the block raised, one that arrived is delivered then
-    (nothing was written: "Aborted." is the truth); if it finished, the change landed and the command goes on
-    to say so, so the signal is discarded.
-
-    Outside the main thread signals cannot be blocked here (and are not delivered to it anyway).
-    """
-    try:
-        previous = signal.pthread_sigmask(signal.SIG_BLOCK, _HELD_SIGNALS)
-    except (ValueError, OSError):
-        yield
-        return
-    finished = False
-    try:
-        yield
-        finished = True
-    finally:
-        pending = signal.sigpending() & _HELD_SIGNALS if finished else set()
-        handlers = {number: signal.signal(number, signal.SIG_IGN) for number in pending}
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
-        for number, handler in handlers.items():
-            signal.signal(number, handler)

@@ -1,0 +1,86 @@
+"""Signals around a commit: SIGINT and SIGTERM held while a change lands, and the test seam that sends them
+at a named step (`_PEERLOOP_FAULT`)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+from collections.abc import Iterator
+from typing import ClassVar
+
+_HELD_SIGNALS = {signal.SIGINT, signal.SIGTERM}
+
+FAULT_ENV = "_PEERLOOP_FAULT"
+STEPS = ("begin", "temp", "record", "rename", "done", "roll", "sending", "sent", "put")
+"""Where a commit can be interrupted: before anything is written; after each temp file; after the record;
+after each rename; after the record is removed; after each rename of a roll-forward; before a mail is handed
+over and after it was accepted (a change that waits for one); after each change a CalDAV server accepted,
+before it is recorded."""
+
+
+held_interrupt = False
+"""A Ctrl-C or SIGTERM arrived during a commit and was held until it landed: a command made of many small
+commits (`sync`) stops after the one it interrupted."""
+
+
+class Fault:
+    """A test seam: `_PEERLOOP_FAULT=STEP[#N][:SIGNAL]` sends this process SIGNAL (KILL, INT or TERM;
+    KILL by default) the Nth time (1 by default) it passes STEP (one of `STEPS`). Read once per process;
+    set `Fault.active` directly in-process."""
+
+    active: ClassVar[tuple[str, int, signal.Signals] | None] = None
+    seen: ClassVar[dict[str, int]] = {}
+
+    @classmethod
+    def from_env(cls) -> None:
+        value = os.environ.get(FAULT_ENV, "")
+        if not value:
+            return
+        spec, _, name = value.partition(":")
+        step, _, nth = spec.partition("#")
+        number = getattr(signal, f"SIG{name or 'KILL'}", None)
+        if step not in STEPS or not (nth or "1").isdigit() or number not in _FAULT_SIGNALS:
+            raise ValueError(f"{FAULT_ENV}={value!r}: want STEP[#N][:KILL|INT|TERM], STEP one of {STEPS}")
+        cls.active = (step, int(nth or "1"), signal.Signals(number))
+
+    @classmethod
+    def step(cls, name: str) -> None:
+        if cls.active is None or cls.active[0] != name:
+            return
+        cls.seen[name] = cls.seen.get(name, 0) + 1
+        if cls.seen[name] == cls.active[1]:
+            os.kill(os.getpid(), cls.active[2])
+
+
+_FAULT_SIGNALS = {signal.SIGKILL, signal.SIGINT, signal.SIGTERM}
+Fault.from_env()
+step = Fault.step
+
+
+@contextlib.contextmanager
+def held_signals() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM until the block ends. If the block raised, one that arrived is delivered then
+    (nothing was written: "Aborted." is the truth); if it finished, the change landed and the command goes on
+    to say so, so the signal is discarded.
+
+    Outside the main thread signals cannot be blocked here (and are not delivered to it anyway).
+    """
+    try:
+        previous = signal.pthread_sigmask(signal.SIG_BLOCK, _HELD_SIGNALS)
+    except (ValueError, OSError):
+        yield
+        return
+    finished = False
+    try:
+        yield
+        finished = True
+    finally:
+        pending = signal.sigpending() & _HELD_SIGNALS if finished else set()
+        if pending:
+            global held_interrupt
+            held_interrupt = True
+        handlers = {number: signal.signal(number, signal.SIG_IGN) for number in pending}
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+        for number, handler in handlers.items():
+            signal.signal(number, handler)

@@ -17,6 +17,7 @@ import pytest
 
 from peerloop.core import rotation
 from peerloop.core.calendar import state as calendar_state
+from peerloop.core.calendar.reconcile import Action, Applied, Recorded, Refused, SyncRecord, answered, settled
 from peerloop.core.models import (
     Mode,
     Peer,
@@ -402,3 +403,15 @@ def leader_plan() -> tuple[Roster, list[rotation.Slot]]:
 def write(path: Path, data: bytes) -> Path:
     path.write_bytes(data)
     return path
+
+
+def record_after(
+    recorded: dict[str, Recorded], actions: list[Action], answers: list[Applied | Refused]
+) -> dict[str, Recorded]:
+    """The record once the server answered (as `sync` keeps it, one answer at a time)."""
+    record = settled(SyncRecord("url", None, recorded, {}), actions)
+    by_uid = {answer.uid: answer for answer in answers}
+    for action in actions:
+        if action.uid in by_uid:
+            record = answered(record, action, by_uid[action.uid])
+    return dict(record.recorded)

@@ -16,14 +16,19 @@ from peerloop.core.calendar.reconcile import (
     Action,
     Applied,
     Desired,
+    Intent,
     Kind,
     Recorded,
     Refused,
     Remote,
-    counts,
+    SyncRecord,
+    answered,
     plan,
-    record_after,
+    record_from,
+    record_to,
+    stamp_of,
 )
+from tests.calendars import record_after
 from tests.conftest import Invoke
 from tests.servers import Server, radicale, read_back, xandikos
 
@@ -167,23 +172,23 @@ def test_a_server_stopped_mid_sync_records_what_it_accepted_and_the_next_sync_fi
             ).exit_code
             == 0
         )
-        real_apply = caldav.Calendar.apply
+        real_send = caldav.Calendar.send
+        sent: list[Any] = []
 
-        def stopping_after_five(self: caldav.Calendar, actions: Any) -> Iterator[Any]:
-            for n, answer in enumerate(real_apply(self, actions)):
-                yield answer
-                if n == 4:
-                    server.stop()
+        def stopping_after_five(self: caldav.Calendar, action: Any) -> Any:
+            answer = real_send(self, action)
+            sent.append(answer)
+            if len(sent) == 5:
+                server.stop()
+            return answer
 
-        monkeypatch.setattr(caldav.Calendar, "apply", stopping_after_five)
+        monkeypatch.setattr(caldav.Calendar, "send", stopping_after_five)
         stopped = cli("sync")
         assert stopped.exit_code == 7, stopped.output
-        assert (
-            "5 changes reached the server and are recorded; `peerloop sync` finishes the rest"
-            in stopped.stderr
-        )
+        assert "5 of 27 changes reached the server; `peerloop sync` finishes the rest" in stopped.stderr
+        assert "Synced" not in stopped.stdout
         port = int(url.split(":")[2].split("/")[0])
-    monkeypatch.setattr(caldav.Calendar, "apply", real_apply)
+    monkeypatch.setattr(caldav.Calendar, "send", real_send)
     with radicale(port_folder, port=port) as again:
         finished = synced(cli)
         assert (finished["created"], finished["unchanged"]) == (22, 5)
@@ -221,7 +226,8 @@ def test_sync_without_a_connection_says_how_to_connect(cli: Invoke, set_up: Call
     assert result.exit_code == 3
     assert (
         result.stderr
-        == "peerloop: error: no calendar connected: `peerloop connect caldav URL --user NAME` first\n"
+        == "peerloop: error: nothing to sync: `peerloop connect caldav URL --user NAME` (or `connect busy "
+        "FILE-OR-URL`) first\n"
     )
 
 
@@ -428,10 +434,26 @@ def test_conflicts_and_missing_events_keep_their_record_so_they_stay_reported() 
     ]
 
 
-def test_counts_name_every_kind_for_the_summary_line() -> None:
-    actions = plan({"peerloop-x-1": WANT, UID: WANT}, {UID: WAS}, {UID: NOW_SAME})
-    tally = counts(actions)
-    assert tally[Kind.CREATE] == 1
-    assert tally[Kind.UNCHANGED] == 1
-    assert sum(tally.values()) == 2
-    assert set(tally) == set(Kind)
+def test_the_record_keeps_each_intent_until_the_server_answers_it() -> None:
+    record = SyncRecord(
+        "https://cal.example/peers/", None, {UID: WAS}, {UID: Intent("d2", 3, "20260302T090000Z")}
+    )
+    again = record_from(record_to(record), record.url)
+    assert again == record
+    assert record_from(record_to(record), "https://elsewhere.example/") == SyncRecord(
+        "https://elsewhere.example/", None, {}, {}
+    )
+    actions = plan({UID: WANT_CHANGED}, {UID: WAS}, {UID: NOW_SAME})
+    done = answered(again, actions[0], Applied(UID, HREF, '"e2"'))
+    assert done.intents == {}
+    assert done.recorded == {UID: Recorded(HREF, '"e2"', "d2")}
+    refused = answered(again, actions[0], Refused(UID, "changed on the server during the sync"))
+    assert (refused.recorded, refused.intents) == ({UID: WAS}, {})
+
+
+def test_the_sequence_and_stamp_of_a_stored_event_are_read_from_its_unfolded_lines() -> None:
+    stored = ("BEGIN:VCALENDAR\r\nBEGIN:VTIMEZONE\r\nDTSTAMP:19700101T000000Z\r\nEND:VTIMEZONE\r\n"
+              "BEGIN:VEVENT\r\nUID:x\r\nSEQUENCE:1\r\n 2\r\nDTSTAMP;VALUE=DATE-TIME:20260302T090000Z\r\n"
+              "END:VEVENT\r\nEND:VCALENDAR\r\n")  # fmt: skip
+    assert stamp_of(stored) == (12, "20260302T090000Z")
+    assert stamp_of("BEGIN:VCALENDAR\nEND:VCALENDAR\n") == (None, None)

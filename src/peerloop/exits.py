@@ -15,7 +15,7 @@ from typing import Any
 from peerloop.errors import Declined, Exit, Interrupted, PeerloopError
 from peerloop.inert import safe
 from peerloop.output import text
-from peerloop.store import folder
+from peerloop.store import folder, interrupts
 
 DEBUG_ENV = "PEERLOOP_DEBUG"
 
@@ -40,6 +40,7 @@ def guarded(call: Callable[[], Any]) -> int:
     A change that was committed stands: Ctrl-C or a closed pipe after it is not reported as "Aborted".
     """
     folder.committed.clear()
+    interrupts.held_interrupt = False
     _prepare_streams()
     previous = _catch_interrupts()
     try:

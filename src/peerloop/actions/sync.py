@@ -1,44 +1,39 @@
-"""`peerloop sync` as a use case: the plan's events, what the server holds, the actions between them, and
-the record of what the server accepted. The network is only touched through `connect.caldav`.
+"""`peerloop sync` as a use case, under the folder's lock from the first read to the last record: the plan's
+events, what the server holds, the changes between them, and the record of each answer as it comes.
 
-The record lives in calendar.toml (table `caldav`: the calendar's URL, when it was last synced, and per
-UID the href, ETag and content digest the server accepted), beside the SEQUENCE state the `.ics` export
-shares: one set of UIDs whether the leader imports a file or syncs.
+One sync is many small local transactions, in this order, so that a kill, a Ctrl-C, a full disk or a server
+that dies at any instant leaves a state the next sync converges from (docs/calendar.md):
+
+1. the calendar state (the home id, each event's SEQUENCE) and an intent for every change to send, in one
+   commit, before the first request: a SEQUENCE is never used for two contents, nor a home id made twice;
+2. each answer (accepted or refused) as it comes, in a commit of its own.
+
+The network is only touched through `connect.caldav`; nothing here prints.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Mapping
-from typing import Any, NamedTuple
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, NamedTuple
 
-from peerloop.core.calendar.reconcile import (
-    SENDS,
-    Action,
-    Applied,
-    Desired,
-    Kind,
-    Recorded,
-    Refused,
-    Remote,
-    record_after,
-)
-from peerloop.core.calendar.state import CalendarState
-from peerloop.errors import PeerloopError, UnreachableError
+from peerloop.core.calendar import reconcile, state
+from peerloop.core.calendar.reconcile import SENDS, Action, Applied, Desired, Intent, Kind, Refused, Remote
+from peerloop.core.rotation import Slot
+from peerloop.errors import ConflictError, Interrupted, PeerloopError, Stopped
+from peerloop.store import interrupts
+from peerloop.store.records import Store
+from peerloop.store.session import Session, calendar_state
 
-KEY = "caldav"
+if TYPE_CHECKING:
+    from peerloop.connect.caldav import Calendar
 
 
-class Result(NamedTuple):
+class Outcome(NamedTuple):
     actions: list[Action]
     accepted: list[Applied]
     refused: list[Refused]
-    stopped: BaseException | None
-    """What ended the sync early (a server error, a dropped connection, Ctrl-C), if anything did."""
-
-    @property
-    def complete(self) -> bool:
-        return self.stopped is None and not self.refused
+    dry_run: bool
 
     def count(self, kind: Kind) -> int:
         return sum(1 for action in self.actions if action.kind is kind)
@@ -50,83 +45,170 @@ class Result(NamedTuple):
         )
 
 
-def recorded_from(state: CalendarState, url: str) -> dict[str, Recorded]:
-    """What the last sync to `url` recorded (a sync to another calendar starts afresh)."""
-    table = state.extra.get(KEY)
-    if (
-        not isinstance(table, Mapping)
-        or table.get("url") != url
-        or not isinstance(table.get("events"), Mapping)
-    ):
-        return {}
-    found = {}
-    for uid, item in table["events"].items():
-        if isinstance(item, Mapping) and all(
-            isinstance(item.get(k), str) for k in ("href", "etag", "digest")
-        ):
-            found[str(uid)] = Recorded(item["href"], item["etag"], item["digest"])
-    return found
-
-
-def with_record(
-    state: CalendarState, url: str, recorded: Mapping[str, Recorded], synced_at: dt.datetime | None
-) -> CalendarState:
-    previous = state.extra.get(KEY)
-    table: dict[str, Any] = {
-        "url": url,
-        "synced_at": synced_at or (previous.get("synced_at") if isinstance(previous, Mapping) else None),
-        "events": {
-            uid: {"href": r.href, "etag": r.etag, "digest": r.digest} for uid, r in sorted(recorded.items())
-        },
-    }
-    return state._replace(extra={**state.extra, KEY: {k: v for k, v in table.items() if v is not None}})
-
-
-def desired_from(documents: Iterable[tuple[str, bytes]], state: CalendarState) -> dict[str, Desired]:
-    """Each event document with the content digest the SEQUENCE state keeps for it."""
-    return {uid: Desired(data, state.events[uid].digest) for uid, data in documents}
-
-
-def in_scope(uid: str, desired: Mapping[str, Desired], state: CalendarState, today: dt.date) -> bool:
-    """Events peerloop may still change: planned ones, and ones of its own whose date is ahead. A past
-    meeting stays in the leader's calendar as it happened, whatever the plan says now."""
-    if uid in desired:
-        return True
-    record = state.events.get(uid)
-    return record is not None and record.start >= today
-
-
-def apply(
-    send: Callable[[list[Action]], Iterable[Applied | Refused]],
-    actions: list[Action],
+def sync(
+    store: Store,
+    slots: Callable[[Session], list[Slot]],
+    *,
+    overwrite: bool,
+    dry_run: bool,
     on_step: Callable[[], None],
-) -> Result:
-    """Send the actions one by one; whatever stops it half-way, the result says exactly what was accepted."""
+) -> Outcome:
+    """Bring the connected calendar up to date with `slots(session)` (the plan, busy time respected)."""
+    from peerloop.connect.caldav import open_connected
+    from peerloop.output import ics
+
+    with store.locked():
+        found = store.connections()  # read under the lock: a `disconnect` meanwhile is seen here
+        if found.caldav is None:
+            raise ConflictError("no calendar connected: `peerloop connect caldav URL --user NAME` first")
+        url = found.caldav.url
+        session = Session(store)
+        planned = slots(session)
+        before = calendar_state(store)
+        alarm = state.remembered_alarm(before, None, False)
+        with open_connected(found.caldav) as calendar:
+            documents, after = ics.event_documents(planned, session.settings, before, session.now, alarm)
+            record = reconcile.record_from(before.extra.get(reconcile.KEY), url)
+            remote = calendar.list_events(f"peerloop-{after.home_id}-")
+            record = _confirm_in_flight(calendar, record, remote)
+            desired = {uid: Desired(data, after.events[uid].digest) for uid, data in documents}
+            recorded, seen = _in_scope(desired, record.recorded, remote, after, session.today)
+            actions = reconcile.plan(desired, recorded, seen, overwrite=overwrite)
+            if dry_run:
+                return Outcome(actions, [], [], dry_run=True)
+            if overwrite:
+                actions, after = _above_the_servers(calendar, actions, planned, session, after, alarm)
+            stamp = session.now.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+            intents = {
+                a.uid: Intent(a.digest, after.events[a.uid].sequence, stamp)
+                for a in actions
+                if a.kind in (Kind.CREATE, Kind.UPDATE) and a.digest is not None
+            }
+            record = reconcile.settled(record, actions)
+            record = reconcile.SyncRecord(
+                url, record.synced_at, record.recorded, {**record.intents, **intents}
+            )
+            _save(store, after, record)
+            record, outcome = _send(store, calendar, actions, after, record, on_step)
+            extra = {**after.extra, reconcile.KEY: reconcile.record_to(record)}
+            if not outcome.refused:  # the calendar now shows the plan: `status` and the stale line say so
+                from peerloop.core.calendar import freshness
+
+                done = reconcile.SyncRecord(url, session.now, record.recorded, record.intents)
+                extra |= {
+                    reconcile.KEY: reconcile.record_to(done),
+                    freshness.KEY: freshness.record(planned, "sync", session.now, session.settings.trial_end),
+                }
+            with store.change():
+                store.save_calendar_state(state.state_to_toml(after._replace(extra=extra)))
+            return outcome
+
+
+def _save(store: Store, after: state.CalendarState, record: reconcile.SyncRecord) -> None:
+    with store.change():
+        table = {**after.extra, reconcile.KEY: reconcile.record_to(record)}
+        store.save_calendar_state(state.state_to_toml(after._replace(extra=table)))
+
+
+def _send(
+    store: Store,
+    calendar: Calendar,
+    actions: list[Action],
+    after: state.CalendarState,
+    record: reconcile.SyncRecord,
+    on_step: Callable[[], None],
+) -> tuple[reconcile.SyncRecord, Outcome]:
+    """Each change, one request at a time, each answer recorded as it comes; whatever stops it half-way is
+    raised with exactly what reached the server."""
     accepted: list[Applied] = []
     refused: list[Refused] = []
-    stopped: BaseException | None = None
+    sends = [action for action in actions if action.kind in SENDS]
     try:
-        for answer in send([action for action in actions if action.kind in SENDS]):
+        for action in sends:
+            answer = calendar.send(action)
             (accepted if isinstance(answer, Applied) else refused).append(answer)  # type: ignore[arg-type]
+            interrupts.step("put")
+            record = reconcile.answered(record, action, answer)
+            _save(store, after, record)
             on_step()
-    except (PeerloopError, KeyboardInterrupt) as error:
-        stopped = error
-    except OSError as error:
-        stopped = UnreachableError(f"the connection failed: {error.strerror or error}")
-    return Result(actions, accepted, refused, stopped)
+            if interrupts.held_interrupt:  # a Ctrl-C during that record: it landed, the rest waits
+                raise Interrupted
+    except Interrupted:
+        raise Stopped(f"the sync was interrupted: {_so_far(accepted, len(sends))}") from None
+    except PeerloopError as error:
+        raise type(error)(f"{error.message} ({_so_far(accepted, len(sends))})") from None
+    return record, Outcome(actions, accepted, refused, dry_run=False)
 
 
-def recorded_after(recorded: Mapping[str, Recorded], result: Result) -> dict[str, Recorded]:
-    return record_after(recorded, result.actions, [*result.accepted, *result.refused])
+def _so_far(accepted: list[Applied], total: int) -> str:
+    return f"{len(accepted)} of {total} change{'s' if total != 1 else ''} reached the server; `peerloop sync` finishes the rest"
 
 
-def plan_scope(
+def _confirm_in_flight(
+    calendar: Calendar, record: reconcile.SyncRecord, remote: Mapping[str, Remote]
+) -> reconcile.SyncRecord:
+    """An intent left by a sync stopped after the server accepted the change: when the server holds the very
+    SEQUENCE and DTSTAMP that sync meant to send, the event is ours as it was sent, not changed on the server."""
+    recorded, intents = dict(record.recorded), dict(record.intents)
+    for uid, intent in record.intents.items():
+        now = remote.get(uid)
+        was = recorded.get(uid)
+        if now is None or (was is not None and was.etag == now.etag):
+            continue  # never sent, or sent and gone: planned again from the record as it is
+        if reconcile.stamp_of(calendar.read(now.href)) == (intent.sequence, intent.stamp):
+            recorded[uid] = reconcile.Recorded(now.href, now.etag, intent.digest)
+            del intents[uid]
+    return reconcile.SyncRecord(record.url, record.synced_at, recorded, intents)
+
+
+def _in_scope(
     desired: Mapping[str, Desired],
-    recorded: Mapping[str, Recorded],
+    recorded: Mapping[str, reconcile.Recorded],
     remote: Mapping[str, Remote],
-    state: CalendarState,
+    after: state.CalendarState,
     today: dt.date,
-) -> tuple[dict[str, Recorded], dict[str, Remote]]:
-    """The recorded and remote views narrowed to the events peerloop may still change."""
-    keep = {uid for uid in recorded.keys() | remote.keys() if in_scope(uid, desired, state, today)}
-    return ({u: r for u, r in recorded.items() if u in keep}, {u: r for u, r in remote.items() if u in keep})
+) -> tuple[dict[str, reconcile.Recorded], dict[str, Remote]]:
+    """The recorded and remote views narrowed to the events peerloop may still change: planned ones, and ones
+    of its own still ahead. A past meeting stays in the leader's calendar as it happened."""
+
+    def changeable(uid: str) -> bool:
+        event = after.events.get(uid)
+        return uid in desired or (event is not None and event.start >= today)
+
+    return (
+        {uid: r for uid, r in recorded.items() if changeable(uid)},
+        {uid: r for uid, r in remote.items() if changeable(uid)},
+    )
+
+
+def _above_the_servers(
+    calendar: Calendar,
+    actions: list[Action],
+    planned: list[Slot],
+    session: Session,
+    after: state.CalendarState,
+    alarm: int | None,
+) -> tuple[list[Action], state.CalendarState]:
+    """An event overwritten over an edit made in a calendar app gets a SEQUENCE above the server's (a
+    calendar ignores an update whose SEQUENCE is not higher than the one it holds)."""
+    from peerloop.output import ics
+
+    events = dict(after.events)
+    raised = False
+    for action in actions:
+        if action.kind is Kind.UPDATE and action.href and action.uid in events:
+            server, _ = reconcile.stamp_of(calendar.read(action.href))
+            if server is not None and server >= events[action.uid].sequence:
+                events[action.uid] = events[action.uid]._replace(digest="(server)", sequence=server)
+                raised = True
+    if not raised:
+        return actions, after
+    bumped = after._replace(events=events)
+    documents, again = ics.event_documents(planned, session.settings, bumped, session.now, alarm)
+    data = dict(documents)
+    return [
+        a
+        if a.uid not in data or a.ics is None
+        else Action(a.kind, a.uid, a.why, a.href, a.etag, data[a.uid], again.events[a.uid].digest)
+        for a in actions
+    ], again

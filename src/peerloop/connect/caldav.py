@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from http import HTTPStatus
 from pathlib import Path
@@ -147,24 +147,28 @@ class Calendar:
             self._expect(response, {200, 204}, f"delete {href}")
         return None
 
-    def apply(self, actions: Iterable[Action]) -> Iterator[Applied | Refused]:
-        """Send the sync actions one by one, yielding each answer as it comes, so that a failure or a
-        Ctrl-C half-way leaves the caller with exactly what the server accepted."""
-        for action in actions:
-            if action.kind is Kind.DELETE and action.href:
-                outcome: Written | Conflict | None = self.delete(action.href, action.etag)
-            elif action.kind is Kind.CREATE and action.ics is not None:
-                outcome = self.create(action.uid, action.ics)
-            elif action.kind is Kind.UPDATE and action.href and action.ics is not None:
-                outcome = self.update(action.href, action.ics, action.etag)
-            else:
-                continue
-            if isinstance(outcome, Conflict):
-                yield Refused(action.uid, "changed on the server during the sync")
-            elif outcome is None:
-                yield Applied(action.uid, None, None)
-            else:
-                yield Applied(action.uid, outcome.href, outcome.etag)
+    def send(self, action: Action) -> Applied | Refused:
+        """One sync change, answered: accepted (where the event now is, or gone) or refused (412: the event
+        changed between listing and sending)."""
+        if action.kind is Kind.DELETE and action.href:
+            outcome: Written | Conflict | None = self.delete(action.href, action.etag)
+        elif action.kind is Kind.CREATE and action.ics is not None:
+            outcome = self.create(action.uid, action.ics)
+        elif action.kind is Kind.UPDATE and action.href and action.ics is not None:
+            outcome = self.update(action.href, action.ics, action.etag)
+        else:
+            raise ValueError(f"nothing to send for {action.kind} {action.uid}")
+        if isinstance(outcome, Conflict):
+            return Refused(action.uid, "changed on the server during the sync")
+        if outcome is None:
+            return Applied(action.uid, None, None)
+        return Applied(action.uid, outcome.href, outcome.etag)
+
+    def read(self, href: str) -> str:
+        """One event's iCalendar text as the server stores it."""
+        response = self._send("GET", self._url(href))
+        self._expect(response, {200}, f"read {href}")
+        return str(response.raw)
 
     def events_between(self, start: dt.datetime, end: dt.datetime, *, exclude_uid_prefix: str) -> list[bytes]:
         """The raw iCalendar of every event overlapping [start, end), except peerloop's own."""

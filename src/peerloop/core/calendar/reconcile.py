@@ -1,17 +1,28 @@
-"""Pure: what `peerloop sync` must do to the calendar, and what to record once the server has answered.
+"""Pure: what `peerloop sync` must do to the calendar, and the record it keeps of what the server accepted.
 
 Three views of each peerloop UID meet here: the events the plan wants now (`Desired`), what the last sync
 recorded as accepted by the server (`Recorded`), and what the server holds now (`Remote`). The ETag is the
 witness: a server ETag other than the recorded one means someone (the leader, in their calendar app) changed
 the event since, so peerloop leaves it alone and reports it unless told to overwrite. A cancelled event is
 ordinary desired content (an update); a UID that left the desired set is deleted.
+
+The record (calendar.toml's `caldav` table) is written as the sync goes, like vdirsyncer's status file: an
+`Intent` (the content digest, SEQUENCE and DTSTAMP about to be sent) for every change before the first
+request, and each answer as it comes. A sync killed after the server accepted a change, before it was
+recorded, leaves the intent: the next sync finds on the server exactly the SEQUENCE and DTSTAMP it meant to
+send, and takes the event as its own instead of calling it a conflict.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
+
+KEY = "caldav"
+"""calendar.toml's table for the record."""
 
 
 @dataclass(frozen=True)
@@ -134,33 +145,109 @@ def _decide_planned(
     return Action(Kind.UNCHANGED, uid, "unchanged", now.href, now.etag, digest=was.digest)
 
 
-def record_after(
-    recorded: Mapping[str, Recorded], actions: Iterable[Action], results: Iterable[Applied | Refused]
-) -> dict[str, Recorded]:
-    """The record once the server has answered: only what it accepted changes it.
+# --- the record ----------------------------------------------------------------------------------------------
 
-    Actions without a result (the sync stopped half-way) and refused ones keep their old record, so the
-    next sync plans them again; conflicts and missing events keep theirs so that they stay reported.
-    """
-    accepted = {result.uid: result for result in results if isinstance(result, Applied)}
-    record = dict(recorded)
+
+@dataclass(frozen=True)
+class Intent:
+    """A change about to be sent for a UID: what it says (digest), its SEQUENCE, and its DTSTAMP as written."""
+
+    digest: str
+    sequence: int
+    stamp: str
+
+
+@dataclass(frozen=True)
+class SyncRecord:
+    """What calendar.toml keeps of the last syncs to one calendar."""
+
+    url: str
+    synced_at: dt.datetime | None
+    recorded: Mapping[str, Recorded]
+    intents: Mapping[str, Intent]
+
+
+def record_from(table: object, url: str) -> SyncRecord:
+    """The record kept for `url` (a record for another calendar starts afresh); anything malformed is left out,
+    so that a damaged entry is synced again rather than trusted."""
+    if not isinstance(table, Mapping) or table.get("url") != url:
+        return SyncRecord(url, None, {}, {})
+    synced_at = table.get("synced_at")
+    recorded: dict[str, Recorded] = {}
+    intents: dict[str, Intent] = {}
+    events = table.get("events")
+    for uid, item in events.items() if isinstance(events, Mapping) else ():
+        if not isinstance(item, Mapping):
+            continue
+        if all(isinstance(item.get(k), str) for k in ("href", "etag", "digest")):
+            recorded[str(uid)] = Recorded(item["href"], item["etag"], item["digest"])
+        sending = item.get("sending")
+        if isinstance(sending, Mapping):
+            digest, sequence, stamp = (sending.get(k) for k in ("digest", "sequence", "stamp"))
+            if isinstance(digest, str) and isinstance(stamp, str) and type(sequence) is int:
+                intents[str(uid)] = Intent(digest, sequence, stamp)
+    return SyncRecord(url, synced_at if isinstance(synced_at, dt.datetime) else None, recorded, intents)
+
+
+def record_to(record: SyncRecord) -> dict[str, Any]:
+    events: dict[str, dict[str, Any]] = {}
+    for uid in sorted(record.recorded.keys() | record.intents.keys()):
+        item: dict[str, Any] = {}
+        if uid in record.recorded:
+            done = record.recorded[uid]
+            item.update(href=done.href, etag=done.etag, digest=done.digest)
+        if uid in record.intents:
+            intent = record.intents[uid]
+            item["sending"] = {"digest": intent.digest, "sequence": intent.sequence, "stamp": intent.stamp}
+        events[uid] = item
+    table: dict[str, Any] = {"url": record.url, "events": events}
+    if record.synced_at is not None:
+        table["synced_at"] = record.synced_at
+    return table
+
+
+def answered(record: SyncRecord, action: Action, result: Applied | Refused) -> SyncRecord:
+    """The record once the server answered one action: accepted, it is recorded (or forgotten, when the event
+    is gone); refused, the old record stays and the next sync looks again. Either way the intent is done."""
+    recorded = dict(record.recorded)
+    if isinstance(result, Applied):
+        if result.href is None or result.etag is None or action.digest is None:
+            recorded.pop(action.uid, None)
+        else:
+            recorded[action.uid] = Recorded(result.href, result.etag, action.digest)
+    intents = {uid: intent for uid, intent in record.intents.items() if uid != action.uid}
+    return SyncRecord(record.url, record.synced_at, recorded, intents)
+
+
+def settled(record: SyncRecord, actions: Iterable[Action]) -> SyncRecord:
+    """The record after planning: unchanged events recorded with the server's ETag, events gone from the
+    server forgotten (nothing is sent for either)."""
+    recorded = dict(record.recorded)
     for action in actions:
-        done = accepted.get(action.uid)
         if action.kind is Kind.FORGET:
-            record.pop(action.uid, None)
+            recorded.pop(action.uid, None)
         elif action.kind is Kind.UNCHANGED and action.href and action.etag and action.digest:
-            record[action.uid] = Recorded(action.href, action.etag, action.digest)
-        elif action.kind in SENDS and done is not None:
-            if done.href is None or done.etag is None or action.digest is None:
-                record.pop(action.uid, None)
-            else:
-                record[action.uid] = Recorded(done.href, done.etag, action.digest)
-    return record
+            recorded[action.uid] = Recorded(action.href, action.etag, action.digest)
+    return SyncRecord(record.url, record.synced_at, recorded, record.intents)
 
 
-def counts(actions: Iterable[Action]) -> dict[Kind, int]:
-    """How many actions of each kind (every kind present, zeros included), for the summary line."""
-    tally = dict.fromkeys(Kind, 0)
-    for action in actions:
-        tally[action.kind] += 1
-    return tally
+def stamp_of(data: str) -> tuple[int | None, str | None]:
+    """The SEQUENCE and DTSTAMP of the first event in an iCalendar text, as written (unfolded lines)."""
+    unfolded = data.replace("\r\n", "\n").replace("\n ", "").replace("\n\t", "")
+    sequence: int | None = None
+    stamp: str | None = None
+    in_event = False
+    for line in unfolded.split("\n"):
+        name, colon, value = line.partition(":")
+        key = name.split(";")[0].strip().upper()
+        if key == "BEGIN" and value.strip().upper() == "VEVENT":
+            in_event = True
+        elif not in_event or not colon:
+            continue
+        elif key == "SEQUENCE" and sequence is None and value.strip().isdigit():
+            sequence = int(value.strip())
+        elif key == "DTSTAMP" and stamp is None:
+            stamp = value.strip()
+        elif key == "END" and value.strip().upper() == "VEVENT":
+            break
+    return sequence, stamp

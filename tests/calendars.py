@@ -18,6 +18,7 @@ import pytest
 from peerloop.core import rotation
 from peerloop.core.calendar import state as calendar_state
 from peerloop.core.calendar.reconcile import Action, Applied, Recorded, Refused, SyncRecord, answered, settled
+from peerloop.core.calendar.series import SentSeries, last_series_date
 from peerloop.core.models import (
     Mode,
     Peer,
@@ -301,9 +302,19 @@ def golden_cancel() -> ics.Built:
     config = roster.settings
     assert config is not None
     invite = golden_invite()
-    weeks = [dt.date(2026, 4, 6), dt.date(2026, 5, 4)]
     later = moment(config, "2026-03-20T10:00")
-    return ics.build_invite_cancel(roster.peers[1], config, invite.state, later, weeks)
+    return ics.build_invite_cancel(roster.peers[1], config, invite.state, later, golden_series(),
+                                   [dt.date(2026, 4, 7), dt.date(2026, 5, 5)])  # fmt: skip
+
+
+def golden_series() -> SentSeries:
+    """The series golden_invite() sends, as `invite` records it."""
+    roster = tricky_roster()
+    config = roster.settings
+    assert config is not None
+    first = next(slot for slot in whole_trial(roster, config) if slot.peer == roster.peers[1])
+    every = len(roster.peers)
+    return SentSeries(first.date, every, last_series_date(config, first.date, every), first.start.time())
 
 
 DST_CASES = [  # Havana's autumn of 2025: tzdata 2026f (pytz, khal) and 2025b (this system) differ on 2026

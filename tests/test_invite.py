@@ -13,6 +13,7 @@ import pytest
 
 from peerloop.core.calendar import series as invites
 from peerloop.core.calendar import state as calendar_state
+from peerloop.core.calendar.series import SentSeries, last_series_date
 from peerloop.core.models import (
     Peer,
     Roster,
@@ -158,7 +159,9 @@ def test_cancelling_a_whole_series_sends_one_cancel_with_a_higher_sequence() -> 
     roster = make_roster(["Ann Lee", "Bo Chen"], config)
     invite = ics.build_invite(roster.peers[1], whole_trial(roster, config)[1], 2, config, empty_state(),
                               moment(config))  # fmt: skip
-    cancel = ics.build_invite_cancel(roster.peers[1], config, invite.state, moment(config), None)
+    slot = whole_trial(roster, config)[1]
+    sent = SentSeries(slot.date, 2, last_series_date(config, slot.date, 2), slot.start.time())
+    cancel = ics.build_invite_cancel(roster.peers[1], config, invite.state, moment(config), sent, None)
     lines = unfolded(cancel.data)
     assert "METHOD:CANCEL" in lines
     (event,) = check_file(cancel.data)
@@ -188,11 +191,13 @@ def test_cancelling_paused_weeks_names_each_meeting_by_its_recurrence_id() -> No
     assert unfolded(data).count("METHOD:CANCEL") == 1
 
 
-def test_a_cancel_needs_an_invite_written_before() -> None:
+def test_only_meetings_of_the_series_as_sent_can_be_cancelled() -> None:
     config = make_settings()
     peer = Peer("Ann Lee", config.trial_start, email="ann@example.com")
-    with pytest.raises(ConflictError, match="no invite was written for Ann Lee"):
-        ics.build_invite_cancel(peer, config, empty_state(), moment(config), None)
+    sent = SentSeries(dt.date(2026, 3, 3), 2, dt.date(2026, 8, 25), dt.time(8, 30))
+    assert [day.isoformat() for day in sent.dates()[:3]] == ["2026-03-03", "2026-03-17", "2026-03-31"]
+    with pytest.raises(ValueError, match="as it was sent"):
+        ics.build_invite_cancel(peer, config, empty_state(), moment(config), sent, [dt.date(2026, 3, 10)])
 
 
 def test_a_new_peer_with_a_renamed_peers_old_name_gets_a_series_of_their_own() -> None:

@@ -40,6 +40,7 @@ def guarded(call: Callable[[], Any]) -> int:
     A change that was committed stands: Ctrl-C or a closed pipe after it is not reported as "Aborted".
     """
     folder.committed.clear()
+    folder.unsent.clear()
     interrupts.held_interrupt = False
     _prepare_streams()
     previous = _catch_interrupts()
@@ -69,6 +70,13 @@ def guarded(call: Callable[[], Any]) -> int:
             Exit.ABORTED,
         )
     finally:
+        for what in folder.unsent:
+            text.message(
+                f"peerloop: an earlier peerloop stopped while sending {what}: nothing of it was recorded, and it "
+                "may or may not have gone out; run that command again to be sure"
+            )
+        if interrupts.held_interrupt and folder.committed:
+            text.message("peerloop: Ctrl-C came while a change was being saved: the change finished first.")
         _flush_quietly()
         for number, handler in (previous or {}).items():
             signal.signal(number, handler)

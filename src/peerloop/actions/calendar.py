@@ -1,15 +1,19 @@
-"""What the calendar shows against the plan: a peer's invite series, and whether the calendar last given the
-plan (by `export` or `sync`) is stale. Read-only: these change nothing."""
+"""The leader's calendar against the plan: `export` (the file and the state it records, one transaction), a
+peer's invite series, and whether the calendar last given the plan (by `export` or `sync`) is stale."""
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import NamedTuple
+from collections.abc import Callable
+from typing import TYPE_CHECKING, NamedTuple
 
 from peerloop.core import rotation
 from peerloop.core.models import Peer
 from peerloop.store.records import Store
 from peerloop.store.session import Session, calendar_state
+
+if TYPE_CHECKING:
+    from peerloop.output.ics import Built
 
 
 class CalendarFreshness(NamedTuple):
@@ -66,3 +70,52 @@ def series_of(session: Session, peer: Peer) -> Series | None:
     if first is None:
         return None
     return Series(first, len(session.roster.active_on(first.date)), slots)
+
+
+class Exported(NamedTuple):
+    built: Built
+    slots: list[rotation.Slot]
+    reminder: int | None
+    """The reminder written (and remembered), in minutes before each meeting."""
+    review: dt.date
+
+
+def export(
+    store: Store,
+    weeks: int | None,
+    alarm: int | None,
+    no_alarm: bool,
+    place: Callable[[Session, list[rotation.Slot]], list[rotation.Slot]],
+    stage: Callable[[bytes], object],
+) -> Exported:
+    """The leader's file, read, built and recorded under one lock: the plan (moved around busy time by
+    `place`), the UIDs and SEQUENCE numbers it carries committed together with `stage(data)` having prepared
+    the file (a full disk stops before anything changes); the file is put in place after, by the caller."""
+    from peerloop.core.calendar import freshness, state
+    from peerloop.errors import ConflictError
+    from peerloop.output import ics
+
+    with store.change():
+        session = Session(store)
+        settings, today = session.settings, session.today
+        history = session.history()
+        if weeks is None:
+            weeks = rotation.trial_weeks_left(settings, rotation.first_open_week(settings, history, today))
+            if weeks == 0:
+                raise ConflictError(
+                    f"the trial ended on {settings.trial_end.isoformat()} (the review date), so there is nothing "
+                    "to export until it; pass --weeks N to export meetings after it, or start a new trial with "
+                    "`peerloop init --start DATE`"
+                )
+        slots = place(session, rotation.plan(session.roster, settings, history, today, weeks))
+        before = calendar_state(store)
+        reminder = state.remembered_alarm(before, alarm, no_alarm)
+        built = ics.build_export(slots, settings, before, session.now, reminder)
+        stamped = {
+            **built.state.extra,
+            freshness.KEY: freshness.record(slots, "export", session.now, settings.trial_end),
+        }
+        built = built._replace(state=state.with_alarm(built.state._replace(extra=stamped), reminder))
+        stage(built.data)
+        store.save_calendar_state(state.state_to_toml(built.state))
+    return Exported(built, slots, reminder, settings.trial_end)

@@ -8,21 +8,25 @@ would be ignored by calendars). Output paths are checked before anything is writ
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 
 from peerloop import options
-from peerloop.errors import ConflictError, InputError
+from peerloop.errors import InputError
 from peerloop.inert import safe
 from peerloop.output import text
 from peerloop.store.records import Store
-from peerloop.store.session import Session, calendar_state
+from peerloop.store.session import Session
 
 if TYPE_CHECKING:
-    from peerloop.core.calendar.state import CalendarState
+    from peerloop.core.rotation import Slot
+    from peerloop.output.destination import Output
     from peerloop.output.ics import Built
+
+T = TypeVar("T")
 
 STDOUT = "-"
 DEFAULT_EXPORT = "peerloop.ics"
@@ -37,28 +41,47 @@ def output_target(store: Store, output: str, flag: str = "--output") -> Path | N
     return options.output_path(store, output, flag, f"{DEFAULT_EXPORT}, or '-' for stdout")
 
 
-def record_and_write(store: Store, built: Built, before: CalendarState, target: Path | None) -> None:
-    """The file is prepared first (a full disk stops here, with nothing changed), then the new state is
-    committed, then the file put in place: a kill between them only re-sends the same SEQUENCE next time,
-    never a lower one."""
-    from peerloop.core.calendar import state
-    from peerloop.output.destination import Output
+class Written:
+    """Where a command's file goes: prepared (staged) inside the change, put in place after the lock is
+    released, so that a slow reader (a FIFO, a pipe) never holds up the folder; stdout when `target` is None."""
 
-    output = Output(target, built.data).stage() if target is not None else None
+    def __init__(self, target: Path | None) -> None:
+        self.target = target
+        self.output: Output | None = None
+        self.data = b""
+
+    def stage(self, data: bytes) -> None:
+        from peerloop.output.destination import Output
+
+        self.data = data
+        self.output = Output(self.target, data).stage() if self.target is not None else None
+
+    def discard(self) -> None:
+        if self.output is not None:
+            self.output.discard()
+
+    def finish(self) -> None:
+        if self.output is not None:
+            self.output.finish()
+        else:
+            sys.stdout.flush()
+            sys.stdout.buffer.write(self.data)
+            sys.stdout.buffer.flush()
+
+    def where(self) -> str:
+        return "stdout" if self.target is None else str(self.target)
+
+
+def _written(target: Path | None, run: Callable[[Written], T]) -> tuple[T, Written]:
+    """Run a change that stages a file, then put the file in place once the change (and its lock) is done."""
+    written = Written(target)
     try:
-        if built.state != before or not store.calendar_path.exists():
-            with store.change():
-                store.save_calendar_state(state.state_to_toml(built.state))
+        result = run(written)
     except BaseException:
-        if output is not None:
-            output.discard()
+        written.discard()
         raise
-    if output is not None:
-        output.finish()
-    else:
-        sys.stdout.flush()
-        sys.stdout.buffer.write(built.data)
-        sys.stdout.buffer.flush()
+    written.finish()
+    return result, written
 
 
 def changes_line(built: Built) -> str:
@@ -115,47 +138,29 @@ def export(
 
       peerloop export --weeks 8 -o - | khal import --batch
     """
-    from peerloop.core import rotation
-    from peerloop.core.calendar import freshness, state
-    from peerloop.output import ics
+    from peerloop.actions.busy import respected
+    from peerloop.actions.calendar import export as export_calendar
 
     if alarm is not None and no_alarm:
         raise InputError("--alarm and --no-alarm do not go together")
     store = options.store()
-    target = output_target(store, output)
-    session = Session(store)
-    settings, today = session.settings, session.today
-    history = session.history()
-    first_week = rotation.first_open_week(settings, history, today)
-    if weeks is None:
-        weeks = rotation.trial_weeks_left(settings, first_week)
-        if weeks == 0:
-            raise ConflictError(
-                f"the trial ended on {settings.trial_end.isoformat()} (the review date), so there is nothing "
-                "to export until it; pass --weeks N to export meetings after it, or start a new trial with "
-                "`peerloop init --start DATE`"
-            )
-    from peerloop.actions.busy import respected
+    notes: list[str] = []
 
-    placed = respected(session, rotation.plan(session.roster, settings, history, today, weeks))
-    text.messages(placed.notes)
-    slots = placed.slots
-    with store.locked():
-        before = calendar_state(store)
-        reminder = state.remembered_alarm(before, alarm, no_alarm)
-        built = ics.build_export(slots, settings, before, session.now, reminder)
-        stamped = {
-            **built.state.extra,
-            freshness.KEY: freshness.record(slots, "export", session.now, settings.trial_end),
-        }
-        built = built._replace(state=state.with_alarm(built.state._replace(extra=stamped), reminder))
-        record_and_write(store, built, before, target)
-    meetings = sum(1 for slot in slots if slot.peer is not None)
-    where = "stdout" if target is None else str(target)
-    kept = f" with a reminder {reminder} minutes before" if reminder is not None else ""
+    def place(session: Session, slots: list[Slot]) -> list[Slot]:
+        placed = respected(session, slots)
+        notes.extend(placed.notes)
+        return placed.slots
+
+    done, written = _written(
+        output_target(store, output),
+        lambda file: export_calendar(store, weeks, alarm, no_alarm, place, file.stage),
+    )
+    text.messages(notes)
+    meetings = sum(1 for slot in done.slots if slot.peer is not None)
+    kept = f" with a reminder {done.reminder} minutes before" if done.reminder is not None else ""
     text.message(
-        f"Wrote {text.plural(meetings, 'meeting')}{kept} and the review date ({settings.trial_end.isoformat()}) "
-        f"to {safe(where)}. {changes_line(built)}"
+        f"Wrote {text.plural(meetings, 'meeting')}{kept} and the review date ({done.review.isoformat()}) "
+        f"to {safe(written.where())}. {changes_line(done.built)}"
     )
     if meetings == 0:
         text.warn("no peer to meet in these weeks: add peers with `peerloop add NAME`")
@@ -207,98 +212,57 @@ def invite(
 
       peerloop invite ann --send --dry-run
     """
-    from peerloop.actions.calendar import series_of
+    from peerloop.actions import invite as inviting
+    from peerloop.connect import mail
     from peerloop.core.calendar import series as invites
     from peerloop.core.parse import names
-    from peerloop.output import ics
 
     store = options.store()
-    session = Session(store)
-    peer = session.require_peer(name)
     by_mail = send or dry_run or eml is not None
     if by_mail and output is not None:
         raise InputError("-o writes the .ics file; with --send, --eml or --dry-run the e-mail carries it")
-    target = None if by_mail else output_target(store, output or f"peerloop-{names.slug(peer.name)}.ics")
-    eml_path = options.output_path(store, eml, "--eml", "invite.eml") if eml is not None else None
-    settings = session.settings
-    series = series_of(session, peer)
-    if series is None:
-        raise ConflictError(
-            f"{peer.name} has no meeting planned before the review date ({settings.trial_end.isoformat()}); "
-            "see `peerloop plan`"
-        )
-    first, interval = series.first, series.interval
-    every = "every week" if interval == 1 else f"every {interval} weeks"
-    until = invites.last_series_date(settings, first.date, interval)
-    if by_mail:
-        _invite_by_mail(store, session, peer, series, send, eml_path, dry_run)
+    by = "mail" if send else "eml" if eml is not None else "file"
+    if dry_run:
+        shown = inviting.dry_run(store, name, "mail" if by == "file" else by)
+        assert shown.email is not None
+        text.out(mail.describe(shown.email))
+        text.message("Nothing was sent (--dry-run).")
+        return
+    peer = store.load_roster().find(name)
+    if eml is not None:
+        target: Path | None = options.output_path(store, eml, "--eml", "invite.eml")
+    elif by == "file":
+        default = f"peerloop-{names.slug(peer.name if peer else name)}.ics"
+        target = output_target(store, output or default)
     else:
-        with store.locked():
-            before = calendar_state(store)
-            built = ics.build_invite(peer, first, interval, settings, before, session.now)
-            record_and_write(store, built, before, target)
+        target = None
+    if by == "mail" and target is None:
+        done = inviting.invite(store, name, by=by)
+    else:
+        done, _ = _written(target, lambda file: inviting.invite(store, name, by=by, stage=file.stage))
+    first, interval, settings = done.series.first, done.series.interval, Session(store).settings
+    every = "every week" if interval == 1 else f"every {interval} weeks"
+    when = (
+        f"from {text.day(first.date)} at {first.start:%H:%M}, {every} until {settings.trial_end.isoformat()}"
+    )
+    if eml is not None:
+        text.out(f"Wrote the invitation e-mail for {safe(done.peer.name)} to {target} (it opens as a draft).")
+    if by == "mail":
+        updated = "an update of " if done.updated else ""
+        text.out(
+            f"Sent {updated}the invitation to {safe(done.peer.name)} <{done.peer.email}> via {done.how}: {when}."
+        )
+    if by == "file":
         where = "stdout" if target is None else str(target)
         text.message(
-            f"Wrote the invite for {safe(peer.name)} to {safe(where)}: from {text.day(first.date)} at "
-            f"{first.start:%H:%M}, {every} until {settings.trial_end.isoformat()}. {changes_line(built)}"
+            f"Wrote the invite for {safe(done.peer.name)} to {safe(where)}: {when}. {changes_line(done.built)}"
         )
-    planned = [slot.date for slot in series.slots if slot.peer is not None and slot.peer.key == peer.key]
+    planned = [
+        slot.date for slot in done.series.slots if slot.peer is not None and slot.peer.key == done.peer.key
+    ]
+    until = invites.last_series_date(settings, first.date, interval)
     if invites.irregular_series(planned, first.date, interval, until):
         text.warn(
             f"the plan differs from a meeting {every} (a pause, a skip or a new peer moves it); "
             "send the invite again when it changes (`peerloop plan` has the exact dates)"
         )
-
-
-def _invite_by_mail(
-    store: Store, session: Session, peer: Any, series: Any, send: bool, eml_path: Path | None, dry_run: bool
-) -> None:
-    """The invitation as an iMIP e-mail: shown (--dry-run), written (--eml), sent (--send); the record of
-    what the peer was sent changes only once a server or command accepted it."""
-    from peerloop.actions import invite as inviting
-    from peerloop.connect import mail
-    from peerloop.core.calendar import events, state
-    from peerloop.core.calendar import series as invites
-    from peerloop.output import ics
-    from peerloop.output.destination import Output
-
-    settings, first, interval = session.settings, series.first, series.interval
-    found = store.connections()
-    if send and not dry_run:
-        inviting.how_sent(found)  # says how to connect before anything is built
-    every = "every week" if interval == 1 else f"every {interval} weeks"
-    until = invites.last_series_date(settings, first.date, interval)
-    with store.locked():
-        before = calendar_state(store)
-        built = ics.build_invite(peer, first, interval, settings, before, session.now)
-        sent_before = inviting.sent_records(before).get(peer.key)
-        subject = f"{'Updated: ' if sent_before else ''}{events.mode_label(first.mode)}: {settings.name} and {peer.name}, {every}"
-        email = inviting.message(built.data, "REQUEST", settings, peer, subject,
-                                 inviting.body(settings, peer, first.start, every, until, cancel=False), session.now)  # fmt: skip
-        if dry_run:
-            text.out(mail.describe(email))
-            text.message("Nothing was sent (--dry-run).")
-            return
-        output = Output(eml_path, mail.eml_bytes(email)).stage() if eml_path is not None else None
-        try:
-            if send:
-                inviting.send(email, found)
-        except BaseException:
-            if output is not None:
-                output.discard()
-            raise
-        after = built.state
-        if send:
-            event = invites.series_event(peer, first, interval, settings, before)
-            record = inviting.SentRecord(built.uids[0] if built.uids else event.uid, inviting.series_digest(event),
-                                         session.now, peer.email or "")  # fmt: skip
-            after = inviting.with_sent(after, peer, record)
-        with store.change():
-            store.save_calendar_state(state.state_to_toml(after))
-    if output is not None:
-        output.finish()
-        text.out(f"Wrote the invitation e-mail for {safe(peer.name)} to {eml_path} (it opens as a draft).")
-    if send:
-        how = inviting.how_sent(found)
-        text.out(f"Sent the invitation to {safe(peer.name)} <{peer.email}> via {how}: {every} from "
-                 f"{text.day(first.date)} at {first.start:%H:%M} until {settings.trial_end.isoformat()}.")  # fmt: skip

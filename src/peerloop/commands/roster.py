@@ -205,7 +205,8 @@ def edit(
 def _rename_everywhere(store: Store, old: Peer, new: Peer) -> None:
     """Entries name peers as text, and the calendar keeps the peer's invite series UID: a rename rewrites
     both, in the same transaction as the roster (every year is read before any is staged)."""
-    from peerloop.core.calendar.state import state_to_toml, with_renamed_peer
+    from peerloop.core.calendar.series import renamed
+    from peerloop.core.calendar.state import state_to_toml
     from peerloop.core.journal import renamed_peer
     from peerloop.store.session import calendar_state
 
@@ -216,9 +217,9 @@ def _rename_everywhere(store: Store, old: Peer, new: Peer) -> None:
             store.save_year(updated)
     if store.calendar_path.exists():
         state = calendar_state(store)
-        renamed = with_renamed_peer(state, old, new)
-        if renamed != state:
-            store.save_calendar_state(state_to_toml(renamed))
+        moved = renamed(state, old, new)
+        if moved != state:
+            store.save_calendar_state(state_to_toml(moved))
 
 
 SendCancelOption = Annotated[
@@ -231,26 +232,29 @@ SendCancelOption = Annotated[
 ]
 
 
-def _offer_cancel(
-    store: Store, peer: Peer, send_cancel: bool | None, weeks: list[dt.date] | None
-) -> str | None:
-    """When the peer holds an invitation: send its cancellation if asked (or confirmed on a terminal),
-    before the roster changes; else a hint. The line to say, or None."""
+def _wants_cancel(store: Store, peer: Peer, send_cancel: bool | None, what: str) -> bool:
+    """Whether to e-mail `peer` a cancellation: --send-cancel, else asked on a terminal when they hold one of
+    your invitations (asked before the lock is taken: a person may take their time)."""
     from peerloop.actions import invite as inviting
-    from peerloop.store.session import calendar_state
 
-    if not store.calendar_path.exists():
-        return None
-    record = inviting.sent_records(calendar_state(store)).get(peer.key)
-    if record is None or record.cancelled:
-        return None
-    if send_cancel is None and prompts.interactive():
-        what = "its cancellation" if weeks is None else "a cancellation of the paused weeks"
-        send_cancel = prompts.confirm(f"You sent {safe(peer.name)} an invitation. E-mail them {what}?")
-    if not send_cancel:
-        return f"note: {peer.name} still holds your invitation; `--send-cancel` e-mails them its cancellation"
-    session = Session(store)
-    return inviting.cancel(store, peer, session.settings, session.now, weeks)
+    if send_cancel is not None or not inviting.holds_invitation(store, peer):
+        return bool(send_cancel)
+    if not prompts.interactive():
+        return False
+    return prompts.confirm(f"You sent {safe(peer.name)} an invitation. E-mail them {what}?")
+
+
+def _said_cancel(store: Store, peer: Peer, sent: str | None) -> None:
+    from peerloop.actions import invite as inviting
+
+    if sent is not None:
+        text.out(
+            f"Sent {safe(peer.name)} a cancellation of {sent} via {inviting.how_sent(store.connections())}."
+        )
+    elif inviting.holds_invitation(store, peer):
+        text.message(
+            f"note: {safe(peer.name)} still holds your invitation; `--send-cancel` e-mails them its cancellation"
+        )
 
 
 def remove(name: PeerArgument, yes: YesOption = False, send_cancel: SendCancelOption = None) -> None:
@@ -265,6 +269,8 @@ def remove(name: PeerArgument, yes: YesOption = False, send_cancel: SendCancelOp
 
       peerloop remove ann --yes
     """
+    from peerloop.actions import invite as inviting
+
     store = options.store()
     peer = require_peer(store, store.load_roster(), name)
     if not yes and not prompts.confirm(
@@ -272,12 +278,17 @@ def remove(name: PeerArgument, yes: YesOption = False, send_cancel: SendCancelOp
     ):
         text.message("Nothing removed.")
         return
-    said = _offer_cancel(store, peer, send_cancel, None)
-    if said:
-        (text.out if said.startswith("Sent") else text.message)(safe(said))
-    with store.change():
-        saved = remove_peer(store.load_roster(), peer)
+    cancel = _wants_cancel(store, peer, send_cancel, "its cancellation")
+    sent = None
+    with store.change():  # one transaction: the roster and what the peer holds, once the mail is accepted
+        roster = store.load_roster()
+        current = require_peer(store, roster, peer.name)
+        if cancel:
+            session = Session(store)
+            sent, _ = inviting.cancel(store, current, session.settings, session.now, None)
+        saved = remove_peer(roster, current)
         store.save_roster(saved)
+    _said_cancel(store, peer, sent)
     text.out(f"Removed {safe(peer.name)}; {text.plural(len(saved.peers), 'peer')} left.")
     warn_roster(saved)
 
@@ -306,12 +317,12 @@ def pause(
 
       peerloop pause ann --until "in 6 weeks"
     """
-    from peerloop.actions.calendar import series_of
+    from peerloop.actions import invite as inviting
 
     store = options.store()
-    session = Session(store)
-    today = session.today
-    current = session.require_peer(name)
+    first = Session(store)
+    today = first.today
+    peer = first.require_peer(name)
     back = options.parse_day(until, "--until", today, "future")
     if back <= today:
         raise InputError(
@@ -322,32 +333,26 @@ def pause(
             f"--until {back.isoformat()} is more than three years away; "
             "to take someone out for good, `peerloop remove NAME`"
         )
-    series = series_of(session, current)
-    weeks = []
-    if series is not None:
-        day = series.first.date
-        while day < back:
-            weeks.append(day)
-            day += dt.timedelta(weeks=series.interval)
-    said = _offer_cancel(store, current, send_cancel, weeks) if weeks else None
-    if said:
-        (text.out if said.startswith("Sent") else text.message)(safe(said))
-    planned = session.next_slot()
-    with store.change():
-        roster = store.load_roster()
-        latest = require_peer(store, roster, current.name)
-        store.save_roster(replace_peer(roster, latest, latest._replace(paused_until=back)))
+    cancel = _wants_cancel(store, peer, send_cancel, "a cancellation of the meetings they miss")
+    sent = None
+    with store.change():  # one transaction: the pause and what the peer holds, once the mail is accepted
+        session = Session(store)
+        current = session.require_peer(peer.name)
+        planned = session.next_slot()
+        if cancel:
+            sent, _ = inviting.cancel(store, current, session.settings, session.now, back)
+        store.save_roster(replace_peer(session.roster, current, current._replace(paused_until=back)))
+    _said_cancel(store, current, sent)
     text.out(f"Paused {safe(current.name)} until {text.day(back)}; back in the rotation from that day.")
     if planned.peer is not None and planned.peer.key == current.key:
         now = Session(store).next_slot()
-        who = (
-            f"with {safe(now.peer.name)}, {text.day(now.date)}"
-            if now.peer
-            else "with nobody (every peer is paused)"
-        )
-        text.out(
-            f"Their turn ({text.day(planned.date)}) goes to the next in line: your meeting is now {who}."
-        )
+        if now.peer is None:
+            text.out(f"Their turn ({text.day(planned.date)}) goes to nobody: every peer is paused that week.")
+        else:
+            text.out(
+                f"Their turn ({text.day(planned.date)}) goes to the next in line: your meeting is now with "
+                f"{safe(now.peer.name)}, {text.day(now.date)}."
+            )
 
 
 def resume(name: PeerArgument) -> None:

@@ -357,11 +357,12 @@ def build_invite_cancel(
     settings: Settings,
     state: CalendarState,
     now: dt.datetime,
-    weeks: list[dt.date] | None,
+    sent: invites.SentSeries,
+    occurrences: Sequence[dt.date] | None,
 ) -> Built:
-    """METHOD:CANCEL for the peer's invite series: all of it (`weeks` None), or only its meetings in those
-    weeks, one VEVENT each by RECURRENCE-ID (the weeks a pause takes away). SEQUENCE goes up."""
-    events = invites.series_cancel_events(peer, settings, state, weeks)
+    """METHOD:CANCEL for the series the peer was sent: all of it (`occurrences` None), or only those of its
+    meetings, one VEVENT each by RECURRENCE-ID (the meetings a pause takes away). SEQUENCE goes up."""
+    events = invites.series_cancel_events(peer, settings, state, sent, occurrences)
     return _series_document("CANCEL", events, peer, settings, state, now)
 
 

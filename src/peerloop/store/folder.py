@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from peerloop import clock
-from peerloop.errors import DataFileError, StorageError
+from peerloop.errors import DataFileError, Interrupted, StorageError
 from peerloop.store.atomic import (
     FILE_MODE,
     ensure_private_dir,
@@ -45,7 +45,7 @@ from peerloop.store.atomic import (
     write_reason,
     write_temp,
 )
-from peerloop.store.interrupts import held_signals
+from peerloop.store.interrupts import held_signals, interrupt_waiting
 from peerloop.store.interrupts import step as _step
 
 ROSTER_FILE = "roster.toml"
@@ -66,6 +66,9 @@ _DATA_NAME = r"(?:roster|calendar|connections|busy)\.toml|journal/\d{4}\.toml"
 _RECORD_LINE = re.compile(rf"^(?:journal/)?\.[^/\t]+\.tmp\t(?:{_DATA_NAME})$")
 """A record line: a temp file beside its target, and the target one of the data files (nothing else)."""
 
+unsent: list[str] = []
+"""What a killed process was sending when it stopped, whose change this process dropped (the CLI says so)."""
+
 committed: list[Path] = []
 """The files this process committed (the CLI reads it: after a commit, an error must not say 'nothing changed')."""
 
@@ -83,8 +86,6 @@ class Folder:
         """False for `doctor` without --fix: nothing is written (no cache either), and reads see a committed
         change through its temp files."""
         self._overlay: dict[Path, Path] = {}
-        self.unsent: list[str] = []
-        """What a killed process was sending when it stopped (its change was dropped): the CLI says so."""
 
     @property
     def roster_path(self) -> Path:
@@ -302,7 +303,7 @@ class Folder:
             fsync_dir(self.home)
         except OSError as error:
             raise StorageError(f"could not drop {self.pending_path}: {write_reason(error)}") from None
-        self.unsent.append(what)
+        unsent.append(what)
 
     def roll_forward(self) -> list[Path]:
         """Finish an interrupted commit (under the lock): rename what is left, then drop the record."""
@@ -341,8 +342,10 @@ class Folder:
         clock.pinned()  # a bad PEERLOOP_NOW is refused here at the latest, never after the change
         _step("begin")
         prepared: list[tuple[str, Path]] = []
-        try:
-            with held_signals():
+        # Signals are held through a mail's sending too: once a server accepted it, the change must land,
+        # so a Ctrl-C then waits for the commit (at most the mail's timeout) and is said after it.
+        with held_signals():
+            try:
                 for path, text in files.items():
                     ensure_private_dir(path.parent, self.tightened)
                     prepared.append((write_temp(path, text.encode("utf-8")), path))
@@ -359,19 +362,20 @@ class Folder:
                     replace_atomically(target, (header + record).encode())
                 except StorageError as error:  # say which data file could not be written, not the record
                     raise StorageError(error.message.replace(str(target), str(first), 1)) from None
-            if sending is not None:
-                _step("sending")
-                sending.send()  # Ctrl-C stays live: a mail server may take its time
-                _step("sent")
-                with held_signals():
+                if sending is not None:
+                    _step("sending")
+                    if interrupt_waiting():  # a Ctrl-C before the mail went out stops it: nothing changes
+                        raise Interrupted
+                    sending.send()
+                    _step("sent")
                     os.replace(self.pending_path, self.commit_path)
-        except BaseException:
-            for temp_name, _ in prepared:
+            except BaseException:
+                for temp_name, _ in prepared:
+                    with contextlib.suppress(OSError):
+                        os.unlink(temp_name)
                 with contextlib.suppress(OSError):
-                    os.unlink(temp_name)
-            with contextlib.suppress(OSError):
-                os.unlink(self.pending_path)
-            raise
+                    os.unlink(self.pending_path)
+                raise
         with held_signals():
             _step("record")
             committed.extend(files)

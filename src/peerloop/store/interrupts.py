@@ -58,6 +58,15 @@ Fault.from_env()
 step = Fault.step
 
 
+def interrupt_waiting() -> bool:
+    """Whether a Ctrl-C or SIGTERM arrived while held (inside `held_signals`): checked before a mail goes out,
+    the last moment it can still be stopped."""
+    try:
+        return bool(signal.sigpending() & _HELD_SIGNALS)
+    except (ValueError, OSError):
+        return False
+
+
 @contextlib.contextmanager
 def held_signals() -> Iterator[None]:
     """Hold SIGINT and SIGTERM until the block ends. If the block raised, one that arrived is delivered then

@@ -18,7 +18,7 @@ from peerloop.errors import InputError
 from peerloop.store.codecs import journal as journal_file
 from peerloop.store.codecs import roster as roster_file
 from peerloop.store.codecs.toml import SCHEMA_VERSION, check_schema, dump_toml, parse
-from peerloop.store.folder import DEFAULT_LOCK_TIMEOUT, Folder, file_version
+from peerloop.store.folder import DEFAULT_LOCK_TIMEOUT, Folder, Sending, file_version
 
 if TYPE_CHECKING:
     from peerloop.core.connections import Connections
@@ -42,6 +42,7 @@ class Store:
         self.folder = Folder(home, lock_timeout)
         self._cache: dict[Path, tuple[tuple[int, ...], Any]] = {}
         self._staged: dict[Path, str] | None = None
+        self._sending: Sending | None = None
 
     # --- where -----------------------------------------------------------------------------------------
 
@@ -147,14 +148,20 @@ class Store:
             return
         with self.folder.locked():
             self._cache.clear()
-            self._staged = {}
+            self._staged, self._sending = {}, None
             try:
                 yield
-                staged = self._staged
+                staged, sending = self._staged, self._sending
             finally:
-                self._staged = None
-            self.folder.commit(staged)
+                self._staged, self._sending = None, None
+            self.folder.commit(staged, sending)
             self._cache.clear()
+
+    def send_on_commit(self, sending: Sending) -> None:
+        """Inside `change()`: the change happens only once `sending` was accepted (a mail server took the
+        message), and together with it; if sending fails or is interrupted, nothing changes."""
+        assert self._staged is not None, "send_on_commit belongs inside store.change()"
+        self._sending = sending
 
     def locked(self) -> contextlib.AbstractContextManager[None]:
         return self.folder.locked()

@@ -5,10 +5,11 @@ whether the plan still matches it. `peerloop.ics` writes these as METHOD:REQUEST
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import NamedTuple
 
 from peerloop.core.calendar.events import AGENDA_LINES, CONFIDENTIAL, Person, Planned, mode_label, zone_of
-from peerloop.core.calendar.state import SERIES, CalendarState, invite_uid
+from peerloop.core.calendar.state import SERIES, CalendarState, invite_uid, with_renamed_peer
 from peerloop.core.models import Mode, Peer, Settings
 from peerloop.core.rotation import Slot, first_trial_week, week_start
 from peerloop.errors import ConflictError
@@ -87,24 +88,113 @@ def series_event(peer: Peer, first: Slot, interval: int, settings: Settings, sta
 
 
 def series_cancel_events(
-    peer: Peer, settings: Settings, state: CalendarState, weeks: Sequence[dt.date] | None
+    peer: Peer,
+    settings: Settings,
+    state: CalendarState,
+    sent: SentSeries,
+    occurrences: Sequence[dt.date] | None,
 ) -> list[Planned]:
-    """The peer's whole series cancelled (`weeks` None), or only its meetings in `weeks` (RECURRENCE-ID)."""
+    """The series the peer was sent, cancelled: all of it (`occurrences` None), or only those of its meetings
+    (by RECURRENCE-ID: the wall time each had in the series as sent, whatever the plan says now)."""
     organizer, attendee = _require_emails(settings, peer)
     uid = invite_uid(state, peer)
-    record = state.events.get(uid)
-    if record is None or record.kind != SERIES:
-        raise ConflictError(f"no invite was written for {peer.name}, so there is none to cancel")
-    if weeks is not None and not weeks:
-        raise ValueError("give the weeks to cancel, or None for the whole series")
-    series_time = settings.time_for(peer.mode or settings.mode)
     summary = f"Cancelled: {settings.name} and {peer.name}"
-    base = Planned(uid, SERIES, record.start, record.start, dt.timedelta(0), summary, cancelled=True,
+    start = dt.datetime.combine(sent.first, sent.time, tzinfo=zone_of(settings))
+    base = Planned(uid, SERIES, sent.first, start, dt.timedelta(0), summary, cancelled=True,
                    organizer=organizer, attendee=attendee)  # fmt: skip
-    if weeks is None:
-        start = dt.datetime.combine(record.start, series_time, tzinfo=zone_of(settings))
-        return [base._replace(start=start, description="The whole series is cancelled.")]
-    days = sorted({week_start(w) + dt.timedelta(days=record.start.weekday()) for w in weeks})
-    moments = [dt.datetime.combine(day, series_time, tzinfo=zone_of(settings)) for day in days]
+    if occurrences is None:
+        return [base._replace(description="The whole series is cancelled.")]
+    if not occurrences or any(day not in sent.dates() for day in occurrences):
+        raise ValueError("cancel meetings of the series as it was sent")
     why = "This meeting is cancelled; the rest of the series stays."
+    moments = [dt.datetime.combine(day, sent.time, tzinfo=zone_of(settings)) for day in sorted(occurrences)]
     return [base._replace(start=moment, occurrence=moment, description=why) for moment in moments]
+
+
+# --- what each peer was sent ---------------------------------------------------------------------------------
+
+INVITED = "invites"
+"""calendar.toml's table of the invitations each peer holds (by peer key)."""
+
+
+class SentSeries(NamedTuple):
+    """A series as the peer received it: its first meeting, every how many weeks, its last, at what time."""
+
+    first: dt.date
+    every: int
+    last: dt.date
+    time: dt.time
+
+    def dates(self) -> list[dt.date]:
+        step = dt.timedelta(weeks=self.every)
+        return [self.first + n * step for n in range((self.last - self.first).days // step.days + 1)]
+
+
+class Invited(NamedTuple):
+    """What one peer holds: the invitation last sent or written (file, e-mail draft), and what was cancelled."""
+
+    uid: str
+    digest: str
+    """What it said (SEQUENCE aside): the series now is compared with it."""
+    sequence: int
+    at: dt.datetime
+    to: str
+    by: str
+    """How it left: "mail" (a server or command accepted it), "file" (an .ics written) or "eml" (a draft)."""
+    series: SentSeries | None = None
+    """None for a record kept by an older peerloop."""
+    cancelled: tuple[dt.date, ...] = ()
+    """Meetings of the series cancelled since (a pause)."""
+    withdrawn: bool = False
+    """The whole series was cancelled (a removal)."""
+
+
+def invited(state: CalendarState) -> dict[str, Invited]:
+    """peer key -> what they hold; a malformed entry is left out (the next invitation writes it afresh)."""
+    table = state.extra.get(INVITED)
+    found: dict[str, Invited] = {}
+    for key, item in table.items() if isinstance(table, Mapping) else ():
+        if not isinstance(item, Mapping) or not isinstance(item.get("at"), dt.datetime):
+            continue
+        uid, digest, to = item.get("uid"), item.get("digest"), item.get("to")
+        if not (isinstance(uid, str) and isinstance(digest, str) and isinstance(to, str)):
+            continue
+        sequence = item.get("sequence")
+        parts = tuple(item.get(k) for k in ("first", "every", "last", "time"))
+        sent = None
+        if (
+            isinstance(parts[0], dt.date)
+            and type(parts[1]) is int
+            and parts[1] > 0
+            and isinstance(parts[2], dt.date)
+            and isinstance(parts[3], dt.time)
+        ):
+            sent = SentSeries(*parts)  # type: ignore[arg-type]
+        cancelled = tuple(day for day in item.get("cancelled_on", ()) if isinstance(day, dt.date))
+        found[str(key)] = Invited(uid, digest, sequence if type(sequence) is int else 0, item["at"], to,
+                                  str(item.get("by", "mail")), sent, cancelled,
+                                  bool(item.get("withdrawn") or item.get("cancelled") is True))  # fmt: skip
+    return found
+
+
+def with_invited(state: CalendarState, key: str, record: Invited) -> CalendarState:
+    table = dict(state.extra.get(INVITED) or {})
+    sent = record.series
+    table[key] = {
+        "uid": record.uid, "digest": record.digest, "sequence": record.sequence, "at": record.at,
+        "to": record.to, "by": record.by,
+        **({"first": sent.first, "every": sent.every, "last": sent.last, "time": sent.time} if sent else {}),
+        **({"cancelled_on": list(record.cancelled)} if record.cancelled else {}),
+        **({"withdrawn": True} if record.withdrawn else {}),
+    }  # fmt: skip
+    return state._replace(extra={**state.extra, INVITED: table})
+
+
+def renamed(state: CalendarState, old: Peer, new: Peer) -> CalendarState:
+    """After a rename, the peer keeps their series' UID and what they were sent."""
+    state = with_renamed_peer(state, old, new)
+    table = state.extra.get(INVITED)
+    if isinstance(table, Mapping) and old.key in table and old.key != new.key:
+        moved = {key: value for key, value in table.items() if key != old.key} | {new.key: table[old.key]}
+        state = state._replace(extra={**state.extra, INVITED: moved})
+    return state

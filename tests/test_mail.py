@@ -17,6 +17,8 @@ from typing import Any
 
 import icalendar
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from ical.calendar_stream import IcsCalendarStream
 
 from peerloop.connect.mail import describe, eml_bytes, imip_message, send_smtp, send_with_command
@@ -604,3 +606,25 @@ def test_refusals_are_one_line_and_nothing_is_recorded_as_sent(
     assert "ann@example.com" in rejected.stderr
     unreachable = cli("connect", "smtp", "mail.example.com", "--security", "none")
     assert unreachable.exit_code == 2  # clear text only to this machine
+
+
+@given(
+    st.text(
+        alphabet=st.characters(blacklist_categories=("Cc", "Cf", "Cn", "Co", "Cs", "Zl", "Zp")),
+        min_size=1,
+        max_size=120,
+    )
+    .map(lambda raw: " ".join(raw.split()))
+    .filter(bool)
+)
+@settings(max_examples=300, deadline=None)
+def test_a_folded_recipient_is_one_recipient_with_the_same_name(name: str) -> None:
+    """Names with commas, quotes, backslashes and any script: the To: header, however it folds, names the one
+    peer, as written (CPython's own parser may add a space where a long non-ASCII name had to be split)."""
+    data = invitation(peer_name=name, peer_email="ann@example.com").as_bytes()
+    assert all(len(line) <= 998 for line in data.split(b"\r\n"))
+    (recipient,) = parse(data)["To"].addresses
+    assert recipient.addr_spec == "ann@example.com"
+    assert recipient.display_name.split() == name.split() or "".join(
+        recipient.display_name.split()
+    ) == "".join(name.split())

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 import tomllib
 from pathlib import Path
 
@@ -159,3 +161,60 @@ def test_twenty_concurrent_adds_all_land_in_the_roster(cli: Invoke, store: Store
     assert roster.settings is not None
     assert roster.settings.name == "Dana Ode"
     assert sorted(path.name for path in home.iterdir()) == [".lock", "roster.toml"]
+
+
+def _parked(home: Path, argv: list[str], step: str = "read") -> subprocess.Popen[str]:
+    """A command stopped (SIGSTOP) right after it read its session: its rival runs meanwhile."""
+    env = subprocess_env(home, {"PEERLOOP_NOW": NOW, "_PEERLOOP_FAULT": f"{step}:STOP"})
+    process = subprocess.Popen(python_peerloop(*argv), env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)  # fmt: skip
+    for _ in range(500):  # wait until it stopped itself
+        with open(f"/proc/{process.pid}/stat", encoding="ascii") as stat:
+            if stat.read().split(") ", 1)[1].startswith("T"):
+                return process
+        time.sleep(0.01)
+    process.kill()
+    raise AssertionError(f"{argv} never reached {step}")
+
+
+def _resumed(process: subprocess.Popen[str]) -> subprocess.CompletedProcess[str]:
+    os.kill(process.pid, signal.SIGCONT)
+    out, err = process.communicate(timeout=60)
+    check_answer(process.args, process.returncode, out, err)
+    return subprocess.CompletedProcess(process.args, process.returncode, out, err)
+
+
+def _rival(home: Path, *argv: str) -> subprocess.CompletedProcess[str]:
+    env = subprocess_env(home, {"PEERLOOP_NOW": NOW, "PEERLOOP_LOCK_TIMEOUT": "1"})
+    done = subprocess.run(python_peerloop(*argv), env=env, stdin=subprocess.DEVNULL, capture_output=True,
+                          text=True, timeout=60, check=False)  # type: ignore[arg-type]  # fmt: skip
+    check_answer(argv, done.returncode, done.stdout, done.stderr)
+    return done
+
+
+@pytest.mark.slow
+def test_two_bare_logs_at_once_record_the_weeks_meeting_once(template: Path, tmp_path: Path) -> None:
+    home = Path(shutil.copytree(template, tmp_path / "home"))
+    parked = _parked(home, ["log"])
+    assert _rival(home, "log").returncode == 0
+    late = _resumed(parked)
+    assert late.returncode == 3
+    assert "was logged meanwhile" in late.stderr
+    _, year = _tables(home)
+    this_week = [m for m in year["meetings"] if str(m["date"]) >= "2026-04-13"]  # type: ignore[index, union-attr]
+    assert len(this_week) == 1
+
+
+@pytest.mark.slow
+def test_an_invite_reads_checks_and_records_under_one_lock_against_a_rename(
+    template: Path, tmp_path: Path
+) -> None:
+    home = Path(shutil.copytree(template, tmp_path / "home"))
+    parked = _parked(home, ["invite", "Ann Lee", "-o", str(tmp_path / "ann.ics")])
+    renamed = _rival(home, "edit", "Ann Lee", "--name", "Ann Lee-Park")
+    assert renamed.returncode == Exit.STORAGE  # it waited for the lock the invite holds, then gave up
+    assert "another peerloop process has held" in renamed.stderr
+    assert _resumed(parked).returncode == 0
+    assert _rival(home, "edit", "Ann Lee", "--name", "Ann Lee-Park").returncode == 0
+    state = tomllib.loads((home / "calendar.toml").read_text(encoding="utf-8"))
+    assert list(state["series"]) == ["ann lee-park"]  # one series, its UID kept through the rename

@@ -258,13 +258,20 @@ def _log_meeting(name: str | None, date: str | None, mode: Mode | None, notes: N
             f"Logging {how} with {safe(peer.name)} on {text.day(day)}. A few questions; Enter skips any."
         )
         notes = _ask_reflection()
-    with store.change():
+    week_was_open = rotation.week_start(day) not in first.history().done_weeks
+    with store.change():  # read again under the lock: another peerloop may have logged meanwhile
         session = Session(store, first.now)
         current = session.roster.find(peer.name)
         if current is None:
             raise ConflictError(f"{peer.name} left the roster while you answered; nothing was logged")
         for year in journal.week_years(day):
             session.year(year)
+        held = journal.entries_in_week(session.log_entries(), day)
+        if name is None and week_was_open and held:
+            raise ConflictError(
+                f"the week of {rotation.week_start(day).isoformat()} was logged meanwhile ({journal.describe(held[0])}); "
+                "nothing was logged. To log another meeting, name who you met: `peerloop log NAME`"
+            )
         meeting, note = logbook.log_meeting(session, day, current, mode, notes)
     if note:
         text.message(f"note: {safe(note)}")

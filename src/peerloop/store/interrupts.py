@@ -12,10 +12,11 @@ from typing import ClassVar
 _HELD_SIGNALS = {signal.SIGINT, signal.SIGTERM}
 
 FAULT_ENV = "_PEERLOOP_FAULT"
-STEPS = ("begin", "temp", "record", "rename", "done", "roll", "sending", "sent", "put")
+STEPS = ("begin", "temp", "record", "rename", "done", "roll", "sending", "sent", "put", "read")
 """Where a commit can be interrupted: before anything is written; after each temp file; after the record;
 after each rename; after the record is removed; after each rename of a roll-forward; before a mail is handed
 over and after it was accepted (a change that waits for one); after each change a CalDAV server accepted,
+before it is recorded; after a command read its session (STOP parks it there, for the race tests),
 before it is recorded."""
 
 
@@ -41,7 +42,9 @@ class Fault:
         step, _, nth = spec.partition("#")
         number = getattr(signal, f"SIG{name or 'KILL'}", None)
         if step not in STEPS or not (nth or "1").isdigit() or number not in _FAULT_SIGNALS:
-            raise ValueError(f"{FAULT_ENV}={value!r}: want STEP[#N][:KILL|INT|TERM], STEP one of {STEPS}")
+            raise ValueError(
+                f"{FAULT_ENV}={value!r}: want STEP[#N][:KILL|INT|TERM|STOP], STEP one of {STEPS}"
+            )
         cls.active = (step, int(nth or "1"), signal.Signals(number))
 
     @classmethod
@@ -53,7 +56,7 @@ class Fault:
             os.kill(os.getpid(), cls.active[2])
 
 
-_FAULT_SIGNALS = {signal.SIGKILL, signal.SIGINT, signal.SIGTERM}
+_FAULT_SIGNALS = {signal.SIGKILL, signal.SIGINT, signal.SIGTERM, signal.SIGSTOP}
 Fault.from_env()
 step = Fault.step
 

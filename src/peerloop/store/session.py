@@ -12,6 +12,7 @@ from peerloop.core import journal, rotation
 from peerloop.core.models import Journal, JournalYear, Meeting, Peer, Roster, Settings, Skip, peer_key
 from peerloop.core.roster import find_peer
 from peerloop.errors import DataFileError, NotSetUpError
+from peerloop.store import interrupts
 from peerloop.store.records import Store
 
 if TYPE_CHECKING:
@@ -66,6 +67,7 @@ class Session:
         self.years: dict[int, JournalYear] = {
             y.year: y for y in recent_journal(store, self.roster, self.today).years
         }
+        interrupts.step("read")
 
     def year(self, year: int) -> JournalYear:
         if year not in self.years:

@@ -265,3 +265,65 @@ def test_a_parsed_copy_left_by_an_older_peerloop_is_reported_then_deleted_by_the
     assert cli("log", "Bo Chen").exit_code == 0
     assert not any(copy.exists() for copy in old_copies)
     assert cli("doctor").exit_code == 0
+
+
+@pytest.mark.parametrize(
+    ("table", "problem"),
+    [
+        (
+            '[caldav]\nurl = "https://cal.example/"\nuser = "dana"\npassword_env = 7\n',
+            "line 5: [caldav] 'password_env' must be text in quotes",
+        ),
+        (
+            '[caldav]\nurl = "https://cal.example/"\nuser = "dana"\npassword_command = 5\n',
+            "line 5: [caldav] 'password_command' must be text in quotes",
+        ),
+        (
+            '[smtp]\nhost = "mail.example"\nport = "587"\nsecurity = "starttls"\n',
+            "line 4: [smtp] 'port' must be a whole number without quotes",
+        ),
+        (
+            '[smtp]\nhost = "mail.example"\nport = 587\nsecurity = "tls"\n',
+            "line 5: [smtp] 'security' must be one of starttls, ssl, none",
+        ),
+        ("[[busy]]\nsource = 3\n", "line 3: [[busy]] #1 'source' must be text in quotes"),
+        ('[free_time]\ndays = ["mon", "someday"]\n', "line 3: [free_time] 'days' must list weekdays"),
+    ],
+)
+def test_every_value_of_the_connections_is_checked_alike_by_commands_and_doctor(
+    cli: Invoke, set_up: Callable[..., None], store: Store, table: str, problem: str
+) -> None:
+    set_up("Ann Lee")
+    store.connections_path.write_text("schema_version = 1\n" + table, encoding="utf-8")
+    os.chmod(store.connections_path, 0o600)
+    for argv in (["sync"], ["connect"], ["invite", "Ann Lee", "--send"]):
+        refused = cli(*argv)
+        assert refused.exit_code == 4, (argv, refused.output)
+        assert problem in refused.stderr, refused.stderr
+        assert "Traceback" not in refused.output
+        assert "bug" not in refused.stderr
+    checked = cli("doctor", "--json")
+    assert checked.exit_code == 4
+    assert any(problem in f["what"] for f in json.loads(checked.stdout)["findings"])
+
+
+def test_a_change_killed_while_it_waited_for_a_mail_is_reported_and_dropped(
+    cli: Invoke, set_up: Callable[..., None], store: Store
+) -> None:
+    set_up("Ann Lee")
+    before = store.roster_path.read_bytes()
+    temp = store.home / ".roster.toml.123-456-0.tmp"
+    temp.write_text("# what the change would have written\n", encoding="utf-8")
+    store.folder.pending_path.write_text(
+        "# peerloop commit record\n# sending: the cancellation to Ann Lee\n.roster.toml.123-456-0.tmp\troster.toml\n",
+        encoding="utf-8",
+    )
+    found = cli("doctor")
+    assert found.exit_code == 4
+    assert "a change waited for the cancellation to Ann Lee when peerloop stopped" in found.stdout
+    fixed = cli("doctor", "--fix")
+    assert fixed.exit_code == 0, fixed.output
+    assert "stopped while sending the cancellation to Ann Lee" in fixed.stderr
+    assert not store.folder.pending_path.exists()
+    assert not temp.exists()
+    assert store.roster_path.read_bytes() == before

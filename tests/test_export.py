@@ -13,6 +13,7 @@ import datetime as dt
 import http.client
 import os
 import re
+import shutil
 import socket
 import stat
 import subprocess
@@ -1042,3 +1043,38 @@ def test_an_output_path_onto_a_fifo_is_streamed_and_the_node_kept(
     assert read, "nothing came through the pipe"
     assert read[0].startswith(b"BEGIN:VCALENDAR")
     assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+
+
+def test_an_output_path_that_is_another_name_of_a_data_file_is_refused(
+    cli: Invoke, set_up: SetUp, home: Path, tmp_path: Path
+) -> None:
+    """Compared by device and inode: a link to the data folder, a hard link to the roster."""
+    set_up("Ann Lee", "Bo Chen")
+    before = (home / "roster.toml").read_bytes()
+    (tmp_path / "elsewhere").symlink_to(home, target_is_directory=True)
+    os.link(home / "roster.toml", tmp_path / "roster-again.toml")
+    for target in (tmp_path / "elsewhere" / "roster.toml", tmp_path / "roster-again.toml"):
+        result = cli("export", "-o", str(target))
+        assert result.exit_code == 2, result.output
+        assert "inside the data folder" in result.stderr
+    assert (home / "roster.toml").read_bytes() == before
+
+
+@pytest.mark.skipif(shutil.which("unshare") is None or os.geteuid() != 0, reason="needs unshare and root")
+def test_an_output_path_through_a_bind_mount_of_the_folder_is_refused(
+    set_up: SetUp, home: Path, tmp_path: Path
+) -> None:
+    set_up("Ann Lee", "Bo Chen")
+    before = (home / "roster.toml").read_bytes()
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    script = (f'mount --bind "{home}" "{mirror}" && "{sys.executable}" -m peerloop export -o "{mirror}/roster.toml"; '
+              'echo "exit $?"')  # fmt: skip
+    env = {**os.environ, "PEERLOOP_HOME": str(home), "PEERLOOP_NOW": "2026-03-02T09:00"}
+    done = subprocess.run(["unshare", "--mount", "sh", "-c", script], env=env, capture_output=True, text=True,
+                          check=False, timeout=60)  # fmt: skip
+    if "mount:" in done.stderr and "exit" not in done.stdout:
+        pytest.skip(f"no bind mount here: {done.stderr.strip()}")
+    assert "exit 2" in done.stdout, done.stderr
+    assert "inside the data folder" in done.stderr
+    assert (home / "roster.toml").read_bytes() == before

@@ -127,7 +127,14 @@ def check_transactions(store: Store) -> list[Finding]:
         pending = store.folder.pending()
     except DataFileError as error:
         return [Finding("problem", error.message, "restore the data folder from a backup")]
-    named = {temp for temp, _ in pending or []}
+    waiting = store.folder.sending()
+    held = store.folder.pending(store.folder.pending_path) if waiting is not None else None
+    named = {temp for temp, _ in [*(pending or []), *(held or [])]}
+    if waiting is not None:
+        findings.append(Finding("problem", f"a change waited for {waiting} when peerloop stopped: nothing of it was "
+                                "recorded, and it may or may not have gone out",
+                                "run `peerloop doctor --fix` (or any command that writes) to drop it, then send "
+                                "again if needed", fixable=True))  # fmt: skip
     if pending is not None:
         targets = ", ".join(sorted({target.name for _, target in pending}))
         findings.append(Finding("problem", f"a change to {targets} was committed but not finished (a killed process)",
@@ -172,7 +179,12 @@ def repair(store: Store) -> list[str]:
     """What --fix does, all inside the data folder and never through a link."""
     done = []
     finished = store.folder.pending()
-    with store.locked():  # taking the lock finishes an interrupted commit; no other process writes meanwhile
+    waiting = store.folder.sending()
+    # Taking the lock finishes an interrupted commit and drops a change that waited for a mail a killed process
+    # sent; no other process writes meanwhile.
+    with store.locked():
+        if waiting is not None:
+            done.append(f"dropped the change that waited for {waiting}")
         if finished is not None:
             done.append(
                 "finished the interrupted change to " + ", ".join(sorted({t.name for _, t in finished}))

@@ -64,11 +64,11 @@ NoCheck = Annotated[bool, typer.Option("--no-check", help="Save without trying t
 
 
 def save(store: Store, change: Callable[[Connections], Connections]) -> Connections:
-    """Read, change and write connections.toml under one lock."""
+    """Read, change and write connections.toml under one lock; the connections as they were before."""
     with store.change():
-        updated = change(store.connections())
-        store.save_connections(updated)
-    return updated
+        before = store.connections()
+        store.save_connections(change(before))
+    return before
 
 
 def password_source(command: str | None, env: str | None, keyring: bool, needed: bool) -> PasswordSource:
@@ -232,9 +232,11 @@ def connect_smtp(
         raise InputError("a password source needs --user NAME (the login it belongs to)")
     chosen = port or {Security.STARTTLS: 587, Security.SSL: 465, Security.NONE: 25}[security]
     connection = Smtp(host.strip(), chosen, security.value, user, source, checked_ca_file(ca_file))
-    save(options.store(), lambda found: found._replace(smtp=connection, sendmail=None))
+    before = save(options.store(), lambda found: found._replace(smtp=connection, sendmail=None))
+    replaced = f" It replaces the command `{before.sendmail.command}`." if before.sendmail else ""
     text.out(
-        f"Connected the mail server {connection.host}:{chosen} ({security}). `peerloop invite NAME --send` uses it."
+        f"Connected the mail server {connection.host}:{chosen} ({security}). `peerloop invite NAME --send` "
+        f"uses it.{replaced}"
     )
 
 
@@ -259,8 +261,9 @@ def connect_sendmail(
         raise InputError(f"{command!r} cannot be read as a command: {error}") from None
     if not words:
         raise InputError('give the command, e.g. "msmtp -t"')
-    save(options.store(), lambda found: found._replace(sendmail=Sendmail(command), smtp=None))
-    text.out(f"Invitations will be sent with `{command}`.")
+    before = save(options.store(), lambda found: found._replace(sendmail=Sendmail(command), smtp=None))
+    replaced = f" It replaces the mail server {before.smtp.host}:{before.smtp.port}." if before.smtp else ""
+    text.out(f"Invitations will be sent with `{command}`.{replaced}")
 
 
 @app.command("busy")
@@ -304,10 +307,9 @@ def connect_busy(
     if source is None:
         if not rules:
             raise InputError("give a FILE-OR-URL to add, or --hours, --days or --keep-summaries to change")
-        saved = save(
-            options.store(), lambda found: found._replace(free_time=found.free_time._replace(**rules))
-        )
-        meeting = saved.free_time
+        store = options.store()
+        save(store, lambda found: found._replace(free_time=found.free_time._replace(**rules)))
+        meeting = store.connections().free_time
         text.out(
             f"Moved meetings may use {', '.join(WEEKDAYS[d] for d in sorted(meeting.days))}, "
             f"{meeting.start:%H:%M}-{meeting.end:%H:%M}."
@@ -331,7 +333,7 @@ def connect_busy(
         return found._replace(busy=(*found.busy, feed), free_time=found.free_time._replace(**rules))
 
     save(options.store(), add)
-    text.out(f"Added {redacted(kept)} as busy time. `peerloop sync` (or `plan --refresh`) reads it.")
+    text.out(f"Added {redacted(kept)} as busy time. `peerloop plan --refresh` (or `peerloop sync`) reads it.")
 
 
 def disconnect(

@@ -393,7 +393,9 @@ def _encoded(run: str) -> list[str]:
     whole characters, after a space where one falls)."""
     import base64
 
-    quoted = "".join("_" if b == 0x20 else chr(b) if b in _Q_SAFE else f"={b:02X}" for b in run.encode("utf-8"))
+    quoted = "".join(
+        "_" if b == 0x20 else chr(b) if b in _Q_SAFE else f"={b:02X}" for b in run.encode("utf-8")
+    )
     if len(quoted) + 12 <= 75:
         return [f"=?utf-8?q?{quoted}?="]
     words, rest = [], run

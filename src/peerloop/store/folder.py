@@ -142,12 +142,13 @@ class Folder:
         return found
 
     def contains(self, path: Path) -> bool:
-        """Whether `path` (resolved, links followed) lies inside the data folder."""
-        try:
-            home = self.home.resolve()
-            return path.resolve() == home or home in path.resolve().parents
-        except (OSError, RuntimeError):
-            return False
+        """Whether `path` lies inside the data folder or is one of its files (a second name counts)."""
+        from peerloop.store.home import names_a_data_file
+
+        data = [self.roster_path, self.calendar_path, self.connections_path, self.busy_path]
+        return names_a_data_file(
+            self.home, path, lambda: data + [self.year_path(y) for y in self.journal_years()]
+        )
 
     # --- reading ---------------------------------------------------------------------------------------
 

@@ -7,6 +7,7 @@ import sys
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from pathlib import Path
 
 HOME_ENV = "PEERLOOP_HOME"
@@ -75,3 +76,35 @@ def check_home(home: Path) -> Path:
     raise InputError(
         f"the data folder {home} cannot be used ({reason}); point --home or PEERLOOP_HOME at a folder"
     )
+
+
+def names_a_data_file(home: Path, path: Path, data_files: Callable[[], list[Path]]) -> bool:
+    """Whether `path` lies inside the data folder `home`, or is one of `data_files()`, compared by device and
+    inode: a second name of the folder (a symbolic link, a bind mount) or of a file (a hard link) is seen."""
+    from pathlib import Path
+
+    try:
+        folder = os.stat(home)
+    except OSError:  # no folder yet: nothing in it to overwrite, but its name is still refused
+        name = os.path.abspath(home)
+        return os.path.abspath(path) == name or os.path.abspath(path).startswith(name + os.sep)
+    here = Path(os.path.abspath(path))
+    for above in (here, *here.parents):
+        try:
+            info = os.stat(above)
+        except OSError:
+            continue
+        if (info.st_dev, info.st_ino) == (folder.st_dev, folder.st_ino):
+            return True
+    try:
+        target = os.stat(here)
+    except OSError:
+        return False
+    for known in data_files():
+        try:
+            info = os.stat(known)
+        except OSError:
+            continue
+        if (info.st_dev, info.st_ino) == (target.st_dev, target.st_ino):
+            return True
+    return False

@@ -11,6 +11,7 @@ import base64
 import contextlib
 import datetime as dt
 import http.client
+import json
 import os
 import re
 import shutil
@@ -791,9 +792,6 @@ def test_a_backslash_before_n_in_a_name_stays_a_backslash(name: str) -> None:
     assert b"SUMMARY:Coffee with " + name.replace("\\", "\\\\").encode() in built.data
 
 
-pytestmark = pytest.mark.slow
-
-
 def stored_uids(folder: Path) -> list[str]:
     """The UIDs of the .ics files khal keeps in its calendar folder (one file per event)."""
     uids = []
@@ -802,6 +800,7 @@ def stored_uids(folder: Path) -> list[str]:
     return uids
 
 
+@pytest.mark.slow
 def test_khal_shows_every_meeting_at_the_right_local_time_across_dst(tmp_path: Path) -> None:
     roster, slots = leader_plan()
     config = roster.settings
@@ -825,6 +824,7 @@ def test_khal_shows_every_meeting_at_the_right_local_time_across_dst(tmp_path: P
     assert around == {"2026-03-24": "07:30", "2026-03-31": "06:30"}
 
 
+@pytest.mark.slow
 def test_khal_reads_meetings_on_dst_changes_at_their_real_moments(tmp_path: Path) -> None:
     """Gaps at midnight, 30-minute DST, 45-minute offsets, 02:30 on a Sunday, the repeated hour: khal
     (which reads a repeated wall time as its second pass) imports every file and lists the plan's moments."""
@@ -846,6 +846,7 @@ def test_khal_reads_meetings_on_dst_changes_at_their_real_moments(tmp_path: Path
     assert len(expected) == 3 * len(DST_CASES)
 
 
+@pytest.mark.slow
 def test_khal_drops_a_week_skipped_before_its_slot(tmp_path: Path) -> None:
     roster, slots = leader_plan()
     config = roster.settings
@@ -874,6 +875,7 @@ def leader(cli: Invoke, set_up: Callable[..., None], store: Any) -> Any:
     return store
 
 
+@pytest.mark.slow
 @pytest.mark.usefixtures("leader")
 def test_a_second_export_updates_khal_instead_of_duplicating(
     cli: Invoke, store: Any, tmp_path: Path, at: Callable[[str], None]
@@ -973,6 +975,7 @@ def split_by_uid(data: bytes) -> dict[str, bytes]:
     return objects
 
 
+@pytest.mark.slow
 def test_radicale_accepts_and_returns_every_event(radicale: CalDav) -> None:
     """The CalDAV documents (one per UID, with a cancelled week among them) and the invite, PUT and read back."""
     assert radicale.request("MKCALENDAR", "/alice/peers/")[0] == 201
@@ -1011,6 +1014,7 @@ def test_radicale_accepts_and_returns_every_event(radicale: CalDav) -> None:
     assert listing.count(b".ics</") == len(objects)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("flag", ["export -o", "review --report"])
 def test_an_output_path_onto_a_data_file_or_a_folder_is_refused(
     cli: Invoke, set_up: SetUp, home: Path, tmp_path: Path, flag: str
@@ -1028,6 +1032,7 @@ def test_an_output_path_onto_a_data_file_or_a_folder_is_refused(
     assert snapshot(home) == before
 
 
+@pytest.mark.slow
 def test_an_output_path_onto_a_fifo_is_streamed_and_the_node_kept(
     cli: Invoke, set_up: SetUp, tmp_path: Path
 ) -> None:
@@ -1045,6 +1050,7 @@ def test_an_output_path_onto_a_fifo_is_streamed_and_the_node_kept(
     assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
 
 
+@pytest.mark.slow
 def test_an_output_path_that_is_another_name_of_a_data_file_is_refused(
     cli: Invoke, set_up: SetUp, home: Path, tmp_path: Path
 ) -> None:
@@ -1060,6 +1066,7 @@ def test_an_output_path_that_is_another_name_of_a_data_file_is_refused(
     assert (home / "roster.toml").read_bytes() == before
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(shutil.which("unshare") is None or os.geteuid() != 0, reason="needs unshare and root")
 def test_an_output_path_through_a_bind_mount_of_the_folder_is_refused(
     set_up: SetUp, home: Path, tmp_path: Path
@@ -1078,3 +1085,46 @@ def test_an_output_path_through_a_bind_mount_of_the_folder_is_refused(
     assert "exit 2" in done.stdout, done.stderr
     assert "inside the data folder" in done.stderr
     assert (home / "roster.toml").read_bytes() == before
+
+
+def calendar_status(cli: Invoke) -> dict[str, object]:
+    status = json.loads(cli("status", "--json").stdout)
+    return status["calendar"]  # type: ignore[no-any-return]
+
+
+@pytest.mark.slow
+def test_a_partial_export_leaves_the_rest_of_the_plan_counted_as_behind(
+    cli: Invoke, set_up: SetUp, tmp_path: Path
+) -> None:
+    set_up("Ann Lee", "Bo Chen", "Cy Dee", "Di Eze")
+    assert cli("export", "--weeks", "4", "-o", str(tmp_path / "four.ics")).exit_code == 0
+    assert calendar_status(cli)["stale_weeks"] == 26 - 4
+    assert cli("export", "-o", str(tmp_path / "all.ics")).exit_code == 0
+    assert calendar_status(cli)["stale_weeks"] == 0
+
+
+@pytest.mark.slow
+def test_the_stale_line_follows_a_change_that_moves_an_event_and_no_other(
+    cli: Invoke, set_up: SetUp, tmp_path: Path, at: Callable[[str], None]
+) -> None:
+    set_up("Ann Lee", "Bo Chen", "Cy Dee", "Di Eze")
+    assert cli("log", "Ann Lee", "--date", "2026-03-02", "--follow-up", "send the deck").exit_code == 0
+    assert cli("export", "-o", str(tmp_path / "plan.ics")).exit_code == 0
+    for quiet in (["done", "20260302-1.1"], ["log", "Bo Chen", "--touch", "--note", "called"]):
+        assert "behind the plan" not in cli(*quiet).stderr, quiet
+    moved = cli("pause", "Cy Dee", "--until", "2026-04-20")
+    assert moved.exit_code == 0
+    assert "peerloop: the calendar is " in moved.stderr
+    assert "weeks behind the plan: `peerloop export` and import the file again." in moved.stderr
+
+
+@pytest.mark.slow
+def test_after_a_review_every_week_of_the_new_trial_is_behind(
+    cli: Invoke, set_up: SetUp, tmp_path: Path, at: Callable[[str], None]
+) -> None:
+    set_up("Ann Lee", "Bo Chen", "Cy Dee", "Di Eze")
+    assert cli("export", "-o", str(tmp_path / "plan.ics")).exit_code == 0
+    at("2026-09-03T09:00")
+    reviewed = cli("review", "--added-value", "yes", "--decision", "continue")
+    assert reviewed.exit_code == 0, reviewed.output
+    assert calendar_status(cli)["stale_weeks"] == 26 + 1  # every meeting of the new trial and its review

@@ -274,6 +274,7 @@ def test_a_renamed_peer_keeps_their_invite_series(
     assert "Bo Chen-Li" in second.read_text()
 
 
+@pytest.mark.slow
 def test_khal_expands_an_invite_to_the_planned_dates(tmp_path: Path) -> None:
     roster, slots = leader_plan()
     config = roster.settings

@@ -32,8 +32,6 @@ from tests.calendars import record_after
 from tests.conftest import Invoke
 from tests.servers import Server, radicale, read_back, xandikos
 
-pytestmark = pytest.mark.slow
-
 
 PEERS = ("Ann Lee", "Bo Chen", "Cy Dee", "Di Eze")
 
@@ -91,6 +89,7 @@ def meetings_match_the_plan(cli: Invoke, events: dict[str, Any]) -> None:
     assert live == wanted
 
 
+@pytest.mark.slow
 def test_first_sync_creates_the_plan_and_a_second_changes_nothing(
     server: Server, connected: str, cli: Invoke
 ) -> None:
@@ -108,6 +107,7 @@ def test_first_sync_creates_the_plan_and_a_second_changes_nothing(
     assert "up to date" in status
 
 
+@pytest.mark.slow
 def test_a_skip_a_pause_a_rename_and_a_removal_each_update_the_calendar(
     server: Server, connected: str, cli: Invoke, at: Callable[[str], None]
 ) -> None:
@@ -137,6 +137,7 @@ def test_a_skip_a_pause_a_rename_and_a_removal_each_update_the_calendar(
     assert any("Cy Deer" in s for s in summaries)
 
 
+@pytest.mark.slow
 def test_an_event_the_leader_edited_is_left_alone_unless_overwritten(
     server: Server, connected: str, cli: Invoke
 ) -> None:
@@ -158,6 +159,7 @@ def test_an_event_the_leader_edited_is_left_alone_unless_overwritten(
     assert not on_server(server, connected)[uid][1].startswith("Moved by me")
 
 
+@pytest.mark.slow
 def test_a_server_stopped_mid_sync_records_what_it_accepted_and_the_next_sync_finishes(
     tmp_path: Path, cli: Invoke, set_up: Callable[..., None], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -195,6 +197,7 @@ def test_a_server_stopped_mid_sync_records_what_it_accepted_and_the_next_sync_fi
         assert len(on_server(again, url)) == 27
 
 
+@pytest.mark.slow
 def test_wrong_password_missing_calendar_and_no_server_are_one_line_each(
     server: Server, connected: str, cli: Invoke, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -220,6 +223,7 @@ def test_wrong_password_missing_calendar_and_no_server_are_one_line_each(
     assert server.password not in closed.output + missing.output
 
 
+@pytest.mark.slow
 def test_sync_without_a_connection_says_how_to_connect(cli: Invoke, set_up: Callable[..., None]) -> None:
     set_up(*PEERS)
     result = cli("sync")
@@ -231,6 +235,7 @@ def test_sync_without_a_connection_says_how_to_connect(cli: Invoke, set_up: Call
     )
 
 
+@pytest.mark.slow
 def test_connections_never_hold_a_password(cli: Invoke, set_up: Callable[..., None], home: Path) -> None:
     set_up(*PEERS)
     args = ["connect", "caldav", "https://cal.example.com/dana/peers/", "--user", "dana", "--no-check"]
@@ -247,6 +252,7 @@ def test_connections_never_hold_a_password(cli: Invoke, set_up: Callable[..., No
     assert cli("disconnect", "caldav").exit_code == 3
 
 
+@pytest.mark.slow
 def test_sync_plans_around_the_leaders_own_events_and_never_its_own(
     server: Server, connected: str, cli: Invoke
 ) -> None:
@@ -267,6 +273,7 @@ def test_sync_plans_around_the_leaders_own_events_and_never_its_own(
     assert (again["created"], again["updated"], again["unchanged"]) == (0, 0, 27)
 
 
+@pytest.mark.slow
 def test_no_note_or_reflection_reaches_the_server(server: Server, connected: str, cli: Invoke) -> None:
     secret = "zz-private-journal-text-zz"
     for args in (

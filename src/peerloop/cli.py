@@ -48,37 +48,46 @@ class PeerloopGroup(TyperGroup):
 
     def invoke(self, ctx: Any) -> Any:
         result = super().invoke(ctx)
+        command = ctx.invoked_subcommand
         store = options.current.store
         if store is not None:
             for tightened in store.folder.tightened:
-                text.message(
-                    f"peerloop: {tightened} was readable by others; it is now private to you (mode 700)."
-                )
-        if ctx.invoked_subcommand is not None and store is not None:
-            _after(ctx.invoked_subcommand, store)
+                text.message(f"peerloop: {tightened} was readable by others; it is now private to you (mode 700).")
+        if command is not None and store is not None:
+            _after(command, store, options.current.stale_before)
         return result
 
 
-QUIET_ABOUT_THE_CALENDAR = frozenset({"export", "sync", "invite", "connect", "disconnect", "doctor"})
-"""Commands that bring the calendar up to date themselves, or change nothing in the plan."""
+MOVES_THE_PLAN = frozenset({"init", "add", "edit", "remove", "pause", "resume", "log", "forget", "reflect", "review"})
+"""Commands whose change can move a planned meeting: the stale-calendar line is said after them, when the
+change moved one (not after `done`, a touch or a reflection that adds no one)."""
 QUIET_ABOUT_THE_REVIEW = frozenset({"review", "status"})
 """`review` is the answer to the reminder; `status` reports it itself."""
 
 
-def _after(command: str, store: Any) -> None:
-    """One line each, on stderr, when a change left the calendar stale or the review is due. Never fails:
-    the command itself reports a damaged file."""
+def _stale_weeks(store: Any) -> tuple[str, ...] | None:
+    """The weeks the calendar shows otherwise than the plan (None: never given the plan). Never fails: the
+    command itself reports a damaged file."""
+    from peerloop.actions.calendar import calendar_freshness
+    from peerloop.errors import PeerloopError
+
+    try:
+        fresh = calendar_freshness(store)
+    except (PeerloopError, OSError, ValueError):
+        return None
+    return fresh.stale if fresh is not None else None
+
+
+def _after(command: str, store: Any, before: tuple[str, ...] | None) -> None:
+    """One line each, on stderr, when the change just made left the calendar behind the plan, or the review
+    is due."""
     from peerloop.actions.calendar import calendar_freshness
     from peerloop.actions.reminder import due_review
-    from peerloop.errors import PeerloopError
     from peerloop.output.messages import reminder_line
 
-    if folder.committed and command not in QUIET_ABOUT_THE_CALENDAR:
-        try:
-            fresh = calendar_freshness(store)
-        except (PeerloopError, OSError, ValueError):
-            fresh = None
-        if fresh is not None and fresh.stale:
+    if folder.committed and command in MOVES_THE_PLAN and _stale_weeks(store) not in (None, (), before):
+        fresh = calendar_freshness(store)
+        if fresh is not None:
             text.message(f"peerloop: {fresh.stale_line()}.")
     if command not in QUIET_ABOUT_THE_REVIEW:
         due = due_review(store)
@@ -125,6 +134,8 @@ def _main(
     if home is not None and not home.strip():
         raise InputError("--home cannot be empty; give the data folder, or leave --home out for the default")
     options.start(Path(home) if home is not None else None)
+    if ctx.invoked_subcommand in MOVES_THE_PLAN:  # to tell, after it, whether the change moved an event
+        options.current.stale_before = _stale_weeks(options.store())
 
 
 COMMANDS: dict[str, tuple[str, str]] = {

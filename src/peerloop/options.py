@@ -28,6 +28,8 @@ class Invocation:
         self.home = home
         self.store: Store | None = None
         """The data folder, once a command opened it (what runs after the command reads it too)."""
+        self.stale_before: tuple[str, ...] | None = None
+        """The weeks the calendar showed otherwise than the plan before a change (see `cli`)."""
 
 
 current = Invocation()

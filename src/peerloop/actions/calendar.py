@@ -20,23 +20,25 @@ class CalendarFreshness(NamedTuple):
     by: str
     """"sync" or "export": how the calendar was last given the plan."""
     at: dt.datetime
-    stale: int
-    """How many weeks (and the review) it shows otherwise than the plan now."""
+    stale: tuple[str, ...]
+    """The weeks (ISO week keys, and "review") it shows otherwise than the plan ahead now."""
 
     def advice(self) -> str:
         return "`peerloop sync`" if self.by == "sync" else "`peerloop export` and import the file again"
 
     def stale_line(self) -> str:
         """ "the calendar is 3 weeks behind the plan: `peerloop sync`", said after a change that moved events."""
-        weeks = "1 week" if self.stale == 1 else f"{self.stale} weeks"
+        count = len(self.stale)
+        weeks = "1 week" if count == 1 else f"{count} weeks"
         return f"the calendar is {weeks} behind the plan: {self.advice()}"
 
 
 def calendar_freshness(store: Store) -> CalendarFreshness | None:
-    """Whether the calendar last given the plan (by sync or export) still shows it; None if never given.
+    """Whether the calendar given the plan (by sync or export) shows the plan ahead; None if never given.
 
-    Cheap enough to run after every change: calendar.toml is read, and the plan walked for the weeks it holds.
-    """
+    Cheap enough to run around every change: calendar.toml and the cached busy times are read, and the plan
+    walked for the rest of the trial (or one round of the peers once it ended)."""
+    from peerloop.actions.busy import respected
     from peerloop.core.calendar import freshness
 
     if not store.calendar_path.exists():
@@ -45,10 +47,12 @@ def calendar_freshness(store: Store) -> CalendarFreshness | None:
     if record is None:
         return None
     session = Session(store)
-    weeks = sum(1 for key in record.weeks if key != "review")
-    slots = rotation.plan(session.roster, session.settings, session.history(), session.today, max(1, weeks))
-    stale = freshness.stale_weeks(record, slots, session.settings.trial_end, session.now)
-    return CalendarFreshness(record.by, record.at, len(stale))
+    settings, history, today = session.settings, session.history(), session.today
+    ahead = rotation.trial_weeks_left(settings, rotation.first_open_week(settings, history, today))
+    weeks = ahead or max(1, len(session.roster.active_on(today)))
+    slots = respected(session, rotation.plan(session.roster, settings, history, today, weeks)).slots
+    stale = freshness.stale_weeks(record, slots, settings.trial_end, session.now)
+    return CalendarFreshness(record.by, record.at, tuple(stale))
 
 
 class Series(NamedTuple):
@@ -113,7 +117,9 @@ def export(
         built = ics.build_export(slots, settings, before, session.now, reminder)
         stamped = {
             **built.state.extra,
-            freshness.KEY: freshness.record(slots, "export", session.now, settings.trial_end),
+            freshness.KEY: freshness.record(
+                before.extra.get(freshness.KEY), slots, "export", session.now, settings.trial_end
+            ),
         }
         built = built._replace(state=state.with_alarm(built.state._replace(extra=stamped), reminder))
         stage(built.data)

@@ -97,7 +97,9 @@ def sync(
                 done = reconcile.SyncRecord(url, session.now, record.recorded, record.intents)
                 extra |= {
                     reconcile.KEY: reconcile.record_to(done),
-                    freshness.KEY: freshness.record(planned, "sync", session.now, session.settings.trial_end),
+                    freshness.KEY: freshness.record(
+                        before.extra.get(freshness.KEY), planned, "sync", session.now, session.settings.trial_end
+                    ),
                 }
             with store.change():
                 store.save_calendar_state(state.state_to_toml(after._replace(extra=extra)))

@@ -109,7 +109,7 @@ def status(
     if json:
         from peerloop.output.json import emit_json, status_json
 
-        calendar = {"by": fresh.by, "at": fresh.at, "stale_weeks": fresh.stale} if fresh else None
+        calendar = {"by": fresh.by, "at": fresh.at, "stale_weeks": len(fresh.stale)} if fresh else None
         invited = {"sent": sent, "out_of_date": stale}
         emit_json(
             {**status_json(current, check_result(current)), "calendar": calendar, "invitations": invited}

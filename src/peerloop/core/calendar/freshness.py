@@ -1,12 +1,13 @@
-"""What the leader's calendar was last given (by `export` or `sync`), so that a change to the plan that
-leaves it stale is noticed at once. Pure, and cheap enough for every writing command: a line per week
-(`peer|mode|start`) is kept in calendar.toml, compared with the plan now for the weeks still ahead.
+"""What the leader's calendar holds (given by `export` and `sync`), so that a change to the plan that leaves
+it stale is noticed at once. Pure, and cheap enough for every writing command: a line per week
+(`peer|mode|start|end`, empty for a week that shows no meeting) is kept in calendar.toml, merged by each
+export or sync, and compared with the whole plan ahead (the rest of the trial) and the review date.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 from peerloop.core.rotation import Slot
@@ -32,9 +33,21 @@ def shown(slot: Slot) -> str:
     return f"{who}|{slot.mode.value if slot.peer else ''}|{slot.start.isoformat()}|{slot.end.isoformat()}"
 
 
-def record(slots: Iterable[Slot], by: str, at: dt.datetime, review: dt.date) -> dict[str, Any]:
-    weeks = {week_key(slot.week): shown(slot) for slot in slots}
-    return {"by": by, "at": at, "weeks": {**weeks, "review": review.isoformat()}}
+def record(previous: object, slots: Sequence[Slot], by: str, at: dt.datetime, review: dt.date) -> dict[str, Any]:
+    """The record after an export or a sync wrote `slots` and the review: those weeks now show what they
+    say, the weeks between them that left the plan show nothing (they were written as cancelled), and weeks
+    written before, beyond these, still show what they showed (a partial export changes only its weeks)."""
+    old = read({KEY: previous})
+    weeks = dict(old.weeks) if old is not None else {}
+    written = {week_key(slot.week): shown(slot) if slot.peer else "" for slot in slots}
+    last = max((week_key(slot.week) for slot in slots), default="")
+    for key in list(weeks):
+        if key != "review" and key not in written and key <= last:
+            weeks[key] = ""
+    weeks.update(written)
+    horizon = at.date() - dt.timedelta(weeks=8)
+    kept = {key: what for key, what in weeks.items() if key == "review" or _week_of(key) >= horizon}
+    return {"by": by, "at": at, "weeks": {**kept, "review": review.isoformat()}}
 
 
 def read(extra: Mapping[str, Any]) -> Published | None:
@@ -49,25 +62,31 @@ def read(extra: Mapping[str, Any]) -> Published | None:
 
 
 def stale_weeks(published: Published, slots: Iterable[Slot], review: dt.date, now: dt.datetime) -> list[str]:
-    """The weeks whose event no longer says what the calendar was given: planned differently now, or gone
-    from the plan while still ahead (a skip logged before its slot); a review date that moved counts too."""
-    planned = {week_key(slot.week): slot for slot in slots}
-    last = max((slot.week for slot in planned.values()), default=now.date())
-    stale = [key for key, slot in planned.items() if published.weeks.get(key, shown(slot)) != shown(slot)]
+    """What the calendar shows otherwise than the plan, from now on: a planned meeting it does not show, or
+    shows at another time, with another peer or mode; a meeting it shows that is no longer planned (a skip,
+    a pause, a stopped trial); the review date, when it moved."""
+    planned = {week_key(slot.week): shown(slot) if slot.peer else "" for slot in slots if slot.end > now}
+    stale = [key for key, want in planned.items() if published.weeks.get(key, "") != want]
     for key, was in published.weeks.items():
-        if key in planned or key == "review" or not was.split("|", 1)[0]:
-            continue
         start = _start(was)
-        if start is not None and now < start and start.date() <= last + dt.timedelta(days=6):
+        if key not in planned and key != "review" and start is not None and start > now:
             stale.append(key)
-    if published.weeks.get("review", review.isoformat()) != review.isoformat():
+    if published.weeks.get("review") != review.isoformat() and review > now.date():
         stale.append("review")
     return sorted(stale)
+
+
+def _week_of(key: str) -> dt.date:
+    try:
+        year, number = key.split("-W")
+        return dt.date.fromisocalendar(int(year), int(number), 1)
+    except ValueError:
+        return dt.date.min
 
 
 def _start(shown_line: str) -> dt.datetime | None:
     parts = shown_line.split("|")
     try:
-        return dt.datetime.fromisoformat(parts[2]) if len(parts) == 4 else None
+        return dt.datetime.fromisoformat(parts[2]) if len(parts) == 4 and parts[0] else None
     except ValueError:
         return None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import http.server
 import json
+import os
 import socket
 import ssl
 import subprocess
@@ -387,6 +388,16 @@ class FeedHandler(http.server.BaseHTTPRequestHandler):
         elif path == "/slow":
             time.sleep(1.5)
             self.answer(200, FEED, "text/calendar")
+        elif path == "/trickle":  # a byte every 0.3 s: no single read ever times out
+            self.send_response(200)
+            self.send_header("Content-Type", "text/calendar")
+            self.end_headers()
+            for byte in FEED:
+                self.wfile.write(bytes([byte]))
+                self.wfile.flush()
+                time.sleep(0.3)
+        elif path == "/cut":
+            self.answer(200, FEED[: len(FEED) // 2], "text/calendar")
 
     def answer(self, code: int, body: bytes, kind: str) -> None:
         self.send_response(code)
@@ -445,11 +456,11 @@ def feeds(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Feeds]:
 
 @pytest.mark.slow
 def test_https_feed_with_self_signed_certificate_is_trusted_through_ca_file(feeds: Feeds) -> None:
-    data = load_feed(f"{feeds.https}/calendar/{TOKEN}/basic.ics", ca_file=feeds.cert, timeout=10)
+    data = load_feed(f"{feeds.https}/calendar/{TOKEN}/basic.ics", ca_file=feeds.cert, deadline=10)
     assert data == FEED
     assert len(busy_of(data)) == 5
     webcal = feeds.https.replace("https://", "webcal://")
-    assert load_feed(f"{webcal}/calendar/{TOKEN}/basic.ics", ca_file=feeds.cert, timeout=10) == FEED
+    assert load_feed(f"{webcal}/calendar/{TOKEN}/basic.ics", ca_file=feeds.cert, deadline=10) == FEED
 
 
 @pytest.mark.slow
@@ -457,13 +468,13 @@ def test_self_signed_certificate_is_refused_without_ca_file(feeds: Feeds) -> Non
     with pytest.raises(
         UnreachableError, match=r"^the TLS certificate of 127\.0\.0\.1:\d+ is not trusted"
     ) as caught:
-        load_feed(f"{feeds.https}/calendar/{TOKEN}/basic.ics", timeout=10)
+        load_feed(f"{feeds.https}/calendar/{TOKEN}/basic.ics", deadline=10)
     assert TOKEN not in caught.value.message
 
 
 @pytest.mark.slow
 def test_plain_http_is_allowed_on_this_machine(feeds: Feeds) -> None:
-    assert load_feed(f"{feeds.http}/calendar/{TOKEN}/basic.ics", timeout=10) == FEED
+    assert load_feed(f"{feeds.http}/calendar/{TOKEN}/basic.ics", deadline=10) == FEED
 
 
 @pytest.mark.slow
@@ -491,7 +502,7 @@ def test_failing_feed_gives_one_line_without_the_token(
     feeds: Feeds, path: str, error: type[PeerloopError], message: str
 ) -> None:
     with pytest.raises(error, match=message) as caught:
-        load_feed(feeds.https + path, ca_file=feeds.cert, timeout=0.3 if path == "/slow" else 10)
+        load_feed(feeds.https + path, ca_file=feeds.cert, deadline=0.3 if path == "/slow" else 10)
     assert TOKEN not in caught.value.message
     assert "\n" not in caught.value.message
     assert caught.value.message.startswith(("https://127.0.0.1:", "127.0.0.1:"))
@@ -499,7 +510,7 @@ def test_failing_feed_gives_one_line_without_the_token(
 
 @pytest.mark.slow
 def test_redirect_to_https_is_followed(feeds: Feeds) -> None:
-    assert load_feed(f"{feeds.https}/redirect/{TOKEN}", ca_file=feeds.cert, timeout=10) == FEED
+    assert load_feed(f"{feeds.https}/redirect/{TOKEN}", ca_file=feeds.cert, deadline=10) == FEED
 
 
 def test_closed_port_is_unreachable() -> None:
@@ -509,7 +520,7 @@ def test_closed_port_is_unreachable() -> None:
     with pytest.raises(
         UnreachableError, match=rf"^cannot reach 127\.0\.0\.1:{port} \(.*\): check the address"
     ):
-        load_feed(f"https://127.0.0.1:{port}/calendar/{TOKEN}.ics", timeout=5)
+        load_feed(f"https://127.0.0.1:{port}/calendar/{TOKEN}.ics", deadline=5)
 
 
 def test_unreadable_ca_file_is_an_input_error(tmp_path: Path) -> None:
@@ -640,3 +651,50 @@ def test_busy_settings_and_feeds_are_listed_and_forgotten(cli: Invoke, busy_feed
     assert "the start must be before the end" in bad.stderr
     assert cli("disconnect", "busy", str(busy_feed)).exit_code == 0
     assert json.loads(cli("connect", "--json").stdout) == []
+
+
+@pytest.mark.slow
+def test_a_trickling_server_is_stopped_by_the_total_deadline(feeds: Feeds) -> None:
+    started = time.monotonic()
+    with pytest.raises(UnreachableError, match="did not answer within 2 s"):
+        load_feed(f"{feeds.http}/trickle", deadline=2)
+    assert time.monotonic() - started < 5
+
+
+@pytest.mark.slow
+def test_a_feed_cut_off_half_way_is_refused_not_read_as_fewer_events(feeds: Feeds) -> None:
+    with pytest.raises(DataFileError, match="ends before its END:VCALENDAR"):
+        load_feed(f"{feeds.http}/cut", deadline=10)
+
+
+def test_only_a_regular_file_of_a_sane_size_is_read_as_a_feed(tmp_path: Path) -> None:
+    with pytest.raises(DataFileError, match="/dev/zero is not a regular file"):
+        load_feed("/dev/zero")
+    big = tmp_path / "big.ics"
+    with big.open("wb") as file:
+        file.write(b"BEGIN:VCALENDAR\r\n")
+        file.truncate(17 * 2**20)
+    with pytest.raises(DataFileError, match="is over 16 MB"):
+        load_feed(str(big))
+    cut = tmp_path / "cut.ics"
+    cut.write_bytes(FEED[: len(FEED) // 2])
+    with pytest.raises(DataFileError, match="ends before its END:VCALENDAR"):
+        load_feed(str(cut))
+
+
+def test_a_broken_busy_cache_never_stops_a_weekly_command_and_doctor_reports_it(
+    cli: Invoke, set_up: Callable[..., None], home: Path
+) -> None:
+    set_up("Ann Lee", "Bo Chen", "Cy Dee", "Di Eze")
+    (home / "busy.toml").write_text(
+        "schema_version = 1\nrefreshed_at = 2026-03-01T09:00:00Z\n[[busy]]\nstart = 7\n"
+    )
+    os.chmod(home / "busy.toml", 0o600)
+    for argv in (["next"], ["plan", "--weeks", "2"], ["export", "-o", os.devnull]):
+        result = cli(*argv)
+        assert result.exit_code == 0, (argv, result.output)
+        assert result.stderr.count("busy.toml") == 1, result.stderr
+        assert "planned without busy times this time" in result.stderr
+    checked = cli("doctor")
+    assert checked.exit_code == 4
+    assert "busy.toml" in checked.stdout

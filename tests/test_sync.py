@@ -32,7 +32,6 @@ from tests.calendars import record_after
 from tests.conftest import Invoke
 from tests.servers import Server, radicale, read_back, xandikos
 
-
 PEERS = ("Ann Lee", "Bo Chen", "Cy Dee", "Di Eze")
 
 

@@ -47,7 +47,7 @@ def read_cache(store: Store) -> Cache | None:
         return Cache(refreshed, freetime.busy_from_toml(data.get("busy", [])))
     except ValueError as error:
         raise DataFileError(
-            f"{path}: {error}; delete it, the next `peerloop sync` fetches it again"
+            f"{path}: {error}; delete it, `peerloop plan --refresh` fetches the busy times again"
         ) from None
 
 
@@ -150,6 +150,10 @@ def respected(session: Session, slots: list[Slot], refresh_first: bool = False) 
         notes += [f"warning: {failure} (the last busy times are kept)" for failure in failures]
         if not failures:
             notes.append(f"Fetched {count} busy time{'s' if count != 1 else ''} from your calendars.")
-    cache = read_cache(store)
+    try:
+        cache = read_cache(store)
+    except DataFileError as damaged:  # a weekly command plans on without it; `doctor` reports it
+        notes.append(f"warning: {damaged.message} (planned without busy times this time)")
+        return Respected(slots, notes)
     note = age_note(cache, session.now)
     return Respected(placed(session, slots, found, cache), notes + ([note] if note else []))

@@ -100,7 +100,14 @@ def check_files(store: Store) -> list[Finding]:
     def calendar_records() -> object:
         return state_from_toml(store.load_calendar_state(), new_home_id="doctor0")
 
-    for path, load in ((store.calendar_path, calendar_records), (store.connections_path, store.connections)):
+    def busy_times() -> object:
+        from peerloop.actions.busy import read_cache
+
+        return read_cache(store)
+
+    checked = ((store.calendar_path, calendar_records), (store.connections_path, store.connections),
+               (store.busy_path, busy_times))  # fmt: skip
+    for path, load in checked:
         try:
             load()
         except DataFileError as error:

@@ -24,7 +24,10 @@ if TYPE_CHECKING:
 UTC = dt.UTC
 OWN_UID_PREFIX = "peerloop-"
 """peerloop's own synced events: they never count as busy (see calendar.py's UIDs)."""
-MAX_FEED_BYTES = 64 * 1024 * 1024
+MAX_FEED_BYTES = 16 * 1024 * 1024
+"""A busy-time feed, downloaded or read: a year of a busy calendar exported with every detail is a few MB."""
+DEADLINE = 30.0
+"""Seconds a download may take in all."""
 _MAX_SUMMARY = 200
 
 
@@ -120,27 +123,53 @@ def _address(text: str) -> str:
     return text.casefold()
 
 
-def load_feed(source: str, ca_file: Path | None = None, timeout: float = 30.0) -> bytes:
+def load_feed(source: str, ca_file: Path | None = None, deadline: float = DEADLINE) -> bytes:
     """The bytes of a local .ics file or an https feed (webcal:// is read as https://; plain http only on
-    this machine). The system's CA store is used unless `ca_file` names the certificate to trust."""
+    this machine), whole: at most MAX_FEED_BYTES, a download done within `deadline` seconds in all, a file
+    only if it is a regular file, and the data must end where a calendar ends (a feed cut off half-way
+    is refused, never read as fewer events). The system's CA store is used unless `ca_file` names the
+    certificate to trust."""
     scheme = urlsplit(source).scheme.lower() if "://" in source else ""
     if scheme in ("https", "http", "webcal"):
-        data = _download(source, ca_file, timeout)
+        data = _download(source, ca_file, deadline)
     else:
-        path = Path(unquote(urlsplit(source).path) if scheme == "file" else source).expanduser()
-        try:
-            data = path.read_bytes()
-        except OSError as error:
-            reason = error.strerror or type(error).__name__
-            raise DataFileError(f"cannot read the busy-time file {path}: {reason}; check the path") from None
-    if data.lstrip(b"\xef\xbb\xbf \t\r\n")[:15].upper() != b"BEGIN:VCALENDAR":
+        data = _read_file(Path(unquote(urlsplit(source).path) if scheme == "file" else source).expanduser())
+    body = data.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if body[:15].upper() != b"BEGIN:VCALENDAR":
         raise DataFileError(
             f"{redacted(source)} is not iCalendar data (no BEGIN:VCALENDAR): check the file or the address"
+        )
+    if not body.rstrip().upper().endswith(b"END:VCALENDAR"):
+        raise DataFileError(
+            f"{redacted(source)} ends before its END:VCALENDAR (cut off on the way?); the last busy times are kept"
         )
     return data
 
 
-def _download(source: str, ca_file: Path | None, timeout: float) -> bytes:
+def _read_file(path: Path) -> bytes:
+    """A local feed: a regular file (never a device, a pipe or a folder), at most MAX_FEED_BYTES."""
+    import os
+    import stat
+
+    try:
+        with open(path, "rb") as file:
+            info = os.fstat(file.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                raise DataFileError(f"the busy-time source {path} is not a regular file; give an .ics file")
+            data = file.read(MAX_FEED_BYTES + 1)
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        raise DataFileError(f"cannot read the busy-time file {path}: {reason}; check the path") from None
+    if len(data) > MAX_FEED_BYTES:
+        raise DataFileError(f"the busy-time file {path} is over {MAX_FEED_BYTES // 2**20} MB: is it really a calendar?")
+    return data
+
+
+def _download(source: str, ca_file: Path | None, deadline: float) -> bytes:
+    """The feed's bytes, read in chunks against one total deadline (a server that trickles a byte at a time
+    is stopped too, not only one that goes silent)."""
+    import time
+
     import http.client
     import urllib.error
     import urllib.request
@@ -167,9 +196,19 @@ def _download(source: str, ca_file: Path | None, timeout: float) -> bytes:
     request = urllib.request.Request(
         url, headers={"User-Agent": f"peerloop/{__version__}", "Accept": "text/calendar, */*;q=0.1"}
     )
+    until = time.monotonic() + deadline
+    chunks: list[bytes] = []
+    size = 0
     try:
-        with opener.open(request, timeout=timeout) as response:
-            data: bytes = response.read(MAX_FEED_BYTES + 1)
+        with opener.open(request, timeout=min(deadline, 30.0)) as response:
+            while size <= MAX_FEED_BYTES:
+                if time.monotonic() > until:
+                    raise TimeoutError
+                chunk = response.read1(1 << 16)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                size += len(chunk)
     except urllib.error.HTTPError as error:
         error.close()
         if error.code in (401, 403):
@@ -180,7 +219,8 @@ def _download(source: str, ca_file: Path | None, timeout: float) -> bytes:
             f"{shown} answered HTTP {error.code} {one_line(str(error.reason))}: check the address"
         ) from None
     except (OSError, http.client.HTTPException) as error:  # URLError and TimeoutError are OSErrors
-        raise _unreachable(error, host_of(source), timeout) from None
+        raise _unreachable(error, host_of(source), deadline) from None
+    data = b"".join(chunks)
     if len(data) > MAX_FEED_BYTES:
         raise RemoteRefusedError(
             f"{shown} sent more than {MAX_FEED_BYTES // 2**20} MB: is it really a calendar feed?"

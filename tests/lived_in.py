@@ -18,7 +18,7 @@ from peerloop.cli import app_for
 from peerloop.errors import Exit
 
 NOW = "2026-04-15T09:00"
-"""A Wednesday in week 7 of a trial that started on 2026-03-02 (the review is due on 2026-09-02)."""
+"""A Wednesday in week 7 of a trial that started on 2026-03-02 (the review is due on 2026-08-31)."""
 PEERS = ("Ann Lee", "Bo Chen", "Cy Dee", "Di Eze")
 IDS = ("20260303-1", "20260310-1", "20260317-1", "20260324-1", "20260415-1", "20991231-1", "x")
 

@@ -118,7 +118,7 @@ def test_the_golden_export_reads_back_exactly() -> None:
     ]
     assert summaries[-1] == "Peer network review: continue, adjust or stop?"
     review = found[-1]
-    assert review["DTSTART"] == ({"VALUE": "DATE"}, "20260902")
+    assert review["DTSTART"] == ({"VALUE": "DATE"}, "20260831")
     for question in calendar.REVIEW_QUESTIONS:
         assert question in unescape(review["DESCRIPTION"][1])
     first = found[0]
@@ -510,8 +510,8 @@ def test_a_review_moved_before_its_date_is_cancelled_and_replaced() -> None:
         calendar_state.review_uid(HOME_ID, later.trial_start),
     )
     assert found[old]["STATUS"][1] == "CANCELLED"
-    assert found[old]["DTSTART"][1] == "20260902"
-    assert found[new]["DTSTART"][1] == "20260909"
+    assert found[old]["DTSTART"][1] == "20260831"
+    assert found[new]["DTSTART"][1] == "20260907"
     assert found[new]["SEQUENCE"][1] == "0"
     done = ics.build_export(slots, later, second.state, moment(later, "2026-09-05T09:00"))
     assert old not in done.uids, "once its date has passed, an old review is left alone"
@@ -601,7 +601,7 @@ def test_the_export_command_writes_the_golden_file(cli: Invoke, tmp_path: Path) 
     assert result.exit_code == 0, result.output
     assert result.stdout == ""
     assert "Wrote 26 meetings" in result.stderr
-    assert "the review date (2026-09-02)" in result.stderr
+    assert "the review date (2026-08-31)" in result.stderr
     assert target.read_bytes() == (GOLDEN / "export.ics").read_bytes()
 
 
@@ -645,7 +645,7 @@ def test_export_after_the_trial_asks_for_weeks(
     at("2026-09-10T09:00")
     result = cli("export", "-o", "-")
     assert result.exit_code == 3
-    assert "the trial ended on 2026-09-02" in result.stderr
+    assert "the trial ended on 2026-08-31" in result.stderr
     assert "--weeks" in result.stderr
     assert cli("export", "-o", "-", "--weeks", "2").exit_code == 0
 
@@ -817,7 +817,7 @@ def test_khal_shows_every_meeting_at_the_right_local_time_across_dst(tmp_path: P
         f"{slot.mode.value.capitalize()} with {slot.peer.name}" for slot in slots if slot.peer
     ]
     (review,) = [event for event in listed if not event["start-time"]]
-    assert review["start-date"] == "2026-09-02"
+    assert review["start-date"] == "2026-08-31"
     # The same calendar seen from UTC: 07:30 in winter time, 06:30 from 2026-03-29 on.
     utc = Khal(tmp_path / "khal", "UTC")
     around = {e["start-date"]: e["start-time"] for e in utc.events("2026-03-20", "2026-04-05")}

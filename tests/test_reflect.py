@@ -13,7 +13,7 @@ from peerloop.store.records import Store
 from tests.conftest import Invoke
 
 SIX_MONTH_TEST = (
-    "(c) Test the process with a time limit: your 6-month trial runs from Mon 2026-03-02 to Wed 2026-09-02 "
+    "(c) Test the process with a time limit: your 6-month trial runs from Mon 2026-03-02 to Sun 2026-08-30 "
     "(26 weeks)."
 )
 

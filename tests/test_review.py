@@ -246,7 +246,7 @@ def a_review(day: dt.date, trial_start: dt.date, decision: Decision = Decision.C
 def test_the_review_is_due_from_the_review_date_until_one_is_recorded() -> None:
     config = make_settings()
     end = config.trial_end
-    assert end == dt.date(2026, 9, 2)
+    assert end == dt.date(2026, 8, 31)  # the Monday after week 26 (a Tuesday slot from Mon 2026-03-02)
     assert not review_due(config, [], end - dt.timedelta(days=1))
     assert review_due(config, [], end)
     assert review_due(config, [a_review(dt.date(2025, 9, 1), dt.date(2025, 3, 1))], end)  # an older trial's
@@ -260,6 +260,13 @@ def test_continue_and_adjust_start_a_new_trial_stop_does_not() -> None:
     assert next_trial(config, Decision.CONTINUE, today).trial_start == today
     assert next_trial(config, Decision.ADJUST, today).trial_start == today
     assert next_trial(config, Decision.STOP, today) == config._replace(stopped_on=today)
+
+
+def test_an_early_review_midweek_starts_the_next_trial_with_its_own_week() -> None:
+    wednesday = dt.date(2026, 3, 25)
+    new_trial = next_trial(make_settings(), Decision.CONTINUE, wednesday)
+    assert new_trial.trial_start == dt.date(2026, 3, 23)  # this week's Tuesday meeting is the new trial's
+    assert first_trial_week(new_trial) == dt.date(2026, 3, 23)
 
 
 def test_the_reflections_from_the_start_are_those_since_the_review_that_began_the_trial() -> None:
@@ -312,13 +319,13 @@ def test_evidence_gathers_wins_open_follow_ups_and_excuses() -> None:
     assert [s.text for s in found.skip_reasons] == ["board week"]
     data = evidence_json(found)
     assert data["weeks"] == {
-        "so_far": 4,
+        "so_far": 3,  # the weeks before the review's week: its own belongs to the next trial
         "kept": 2,
         "skipped": 1,
         "missed": 0,
         "paused": 0,
-        "open": 1,
-        "strip": "●●○◌" + "·" * 22,
+        "open": 0,
+        "strip": "●●○" + "·" * 23,
     }
     assert data["meetings"] == 2
     assert data["gains"] == {"advice": 0, "strength": 0, "motivation": 0}
@@ -337,7 +344,7 @@ def test_the_report_holds_the_evidence_and_the_answers() -> None:
         works="the slot", improve=None,
     )  # fmt: skip
     text = report_markdown(found, review)
-    assert text.startswith("# Peer network review: trial of 2026-03-02 to 2026-09-02\n")
+    assert text.startswith("# Peer network review: trial of 2026-03-02 to 2026-08-30\n")
     assert "- 2026-03-03, Ann Lee: \\# not a heading second line" in text
     assert "- Did it add value? partly" in text
     assert "- Decision: adjust" in text
@@ -396,7 +403,7 @@ PEERS = ("Ann Lee", "Bo Chen", "Cy Dee", "Di Eze")
 
 
 REMINDER = (
-    "peerloop: your 6-month trial ended on Wed 2026-09-02: run `peerloop review` to decide whether to "
+    "peerloop: your 6-month trial ended on Sun 2026-08-30: run `peerloop review` to decide whether to "
     "continue, adjust or stop.\n"
 )
 
@@ -435,7 +442,7 @@ def a_trial(store: Store) -> None:
 
 @pytest.fixture
 def due(set_up: Callable[..., None], store: Store, at: Callable[[str], None]) -> None:
-    """A trial from 2026-03-02 whose review date (2026-09-02) has passed."""
+    """A trial from 2026-03-02 whose review date (2026-08-31) has passed."""
     set_up(*PEERS)
     a_trial(store)
     at("2026-09-07T12:00")
@@ -445,9 +452,9 @@ def test_the_reminder_appears_from_the_review_date_on_and_only_on_stderr(
     cli: Invoke, set_up: Callable[..., None], at: Callable[[str], None]
 ) -> None:
     set_up(*PEERS)
-    at("2026-09-01T23:00")
+    at("2026-08-30T23:00")
     assert cli("peers").stderr == ""
-    at("2026-09-02T00:30")
+    at("2026-08-31T00:30")
     result = cli("peers")
     assert result.exit_code == 0
     assert result.stderr == REMINDER
@@ -531,7 +538,7 @@ def test_review_shows_the_evidence_then_records_the_answers(cli: Invoke, store: 
     assert result.exit_code == 0, result.output
     out = result.stdout
     evidence = [
-        "The review of your 6-month trial: Mon 2026-03-02 to Wed 2026-09-02",
+        "The review of your 6-month trial: Mon 2026-03-02 to Sun 2026-08-30",
         "Process: did the meetings happen?",
         "  ●○●" + "×" * 23,  # noqa: RUF001 (the trial's 26 weeks)
         "  2 of 26 weeks kept (2 meetings); 1 skipped, 23 missed",
@@ -580,7 +587,7 @@ def test_stop_keeps_the_settings_and_a_second_review_is_refused(cli: Invoke, sto
     before = store.load_roster().settings
     result = cli("review", "--added-value", "no", "--decision", "stop")
     assert result.exit_code == 0, result.output
-    assert "The loop stops here." in result.stdout
+    assert "The loop stops here: no meeting is planned any more" in result.stdout
     assert before is not None
     assert store.load_roster().settings == before._replace(stopped_on=dt.date(2026, 9, 7))
     again = cli("review", "--added-value", "yes", "--decision", "continue")
@@ -600,7 +607,7 @@ def test_an_early_review_needs_early(
     refused = cli("review", "--added-value", "yes", "--decision", "continue")
     assert refused.exit_code == 2
     assert refused.stderr == (
-        "peerloop: error: the trial runs until 2026-09-02, 13 weeks from now; to review it now, pass --early\n"
+        "peerloop: error: the trial runs until 2026-08-31, 13 weeks from now; to review it now, pass --early\n"
     )
     assert store.load_journal().reviews == ()
     result = cli("review", "--early", "--added-value", "yes", "--decision", "continue")
@@ -637,7 +644,7 @@ def test_review_json_alone_prints_the_evidence_and_records_nothing(cli: Invoke, 
         "skip_reasons", "excuses", "reflections", "touches", "purpose", "review",
     }  # fmt: skip
     assert data["trial"] == {
-        "start": "2026-03-02", "end": "2026-09-02", "weeks": 26, "week": 28, "today": "2026-09-07", "early": False,
+        "start": "2026-03-02", "end": "2026-08-31", "weeks": 26, "week": 28, "today": "2026-09-07", "early": False,
     }  # fmt: skip
     assert data["weeks"]["kept"] == 2
     assert data["meetings"] == 2
@@ -673,7 +680,7 @@ def test_review_report_writes_a_private_markdown_file(cli: Invoke, tmp_path: Pat
     assert result.exit_code == 0, result.output
     assert stat.S_IMODE(report.stat().st_mode) == 0o600
     text = report.read_text(encoding="utf-8")
-    assert text.startswith("# Peer network review: trial of 2026-03-02 to 2026-09-02\n")
+    assert text.startswith("# Peer network review: trial of 2026-03-02 to 2026-08-30\n")
     for expected in ("## Process", "| Ann Lee | 1 | 2026-03-03 |", "- 2026-03-03, Ann Lee: hired a VP",
                      "- it feels awkward", "- 2026-03-10, Bo Chen: no time", "- Did it add value? partly",
                      "- What works well? the Tuesday slot", "- Decision: adjust"):  # fmt: skip
@@ -709,7 +716,7 @@ def test_review_on_a_terminal_asks_after_the_evidence(
 
 
 def test_a_touch_leaves_the_rotation_and_counts_in_peers_history_and_review(
-    cli: Invoke, roster: Callable[[str], None]
+    cli: Invoke, roster: Callable[[str], None], at: Callable[[str], None]
 ) -> None:
     roster(NEW_YEAR)
     plan_before = as_json(cli, "plan", "--weeks", "10")
@@ -735,6 +742,8 @@ def test_a_touch_leaves_the_rotation_and_counts_in_peers_history_and_review(
         ("touch", "Bob Ray"), ("touch", "Bob Ray"), ("touch", ZOE)
     ]  # fmt: skip
     assert history[1]["note"] == "called about the offer"
+    assert as_json(cli, "review")["touches"] == []  # the review's own week belongs to the next trial
+    at("2027-01-04T09:00")
     evidence = as_json(cli, "review")
     assert evidence["touches"] == [
         {"name": "Bob Ray", "count": 2, "last": "2027-01-01"},

@@ -30,7 +30,7 @@ LEGEND = "  ● kept  ○ skipped  × missed  ◌ this week, open  · to come"  
 
 
 REMINDER = (
-    "peerloop: your 6-month trial ended on Wed 2026-09-02: run `peerloop review` to decide whether to "
+    "peerloop: your 6-month trial ended on Sun 2026-08-30: run `peerloop review` to decide whether to "
     "continue, adjust or stop.\n"
 )
 
@@ -86,13 +86,13 @@ def test_status_shows_the_week_the_strip_the_counts_the_skips_and_the_next_meeti
     result = cli("status")
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines() == [
-        "Trial week 5 of 26 (Mon 2026-03-02 to Wed 2026-09-02)",
+        "Trial week 5 of 26 (Mon 2026-03-02 to Sun 2026-08-30)",
         "  ●○●×◌" + "·" * 21,  # noqa: RUF001
         LEGEND,
         "Meetings  2 of 5 weeks kept so far; 1 skipped, 1 missed, this week open",
         "Skips     Tue 2026-03-10: board week",
         "Next      Tue 2026-03-31, 08:30-09:15 (Europe/Berlin): coffee with Cy Dee",
-        "Review    Wed 2026-09-02, in 22 weeks",
+        "Review    Mon 2026-08-31, in 22 weeks",
         "Calendar  not given the plan yet: `peerloop export`, or `peerloop connect caldav` and `peerloop sync`",
     ]
     assert result.stderr == ""
@@ -111,7 +111,7 @@ def test_status_before_the_trial_starts(cli: Invoke, set_up: Callable[..., None]
     lines = cli("status").stdout.splitlines()
     assert (
         lines[0]
-        == "The trial starts in the week of Mon 2026-03-16: Wed 2026-03-11 to Fri 2026-09-11, 26 weeks"
+        == "The trial starts in the week of Mon 2026-03-16: Wed 2026-03-11 to Sun 2026-09-13, 26 weeks"
     )
     assert lines[1] == "  " + "·" * 26
     assert lines[3] == "Meetings  none yet"
@@ -142,7 +142,7 @@ def test_status_json_shape(
         "next", "overdue", "review", "check", "calendar", "invitations", "paused",
     }  # fmt: skip
     assert data["today"] == "2026-03-18"
-    assert data["trial"] == {"start": "2026-03-02", "end": "2026-09-02", "week": 3, "weeks": 26}
+    assert data["trial"] == {"start": "2026-03-02", "end": "2026-08-31", "week": 3, "weeks": 26}
     assert data["strip"] == "●○◌" + "·" * 23
     assert data["weeks"] == [
         {"week": 1, "monday": "2026-03-02", "state": "kept"},
@@ -155,7 +155,7 @@ def test_status_json_shape(
     assert data["next"]["peer"] == "Bo Chen"
     assert data["next"]["date"] == "2026-03-17"
     assert data["overdue"] is True
-    assert data["review"] == {"date": "2026-09-02", "due": False, "done": None, "decision": None}
+    assert data["review"] == {"date": "2026-08-31", "due": False, "done": None, "decision": None}
     assert data["check"]["code"] == 10
 
 
@@ -185,20 +185,21 @@ def test_check_exits_11_when_the_review_is_due(
     cli: Invoke, set_up: Callable[..., None], store: Store, at: Callable[[str], None]
 ) -> None:
     set_up(*PEERS)
-    at("2026-09-01T12:00")  # the day before the review date: the Tuesday slot is today, not overdue
+    write(store, met("2026-08-25", "Ann Lee"))  # week 26, the trial's last, kept
+    at("2026-08-30T20:00")  # the last day of the last week: the review is not due yet
     assert cli("status", "--check").exit_code == 0
-    at("2026-09-02T07:00")  # the review date, and Tuesday's meeting is overdue: both, code 10
+    at("2026-08-31T07:00")  # the review date, the Monday after: due; Tuesday's meeting is still ahead
+    result = cli("status", "--check")
+    assert result.exit_code == 11
+    assert result.stderr == (
+        "peerloop: the trial ended on Sun 2026-08-30 and the review is due: run `peerloop review`\n"
+    )
+    at("2026-09-02T12:00")  # Tuesday's meeting (the rotation goes on until the review) is overdue too: code 10
     result = cli("status", "--check")
     assert result.exit_code == 10
     assert result.stderr.count("\n") == 1
     assert "overdue" in result.stderr
-    assert "the trial ended on Wed 2026-09-02 and the review is due: run `peerloop review`" in result.stderr
-    write(store, met("2026-09-01", "Ann Lee"))
-    result = cli("status", "--check")
-    assert result.exit_code == 11
-    assert result.stderr == (
-        "peerloop: the trial ended on Wed 2026-09-02 and the review is due: run `peerloop review`\n"
-    )
+    assert "the trial ended on Sun 2026-08-30 and the review is due: run `peerloop review`" in result.stderr
 
 
 def test_status_says_the_review_is_due_and_reminds_on_stderr(
@@ -209,8 +210,8 @@ def test_status_says_the_review_is_due_and_reminds_on_stderr(
     result = cli("status")
     assert result.exit_code == 0
     lines = result.stdout.splitlines()
-    assert lines[0] == "The trial of Mon 2026-03-02 to Wed 2026-09-02 has ended (26 weeks; this is week 28)"
-    assert lines[-2] == "Review    due since Wed 2026-09-02: run `peerloop review`"
+    assert lines[0] == "The trial of Mon 2026-03-02 to Sun 2026-08-30 has ended (26 weeks; this is week 28)"
+    assert lines[-2] == "Review    due since Mon 2026-08-31: run `peerloop review`"
     assert result.stderr == REMINDER
     as_json = cli("status", "--json")
     assert json.loads(as_json.stdout)["review"]["due"] is True
@@ -229,15 +230,15 @@ def test_status_after_a_stop_shows_the_trial_as_it_was_and_checks_nothing(
     at("2026-10-20T12:00")
     result = cli("status")
     assert result.stdout.splitlines()[0] == (
-        "Trial of Mon 2026-03-02 to Wed 2026-09-02: stopped at the review of Mon 2026-09-07"
+        "Trial of Mon 2026-03-02 to Sun 2026-08-30: stopped at the review of Mon 2026-09-07"
     )
     assert len(result.stdout.splitlines()[1].strip()) == 26  # the trial's 26 weeks, not to today
-    assert "Next" not in result.stdout
+    assert "Next      none: no meeting is planned once you stop" in result.stdout.splitlines()
     assert result.stdout.splitlines()[-2].startswith("Review    done on Mon 2026-09-07: you decided to stop")
     assert result.stderr == ""
     assert cli("status", "--check").exit_code == 0
     data = json.loads(cli("status", "--json").stdout)
-    assert data["review"] == {"date": "2026-09-02", "due": False, "done": "2026-09-07", "decision": "stop"}
+    assert data["review"] == {"date": "2026-08-31", "due": False, "done": "2026-09-07", "decision": "stop"}
     assert data["next"] is None
 
 

@@ -20,7 +20,7 @@ PEERS = ("Ann Lee", "Bo Chen", "Cy Dee", "Di Eze")
 START = dt.date(2026, 3, 2)  # a Monday; the slot is Tuesday 08:30 in Europe/Berlin
 
 
-REVIEW_DAY = dt.date(2026, 9, 7)  # a Monday, five days after the review date (2026-09-02)
+REVIEW_DAY = dt.date(2026, 9, 7)  # a Monday, five days after the review date (2026-08-31)
 
 
 SKIPPED_WEEKS = {3, 7, 11, 15, 19, 23}  # 6 skips, 20 meetings in weeks 1..26

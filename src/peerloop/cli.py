@@ -52,13 +52,17 @@ class PeerloopGroup(TyperGroup):
         store = options.current.store
         if store is not None:
             for tightened in store.folder.tightened:
-                text.message(f"peerloop: {tightened} was readable by others; it is now private to you (mode 700).")
+                text.message(
+                    f"peerloop: {tightened} was readable by others; it is now private to you (mode 700)."
+                )
         if command is not None and store is not None:
             _after(command, store, options.current.stale_before)
         return result
 
 
-MOVES_THE_PLAN = frozenset({"init", "add", "edit", "remove", "pause", "resume", "log", "forget", "reflect", "review"})
+MOVES_THE_PLAN = frozenset(
+    {"init", "add", "edit", "remove", "pause", "resume", "log", "forget", "reflect", "review"}
+)
 """Commands whose change can move a planned meeting: the stale-calendar line is said after them, when the
 change moved one (not after `done`, a touch or a reflection that adds no one)."""
 QUIET_ABOUT_THE_REVIEW = frozenset({"review", "status"})

@@ -103,7 +103,7 @@ def export(
         session = Session(store)
         settings, today = session.settings, session.today
         history = session.history()
-        if weeks is None:
+        if weeks is None and settings.stopped_on is None:
             weeks = rotation.trial_weeks_left(settings, rotation.first_open_week(settings, history, today))
             if weeks == 0:
                 raise ConflictError(
@@ -111,7 +111,7 @@ def export(
                     "to export until it; pass --weeks N to export meetings after it, or start a new trial with "
                     "`peerloop init --start DATE`"
                 )
-        slots = place(session, rotation.plan(session.roster, settings, history, today, weeks))
+        slots = place(session, rotation.plan(session.roster, settings, history, today, weeks or 0))
         before = calendar_state(store)
         reminder = state.remembered_alarm(before, alarm, no_alarm)
         built = ics.build_export(slots, settings, before, session.now, reminder)

@@ -64,6 +64,10 @@ def week_peer(session: Session, day: dt.date) -> Peer:
             "name who you met: `peerloop log NAME`"
         )
     slot = session.next_slot(day)
+    if slot is None:
+        raise ConflictError(
+            "no meeting is planned: the trial was stopped; name who you met: `peerloop log NAME`"
+        )
     if slot.peer is None:
         raise ConflictError(
             f"nobody's turn in the week of {slot.week.isoformat()}: every peer is paused; "

@@ -98,7 +98,11 @@ def sync(
                 extra |= {
                     reconcile.KEY: reconcile.record_to(done),
                     freshness.KEY: freshness.record(
-                        before.extra.get(freshness.KEY), planned, "sync", session.now, session.settings.trial_end
+                        before.extra.get(freshness.KEY),
+                        planned,
+                        "sync",
+                        session.now,
+                        session.settings.trial_end,
                     ),
                 }
             with store.change():

@@ -58,6 +58,8 @@ def _numbers(items: list[int] | None) -> tuple[int, ...]:
 
 def next_line(session: Session) -> str:
     slot = session.next_slot()
+    if slot is None:
+        return "No meeting is planned: the trial was stopped."
     if slot.peer is None:
         return f"Next: nobody in the week of {text.day(slot.week)} (every peer is paused)."
     return f"Next: {safe(slot.peer.name)}, {text.day(slot.date)}."
@@ -212,7 +214,7 @@ def _chosen_peer(session: Session, name: str | None, day: dt.date) -> Peer:
     week = rotation.week_start(day)
     if week not in session.history().done_weeks:
         return logbook.week_peer(session, day)
-    upcoming = session.next_slot(day).peer
+    upcoming = slot.peer if (slot := session.next_slot(day)) is not None else None
     if not prompts.interactive() or upcoming is None:
         held = journal.entries_in_week(session.log_entries(), day)
         what = ", ".join(journal.describe(entry) for entry in held) or "a meeting or a skip"
@@ -295,7 +297,10 @@ def _log_skip(name: str | None, date: str | None, reason: str | None) -> None:
         day = _day(session, date)
         for year in journal.week_years(day):
             session.year(year)
-        peer = session.require_peer(name) if name is not None else session.next_slot(day).peer
+        planned = session.next_slot(day)
+        peer = (
+            session.require_peer(name) if name is not None else planned.peer if planned is not None else None
+        )
         skip = logbook.log_skip(session, day, peer, checked)
     turn = f" ({safe(skip.peer)}'s turn)" if skip.peer else ""
     text.out(

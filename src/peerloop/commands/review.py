@@ -82,6 +82,14 @@ def review(
             help="Print the evidence as JSON (with the review, when the answers are given as flags).",
         ),
     ] = False,
+    send_cancel: Annotated[
+        bool | None,
+        typer.Option(
+            "--send-cancel/--no-send-cancel",
+            help="With a stop: e-mail the peers you sent invitations their cancellation (asked on a terminal).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """The six-month review: did it add value?
 
@@ -164,13 +172,17 @@ def review(
         say(f"Wrote the evidence and your answers to {output.path} (readable only by you).")
     if choice is Decision.STOP:
         say(
-            f"The loop stops here. Your journal stays in {store.home}; "
+            f"The loop stops here: no meeting is planned any more (`peerloop export` or `peerloop sync` cancels "
+            f"those in your calendar). Your journal stays in {store.home}; "
             "`peerloop init --start DATE` starts a new trial if you come back to it."
         )
+        _cancel_invitations(store, send_cancel, say)
         return
     say(
-        f"A new {updated_settings.trial_months}-month trial starts today: {text.day(updated_settings.trial_start)} to "
-        f"{text.day(updated_settings.trial_end)} ({updated_settings.trial_weeks} weeks). `peerloop status` shows where it stands."
+        f"A new {updated_settings.trial_months}-month trial starts "
+        f"{'today' if updated_settings.trial_start == found.today else 'with this week'}: "
+        f"{text.day(updated_settings.trial_start)} to "
+        f"{text.day(updated_settings.counted_until)} ({updated_settings.trial_weeks} weeks). `peerloop status` shows where it stands."
     )
     if choice is Decision.ADJUST:
         say(ADJUST_HELP)
@@ -268,3 +280,27 @@ def _show_past(store: Store, wanted: str, target: Path | None, json: bool) -> No
             text.out(f"  {label}: {safe(value) if value else '-'}")
     if target is not None:
         _write_report(target, found, entry, text.message if json else text.out)
+
+
+def _cancel_invitations(store: Store, send_cancel: bool | None, say: Callable[[str], None]) -> None:
+    """After a stop: the peers who hold an invitation get its cancellation, each mail one transaction with
+    its record (asked on a terminal, --send-cancel in a script); else a line says who still holds one."""
+    from peerloop.actions import invite as inviting
+    from peerloop.store.session import Session
+
+    holding = [peer for peer in store.load_roster().peers if inviting.holds_invitation(store, peer)]
+    if not holding:
+        return
+    names = ", ".join(safe(peer.name) for peer in holding)
+    if send_cancel is None and prompts.interactive():
+        send_cancel = prompts.confirm(f"{names} hold your invitation. E-mail them its cancellation?")
+    if not send_cancel:
+        text.message(
+            f"note: {names} still hold your invitation; `peerloop remove NAME --send-cancel` cancels one"
+        )
+        return
+    for peer in holding:
+        with store.change():
+            session = Session(store)
+            what, _ = inviting.cancel(store, peer, session.settings, session.now, None)
+        say(f"Sent {safe(peer.name)} a cancellation of {what} via {inviting.how_sent(store.connections())}.")

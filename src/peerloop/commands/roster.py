@@ -344,9 +344,9 @@ def pause(
         store.save_roster(replace_peer(session.roster, current, current._replace(paused_until=back)))
     _said_cancel(store, current, sent)
     text.out(f"Paused {safe(current.name)} until {text.day(back)}; back in the rotation from that day.")
-    if planned.peer is not None and planned.peer.key == current.key:
+    if planned is not None and planned.peer is not None and planned.peer.key == current.key:
         now = Session(store).next_slot()
-        if now.peer is None:
+        if now is None or now.peer is None:
             text.out(f"Their turn ({text.day(planned.date)}) goes to nobody: every peer is paused that week.")
         else:
             text.out(

@@ -30,8 +30,9 @@ def settings_lines(settings: Settings) -> list[str]:
         f"Leader:   {safe(settings.name)}" + (f" <{settings.email}>" if settings.email else ""),
         f"Slot:     {slot}, {settings.duration} min, {settings.mode.value} by default"
         + (f" ({per_mode})" if per_mode else ""),
-        f"Trial:    {settings.trial_start.isoformat()} to {settings.trial_end.isoformat()} "
-        f"({settings.trial_months} months; the review is due then)",
+        f"Trial:    {settings.trial_start.isoformat()} to {settings.counted_until.isoformat()} "
+        f"({settings.trial_months} months, {settings.trial_weeks} weeks; the review is due on "
+        f"{settings.trial_end.isoformat()})",
     ]
 
 
@@ -280,8 +281,8 @@ def _merged(current: Settings | None, given: dict[str, Any]) -> Settings:
 
 def _confirm_moves(before: Settings | None, after: Settings, yes: bool) -> None:
     """A running trial's start moves only when the leader says so: on a terminal they are asked, else --yes."""
-    if before is None or before.trial_start == after.trial_start:
-        return
+    if before is None or before.trial_start == after.trial_start or before.stopped_on is not None:
+        return  # nothing to ask: no trial, the same start, or a trial that was stopped
     today = clock.today(after.timezone)
     if today < before.trial_start:
         return  # the trial has not started yet: nothing runs to be moved

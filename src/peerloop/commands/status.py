@@ -31,7 +31,7 @@ def check_result(status: Status) -> tuple[int, str | None]:
         )
     if status.review_due:
         problems.append(
-            f"the trial ended on {text.day(status.settings.trial_end)} and the review is due: run `peerloop review`"
+            f"the trial ended on {text.day(status.settings.counted_until)} and the review is due: run `peerloop review`"
         )
     if not problems:
         return Exit.OK, None

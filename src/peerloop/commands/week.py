@@ -15,7 +15,7 @@ from peerloop.core.models import Journal, Meeting, peer_key
 from peerloop.core.trial import trial_years
 from peerloop.errors import InputError, PeerloopError
 from peerloop.inert import safe
-from peerloop.output import text
+from peerloop.output import messages, text
 from peerloop.output.messages import NO_PEERS
 from peerloop.output.tables import slot_time
 from peerloop.store.session import Session
@@ -60,7 +60,16 @@ def next_(json: options.JsonOption = False, refresh: RefreshOption = False) -> N
 
     session = Session(options.store())
     roster, settings, today = session.roster, session.settings, session.today
-    placed = respected(session, [session.next_slot()], refresh)
+    planned = session.next_slot()
+    if planned is None:  # a review decided to stop: nothing is planned
+        if json:
+            from peerloop.output.json import emit_json
+
+            emit_json(None)
+        else:
+            text.out(messages.stopped(settings))
+        return
+    placed = respected(session, [planned], refresh)
     text.messages(placed.notes)
     slot = placed.slots[0]
     found = _with_trial_years(session)
@@ -199,6 +208,14 @@ def plan(
     """
     session = Session(options.store())
     today = session.today
+    if session.settings.stopped_on is not None:  # a review decided to stop: nothing is planned
+        if json:
+            from peerloop.output.json import emit_json
+
+            emit_json([])
+        else:
+            text.message(messages.stopped(session.settings))
+        return
     upcoming: Iterator[rotation.Slot] = rotation.iter_plan(
         session.roster, session.settings, session.history(), today
     )

@@ -161,16 +161,17 @@ def _read_file(path: Path) -> bytes:
         reason = error.strerror or type(error).__name__
         raise DataFileError(f"cannot read the busy-time file {path}: {reason}; check the path") from None
     if len(data) > MAX_FEED_BYTES:
-        raise DataFileError(f"the busy-time file {path} is over {MAX_FEED_BYTES // 2**20} MB: is it really a calendar?")
+        raise DataFileError(
+            f"the busy-time file {path} is over {MAX_FEED_BYTES // 2**20} MB: is it really a calendar?"
+        )
     return data
 
 
 def _download(source: str, ca_file: Path | None, deadline: float) -> bytes:
     """The feed's bytes, read in chunks against one total deadline (a server that trickles a byte at a time
     is stopped too, not only one that goes silent)."""
-    import time
-
     import http.client
+    import time
     import urllib.error
     import urllib.request
 

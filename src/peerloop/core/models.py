@@ -93,17 +93,19 @@ class Settings(NamedTuple):
 
     @property
     def trial_end(self) -> dt.date:
-        """The review date: the trial's start plus its length in months."""
-        return add_months(self.trial_start, self.trial_months)
+        """The review date: the day after the trial's last week (a Monday). A week belongs to one trial: the
+        review never falls inside a week the trial counts (docs/review.md)."""
+        return self.counted_until + dt.timedelta(days=1)
 
     @property
     def trial_weeks(self) -> int:
-        return max(1, round((self.trial_end - self.trial_start).days / 7))
+        """The trial's length in whole weeks: its months, in weeks, rounded (26 for six months)."""
+        return max(1, round((add_months(self.trial_start, self.trial_months) - self.trial_start).days / 7))
 
     @property
     def counted_until(self) -> dt.date:
-        """The last day of the trial's last week: `trial_weeks` whole weeks from the week of its first slot
-        (the review date may fall in the week after; it is not a trial week)."""
+        """The last day of the trial's last week (a Sunday): `trial_weeks` whole weeks from week 1, the week
+        of its first slot on or after its start."""
         first = self.trial_start - dt.timedelta(days=self.trial_start.weekday())
         if first + dt.timedelta(days=self.weekday) < self.trial_start:
             first += dt.timedelta(weeks=1)

@@ -121,7 +121,10 @@ def first_open_week(settings: Settings, history: History, today: dt.date) -> dt.
 def iter_plan(roster: Roster, settings: Settings, history: History, today: dt.date) -> Iterator[Slot]:
     """The slots from the first open week on, without end, each planned meeting counted as kept.
 
-    Past the last date peerloop plans in (`models.LATEST_DAY`) the plan simply ends."""
+    A trial the leader decided to stop plans nothing; past the last date peerloop plans in
+    (`models.LATEST_DAY`) the plan simply ends."""
+    if settings.stopped_on is not None:
+        return
     last_met = dict(history.last_met)
     week = first_open_week(settings, history, today)
     this_week = week_start(today)
@@ -148,8 +151,9 @@ def plan(roster: Roster, settings: Settings, history: History, today: dt.date, w
     return list(itertools.islice(iter_plan(roster, settings, history, today), weeks))
 
 
-def next_slot(roster: Roster, settings: Settings, history: History, today: dt.date) -> Slot:
-    return plan(roster, settings, history, today, 1)[0]
+def next_slot(roster: Roster, settings: Settings, history: History, today: dt.date) -> Slot | None:
+    """The next week's slot; None when nothing is planned (the trial was stopped)."""
+    return next(iter_plan(roster, settings, history, today), None)
 
 
 def first_trial_week(settings: Settings) -> dt.date:

@@ -1,10 +1,12 @@
 """The trial's figures and the six-month review's summary. Pure: no clock, no I/O, no printing.
 
-`today` is always a parameter. A trial is counted in weeks: week 1 is the week of the first slot on or
-after `settings.trial_start` (the same slot the rotation starts from), and the trial runs
-`settings.trial_weeks` weeks to the review date, `settings.trial_end`. An entry belongs to the trial
-when the week it is dated in lies between week 1 and today's week, so a week holding a meeting or a skip
-is "done" here exactly when the rotation treats it as done.
+`today` is always a parameter. A trial is counted in whole weeks: week 1 is the week of the first slot on
+or after `settings.trial_start` (the same slot the rotation starts from), the trial runs
+`settings.trial_weeks` weeks, and its review date, `settings.trial_end`, is the Monday after its last
+week. A week belongs to one trial: a review (early or not) closes its trial at the end of the week before
+it, and the next trial starts on the review's day (its week 1 is the week of its first slot from then). An
+entry belongs to a trial when the week it is dated in is one of its counted weeks, so a week holding a
+meeting or a skip is "done" here exactly when the rotation treats it as done (docs/review.md).
 
 The results are NamedTuples: `status` builds them on every run, and defining a NamedTuple class at import
 costs a fifth of a frozen dataclass (about 0.15 ms against 0.75 ms here).
@@ -89,6 +91,12 @@ def in_trial(day: dt.date, settings: Settings, today: dt.date) -> bool:
     return first_trial_week(settings) <= week_start(day) <= week_start(min(today, settings.counted_until))
 
 
+def closed_before(review_day: dt.date) -> dt.date:
+    """The last day a trial reviewed on `review_day` counts: the Sunday before the review's week (the week of
+    the review belongs to the next trial)."""
+    return week_start(review_day) - dt.timedelta(days=1)
+
+
 def review_for(settings: Settings, reviews: Iterable[Review]) -> Review | None:
     """The review recorded for the current trial (the one that started on `settings.trial_start`), if any."""
     mine = [review for review in reviews if review.trial_start == settings.trial_start]
@@ -103,10 +111,11 @@ def review_due(settings: Settings, reviews: Iterable[Review], today: dt.date) ->
 
 
 def next_trial(settings: Settings, decision: Decision, today: dt.date) -> Settings:
-    """Continue and adjust start a new trial today; stop keeps the trial, marked as stopped on that day."""
+    """Continue and adjust start a new trial with the review's week (the week the old trial no longer
+    counts); stop keeps the trial, marked as stopped on that day."""
     if decision is Decision.STOP:
         return settings._replace(stopped_on=today)
-    return settings._replace(trial_start=today, stopped_on=None)
+    return settings._replace(trial_start=week_start(today), stopped_on=None)
 
 
 # --- progress: the weeks so far ----------------------------------------------------------------------------
@@ -153,10 +162,12 @@ def progress(
     skips: Iterable[Skip],
     today: dt.date,
     roster: Roster | None = None,
+    until: dt.date | None = None,
 ) -> Progress:
-    """The trial's weeks so far (never past its last week), each kept, skipped, missed, paused (every peer
-    of `roster` away on that week's slot day, as its pauses say) or (this week) open."""
-    counted = min(today, settings.counted_until)
+    """The trial's weeks so far (never past its last week, nor past `until` when its review closed it), each
+    kept, skipped, missed, paused (every peer of `roster` away on that week's slot day, as its pauses say)
+    or (this week, while the trial runs) open."""
+    counted = min(today, settings.counted_until, until or dt.date.max)
     mine = sorted((m for m in meetings if in_trial(m.date, settings, counted)), key=lambda m: (m.date, m.id))
     skipped = sorted((s for s in skips if in_trial(s.date, settings, counted)), key=lambda s: (s.date, s.id))
     kept_weeks = {week_start(meeting.date) for meeting in mine}
@@ -176,7 +187,7 @@ def progress(
             and not roster.active_on(monday + dt.timedelta(days=settings.weekday))
         ):
             state = WeekState.PAUSED
-        elif monday == this_week:
+        elif monday == this_week and until is None:
             state = WeekState.OPEN
         else:
             state = WeekState.MISSED
@@ -242,6 +253,11 @@ class Evidence(NamedTuple):
         return self.today < self.trial_end
 
     @property
+    def last_day(self) -> dt.date:
+        """The last day of the trial's last week (the Sunday before the review date)."""
+        return self.trial_end - dt.timedelta(days=1)
+
+    @property
     def meetings(self) -> int:
         return len(self.progress.meetings)
 
@@ -295,8 +311,9 @@ def _unique(items: Iterable[str]) -> tuple[str, ...]:
 
 
 def evidence(roster: Roster, settings: Settings, journal: Journal, today: dt.date) -> Evidence:
-    """The figures the review looks at, over the entries of `journal` that belong to the current trial."""
-    so_far = progress(settings, journal.meetings, journal.skips, today, roster)
+    """The figures a review on `today` looks at: the entries of `journal` in the trial's weeks before the
+    review's week (fixed at the review's date: what is logged later never changes them)."""
+    so_far = progress(settings, journal.meetings, journal.skips, today, roster, until=closed_before(today))
     meetings = so_far.meetings
     reflections = trial_reflections(settings, journal.reflections, journal.reviews, today)
     return Evidence(
@@ -313,7 +330,7 @@ def evidence(roster: Roster, settings: Settings, journal: Journal, today: dt.dat
         skip_reasons=tuple(Noted(s.date, s.peer, s.reason) for s in so_far.skips),
         excuses=_unique(excuse for reflection in reflections for excuse in reflection.excuses),
         reflections=reflections,
-        touches=touch_counts(journal.touches, settings, today),
+        touches=touch_counts(journal.touches, settings, closed_before(today)),
         purpose=next((r.purpose for r in reversed(reflections) if r.purpose), None),
     )
 
@@ -373,13 +390,13 @@ def status_of(
     stopped_on = settings.stopped_on or (
         reviewed.date if reviewed is not None and reviewed.decision is Decision.STOP else None
     )
-    as_of = min(today, stopped_on) if stopped_on else today
+    until = closed_before(stopped_on) if stopped_on else None
     slot = next_slot(roster, settings, history, today) if history is not None and roster.peers else None
     return Status(
         roster=roster,
         settings=settings,
         today=today,
-        progress=progress(settings, trial.meetings, trial.skips, as_of, roster),
+        progress=progress(settings, trial.meetings, trial.skips, today, roster, until=until),
         next=slot,
         review_due=review_due(settings, trial.reviews, today),
         reviewed=reviewed,

@@ -66,7 +66,8 @@ def six_month_test(settings: Settings) -> str:
     start, end = settings.trial_start, settings.trial_end
     return (
         f"(c) Test the process with a time limit: your {settings.trial_months}-month trial runs from "
-        f"{text.day(start)} to {text.day(end)} ({settings.trial_weeks} weeks). From {text.day(end)} on, "
+        f"{text.day(start)} to {text.day(settings.counted_until)} ({settings.trial_weeks} weeks). "
+        f"From {text.day(end)} on, "
         "peerloop asks for the review: did it add value? Then continue, adjust or stop."
     )
 

@@ -13,6 +13,14 @@ TROUBLE_QUESTION = "Are you having trouble getting past 3 names? Why might this 
 NEW_TRIAL = "`peerloop init --start DATE` starts a new trial"
 
 
+def stopped(settings: Settings) -> str:
+    """What `next`, `plan`, `status` and a bare `log` say once a review decided to stop."""
+    from peerloop.output.text import day
+
+    when = f" on {day(settings.stopped_on)}" if settings.stopped_on else ""
+    return f"You stopped the trial{when}: no meeting is planned. `peerloop init --start DATE` starts a new trial."
+
+
 def roster_warning(count: int) -> str | None:
     """The method's nudge when the roster is outside 4 to 5 peers (counted whether paused or not)."""
     from peerloop.core.roster import FEWEST_PEERS, MOST_PEERS
@@ -34,7 +42,7 @@ def reminder_line(settings: Settings) -> str:
     from peerloop.output.text import day
 
     return (
-        f"peerloop: your {settings.trial_months}-month trial ended on {day(settings.trial_end)}: "
+        f"peerloop: your {settings.trial_months}-month trial ended on {day(settings.counted_until)}: "
         "run `peerloop review` to decide whether to continue, adjust or stop."
     )
 

@@ -35,7 +35,7 @@ def strip_lines(states: tuple[WeekState, ...]) -> list[str]:
 
 def _headline(status: Status) -> str:
     settings, so_far = status.settings, status.progress
-    span = f"{text.day(settings.trial_start)} to {text.day(settings.trial_end)}"
+    span = f"{text.day(settings.trial_start)} to {text.day(settings.counted_until)}"
     if so_far.week == 0:
         return f"The trial starts in the week of {text.day(first_trial_week(settings))}: {span}, {so_far.weeks} weeks"
     if status.stopped_on is not None:
@@ -94,8 +94,9 @@ def status_lines(status: Status) -> list[str]:
     for n, skip in enumerate(so_far.skips):
         label = "Skips" if n == 0 else ""
         lines.append(f"{label:<10}{text.day(skip.date)}: {safe(skip.reason) or '(no reason given)'}")
-    if not status.stopped:
-        lines.append(f"Next      {_next_line(status)}")
+    lines.append(
+        f"Next      {_next_line(status) if not status.stopped else 'none: no meeting is planned once you stop'}"
+    )
     lines.append(f"Review    {_review_line(status)}")
     return lines
 
@@ -112,7 +113,7 @@ def _noted_lines(items: tuple[Noted, ...], empty: str) -> list[str]:
 def evidence_lines(found: Evidence, months: int) -> list[str]:
     """The evidence as text, before the review's questions."""
     so_far = found.progress
-    span = f"{text.day(found.trial_start)} to {text.day(found.trial_end)}"
+    span = f"{text.day(found.trial_start)} to {text.day(found.last_day)}"
     lines = [text.style(f"The review of your {months}-month trial: {span}", "bold")]
     if found.early:
         left = (found.trial_end - found.today).days

@@ -90,7 +90,7 @@ class Session:
             (s for y in self.years.values() for s in y.skips),
         )
 
-    def next_slot(self, day: dt.date | None = None) -> rotation.Slot:
+    def next_slot(self, day: dt.date | None = None) -> rotation.Slot | None:
         return rotation.next_slot(self.roster, self.settings, self.history(), day or self.today)
 
     def require_peer(self, name: str) -> Peer:

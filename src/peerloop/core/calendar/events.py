@@ -185,7 +185,7 @@ def _review(settings: Settings, home_id: str) -> Planned:
     end = settings.trial_end
     lines = [
         f"{settings.trial_months} months of peer meetings ({settings.trial_start.isoformat()} to "
-        f"{end.isoformat()}): did they add value?",
+        f"{settings.counted_until.isoformat()}): did they add value?",
         "",
         "Look at the process (did the meetings happen, did the cadence and format work) and at the "
         "content (what did they give: advice, strength, motivation).",
@@ -207,7 +207,8 @@ def export_events(
 
     A week left the plan when it was written before, is not in `slots`, and lies between now and the last
     slot (later weeks are only beyond this export, not gone). A review written for another trial start is
-    cancelled while its date is ahead.
+    cancelled while its date is ahead. Once a review decided to stop, every meeting ahead is cancelled, and
+    the review, which happened, is not written again.
     """
     if alarm is not None and alarm < 0:
         raise ValueError("alarm minutes cannot be negative")
@@ -224,21 +225,26 @@ def export_events(
             why = "Every peer is paused this week: no peer meeting."
             meetings.append(_cancelled_meeting(uid, slot.date, settings, why))
     planned = {event.uid for event in meetings}
-    last = max((slot.date for slot in slots), default=today)
+    stopped = settings.stopped_on is not None
+    last = dt.date.max if stopped else max((slot.date for slot in slots), default=today)
     earliest = min([settings.time, *settings.mode_times.values()])
     for uid, record in state.events.items():
         ahead = dt.datetime.combine(record.start, earliest, tzinfo=zone) > now
         if record.kind == SLOT and uid not in planned and ahead and record.start <= last:
-            why = "This week left the plan (a skip, a pause or new trial dates): no peer meeting."
+            why = (
+                "You stopped the peer meetings: no peer meeting."
+                if stopped
+                else "This week left the plan (a skip, a pause or new trial dates): no peer meeting."
+            )
             meetings.append(_cancelled_meeting(uid, record.start, settings, why))
     meetings.sort(key=lambda event: event.day)
     review = _review(settings, state.home_id)
     for uid, record in sorted(state.events.items()):
-        if record.kind == REVIEW and uid != review.uid and record.start >= today:
+        if record.kind == REVIEW and (uid != review.uid or stopped) and record.start >= today:
             why = "The trial's dates changed: the review moved."
             meetings.append(
                 Planned(
                     uid, REVIEW, record.start, record.start, _DAY, "Cancelled: peer network review", why, True
                 )
             )
-    return [*meetings, review]
+    return meetings if stopped else [*meetings, review]

@@ -33,7 +33,9 @@ def shown(slot: Slot) -> str:
     return f"{who}|{slot.mode.value if slot.peer else ''}|{slot.start.isoformat()}|{slot.end.isoformat()}"
 
 
-def record(previous: object, slots: Sequence[Slot], by: str, at: dt.datetime, review: dt.date) -> dict[str, Any]:
+def record(
+    previous: object, slots: Sequence[Slot], by: str, at: dt.datetime, review: dt.date
+) -> dict[str, Any]:
     """The record after an export or a sync wrote `slots` and the review: those weeks now show what they
     say, the weeks between them that left the plan show nothing (they were written as cancelled), and weeks
     written before, beyond these, still show what they showed (a partial export changes only its weeks)."""

@@ -147,3 +147,37 @@ def test_a_pause_cancels_exactly_the_meetings_the_peer_was_sent_even_after_a_ren
     said = cancel.get_body(("plain",)).get_content().replace("\r\n", "\n")
     assert said.startswith("Hi Cy,\n")
     assert "on Tuesday" in said
+
+
+def test_a_stop_with_send_cancel_cancels_every_invitation_sent_and_only_those(
+    mail: MailServer, tmp_path: Path
+) -> None:
+    from email import message_from_bytes, policy
+
+    leader = Leader(tmp_path / "home", mail)
+    for peer in ("Ann Lee", "Bo Chen"):
+        assert leader.run("invite", peer, "--send").returncode == 0
+    arrived = len(mail.received)
+    stop = leader.run("review", "--early", "--added-value", "no", "--decision", "stop", "--send-cancel")
+    assert stop.returncode == 0, stop.stderr
+    cancels = [message_from_bytes(m.content, policy=policy.default) for m in mail.received[arrived:]]
+    assert sorted(m["To"].addresses[0].display_name for m in cancels) == ["Ann Lee", "Bo Chen"]
+    for message in cancels:
+        part = next(p for p in message.walk() if p.get_content_type() == "text/calendar")
+        assert part.get_param("method") == "CANCEL"
+    assert "Sent Ann Lee a cancellation" in stop.stdout
+    assert "Sent Bo Chen a cancellation" in stop.stdout
+    assert leader.holds()["sent"] == []
+
+
+def test_a_stop_without_send_cancel_says_who_still_holds_an_invitation(
+    mail: MailServer, tmp_path: Path
+) -> None:
+    leader = Leader(tmp_path / "home", mail)
+    assert leader.run("invite", "Cy Dee", "--send").returncode == 0
+    arrived = len(mail.received)
+    stop = leader.run("review", "--early", "--added-value", "no", "--decision", "stop")
+    assert stop.returncode == 0, stop.stderr
+    assert len(mail.received) == arrived
+    assert "note: Cy Dee still holds your invitation" in stop.stderr
+    assert "Cy Dee" in leader.holds()["sent"]

@@ -194,7 +194,9 @@ def test_check_exits_11_when_the_review_is_due(
     assert result.stderr == (
         "peerloop: the trial ended on Sun 2026-08-30 and the review is due: run `peerloop review`\n"
     )
-    at("2026-09-02T12:00")  # Tuesday's meeting (the rotation goes on until the review) is overdue too: code 10
+    at(
+        "2026-09-02T12:00"
+    )  # Tuesday's meeting (the rotation goes on until the review) is overdue too: code 10
     result = cli("status", "--check")
     assert result.exit_code == 10
     assert result.stderr.count("\n") == 1

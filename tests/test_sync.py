@@ -3,6 +3,7 @@ the scenarios of a trial, every event read back by the strict `ical` parser and 
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -104,6 +105,30 @@ def test_first_sync_creates_the_plan_and_a_second_changes_nothing(
     status = cli("status").stdout
     assert "Calendar  synced " in status
     assert "up to date" in status
+
+
+@pytest.mark.slow
+def test_after_a_stop_sync_cancels_every_meeting_and_the_review_ahead(
+    server: Server, connected: str, cli: Invoke, at: Callable[[str], None]
+) -> None:
+    synced(cli)
+    at("2026-04-01T09:00")
+    assert cli("review", "--early", "--added-value", "no", "--decision", "stop").exit_code == 0
+    synced(cli)
+    now = dt.datetime(2026, 4, 1, 9, tzinfo=dt.UTC)
+    ahead = {uid: e for uid, e in on_server(server, connected).items() if _as_utc(e[0]) > now}
+    assert ahead, "the trial had meetings ahead"
+    assert {status for _, _, status, *_ in ahead.values()} == {"EventStatus.CANCELLED"}, (
+        "nothing stays planned"
+    )
+    assert "up to date" in cli("status").stdout
+    assert synced(cli)["updated"] == 0
+
+
+def _as_utc(start: dt.date) -> dt.datetime:
+    if isinstance(start, dt.datetime):
+        return start.astimezone(dt.UTC)
+    return dt.datetime.combine(start, dt.time(), dt.UTC)
 
 
 @pytest.mark.slow

@@ -8,11 +8,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import icalendar
 import pytest
 
 from peerloop.core.models import Decision, JournalYear, Meeting, Mode, Skip
 from peerloop.store.records import Store
-from tests.conftest import Invoke
+from tests.conftest import Invoke, as_json
 
 PEERS = ("Ann Lee", "Bo Chen", "Cy Dee", "Di Eze")
 
@@ -312,3 +313,100 @@ def test_six_months_lived_week_by_week_add_up_and_end_in_a_review(
     shown_again = life.run(later, "review", "--show", "20270705-1", "--report", str(again)).stdout
     assert shown_again.startswith("The review of your 6-month trial: Mon 2027-01-04 to Sun 2027-07-04")
     assert again.read_text() == written
+
+
+NEW_YORK_LUNCH = ("init", "--name", "Lee Leader", "--email", "lee@example.com", "--timezone", "America/New_York",
+                  "--day", "tue", "--time", "12:30", "--mode", "lunch", "--start", "2027-01-06",
+                  "--peer", "Ann Lee", "--peer", "Bo Chen", "--peer", "Cy Dee", "--peer", "Di Eze")  # fmt: skip
+
+
+def test_a_wednesday_start_runs_26_tuesdays_and_each_week_belongs_to_one_trial(
+    cli: Invoke, at: Callable[[str], None]
+) -> None:
+    at("2027-01-04T09:00")
+    assert cli(*NEW_YORK_LUNCH).exit_code == 0
+    at("2027-07-06T08:00")  # Tuesday of week 26: the last lunch is ahead and the review is not due yet
+    status = as_json(cli, "status")
+    assert (status["trial"]["week"], status["review"]["date"], status["review"]["due"]) == (
+        26,
+        "2027-07-12",
+        False,
+    )
+    assert cli("status", "--check").exit_code == 0
+    assert cli("status", "--line").stdout == "peer: Ann Lee · today 12:30\n"
+    last = as_json(cli, "next")
+    assert (last["date"], last["peer"]) == ("2027-07-06", "Ann Lee")
+    at("2027-07-06T14:00")
+    assert cli("log", "Ann Lee", "--win", "a hire").exit_code == 0
+    at("2027-07-11T20:00")  # the trial's last day
+    assert cli("status", "--check").exit_code == 0
+    at("2027-07-12T08:00")  # the Monday after: the review is due
+    due = cli("status", "--check")
+    assert (due.exit_code, due.stderr) == (
+        11, "peerloop: the trial ended on Sun 2027-07-11 and the review is due: run `peerloop review`\n"
+    )  # fmt: skip
+    saved = cli("review", "--added-value", "yes", "--decision", "continue")
+    assert "A new 6-month trial starts today: Mon 2027-07-12 to Sun 2028-01-09 (26 weeks)." in saved.stdout
+    [review] = as_json(cli, "history", "--kind", "review")
+    shown = as_json(cli, "review", "--show", review["id"])
+    assert (shown["meetings"], shown["weeks"]["kept"], shown["weeks"]["so_far"]) == (1, 1, 26)
+
+    at("2027-07-13T14:00")  # the review's week is the new trial's first: its lunch counts there, once
+    assert cli("log", as_json(cli, "next")["peer"]).exit_code == 0
+    assert as_json(cli, "review", "--show", review["id"]) == shown, "a past review's evidence is fixed"
+    status = as_json(cli, "status")
+    assert (status["trial"]["start"], status["trial"]["week"], status["kept"]) == ("2027-07-12", 1, 1)
+
+
+def test_an_early_review_midweek_leaves_this_weeks_meeting_to_the_new_trial(
+    cli: Invoke, at: Callable[[str], None]
+) -> None:
+    at("2027-01-04T09:00")
+    assert cli(*NEW_YORK_LUNCH).exit_code == 0
+    for tuesday in ("2027-01-12", "2027-01-19"):
+        at(f"{tuesday}T14:00")
+        assert cli("log", as_json(cli, "next")["peer"]).exit_code == 0
+    at("2027-01-20T09:00")  # Wednesday of week 2, after its lunch
+    evidence = as_json(
+        cli, "review", "--early", "--added-value", "partly", "--decision", "continue", "--json"
+    )
+    assert (evidence["weeks"]["so_far"], evidence["meetings"]) == (1, 1)
+    status = as_json(cli, "status")
+    assert (status["trial"]["start"], status["trial"]["week"], status["kept"]) == ("2027-01-18", 1, 1)
+
+
+def test_after_a_stop_nothing_is_planned_the_calendar_is_cancelled_and_a_new_trial_needs_no_confirmation(
+    cli: Invoke, at: Callable[[str], None], tmp_path: Path
+) -> None:
+    at("2027-01-04T09:00")
+    assert cli(*NEW_YORK_LUNCH).exit_code == 0
+    first, again = tmp_path / "first.ics", tmp_path / "after-stop.ics"
+    assert cli("export", "-o", str(first)).exit_code == 0
+    at("2027-03-03T09:00")
+    stop = cli("review", "--early", "--added-value", "no", "--decision", "stop")
+    assert "The loop stops here: no meeting is planned any more" in stop.stdout
+    stopped = "You stopped the trial on Wed 2027-03-03: no meeting is planned. `peerloop init --start DATE` starts a new trial.\n"
+    assert cli("next").stdout == stopped
+    assert (cli("plan").stdout, cli("plan").stderr) == ("", stopped)
+    assert as_json(cli, "next") is None
+    assert as_json(cli, "plan") == []
+    assert "Next      none: no meeting is planned once you stop" in cli("status").stdout.splitlines()
+    assert "behind the plan" in cli("status").stdout  # the calendar still shows what was stopped
+
+    result = cli("export", "-o", str(again))
+    assert result.stderr == f"The trial is stopped: wrote no meeting to {again}. Events: 19 cancelled.\n"
+    events = calendar_events(again.read_bytes())
+    assert len(events) == 19
+    assert {str(e["STATUS"]) for e in events} == {"CANCELLED"}
+    assert any(str(e["UID"]).endswith("-review-20270106") for e in events), (
+        "the review ahead is cancelled too"
+    )
+    assert "up to date" in cli("status").stdout
+
+    restart = cli("init", "--start", "2027-03-08")  # off a terminal, no --yes: nothing to confirm
+    assert restart.exit_code == 0, restart.output
+    assert as_json(cli, "next")["date"] == "2027-03-09"
+
+
+def calendar_events(data: bytes) -> list[icalendar.Event]:
+    return list(icalendar.Calendar.from_ical(data).walk("VEVENT"))

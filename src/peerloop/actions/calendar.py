@@ -51,7 +51,8 @@ def calendar_freshness(store: Store) -> CalendarFreshness | None:
     ahead = rotation.trial_weeks_left(settings, rotation.first_open_week(settings, history, today))
     weeks = ahead or max(1, len(session.roster.active_on(today)))
     slots = respected(session, rotation.plan(session.roster, settings, history, today, weeks)).slots
-    stale = freshness.stale_weeks(record, slots, settings.trial_end, session.now)
+    review = None if settings.stopped_on else settings.trial_end
+    stale = freshness.stale_weeks(record, slots, review, session.now)
     return CalendarFreshness(record.by, record.at, tuple(stale))
 
 
@@ -81,7 +82,8 @@ class Exported(NamedTuple):
     slots: list[rotation.Slot]
     reminder: int | None
     """The reminder written (and remembered), in minutes before each meeting."""
-    review: dt.date
+    review: dt.date | None
+    """The review date written; None once the trial was stopped (the file cancels what is ahead)."""
 
 
 def export(
@@ -118,10 +120,14 @@ def export(
         stamped = {
             **built.state.extra,
             freshness.KEY: freshness.record(
-                before.extra.get(freshness.KEY), slots, "export", session.now, settings.trial_end
+                before.extra.get(freshness.KEY),
+                slots,
+                "export",
+                session.now,
+                None if settings.stopped_on else settings.trial_end,
             ),
         }
         built = built._replace(state=state.with_alarm(built.state._replace(extra=stamped), reminder))
         stage(built.data)
         store.save_calendar_state(state.state_to_toml(built.state))
-    return Exported(built, slots, reminder, settings.trial_end)
+    return Exported(built, slots, reminder, None if settings.stopped_on else settings.trial_end)

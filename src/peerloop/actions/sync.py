@@ -102,7 +102,7 @@ def sync(
                         planned,
                         "sync",
                         session.now,
-                        session.settings.trial_end,
+                        None if session.settings.stopped_on else session.settings.trial_end,
                     ),
                 }
             with store.change():

@@ -156,6 +156,11 @@ def export(
         lambda file: export_calendar(store, weeks, alarm, no_alarm, place, file.stage),
     )
     text.messages(notes)
+    if done.review is None:
+        text.message(
+            f"The trial is stopped: wrote no meeting to {safe(written.where())}. {changes_line(done.built)}"
+        )
+        return
     meetings = sum(1 for slot in done.slots if slot.peer is not None)
     kept = f" with a reminder {done.reminder} minutes before" if done.reminder is not None else ""
     text.message(

@@ -292,11 +292,13 @@ def _cancel_invitations(store: Store, send_cancel: bool | None, say: Callable[[s
     if not holding:
         return
     names = ", ".join(safe(peer.name) for peer in holding)
+    holds = "holds" if len(holding) == 1 else "hold"
     if send_cancel is None and prompts.interactive():
-        send_cancel = prompts.confirm(f"{names} hold your invitation. E-mail them its cancellation?")
+        send_cancel = prompts.confirm(f"{names} {holds} your invitation. E-mail the cancellation?")
     if not send_cancel:
         text.message(
-            f"note: {names} still hold your invitation; `peerloop remove NAME --send-cancel` cancels one"
+            f"note: {names} still {holds} your invitation; `peerloop remove NAME --send-cancel` or "
+            "`peerloop pause NAME --until DATE --send-cancel` cancels one"
         )
         return
     for peer in holding:

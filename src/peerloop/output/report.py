@@ -29,9 +29,7 @@ def _noted_md(items: Sequence[Noted], empty: str) -> list[str]:
 def report_markdown(found: Evidence, review: Review | None) -> str:
     """The evidence (and the answers, once given) as a Markdown document to keep or reread."""
     so_far = found.progress
-    title = (
-        f"# Peer network review: trial of {found.trial_start.isoformat()} to {found.last_day.isoformat()}"
-    )
+    title = f"# Peer network review: trial of {found.trial_start.isoformat()} to {found.last_day.isoformat()}"
     lines = [title, ""]
     when = f"Reviewed on {found.today.isoformat()}, in week {so_far.week} of a {so_far.weeks}-week trial"
     lines.append(when + (" (an early review, before the review date)." if found.early else "."))

@@ -34,22 +34,23 @@ def shown(slot: Slot) -> str:
 
 
 def record(
-    previous: object, slots: Sequence[Slot], by: str, at: dt.datetime, review: dt.date
+    previous: object, slots: Sequence[Slot], by: str, at: dt.datetime, review: dt.date | None
 ) -> dict[str, Any]:
     """The record after an export or a sync wrote `slots` and the review: those weeks now show what they
     say, the weeks between them that left the plan show nothing (they were written as cancelled), and weeks
-    written before, beyond these, still show what they showed (a partial export changes only its weeks)."""
+    written before, beyond these, still show what they showed (a partial export changes only its weeks).
+    With no review (a stopped trial) everything ahead was written as cancelled."""
     old = read({KEY: previous})
     weeks = dict(old.weeks) if old is not None else {}
     written = {week_key(slot.week): shown(slot) if slot.peer else "" for slot in slots}
-    last = max((week_key(slot.week) for slot in slots), default="")
+    last = max((week_key(slot.week) for slot in slots), default="") if review else "9999"
     for key in list(weeks):
         if key != "review" and key not in written and key <= last:
             weeks[key] = ""
     weeks.update(written)
     horizon = at.date() - dt.timedelta(weeks=8)
     kept = {key: what for key, what in weeks.items() if key == "review" or _week_of(key) >= horizon}
-    return {"by": by, "at": at, "weeks": {**kept, "review": review.isoformat()}}
+    return {"by": by, "at": at, "weeks": {**kept, "review": review.isoformat() if review else ""}}
 
 
 def read(extra: Mapping[str, Any]) -> Published | None:
@@ -63,17 +64,24 @@ def read(extra: Mapping[str, Any]) -> Published | None:
     return Published(by, at, {str(k): str(v) for k, v in weeks.items()})
 
 
-def stale_weeks(published: Published, slots: Iterable[Slot], review: dt.date, now: dt.datetime) -> list[str]:
+def stale_weeks(
+    published: Published, slots: Iterable[Slot], review: dt.date | None, now: dt.datetime
+) -> list[str]:
     """What the calendar shows otherwise than the plan, from now on: a planned meeting it does not show, or
     shows at another time, with another peer or mode; a meeting it shows that is no longer planned (a skip,
-    a pause, a stopped trial); the review date, when it moved."""
+    a pause, a stopped trial); the review date, when it moved or (`review` None: a stopped trial) when the
+    calendar still shows one ahead."""
     planned = {week_key(slot.week): shown(slot) if slot.peer else "" for slot in slots if slot.end > now}
     stale = [key for key, want in planned.items() if published.weeks.get(key, "") != want]
     for key, was in published.weeks.items():
         start = _start(was)
         if key not in planned and key != "review" and start is not None and start > now:
             stale.append(key)
-    if published.weeks.get("review") != review.isoformat() and review > now.date():
+    shown_review = published.weeks.get("review", "")
+    if review is None:
+        if shown_review > now.date().isoformat():
+            stale.append("review")
+    elif shown_review != review.isoformat() and review > now.date():
         stale.append("review")
     return sorted(stale)
 

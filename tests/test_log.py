@@ -446,7 +446,8 @@ def test_a_follow_up_keeps_its_handle_when_others_close(cli: Invoke, store: Stor
 def test_done_closes_a_follow_up_by_its_handle(cli: Invoke, store: Store, logged: str) -> None:
     result = cli("done", f"{logged}.2")
     assert (result.exit_code, result.stdout) == (0, f"Closed {logged}.2 (Ann Lee): b\n")
-    assert cli("done", f"{logged}.2").exit_code == 0  # closing it twice is harmless
+    again = cli("done", f"{logged}.2")  # closing it twice is harmless, and said
+    assert (again.exit_code, again.stdout) == (0, f"Already closed: {logged}.2 (Ann Lee): b\n")
     assert [item.done for item in only_meeting(store).follow_ups] == [False, True, False]
     reopened = cli("done", f"{logged}.2", "--reopen")
     assert reopened.stdout == f"Reopened {logged}.2 (Ann Lee): b\n"
@@ -455,7 +456,12 @@ def test_done_closes_a_follow_up_by_its_handle(cli: Invoke, store: Store, logged
     assert "is not a follow-up handle" in bad.stderr
     missing = cli("done", f"{logged}.9", f"{logged}.1")
     assert missing.exit_code == 3
+    assert missing.stderr.startswith(
+        f"peerloop: error: HANDLE {logged}.9: meeting {logged} has no such follow-up"
+    )
     assert not only_meeting(store).follow_ups[0].done  # one bad handle: nothing closed
+    unknown = cli("done", "20260101-7.1")
+    assert unknown.stderr.startswith("peerloop: error: HANDLE 20260101-7.1: no meeting with id 20260101-7;")
 
 
 def test_next_shows_the_last_issue_and_only_open_follow_ups(cli: Invoke, set_up: SetUp, at: At) -> None:

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from peerloop import prompts
 from peerloop.store.records import Store
-from tests.conftest import Invoke
+from tests.conftest import Invoke, as_json
 
 INIT = ["init", "--name", "Dana Ode", "--timezone", "Europe/Berlin", "--day", "tue", "--time", "08:30",
         "--duration", "45", "--mode", "coffee", "--start", "2026-03-02"]  # fmt: skip
@@ -137,11 +138,17 @@ def test_names_are_unique_whatever_their_case(cli: Invoke) -> None:
     assert "'Ann Lee' is already in the roster" in result.stderr
 
 
-def test_fewer_than_four_peers_asks_the_method_question(cli: Invoke) -> None:
-    cli(*INIT)
-    result = cli("add", "Ann Lee")
-    assert "trouble getting past 3 names? Why might this be the case?" in result.stderr
-    assert "Trouble" not in result.stdout
+def test_init_asks_the_short_list_question_once_and_add_only_counts(cli: Invoke) -> None:
+    assert (
+        "1 peer in the roster. Are you having trouble getting past 3 names?"
+        in cli(*INIT, "--peer", "Ann Lee").stderr
+    )
+    for count, name in enumerate(("Bo Chen", "Cy Dee"), start=2):
+        result = cli("add", name)
+        assert "trouble" not in result.output
+        assert "in the roster; the method suggests 4 to 5." in result.stderr
+        assert result.stderr.startswith(f"warning: {count} peer")
+    assert "warning" not in cli("add", "Di Eze").stderr
 
 
 def test_a_sixth_active_peer_warns_about_the_cadence(cli: Invoke) -> None:
@@ -255,3 +262,57 @@ def test_python_m_peerloop_runs(tmp_path: Path) -> None:
     result = subprocess.run([sys.executable, "-m", "peerloop", "--version"], capture_output=True, text=True)
     assert result.returncode == 0
     assert result.stdout.startswith("peerloop ")
+
+
+def test_edit_says_what_changed_and_a_rename_says_both_names(
+    cli: Invoke, set_up: Callable[..., None]
+) -> None:
+    set_up("Cy Dee", "Di Eze")
+    assert cli("edit", "Cy Dee", "--name", "Cy Dee-Park").stdout == "Renamed Cy Dee to Cy Dee-Park.\n"
+    both = cli("edit", "cy", "--name", "Cy Dee", "--email", "cy@example.com")
+    assert both.stdout == "Renamed Cy Dee-Park to Cy Dee; updated their email.\n"
+    assert cli("edit", "cy", "--org", "Acme", "--mode", "call").stdout == "Updated Cy Dee's org and mode.\n"
+    assert cli("edit", "cy", "--org", "Acme").stdout == "Cy Dee already had these details; nothing changed.\n"
+
+
+def test_peers_json_drops_a_pause_that_has_ended(
+    cli: Invoke, set_up: Callable[..., None], at: Callable[[str], None]
+) -> None:
+    set_up("Ann Lee", "Bo Chen", "Cy Dee", "Di Eze")
+    assert cli("pause", "Bo Chen", "--until", "2026-03-20").exit_code == 0
+    assert as_json(cli, "peers")[1]["paused_until"] == "2026-03-20"
+    at("2026-03-20T09:00")
+    assert as_json(cli, "peers")[1]["paused_until"] is None
+
+
+def test_a_new_name_that_looks_like_a_peer_needs_yes_off_a_terminal(
+    cli: Invoke, set_up: Callable[..., None], store: Store
+) -> None:
+    set_up("Ann Lee", "Bo Chen")
+    refused = cli("add", "ann")
+    assert (refused.exit_code, refused.stderr) == (
+        2, "peerloop: error: 'ann' looks like Ann Lee already in the roster; pass --yes to add 'ann' as another peer\n"
+    )  # fmt: skip
+    assert cli("reflect", "--name", "ann", "--name", "Gus Hu", "--add-names").exit_code == 2
+    assert [p.name for p in store.load_roster().peers] == ["Ann Lee", "Bo Chen"]
+    assert cli("add", "ann", "--yes").exit_code == 0
+    assert cli("reflect", "--name", "bo", "--add-names", "--yes").exit_code == 0
+    assert [p.name for p in store.load_roster().peers] == ["Ann Lee", "Bo Chen", "ann", "bo"]
+
+
+def test_a_new_name_that_looks_like_a_peer_is_asked_about_on_a_terminal(
+    cli: Invoke, set_up: Callable[..., None], store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    set_up("Ann Lee", "Bo Chen")
+    monkeypatch.setattr(prompts, "interactive", lambda: True)
+    declined = cli("add", "ann", input="n\n")
+    assert (
+        "'ann' looks like Ann Lee already in the roster. Add 'ann' as another peer? [y/N]" in declined.output
+    )
+    assert "Nothing added." in declined.stderr
+    kept = cli("reflect", "--name", "bo", "--name", "Gus Hu", "--add-names", input="n\n")
+    assert kept.exit_code == 0, kept.output
+    assert [p.name for p in store.load_roster().peers] == ["Ann Lee", "Bo Chen", "Gus Hu"]
+    assert store.load_journal().reflections[-1].names == ("bo", "Gus Hu")  # the reflection keeps both
+    assert cli("add", "ann", input="y\n").exit_code == 0
+    assert store.load_roster().peers[-1].name == "ann"

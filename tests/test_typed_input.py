@@ -207,7 +207,7 @@ def test_every_command_that_takes_a_peer_matches_names_alike(
 ) -> None:
     roster(NEW_YEAR)
     acted = _every_command(cli, typed, tmp_path)
-    assert acted["edit"] == f"Updated {ZOE}.\n"
+    assert acted["edit"] == f"Updated {ZOE}'s org.\n"
     assert acted["pause"].startswith(f"Paused {ZOE} until")
     assert acted["resume"].startswith(f"{ZOE} is back in the rotation")
     assert acted["log"].startswith(f"Logged coffee with {ZOE} on Thu 2026-12-31")

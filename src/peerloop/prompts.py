@@ -74,6 +74,17 @@ def ask_list(question: str) -> list[str]:
     return answers
 
 
+def new_name_confirmed(name: str, like: str, yes: bool) -> bool:
+    """A new peer whose name looks like one in the roster ('ann' beside Ann Lee): asked on a terminal,
+    `--yes` off one (a one-line error naming both)."""
+    if yes:
+        return True
+    seen = f"{safe(name)!r} looks like {safe(like)} already in the roster"
+    if not interactive():
+        raise MissingValueError(f"{seen}; pass --yes to add {safe(name)!r} as another peer")
+    return confirm(f"{seen}. Add {safe(name)!r} as another peer?")
+
+
 def confirm(question: str, flag: str = "--yes") -> bool:
     """Yes or no, default no. Off a terminal the caller must have been given `flag`."""
     if not interactive():

@@ -10,7 +10,7 @@ from typing import Any, NamedTuple
 
 from peerloop.core import journal, rotation
 from peerloop.core.journal import FollowUpChanges
-from peerloop.core.models import Entry, Gain, JournalYear, Meeting, Mode, Peer, Skip, Touch
+from peerloop.core.models import Entry, FollowUp, Gain, JournalYear, Meeting, Mode, Peer, Skip, Touch
 from peerloop.errors import ConflictError, InputError
 from peerloop.store.records import Store
 from peerloop.store.session import Session
@@ -199,19 +199,39 @@ def amend_entry(session: Session, wanted: str, amend: Amend) -> Amended:
     return Amended(entry, after, changed, note)
 
 
-def close_follow_ups(
-    session: Session, handles: list[tuple[str, int]], reopen: bool
-) -> list[tuple[Meeting, int]]:
-    """Mark follow-ups done (or open again) by handle; the meetings staged, each with the number changed."""
-    changed: list[tuple[Meeting, int]] = []
+class FollowUpChanged(NamedTuple):
+    meeting: Meeting
+    item: FollowUp
+    already: bool
+    """It was already in the state asked for (closed, or open for --reopen): nothing changed for it."""
+
+
+def close_follow_ups(session: Session, handles: list[tuple[str, int]], reopen: bool) -> list[FollowUpChanged]:
+    """Mark follow-ups done (or open again) by handle; the meetings staged, each follow-up as it is now."""
+    changed: list[FollowUpChanged] = []
     for meeting_id, n in handles:
-        source, entry = locate(session.store, meeting_id)
+        try:
+            source, entry = locate(session.store, meeting_id)
+        except ConflictError:
+            raise ConflictError(
+                f"HANDLE {meeting_id}.{n}: no meeting with id {meeting_id}; `peerloop next` and "
+                "`peerloop history` show the follow-ups' handles"
+            ) from None
         source = session.years.get(source.year, source)
         entry = journal.find_entry([source], meeting_id) or entry
         if not isinstance(entry, Meeting):
             raise ConflictError(f"{meeting_id} is a {journal.kind_of(entry)}; follow-ups belong to meetings")
+        item = next((i for i in entry.follow_ups if i.n == n), None)
+        if item is None:
+            held = ", ".join(journal.handle(entry, i) for i in entry.follow_ups) or "none"
+            raise ConflictError(
+                f"HANDLE {meeting_id}.{n}: meeting {meeting_id} has no such follow-up (it has: {held})"
+            )
+        if item.done != reopen:
+            changed.append(FollowUpChanged(entry, item, already=True))
+            continue
         changes = FollowUpChanges(reopen=(n,)) if reopen else FollowUpChanges(done=(n,))
         after = entry._replace(follow_ups=journal.change_follow_ups(entry, changes))
         stage(session, journal.replace_entry(source, entry.id, after))
-        changed.append((after, n))
+        changed.append(FollowUpChanged(after, item._replace(done=not reopen), already=False))
     return changed

@@ -27,7 +27,8 @@ def save_thoughts(store: Store, thoughts: Thoughts, today: dt.date) -> Saved:
     """Write the reflection (and add the listed names if asked) under the lock."""
     with store.change():
         roster = store.load_roster()
-        added = not_in_roster(roster, thoughts.names) if thoughts.add_names else ()
+        new = not_in_roster(roster, thoughts.names) if thoughts.add_names else ()
+        added = tuple(name for name in new if name not in thoughts.kept_out)
         if added:
             for name in added:
                 roster = add_peer(roster, Peer(name=name, added=today))

@@ -374,9 +374,12 @@ def done(
     with store.change():
         changed = logbook.close_follow_ups(Session(store), parsed, reopen)
     verb = "Reopened" if reopen else "Closed"
-    for meeting, n in changed:
-        item = next(i for i in meeting.follow_ups if i.n == n)
-        text.out(f"{verb} {meeting.id}.{n} ({safe(meeting.peer)}): {safe(item.text)}")
+    for meeting, item, already in changed:
+        what = f"{meeting.id}.{item.n} ({safe(meeting.peer)}): {safe(item.text)}"
+        if already:
+            text.out(f"Already {'open' if reopen else 'closed'}: {what}")
+        else:
+            text.out(f"{verb} {what}")
 
 
 def _summary(entry: Entry) -> str:

@@ -9,7 +9,7 @@ import typer
 from peerloop import clock, options, prompts
 from peerloop.actions.reflect import save_thoughts
 from peerloop.core import journal
-from peerloop.core.models import Thoughts
+from peerloop.core.models import Roster, Thoughts
 from peerloop.errors import MissingValueError
 from peerloop.output.coaching import REFLECT_FLAGS, ask_thoughts, names_given, say_saved, texts_given
 from peerloop.store.session import require_settings
@@ -46,6 +46,12 @@ def reflect(
             "--purpose", metavar="TEXT", help="What you want the network to give you (the review reads it)."
         ),
     ] = None,
+    yes: Annotated[
+        bool,
+        typer.Option(
+            "--yes", "-y", help="With --add-names, add even a name that looks like a peer in the roster."
+        ),
+    ] = False,
 ) -> None:
     """The coaching thoughts, asked and saved.
 
@@ -85,5 +91,20 @@ def reflect(
     if thoughts.empty:
         say_saved(None, (), roster, settings)
         return
+    if thoughts.add_names:
+        thoughts = thoughts._replace(kept_out=_look_alikes_declined(roster, thoughts.names, yes))
     saved = save_thoughts(store, thoughts, clock.today(settings.timezone))
     say_saved(saved.reflection, saved.added, saved.roster, settings)
+
+
+def _look_alikes_declined(roster: Roster, names: tuple[str, ...], yes: bool) -> tuple[str, ...]:
+    """The new names that look like a peer already in the roster ('ann' beside Ann Lee) and were not
+    confirmed: the reflection keeps them, the roster does not get them."""
+    from peerloop.core.roster import resembling
+
+    declined = []
+    for name in names:
+        like = resembling(roster, name)
+        if like is not None and not prompts.new_name_confirmed(name, like.name, yes):
+            declined.append(name)
+    return tuple(declined)

@@ -10,7 +10,7 @@ import typer
 from peerloop import options, prompts
 from peerloop.core.models import Mode, Peer
 from peerloop.core.parse import parse_flag, values
-from peerloop.core.roster import add_peer, remove_peer, replace_peer
+from peerloop.core.roster import add_peer, remove_peer, replace_peer, resembling
 from peerloop.errors import ConflictError, InputError, PeerloopError
 from peerloop.inert import safe
 from peerloop.options import JsonOption, PeerArgument, YesOption
@@ -61,11 +61,13 @@ def add(
     org: OrgOption = None,
     mode: ModeOption = None,
     note: NoteOption = None,
+    yes: options.YesOption = False,
 ) -> None:
     """Add a peer to the roster.
 
     A peer added during a week joins the rotation from the next open week: the meeting already planned
-    for this week stays as it is.
+    for this week stays as it is. A name that looks like a short form of one in the roster ('ann' beside
+    Ann Lee) is asked about first (--yes in a script).
 
     Examples:
 
@@ -80,6 +82,10 @@ def add(
         "org": optional_text(org, "--org"),
         "note": optional_text(note, "--note"),
     }
+    like = resembling(store.load_roster(), peer_name)
+    if like is not None and not prompts.new_name_confirmed(peer_name, like.name, yes):
+        text.message("Nothing added.")
+        return
     with store.change():
         roster = store.load_roster()
         peer = Peer(name=peer_name, added=today_for(roster), mode=mode, **fields)
@@ -123,7 +129,7 @@ def peers(json: JsonOption = False) -> None:
 
         emit_json(
             [
-                peer_json(peer)
+                peer_json(peer, today)
                 | {
                     "last_met": stats[peer.key][0] if peer.key in stats else None,
                     "meetings": stats[peer.key][1] if peer.key in stats else 0,
@@ -196,10 +202,25 @@ def edit(
         roster = store.load_roster()
         current = require_peer(store, roster, name)
         updated = current._replace(**changes)
-        store.save_roster(replace_peer(roster, current, updated))
+        if updated != current:
+            store.save_roster(replace_peer(roster, current, updated))
         if updated.name != current.name:
             _rename_everywhere(store, current, updated)
-    text.out(f"Updated {safe(updated.name)}.")
+    text.out(_edited(current, updated))
+
+
+def _edited(before: Peer, after: Peer) -> str:
+    """'Renamed Cy Dee to Cy Dee-Park; updated their email.', saying exactly what changed."""
+    fields = [
+        field for field in ("email", "org", "mode", "note") if getattr(before, field) != getattr(after, field)
+    ]
+    listed = " and ".join(fields) if len(fields) < 3 else ", ".join(fields[:-1]) + " and " + fields[-1]
+    if after.name != before.name:
+        renamed = f"Renamed {safe(before.name)} to {safe(after.name)}"
+        return f"{renamed}; updated their {listed}." if fields else f"{renamed}."
+    if not fields:
+        return f"{safe(after.name)} already had these details; nothing changed."
+    return f"Updated {safe(after.name)}'s {listed}."
 
 
 def _rename_everywhere(store: Store, old: Peer, new: Peer) -> None:

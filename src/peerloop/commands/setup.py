@@ -146,7 +146,7 @@ def init(
         text.message(f"{safe(peer_name)} is already in the roster; kept as is.")
     if updated.peers:
         _show_first_weeks(store, len(updated.peers))
-    warn_roster(updated)
+    warn_roster(updated, ask=True)
     if before is None and prompts.interactive():
         _offer_thoughts(store, settings)
 

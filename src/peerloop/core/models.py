@@ -197,6 +197,8 @@ class Thoughts(NamedTuple):
     add_names: bool = False
     """Add the names listed that are not in the roster yet."""
     purpose: str | None = None
+    kept_out: tuple[str, ...] = ()
+    """Names not to add after all: each looked like a peer already in the roster and was not confirmed."""
 
     @property
     def empty(self) -> bool:

@@ -37,6 +37,18 @@ def find_peer(roster: Roster, typed: str, gone: Callable[[], Iterable[str]] = tu
     return peer
 
 
+def resembling(roster: Roster, name: str) -> Peer | None:
+    """The peer a new name looks like a short form of ('ann' beside Ann Lee): adding it is likely a slip."""
+    from peerloop.core.parse import names
+
+    try:
+        found = names.match(name, [peer.name for peer in roster.peers])
+    except ConflictError:
+        return None
+    peer = roster.find(found)
+    return peer if peer is not None and roster.find(name) is None else None
+
+
 def with_settings(roster: Roster, settings: Settings) -> Roster:
     return roster._replace(settings=settings)
 

@@ -48,7 +48,8 @@ def slot_json(slot: Slot) -> dict[str, Any]:
     }
 
 
-def peer_json(peer: Peer) -> dict[str, Any]:
+def peer_json(peer: Peer, today: dt.date) -> dict[str, Any]:
+    """A peer as scripts see it; a pause that has ended is no pause (`paused_until` null)."""
     return {
         "name": peer.name,
         "email": peer.email,
@@ -56,7 +57,7 @@ def peer_json(peer: Peer) -> dict[str, Any]:
         "mode": peer.mode.value if peer.mode else None,
         "note": peer.note,
         "added": peer.added,
-        "paused_until": peer.paused_until,
+        "paused_until": peer.paused_until if peer.paused_until and peer.paused_until > today else None,
     }
 
 

@@ -21,14 +21,17 @@ def stopped(settings: Settings) -> str:
     return f"You stopped the trial{when}: no meeting is planned. `peerloop init --start DATE` starts a new trial."
 
 
-def roster_warning(count: int) -> str | None:
-    """The method's nudge when the roster is outside 4 to 5 peers (counted whether paused or not)."""
+def roster_warning(count: int, ask: bool = False) -> str | None:
+    """The method's nudge when the roster is outside 4 to 5 peers (counted whether paused or not). The
+    coaching question about a short list is asked once, by the setup (`ask`), not after every `add`."""
     from peerloop.core.roster import FEWEST_PEERS, MOST_PEERS
 
     if count == 0:
         return NO_PEERS
     if count < FEWEST_PEERS:
-        return f"{count} peer{'s' if count > 1 else ''} in the roster. {TROUBLE_QUESTION}"
+        if ask:
+            return f"{count} peer{'s' if count > 1 else ''} in the roster. {TROUBLE_QUESTION}"
+        return f"{count} peer{'s' if count > 1 else ''} in the roster; the method suggests 4 to 5."
     if count > MOST_PEERS:
         return (
             f"{count} peers: each is seen every {count} weeks, less often than every {MOST_PEERS}. "
@@ -47,10 +50,10 @@ def reminder_line(settings: Settings) -> str:
     )
 
 
-def warn_roster(roster: Roster) -> None:
+def warn_roster(roster: Roster, ask: bool = False) -> None:
     """The method's 4-to-5 nudge, about the roster itself (a deliberate pause is not a roster problem)."""
     from peerloop.output.text import warn
 
-    warning = roster_warning(len(roster.peers))
+    warning = roster_warning(len(roster.peers), ask)
     if warning:
         warn(warning)

@@ -246,3 +246,32 @@ def test_a_pinned_clock_out_of_range_is_refused_in_one_line_before_any_write(
         assert "PEERLOOP_NOW" in result.stderr
         assert "1900 and 9000" in result.stderr
     assert snapshot(home) == before
+
+
+@pytest.mark.parametrize(
+    ("text", "looking", "expected"),
+    [
+        ("Jan 5", "past", dt.date(2026, 1, 5)),  # typed in December: the January just past, for log --date
+        ("Jan 5", "future", dt.date(2027, 1, 5)),
+        ("5 Jan 2027", "past", dt.date(2027, 1, 5)),
+        ("January 5, 2027", "future", dt.date(2027, 1, 5)),
+        ("5th jan", "past", dt.date(2026, 1, 5)),
+        ("Dec 4", "past", dt.date(2026, 12, 4)),  # today counts looking back, never looking ahead
+        ("Dec 4", "future", dt.date(2027, 12, 4)),
+        ("Feb 29", "past", dt.date(2024, 2, 29)),
+        ("sept 3", "past", dt.date(2026, 9, 3)),
+        ("a week ago", "past", dt.date(2026, 11, 27)),
+        ("in a week", "future", dt.date(2026, 12, 11)),
+    ],
+)
+def test_month_names_and_spoken_counts_read_in_the_options_direction(
+    text: str, looking: Looking, expected: dt.date
+) -> None:
+    assert parse_day(text, dt.date(2026, 12, 4), looking) == expected
+
+
+@pytest.mark.parametrize(("text", "reason"), [("Feb 30", "has no day 30"), ("ja 5", "is not a date"),
+                                              ("tue 99", "is not a date"), ("Jan 5 27", "is not a date")])  # fmt: skip
+def test_month_name_forms_refuse_what_no_calendar_has(text: str, reason: str) -> None:
+    with pytest.raises(ValueError, match=reason):
+        parse_day(text, dt.date(2026, 12, 4), "past")

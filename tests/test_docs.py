@@ -345,8 +345,8 @@ EXAMPLE_CLOCK = {"review": "2026-09-03T09:00"}
 
 
 ANSWERS = {
-    "peerloop init": ["Dana Ode", "", "Europe/Berlin", "tue", "08:30", "", "", "", "2026-03-02", "Ann Lee",
-                      "Bo Chen", "Cy Dee", "Di Eze", ""],
+    "peerloop init": ["Dana Ode", "", "Berlin", "tue", "8:30am", "", "", "", "Mar 2 2026", "Ann Lee",
+                      "Bo Chen", "Cy Dee", "Di Eze", "", "ann@example.com", "lunch", *[""] * 7],
     "peerloop reflect": ["Sparring partners", "Ann Lee", "Bo Chen", "", "", "no time", "", ""],
     "peerloop review": ["partly", "Tuesdays", "", "adjust"],
 }  # fmt: skip
@@ -435,6 +435,15 @@ def at_a_terminal(
     finally:
         os.close(side)
         os.close(main)
+
+
+def test_no_help_example_holds_a_date_that_will_pass(cli: Invoke) -> None:
+    """An example is valid whenever the help is read: a looking-ahead option never names a fixed date."""
+    import re
+
+    for command in COMMANDS:
+        for example in help_examples(cli(*command.split(), "--help").stdout):
+            assert not re.search(r"--(until|from|start)[ =]\d{4}-", example), example
 
 
 @pytest.mark.slow

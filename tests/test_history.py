@@ -145,7 +145,7 @@ def test_history_errors(cli: Invoke) -> None:
     assert stranger.stderr == "peerloop: error: no peer named 'Zed'; did you mean Di Eze?\n"
     bad = cli("history", "--since", "someday")
     assert bad.exit_code == 2
-    assert bad.stderr.startswith("peerloop: error: --since: 'someday' is not a date; use YYYY-MM-DD, today")
+    assert bad.stderr.startswith("peerloop: error: --since: 'someday' is not a date; use YYYY-MM-DD, Jan 5")
 
 
 def test_empty_history(cli: Invoke, set_up: SetUp) -> None:

@@ -166,7 +166,7 @@ def test_init_on_a_terminal_offers_the_coaching_thoughts_after_the_set_up(
 ) -> None:
     at("2026-03-02T09:00")
     settings = "Dana Ode\n\nEurope/Berlin\ntue\n08:30\n45\ncoffee\n\n2026-03-02\n"
-    peers = "Ann Lee\nBo Chen\n\n"
+    peers = "Ann Lee\nBo Chen\n\n" + "\n\n" * 2  # two names, then Enter for each e-mail and mode
     thoughts = "y\n\nAnn Lee\nBo Chen\nCy Dee\n\nMy network is thin\ny\nno time\n\nShe'd laugh\n"
     result = cli("init", input=settings + peers + thoughts)
     assert result.exit_code == 0, result.output
@@ -182,7 +182,7 @@ def test_init_on_a_terminal_can_skip_the_coaching_thoughts(
     cli: Invoke, store: Store, at: Callable[[str], None]
 ) -> None:
     at("2026-03-02T09:00")
-    answers = "Dana Ode\n\nEurope/Berlin\ntue\n08:30\n45\ncoffee\n\n2026-03-02\nAnn Lee\n\n"
+    answers = "Dana Ode\n\nEurope/Berlin\ntue\n08:30\n45\ncoffee\n\n2026-03-02\nAnn Lee\n\n\n\n"
     for thoughts in ("n\n", ""):  # answered no, or input ended: the set-up is done either way
         store.roster_path.unlink(missing_ok=True)
         result = cli("init", input=answers + thoughts)
@@ -197,7 +197,7 @@ def test_init_stopped_midway_through_the_thoughts_keeps_the_settings(
     cli: Invoke, store: Store, at: Callable[[str], None]
 ) -> None:
     at("2026-03-02T09:00")
-    answers = "Dana Ode\n\nEurope/Berlin\ntue\n08:30\n45\ncoffee\n\n2026-03-02\nAnn Lee\n\ny\n\nAnn Lee\n"
+    answers = "Dana Ode\n\nEurope/Berlin\ntue\n08:30\n45\ncoffee\n\n2026-03-02\nAnn Lee\n\n\n\ny\n\nAnn Lee\n"
     result = cli("init", input=answers)
     assert result.exit_code == 0, result.output
     assert (

@@ -47,15 +47,20 @@ def test_init_off_a_terminal_names_the_missing_flag(cli: Invoke, home: Path) -> 
 
 @pytest.mark.usefixtures("terminal")
 def test_init_on_a_terminal_asks_each_question_and_the_peers(cli: Invoke, store: Store) -> None:
-    answers = "Dana Ode\n\nEurope/Paris\nthu\n08:00\n60\nlunch\nlunch 12:30\n2026-03-05\nAnn Lee\nBo Chen\n\n"
+    answers = ("Dana Ode\n\nparis\nthu\n8am\n60\nlunch\nlunch 12:30 pm\nMar 5 2026\nAnn Lee\nBo Chen\n\n"
+               "ann@example.com\ncall\n\n\n")  # fmt: skip
     result = cli("init", input=answers)
     assert result.exit_code == 0, result.output
     roster = store.load_roster()
     assert roster.settings is not None
     assert roster.settings.timezone == "Europe/Paris"
+    assert f"{roster.settings.time:%H:%M}" == "08:00"
+    assert roster.settings.trial_start == dt.date(2026, 3, 5)
     assert roster.settings.mode.value == "lunch"
     assert {mode.value: f"{t:%H:%M}" for mode, t in roster.settings.mode_times.items()} == {"lunch": "12:30"}
-    assert [p.name for p in roster.peers] == ["Ann Lee", "Bo Chen"]
+    assert [(p.name, p.email, p.mode and p.mode.value) for p in roster.peers] == [
+        ("Ann Lee", "ann@example.com", "call"), ("Bo Chen", None, None)
+    ]  # fmt: skip
     assert "trouble getting past 3 names? Why might this be the case?" in result.stderr
 
 
@@ -64,7 +69,10 @@ def test_init_on_a_terminal_asks_again_after_a_bad_zone(cli: Invoke, store: Stor
     answers = "Dana\n\nMars/Olympus\nEurope/Berlin\n\n\n\n\n\n\n\n"
     result = cli("init", input=answers)
     assert result.exit_code == 0, result.output
-    assert "'Mars/Olympus' is not a known IANA time zone" in result.stderr
+    assert (
+        "'Mars/Olympus' is not a known time zone or city; use an IANA name like Europe/Berlin"
+        in result.stderr
+    )
     settings = store.load_roster().settings
     assert settings is not None
     assert settings.timezone == "Europe/Berlin"
@@ -85,7 +93,7 @@ def test_second_init_updates_settings_and_keeps_the_peers(cli: Invoke, store: St
 @pytest.mark.parametrize(
     ("flag", "value", "message"),
     [
-        ("--timezone", "Europe/Atlantis", "--timezone: 'Europe/Atlantis' is not a known IANA time zone"),
+        ("--timezone", "Europe/Atlantis", "--timezone: 'Europe/Atlantis' is not a known time zone or city"),
         ("--day", "someday", "Invalid value for '--day': 'someday' is not one of 'mon', 'tue'"),
         ("--time", "25:00", "--time: '25:00' is not a time of day"),
         ("--start", "2026-02-30", "--start: '2026-02-30' is not a date"),

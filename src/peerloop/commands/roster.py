@@ -334,7 +334,7 @@ def pause(
 
     Examples:
 
-      peerloop pause "Ann Lee" --until 2027-01-15
+      peerloop pause "Ann Lee" --until "Mar 1"
 
       peerloop pause ann --until "in 6 weeks"
     """

@@ -57,26 +57,30 @@ def init(
     ] = None,
     timezone: Annotated[
         str | None,
-        typer.Option("--timezone", metavar="ZONE", help="Your IANA time zone, e.g. Europe/Berlin."),
+        typer.Option(
+            "--timezone",
+            metavar="ZONE",
+            help="Your time zone: a city (New York) or an IANA name (Europe/Berlin).",
+        ),
     ] = None,
     day: Annotated[
         Weekday | None,
         typer.Option("--day", help="Weekday you keep for peer meetings.", case_sensitive=False),
     ] = None,
     time: Annotated[
-        str | None, typer.Option("--time", metavar="HH:MM", help="Start time (24-hour clock).")
+        str | None, typer.Option("--time", metavar="TIME", help="Start time: 08:30, 8.30 or 8:30am.")
     ] = None,
     coffee_time: Annotated[
         str | None,
-        typer.Option("--coffee-time", metavar="HH:MM", help="Start time for coffee (default: --time)."),
+        typer.Option("--coffee-time", metavar="TIME", help="Start time for coffee (default: --time)."),
     ] = None,
     lunch_time: Annotated[
         str | None,
-        typer.Option("--lunch-time", metavar="HH:MM", help="Start time for lunch (default: --time)."),
+        typer.Option("--lunch-time", metavar="TIME", help="Start time for lunch (default: --time)."),
     ] = None,
     call_time: Annotated[
         str | None,
-        typer.Option("--call-time", metavar="HH:MM", help="Start time for calls (default: --time)."),
+        typer.Option("--call-time", metavar="TIME", help="Start time for calls (default: --time)."),
     ] = None,
     duration: Annotated[
         int | None,
@@ -122,9 +126,11 @@ def init(
     given = _given(current, name, email, timezone, day, time, duration, mode, start,
                    {Mode.COFFEE: coffee_time, Mode.LUNCH: lunch_time, Mode.CALL: call_time})  # fmt: skip
     names = [parse_flag(item, "--peer", values.clean_name) for item in peer or []]
+    details: dict[str, dict[str, Any]] = {}
     if not names and not store.load_roster().peers and prompts.interactive():
         text.message("\nWho will you meet? Choose 4 to 5 peers, in your company or at another one.")
         names = [parse_flag(item, "a name", values.clean_name) for item in prompts.ask_list("Their names")]
+        details = _ask_peer_details(names)
     skipped: list[str] = []
     with store.change():
         roster = store.load_roster()  # the latest: a change made since the questions is kept
@@ -137,7 +143,7 @@ def init(
             if updated.find(peer_name):
                 skipped.append(peer_name)
                 continue
-            updated = add_peer(updated, Peer(name=peer_name, added=today))
+            updated = add_peer(updated, Peer(name=peer_name, added=today, **details.get(peer_name, {})))
         store.save_roster(updated)
     text.out(("Updated" if before else "Saved") + f" your settings in {store.roster_path}")
     for line in settings_lines(settings):
@@ -149,6 +155,20 @@ def init(
     warn_roster(updated, ask=True)
     if before is None and prompts.interactive():
         _offer_thoughts(store, settings)
+
+
+def _ask_peer_details(names: list[str]) -> dict[str, dict[str, Any]]:
+    """On a terminal, each new peer's e-mail (for invitations) and way to meet; Enter skips either."""
+    if names:
+        text.message("Their e-mail (for `peerloop invite`) and how you meet them; Enter skips either.")
+    details = {}
+    for name in names:
+        email = prompts.ask_optional(f"{safe(name)}'s e-mail", values.check_email)
+        mode = prompts.ask_optional(
+            f"{safe(name)}: coffee, lunch or call (Enter: your usual)", values.parse_mode
+        )
+        details[name] = {"email": email, "mode": mode}
+    return details
 
 
 def _offer_thoughts(store: Store, settings: Settings) -> None:
@@ -206,7 +226,7 @@ def _given(
         )
     if timezone is not None or asking or current is None:
         given["timezone"] = resolve(
-            timezone, "--timezone", "Your time zone (IANA name)", values.check_zone, zone_default
+            timezone, "--timezone", "Your time zone (a city or an IANA name)", values.parse_zone, zone_default
         )
     zone = given.get("timezone", zone_default)
     today = clock.today(zone)
@@ -220,7 +240,7 @@ def _given(
             )
         )
     if time is not None or asking or current is None:
-        given["time"] = resolve(time, "--time", "Start time (HH:MM)", values.parse_time,
+        given["time"] = resolve(time, "--time", "Start time (e.g. 08:30 or 8:30am)", values.parse_time,
                                 f"{current.time:%H:%M}" if current else "08:30")  # fmt: skip
     times = dict(current.mode_times) if current else {}
     for each, value in mode_times.items():
@@ -257,7 +277,7 @@ def _given(
     if start is not None or asking or current is None:
         default_start = (current.trial_start if current else today).isoformat()
         given["trial_start"] = resolve(
-            start, "--start", "Trial start (YYYY-MM-DD, mon, next mon…)",
+            start, "--start", "Trial start (YYYY-MM-DD, Jan 4, mon, next mon…)",
             lambda value: _trial_start(value, today), default_start,
         )  # fmt: skip
     return given

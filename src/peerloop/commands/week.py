@@ -204,7 +204,7 @@ def plan(
 
       peerloop plan
 
-      peerloop plan --weeks 5 --from 2027-01-04
+      peerloop plan --weeks 5 --from "next mon"
     """
     session = Session(options.store())
     today = session.today

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import unicodedata
 from typing import TypeVar
 
@@ -13,13 +14,20 @@ MAX_NAME_LENGTH = 200
 Choice = TypeVar("Choice", Mode, Gain, Verdict, Decision)
 
 
+TIME_FORMS = "HH:MM on a 24-hour clock (08:30, 8.30) or with am/pm (8:30am, 12:30 pm)"
+_TIME = r"(\d{1,2})(?:[:.h](\d{2}))? *([ap]\.?m\.?)?"
+
+
 def parse_time(text: str) -> dt.time:
-    parts = text.strip().split(":")
-    if len(parts) == 2 and all(part.isdigit() and len(part) <= 2 for part in parts):
-        hour, minute = int(parts[0]), int(parts[1])
+    """`8:30`, `08:30`, `8.30`, `8h30`, `8:30am`, `12:30 pm`, `8pm`: a time of day (12 am is midnight)."""
+    found = re.fullmatch(_TIME, text.strip().lower())
+    if found is not None and (found[2] is not None or found[3] is not None):  # a bare "8" is no time
+        hour, minute = int(found[1]), int(found[2] or 0)
+        if found[3] is not None:  # a 12-hour clock: 1 to 12 only
+            hour = hour % 12 + (12 if found[3].startswith("p") else 0) if 1 <= hour <= 12 else 24
         if hour < 24 and minute < 60:
             return dt.time(hour, minute)
-    raise ValueError(f"{text!r} is not a time of day; use HH:MM on a 24-hour clock, e.g. 08:30")
+    raise ValueError(f"{text!r} is not a time of day; use {TIME_FORMS}")
 
 
 def parse_weekday(text: str) -> int:
@@ -63,8 +71,11 @@ def parse_duration(text: str | int) -> int:
     return minutes
 
 
+_AREAS = ("Africa", "America", "Antarctica", "Asia", "Atlantic", "Australia", "Europe", "Indian", "Pacific")
+
+
 def check_zone(name: str) -> str:
-    """An IANA zone name that this machine's time zone database knows, e.g. Europe/Berlin."""
+    """An IANA zone name that this machine's time zone database knows, e.g. Europe/Berlin (as files hold it)."""
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
     name = name.strip()
@@ -73,6 +84,40 @@ def check_zone(name: str) -> str:
     except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder ("Europe"), a name too long
         raise ValueError(f"{name!r} is not a known IANA time zone; use a name like Europe/Berlin") from None
     return name
+
+
+def parse_zone(typed: str) -> str:
+    """A zone as people type it: its IANA name, or a city ("New York", "sao paulo", "europe/berlin")
+    matched to its zone's name (only when the name itself is not one: the zone list is read on a miss)."""
+    try:
+        return check_zone(typed)
+    except ValueError:
+        found = _zone_of_city(typed.strip())
+    if found is None:
+        raise ValueError(
+            f"{typed.strip()!r} is not a known time zone or city; use an IANA name like Europe/Berlin or a "
+            "city like New York"
+        )
+    return found
+
+
+def _zone_of_city(typed: str) -> str | None:
+    """The zone named for the city typed (its last part, accents and case ignored), or the zone typed in
+    another case; among links to one zone (America/Buenos_Aires, America/Argentina/Buenos_Aires) the longest
+    name, which is the canonical one."""
+    from zoneinfo import available_timezones
+
+    def key(text: str) -> str:
+        plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+        return "_".join(plain.lower().replace("-", " ").replace("_", " ").split())
+
+    wanted = key(typed)
+    if not wanted:
+        return None
+    zones = [zone for zone in available_timezones() if zone.startswith(_AREAS)]
+    exact = [zone for zone in zones if key(zone.replace("/", " ")) == key(typed.replace("/", " "))]
+    named = exact or [zone for zone in zones if key(zone.rsplit("/", 1)[-1]) == wanted]
+    return max(named, key=lambda zone: (len(zone), zone)) if named else None
 
 
 def check_email(text: str) -> str:
@@ -119,7 +164,7 @@ def parse_mode_times(text: str) -> dict[Mode, dt.time]:
         words = part.split()
         if not words:
             continue
-        if len(words) != 2:
+        if len(words) < 2:
             raise ValueError(f"{part.strip()!r}: write a mode and a time, e.g. lunch 12:30")
-        times[parse_mode(words[0])] = parse_time(words[1])
+        times[parse_mode(words[0])] = parse_time(" ".join(words[1:]))
     return times

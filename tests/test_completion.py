@@ -107,6 +107,25 @@ def test_bash_zsh_and_fish_protocols_end_to_end(set_up: Callable[..., None], hom
     assert (nothing.returncode, nothing.stdout.strip()) == (0, "")
 
 
+def test_bash_and_fish_insert_the_name_as_the_roster_spells_it_and_zsh_keeps_the_typed_start(
+    set_up: Callable[..., None], home: Path
+) -> None:
+    set_up("Eve Fox", "Zoë Ode")
+    bash = complete(
+        {"_PEERLOOP_COMPLETE": "complete_bash", "COMP_WORDS": "peerloop edit eve", "COMP_CWORD": "2"}, home
+    )
+    assert bash.stdout == "Eve\\ Fox\n"
+    by_a_later_word = complete(
+        {"_PEERLOOP_COMPLETE": "complete_bash", "COMP_WORDS": "peerloop log ode", "COMP_CWORD": "2"}, home
+    )
+    assert by_a_later_word.stdout == "Zoë\\ Ode\n"
+    fish = complete({"_PEERLOOP_COMPLETE": "complete_fish", "_TYPER_COMPLETE_FISH_ACTION": "get-args",
+                     "_TYPER_COMPLETE_ARGS": "peerloop pause zoe"}, home)  # fmt: skip
+    assert fish.stdout == "Zoë Ode\n"
+    zsh = complete({"_PEERLOOP_COMPLETE": "complete_zsh", "_TYPER_COMPLETE_ARGS": "peerloop pause eve"}, home)
+    assert zsh.stdout == "_arguments '*: :((\"eve Fox\"))'\n"
+
+
 @pytest.mark.skipif(shutil.which("bash") is None, reason="bash is not installed")
 def test_the_bash_script_from_show_completion_fills_compreply(
     set_up: Callable[..., None], home: Path, tmp_path: Path
@@ -120,7 +139,7 @@ def test_the_bash_script_from_show_completion_fills_compreply(
     wrapper.chmod(0o755)
     script = """
         eval "$(peerloop --show-completion bash)"
-        COMP_WORDS=(peerloop invite 'Ann'); COMP_CWORD=2
+        COMP_WORDS=(peerloop invite 'ann'); COMP_CWORD=2
         _peerloop_completion peerloop
         printf '<%s>\\n' "${COMPREPLY[@]}"
     """

@@ -63,14 +63,14 @@ def complete_any_peer_name(ctx: typer.Context, incomplete: str) -> list[str]:
 
 
 def _complete(ctx: typer.Context, incomplete: str, removed_too: bool) -> list[str]:
-    """Shell completion for a peer's NAME: the roster's names that start with what is typed (any case, accents).
+    """The roster's names that match what is typed (any case, accents optional, the start of any word).
 
     Runs at every Tab, so it reads only `roster.toml` (and, for removed peers, the journal), and it never
-    fails. Typer keeps only values that
-    start with the typed text, so a name matched in another case or without its accents comes back as the
-    typed text followed by the rest of the name (`ann` -> `ann Lee`), which every command matches. Bash
-    inserts a completion as printed, so for bash the rest comes escaped as the shell reads it (`Ann\\ Lee`);
-    Typer says which shell asks in `_PEERLOOP_COMPLETE` (its public completion protocol).
+    fails. bash and fish replace the typed word with the name as the roster spells it (`eve` -> `Eve\\ Fox`;
+    bash inserts it as printed, so it comes escaped as bash reads it); zsh keeps only completions that start
+    with the typed text, so there a name typed in another case comes back as the typed text and the rest
+    (`eve` -> `eve Fox`), which every command matches. The shell asking is named in `_PEERLOOP_COMPLETE`
+    (Typer's completion protocol).
     """
     from peerloop.core.parse import names
 
@@ -85,14 +85,29 @@ def _complete(ctx: typer.Context, incomplete: str, removed_too: bool) -> list[st
             known += [name for name in journal_names(store) if roster.find(name) is None]
     except (PeerloopError, OSError):
         return []
-    bash = os.environ.get("_PEERLOOP_COMPLETE", "").endswith("bash")
-    offered = []
+    shell = os.environ.get("_PEERLOOP_COMPLETE", "").removeprefix("complete_")
+    offered: list[str] = []
     for name in names.complete(incomplete, known):
-        if names.fold(name[: len(incomplete)]) != names.fold(incomplete):
-            continue  # matched by a later word: Typer would drop it
-        rest = name[len(incomplete) :]
-        offered.append(incomplete + (re.sub(r"([^\w@%+=:,./-])", r"\\\1", rest) if bash else rest))
+        if shell == "bash":
+            offered.append(_RosterSpelling(re.sub(r"([^\w@%+=:,./-])", r"\\\1", name)))
+        elif shell == "fish":
+            offered.append(_RosterSpelling(name))
+        elif name.startswith(incomplete):
+            offered.append(name)
+        elif names.fold(name[: len(incomplete)]) == names.fold(incomplete):
+            offered.append(incomplete + name[len(incomplete) :])
     return offered
+
+
+class _RosterSpelling(str):
+    """A completion that differs from the typed text in case or accents (`eve` -> `Eve\\ Fox`). Typer keeps
+    only completions whose `startswith(typed)` holds, in every shell; bash and fish replace the typed word,
+    so for them this one is kept as the roster spells it."""
+
+    __slots__ = ()
+
+    def startswith(self, *_: object) -> bool:
+        return True
 
 
 PeerArgument = Annotated[

@@ -52,10 +52,25 @@ COMMANDS = [
     ("init-existing", ["init", "--day", "wed", "--yes", "--peer", "Hal Ito"], 1),
     ("export", ["export", "--weeks", "30", "-o", "{out}/plan.ics"], 1),
     ("invite", ["invite", "Bo Chen", "-o", "{out}/bo.ics"], 1),
+    ("plan-refresh", ["plan", "--refresh"], 1),
 ]  # fmt: skip
 
 
 COMMAND_IDS = [name for name, _, _ in COMMANDS]
+
+
+BUSY_FEED = """BEGIN:VCALENDAR\r
+VERSION:2.0\r
+PRODID:-//test//busy//EN\r
+BEGIN:VEVENT\r
+UID:board@example.com\r
+DTSTAMP:20260301T000000Z\r
+DTSTART:20260407T060000Z\r
+DTEND:20260407T100000Z\r
+SUMMARY:Board\r
+END:VEVENT\r
+END:VCALENDAR\r
+"""
 
 
 counts = {"kills": 0, "states": 0, "lost": 0}
@@ -91,8 +106,10 @@ def _said(home: Path, stdout: str) -> str:
 
 
 def _data(home: Path) -> dict[str, bytes]:
-    """The data files as bytes, read raw (no peerloop code that might finish a commit on the way)."""
-    return {str(path.relative_to(home)): path.read_bytes() for path in data_files(home)}
+    """The data files and the busy-time cache as bytes, read raw (no peerloop code that might finish a commit
+    on the way)."""
+    cache = [home / "busy.toml"] if (home / "busy.toml").is_file() else []
+    return {str(path.relative_to(home)): path.read_bytes() for path in [*data_files(home), *cache]}
 
 
 def _entry_ids(files: dict[str, bytes]) -> set[str]:
@@ -122,7 +139,10 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A lived-in folder with two journal years and an invite series: the rename touches four files."""
     home = tmp_path_factory.mktemp("template") / "home"
     populate(home)
-    for argv in (["invite", "Ann Lee", "-o", "/dev/null"], ["log", "Ann Lee", "--date", "2025-12-30"]):
+    feed = home.parent / "work.ics"  # a busy-time feed: `plan --refresh` writes its cache, busy.toml
+    feed.write_text(BUSY_FEED, encoding="utf-8")
+    for argv in (["invite", "Ann Lee", "-o", "/dev/null"], ["log", "Ann Lee", "--date", "2025-12-30"],
+                 ["connect", "busy", str(feed)]):  # fmt: skip
         done = _run(home, argv)
         assert done.returncode == 0, done.stderr
     return home

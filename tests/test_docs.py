@@ -15,6 +15,7 @@ under a temp $HOME, so that paths read `~/.local/share/peerloop`), in a temp wor
   against any element of the other side).
 - `<!-- test clock: 2027-01-05T10:00 -->` sets the clock (PEERLOOP_NOW) for what follows, so that the
   guide can walk through the weeks of a trial. The comment is invisible when the Markdown is rendered.
+- `<!-- test columns: 40 -->` runs the next block at that terminal width ($COLUMNS); other blocks run at 120.
 - Every other block (```text, ```bash, ```zsh, ```fish, ```toml, …) is an illustration and never runs:
   crontab lines, shell start-up snippets, commands that need a terminal or another program. bash, zsh and
   fish blocks are checked for syntax by those shells when they are installed.
@@ -67,6 +68,9 @@ UPDATE = "PEERLOOP_UPDATE_DOCS"
 CLOCK = re.compile(r"^<!-- test clock: (\S+) -->$")
 
 
+COLUMNS = re.compile(r"^<!-- test columns: (\d+) -->$")
+
+
 JSON_OF = re.compile(r"^<!-- test json: (.+) -->$")
 
 
@@ -82,6 +86,7 @@ class Block:
     start: int
     clock: str | None = None
     json_of: str | None = None
+    columns: str | None = None
     outputs: list[tuple[int, int, str]] = field(default_factory=list)
     """For console blocks: (first line, end line, output) of each command's expected output, in the file."""
 
@@ -90,6 +95,7 @@ def blocks(text: str) -> Iterator[Block]:
     lines = text.split("\n")
     clock: str | None = None
     json_of: str | None = None
+    columns: str | None = None
     index = 0
     while index < len(lines):
         line = lines[index]
@@ -97,11 +103,14 @@ def blocks(text: str) -> Iterator[Block]:
             clock = match.group(1)
         elif match := JSON_OF.match(line.strip()):
             json_of = match.group(1)
+        elif match := COLUMNS.match(line.strip()):
+            columns = match.group(1)
         elif line.startswith("```"):
             lang = line[3:].strip()
             end = lines.index("```", index + 1)
-            yield Block(lang, lines[index + 1 : end], index + 1, clock, json_of if lang == "json" else None)
-            clock, json_of = None, None
+            json_of = json_of if lang == "json" else None
+            yield Block(lang, lines[index + 1 : end], index + 1, clock, json_of, columns)
+            clock, json_of, columns = None, None, None
             index = end
         index += 1
 
@@ -189,6 +198,7 @@ def play(path: Path, session: Session, before: Callable[[], None] = lambda: None
     for block in blocks(text):
         if block.clock:
             session.at(block.clock)
+        session.monkeypatch.setenv("COLUMNS", block.columns or "120")
         if block.lang == "sh" and sh:
             for line in commands(block.lines):
                 session.check(line)

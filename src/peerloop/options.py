@@ -120,6 +120,12 @@ PeerArgument = Annotated[
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of text.")]
+WideOption = Annotated[
+    bool,
+    typer.Option(
+        "--wide", help="Every column, however narrow the terminal (as stacked blocks when they do not fit)."
+    ),
+]
 YesOption = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
 
 

@@ -139,7 +139,9 @@ def connect(ctx: typer.Context, json: options.JsonOption = False) -> None:
     elif not rows:
         text.message("No connections yet: `peerloop connect caldav URL --user NAME` connects your calendar.")
     else:
-        text.out(text.table(("Kind", "Where", "How"), rows))
+        from peerloop.output.tables import CONNECTIONS_COLUMNS, show
+
+        show(CONNECTIONS_COLUMNS, rows)
 
 
 @app.command("caldav")

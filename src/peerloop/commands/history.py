@@ -154,10 +154,11 @@ def history(
             text.message(f"Nothing logged{whom}{when} yet: `peerloop log` records a meeting.")
         return
     rows: list[tuple[str, ...]] = []
-    for entry in shown:  # a blank row between entries: several lines each, easier to tell apart
-        rows += [("", "", "", "")] if rows else []
+    for entry in shown:
         rows.append((entry.id, text.day(entry.date), safe(what(entry)), "\n".join(details(entry))))
-    text.out(text.table(("ID", "Date", "What", "Details"), rows))
+    from peerloop.output.tables import HISTORY_COLUMNS, show
+
+    show(HISTORY_COLUMNS, rows, spaced=True)  # several lines each: a blank line tells them apart
     if older and start is not None:
         text.message(
             f"This trial's entries{whom}, since {text.day(start)}; `--all` (or -n N) shows the older ones."

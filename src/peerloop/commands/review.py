@@ -133,8 +133,8 @@ def review(
     if not json:
         from peerloop.output.trial import evidence_lines
 
-        for line in evidence_lines(found, settings.trial_months):
-            text.out(line)
+        for line in evidence_lines(found, settings.trial_months, text.terminal_width()):
+            text.out_wrapped(line)
         text.out()
     if asking:
         text.message(text.style("The review: what works well? what can be improved?", "bold", stream=None))
@@ -271,13 +271,13 @@ def _show_past(store: Store, wanted: str, target: Path | None, json: bool) -> No
     else:
         from peerloop.output.trial import evidence_lines
 
-        for line in evidence_lines(found, settings.trial_months):
-            text.out(line)
+        for line in evidence_lines(found, settings.trial_months, text.terminal_width()):
+            text.out_wrapped(line)
         text.out()
-        text.out(f"Your review of {text.day(entry.date)} ({entry.id}): {VERDICT_TEXT[entry.added_value]}; "
-                 f"decision: {entry.decision.value}.")  # fmt: skip
+        text.out_wrapped(f"Your review of {text.day(entry.date)} ({entry.id}): "
+                         f"{VERDICT_TEXT[entry.added_value]}; decision: {entry.decision.value}.")  # fmt: skip
         for label, value in (("What works well", entry.works), ("What can be improved", entry.improve)):
-            text.out(f"  {label}: {safe(value) if value else '-'}")
+            text.out_wrapped(f"  {label}: {safe(value) if value else '-'}")
     if target is not None:
         _write_report(target, found, entry, text.message if json else text.out)
 

@@ -13,7 +13,7 @@ from peerloop.core.parse import parse_flag, values
 from peerloop.core.roster import add_peer, remove_peer, replace_peer, resembling
 from peerloop.errors import ConflictError, InputError, PeerloopError
 from peerloop.inert import safe
-from peerloop.options import JsonOption, PeerArgument, YesOption
+from peerloop.options import JsonOption, PeerArgument, WideOption, YesOption
 from peerloop.output import text
 from peerloop.output.messages import NO_PEERS, warn_roster
 from peerloop.store.records import Store
@@ -96,15 +96,18 @@ def add(
     warn_roster(saved)
 
 
-def peers(json: JsonOption = False) -> None:
+def peers(json: JsonOption = False, wide: WideOption = False) -> None:
     """List the roster and each peer's next turn.
 
     In roster order (which breaks ties in the rotation): when you last met each peer, how often, when you
-    were last in touch between meetings, and the date of their next turn.
+    were last in touch between meetings, and the date of their next turn. On a narrow terminal the e-mail,
+    organisation, mode and last touch leave first, in that order (--wide keeps them).
 
     Examples:
 
       peerloop peers
+
+      peerloop peers --wide
 
       peerloop peers --json
     """
@@ -160,8 +163,9 @@ def peers(json: JsonOption = False) -> None:
         )
         for peer in roster.peers
     ]
-    headers = ("Name", "Org", "Mode", "Email", "Status", "Last met", "Meetings", "Last touch", "Next turn")
-    text.out(text.table(headers, rows, drop_empty=True))
+    from peerloop.output.tables import PEERS_COLUMNS, show
+
+    show(PEERS_COLUMNS, rows, wide=wide)
     warn_roster(roster)
 
 

@@ -334,5 +334,6 @@ def _show_first_weeks(store: Any, count: int) -> None:
 
     session = Session(store)
     slots = rotation.plan(session.roster, session.settings, session.history(), session.today, max(5, count))
-    text.out("\nThe coming weeks (`peerloop plan` shows the whole trial):")
-    text.out(plan_table(slots, session.settings))
+    text.out()
+    text.out_wrapped("The coming weeks (`peerloop plan` shows the whole trial):")
+    plan_table(slots, session.settings, wide_command="peerloop plan")

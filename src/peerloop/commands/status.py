@@ -115,11 +115,10 @@ def status(
             {**status_json(current, check_result(current)), "calendar": calendar, "invitations": invited}
         )
     else:
-        from peerloop.output.trial import status_lines
+        from peerloop.output.trial import labelled, status_lines
 
-        for row in status_lines(current):
-            text.out(row)
-        text.out(f"Calendar  {_calendar_line(fresh)}")
+        width = text.terminal_width()
+        rows = [*status_lines(current, width), *labelled("Calendar", _calendar_line(fresh), width)]
         if sent:
             names = ", ".join(safe(name) for name in sent)
             late = ", ".join(safe(name) for name in stale)
@@ -128,7 +127,9 @@ def status(
                 if stale
                 else "; all current"
             )
-            text.out(f"Invites   sent to {names}{update}")
+            rows += labelled("Invites", f"sent to {names}{update}", width)
+        for row in rows:
+            text.out(row)
     if current.review_due:
         from peerloop.output.messages import reminder_line
 

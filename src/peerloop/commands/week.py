@@ -110,26 +110,28 @@ def next_(json: options.JsonOption = False, refresh: RefreshOption = False) -> N
         return
     weeks_ahead = (slot.week - rotation.week_start(today)).days // 7
     when = {0: "This week", 1: "Next week"}.get(weeks_ahead, f"Week of {text.day(slot.week)}")
-    text.out(text.style(f"{when}: {slot.mode.value} with {safe(slot.peer.name)}", "bold"))
-    text.out(f"  {text.day(slot.date)}, {slot_time(slot)} ({settings.timezone})")
+    text.out_wrapped(text.style(f"{when}: {slot.mode.value} with {safe(slot.peer.name)}", "bold"))
+    text.out_wrapped(f"  {text.day(slot.date)}, {slot_time(slot)} ({settings.timezone})")
     if slot.note:
-        text.out(
+        text.out_wrapped(
             text.style(f"  {slot.note[0].upper()}{slot.note[1:]}", "yellow") + " (busy in your calendar)"
         )
     if slot.overdue:
-        text.out(
+        text.out_wrapped(
             text.style("  Overdue:", "red")
             + " the day has passed; until Sunday, log it with `peerloop log`, or "
             "`peerloop log --skip --reason TEXT`."
         )
     if last is not None:
-        text.out(f"  Last met {text.day(last.date)}" + (f": {safe(last.issue)}" if last.issue else ""))
+        text.out_wrapped(
+            f"  Last met {text.day(last.date)}" + (f": {safe(last.issue)}" if last.issue else "")
+        )
     else:
-        text.out("  First meeting: start with a short life and work update, then one pressing issue.")
+        text.out_wrapped("  First meeting: start with a short life and work update, then one pressing issue.")
     if still_open:
-        text.out("  Open follow-ups (`peerloop done HANDLE` closes one):")
+        text.out_wrapped("  Open follow-ups (`peerloop done HANDLE` closes one):")
         for meeting, item in still_open:
-            text.out(
+            text.out_wrapped(
                 f"    {journal.handle(meeting, item)}  {safe(item.text)} (since {meeting.date.isoformat()})"
             )
 
@@ -194,11 +196,13 @@ def plan(
     ] = None,
     json: options.JsonOption = False,
     refresh: RefreshOption = False,
+    wide: options.WideOption = False,
 ) -> None:
     """The rotation for the coming weeks.
 
     One peer a week, each in turn. Paused peers drop out for the weeks they are away and come back
-    after. The plan assumes each planned meeting happens; a skip keeps that peer first in line.
+    after. The plan assumes each planned meeting happens; a skip keeps that peer first in line. On a
+    narrow terminal the mode leaves first (--wide keeps it).
 
     Examples:
 
@@ -244,4 +248,4 @@ def plan(
     else:
         from peerloop.output.tables import plan_table
 
-        text.out(plan_table(slots, session.settings))
+        plan_table(slots, session.settings, wide=wide)

@@ -1,4 +1,4 @@
-"""Text for people: data on stdout, messages on stderr, rich tables that fit the terminal.
+"""Text for people: data on stdout, messages on stderr, lines that wrap at spaces (tables: `tables.py`).
 
 Text from the user's files (names, notes) goes through `inert.safe()` so that control characters and escape
 sequences are shown, never obeyed. Colour only when stdout is a terminal and NO_COLOR is unset.
@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import sys
 import unicodedata
 from collections.abc import Sequence
 from typing import Any
 
 from peerloop.core.models import WEEKDAY_NAMES
-from peerloop.inert import safe
 
+_SGR = re.compile(r"\x1b\[[0-9;]*m")
+"""The colour and weight codes `style` writes (text from files is inert: it holds no real escape)."""
+_WORD = re.compile(r"(\s*)(\S+)")
 _STYLES = {"bold": "1", "dim": "2", "red": "31", "green": "32", "yellow": "33", "cyan": "36"}
 
 
@@ -37,6 +40,14 @@ def out(text: str = "") -> None:
     sys.stdout.write(text + "\n")
 
 
+def out_wrapped(line: str) -> None:
+    """A line of text on stdout, wrapped at spaces to the terminal's width, the wrapped parts indented two
+    more than the line."""
+    plain = _SGR.sub("", line)
+    for part in wrap(line, terminal_width(), len(plain) - len(plain.lstrip(" ")) + 2):
+        out(part)
+
+
 def message(text: str) -> None:
     """A note for the person (stderr), never part of the data; dropped when stderr is closed (`2>&-`)."""
     if sys.stderr is not None:
@@ -56,8 +67,18 @@ def warn(text: str) -> None:
     message(style("warning:", "yellow", stream=sys.stderr) + " " + text)
 
 
+def terminal_width() -> int:
+    """The columns output may use: $COLUMNS, else the terminal's width, else 80 (a pipe, a file)."""
+    import shutil
+
+    return shutil.get_terminal_size().columns
+
+
 def width(text: str) -> int:
-    """Columns a string takes on a terminal (wide East Asian characters and emoji count two)."""
+    """Columns a string takes on a terminal (wide East Asian characters and emoji count two; colour codes
+    none)."""
+    if "\x1b" in text:
+        text = _SGR.sub("", text)
     if text.isascii():
         return len(text)
     return sum(
@@ -66,35 +87,26 @@ def width(text: str) -> int:
     )
 
 
-def table(headers: Sequence[str], rows: Sequence[Sequence[object]], drop_empty: bool = False) -> str:
-    """A borderless table, as wide as the terminal allows (rich lays it out; imported here, so that only the
-    commands that print a table pay for it). Cells are made inert; plain text without a terminal."""
-    import shutil
-
-    from rich.console import Console
-    from rich.table import Table
-
-    cells = [
-        ["\n".join(safe(line) for line in str("" if c is None else c).split("\n")) for c in row]
-        for row in rows
-    ]
-    keep = [n for n in range(len(headers)) if not drop_empty or any(row[n] for row in cells)]
-    grid = Table(box=None, show_edge=False, pad_edge=False, padding=(0, 2, 0, 0), header_style="bold")
-    for n in keep:
-        grid.add_column(headers[n], overflow="fold")
-    for row in cells:
-        grid.add_row(*(row[n] for n in keep))
-    console = Console(
-        color_system="standard" if colour_enabled() else None,
-        width=shutil.get_terminal_size().columns,
-        highlight=False,
-        markup=False,
-        emoji=False,
-        force_terminal=colour_enabled(),
-    )
-    with console.capture() as captured:
-        console.print(grid)
-    return "\n".join(line.rstrip() for line in captured.get().rstrip("\n").split("\n"))
+def wrap(line: str, columns: int, hang: int) -> list[str]:
+    """`line` in lines of at most `columns`, broken only at spaces, each after the first indented by `hang`
+    (a hanging indent, less for a word too wide for it); a word wider than a whole line stays whole on a line
+    of its own. A colour that spans a break is closed at the end of the line and opened again after the
+    indent."""
+    if width(line) <= columns:
+        return [line]
+    lead = line[: len(line) - len(line.lstrip(" "))]
+    lines, current, used, colour, empty = [], lead, len(lead), "", True
+    for match in _WORD.finditer(line, len(lead)):
+        space, word = match.groups()
+        wide = width(word)
+        if not empty and wide and used + len(space) + wide > columns:
+            lines.append(current + ("\x1b[0m" if colour else ""))
+            indent = max(0, min(hang, columns - wide))  # a word too wide for the indent takes what it needs
+            current, used, space = " " * indent + colour, indent, ""
+        current, used, empty = current + space + word, used + len(space) + wide, empty and not wide
+        for code in _SGR.findall(word):
+            colour = "" if code == "\x1b[0m" else code
+    return [*lines, current]
 
 
 def plural(count: int, word: str) -> str:

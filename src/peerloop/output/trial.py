@@ -6,7 +6,7 @@ from peerloop.core.rotation import first_trial_week
 from peerloop.core.trial import LEGEND, MARKS, Evidence, Noted, Status, WeekState
 from peerloop.inert import safe
 from peerloop.output import text
-from peerloop.output.tables import slot_time
+from peerloop.output.tables import EVIDENCE_COLUMNS, layout, slot_time
 
 
 def day_count(days: int) -> str:
@@ -25,12 +25,25 @@ _COLOURS = {
 }
 
 
-def strip_lines(states: tuple[WeekState, ...]) -> list[str]:
-    """The weeks as one character each, and the legend."""
+def strip_lines(states: tuple[WeekState, ...], width: int) -> list[str]:
+    """The weeks as one character each, and the legend (wrapped between its entries)."""
     strip = "".join(text.style(MARKS[state], _COLOURS[state]) for state in states)
-    shown = [state for state in WeekState if state in states]
-    legend = "  ".join(f"{text.style(MARKS[state], _COLOURS[state])} {LEGEND[state]}" for state in shown)
-    return [f"  {strip}", f"  {legend}"]
+    lines = [f"  {strip}", ""]
+    for state in (state for state in WeekState if state in states):
+        entry = f"{text.style(MARKS[state], _COLOURS[state])} {LEGEND[state]}"
+        if lines[-1] and text.width(lines[-1]) + 2 + text.width(entry) > width:
+            lines.append("")
+        lines[-1] += f"  {entry}"
+    return lines
+
+
+LABEL = 10
+"""The width of the labels `status` writes before its values."""
+
+
+def labelled(label: str, value: str, width: int) -> list[str]:
+    """A `Label     value` line of `status`, wrapped at spaces under its value (a hanging indent)."""
+    return text.wrap(f"{label:<{LABEL}}{value}", width, LABEL)
 
 
 def _headline(status: Status) -> str:
@@ -72,10 +85,10 @@ def _review_line(status: Status) -> str:
     return f"{text.day(end)}, in {day_count((end - status.today).days)}"
 
 
-def status_lines(status: Status) -> list[str]:
-    """`peerloop status` as text."""
+def status_lines(status: Status, width: int) -> list[str]:
+    """`peerloop status` as text, `width` columns wide."""
     so_far = status.progress
-    lines = [text.style(_headline(status), "bold"), *strip_lines(so_far.strip)]
+    lines = [*text.wrap(text.style(_headline(status), "bold"), width, 2), *strip_lines(so_far.strip, width)]
     kept, meetings = so_far.tally(WeekState.KEPT), len(so_far.meetings)
     if so_far.planned:
         counted = f"{kept} of {text.plural(so_far.planned, 'week')} kept" + (
@@ -90,14 +103,13 @@ def status_lines(status: Status) -> list[str]:
             counted += ", this week open"
     else:
         counted = "none yet"
-    lines.append(f"Meetings  {counted}")
+    lines += labelled("Meetings", counted, width)
     for n, skip in enumerate(so_far.skips):
-        label = "Skips" if n == 0 else ""
-        lines.append(f"{label:<10}{text.day(skip.date)}: {safe(skip.reason) or '(no reason given)'}")
-    lines.append(
-        f"Next      {_next_line(status) if not status.stopped else 'none: no meeting is planned once you stop'}"
-    )
-    lines.append(f"Review    {_review_line(status)}")
+        reason = f"{text.day(skip.date)}: {safe(skip.reason) or '(no reason given)'}"
+        lines += labelled("Skips" if n == 0 else "", reason, width)
+    ahead = _next_line(status) if not status.stopped else "none: no meeting is planned once you stop"
+    lines += labelled("Next", ahead, width)
+    lines += labelled("Review", _review_line(status), width)
     return lines
 
 
@@ -110,8 +122,9 @@ def _noted_lines(items: tuple[Noted, ...], empty: str) -> list[str]:
     ]
 
 
-def evidence_lines(found: Evidence, months: int) -> list[str]:
-    """The evidence as text, before the review's questions."""
+def evidence_lines(found: Evidence, months: int, width: int) -> list[str]:
+    """The evidence as text, before the review's questions: its table `width` columns wide, its other lines
+    for `text.wrap`."""
     so_far = found.progress
     span = f"{text.day(found.trial_start)} to {text.day(found.last_day)}"
     lines = [text.style(f"The review of your {months}-month trial: {span}", "bold")]
@@ -120,7 +133,7 @@ def evidence_lines(found: Evidence, months: int) -> list[str]:
         lines.append(text.style(f"An early review: the review date is {day_count(left)} away.", "yellow"))
     purpose = safe(found.purpose) if found.purpose else "not written down (`peerloop reflect --purpose`)"
     lines.append(f"What you wanted the network to give you: {purpose}")
-    lines += ["", text.style("Process: did the meetings happen?", "bold"), *strip_lines(so_far.strip)]
+    lines += ["", text.style("Process: did the meetings happen?", "bold"), *strip_lines(so_far.strip, width)]
     kept = so_far.tally(WeekState.KEPT)
     lines.append(
         f"  {kept} of {text.plural(so_far.planned, 'week')} kept ({text.plural(found.meetings, 'meeting')}); "
@@ -140,10 +153,8 @@ def evidence_lines(found: Evidence, months: int) -> list[str]:
             )
             for p in found.peers
         ]
-        lines += [
-            "",
-            *("  " + line for line in text.table(("Peer", "Meetings", "Last met"), rows).splitlines()),
-        ]
+        laid = layout(EVIDENCE_COLUMNS, rows, width - 2)
+        lines += ["", *("  " + line if line else "" for line in laid.lines)]
     lines += ["", text.style("Content: what did they give you?", "bold")]
     gains = ", ".join(f"{gain.value} {count}" for gain, count in found.gains)
     lines.append(f"  Gains: {gains} (in {text.plural(found.meetings, 'meeting')})")

@@ -101,7 +101,7 @@ def test_a_whole_trial_then_the_review_then_a_new_trial(
 LIFE_START = dt.date(2027, 1, 4)  # a Monday; slots are Tuesdays 08:30 in Europe/Berlin, lunch at 12:30
 
 
-REVIEW_DATE = dt.date(2027, 7, 4)
+REVIEW_DATE = dt.date(2027, 7, 5)  # the Monday after week 26
 
 
 LIFE_PEERS = ("Ann Lee", "Bo Chen", "Cy Dee", "Di Eze", "Zoë Müller-Łukasz")
@@ -174,7 +174,7 @@ class Life:
         lines = self.run(sunday, "status", clock="20:00").stdout.splitlines()
         meetings_line = next(line for line in lines if line.startswith("Meetings"))
         extra = f" ({self.meetings} meetings)" if self.meetings != status["kept"] else ""
-        so_far = "" if sunday >= REVIEW_DATE else " so far"  # the review date is the last week's Sunday
+        so_far = "" if sunday >= REVIEW_DATE else " so far"  # on its last Sunday the trial still runs
         assert meetings_line.startswith(
             f"Meetings  {status['kept']} of {week} week{'s' if week > 1 else ''} kept{so_far}{extra}; "
             f"{status['skipped']} skipped, {status['missed']} missed"

@@ -38,15 +38,20 @@ def find_peer(roster: Roster, typed: str, gone: Callable[[], Iterable[str]] = tu
 
 
 def resembling(roster: Roster, name: str) -> Peer | None:
-    """The peer a new name looks like a short form of ('ann' beside Ann Lee): adding it is likely a slip."""
+    """The peer a new name looks like ('ann' or 'lee' beside Ann Lee, 'Zoe Muller' beside Zoë Müller): one
+    word that starts one of theirs, or their name without its accents. Adding it is likely a slip; a longer
+    name that merely starts theirs ('Peer 1' beside Peer 16) is not."""
     from peerloop.core.parse import names
 
-    try:
-        found = names.match(name, [peer.name for peer in roster.peers])
-    except ConflictError:
+    if roster.find(name) is not None:
         return None
-    peer = roster.find(found)
-    return peer if peer is not None and roster.find(name) is None else None
+    typed = names.fold(name)
+    one_word = len(typed.split()) == 1
+    for peer in roster.peers:
+        theirs = names.fold(peer.name)
+        if theirs == typed or (one_word and any(word.startswith(typed) for word in theirs.split())):
+            return peer
+    return None
 
 
 def with_settings(roster: Roster, settings: Settings) -> Roster:

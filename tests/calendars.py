@@ -4,6 +4,7 @@ settings, rosters and slots built for the builders."""
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import os
 import re
@@ -90,6 +91,24 @@ def physical_lines(data: bytes) -> list[bytes]:
     return lines
 
 
+def escapes_split_by_a_fold(data: bytes) -> list[str]:
+    """The content lines whose folding separates the two characters of an escape: a backslash and the
+    character after it in a value, or an RFC 6868 `^^`, `^'`, `^n` in a parameter."""
+    found = []
+    for logical in re.split(r"\r\n(?![ \t])", data.decode("utf-8")):
+        pieces = re.split(r"\r\n[ \t]", logical)
+        folds = set(itertools.accumulate(len(piece) for piece in pieces[:-1]))
+        line = "".join(pieces)
+        value = len(line) - len(split_line(line)[2]) if ":" in line else len(line)
+        n = 0
+        while n < len(line) - 1:
+            escape = line[n] == "\\" if n >= value else line[n] == "^" and line[n + 1] in "^'n"
+            if escape and n + 1 in folds:
+                found.append(line)
+            n += 2 if escape else 1
+    return found
+
+
 def unfolded(data: bytes) -> list[str]:
     physical_lines(data)
     return data.replace(b"\r\n ", b"").replace(b"\r\n\t", b"").decode("utf-8").split("\r\n")[:-1]
@@ -167,6 +186,7 @@ def content(event: Event) -> Event:
 def check_file(data: bytes) -> list[Event]:
     """Every check a calendar file must pass, whatever it holds; returns its events."""
     lines = unfolded(data)
+    assert escapes_split_by_a_fold(data) == []
     assert lines[0] == "BEGIN:VCALENDAR"
     assert lines[-1] == "END:VCALENDAR"
     assert "VERSION:2.0" in lines
@@ -184,9 +204,14 @@ def check_file(data: bytes) -> list[Event]:
         if "DTEND" in event:
             end_params, end = event["DTEND"]
             assert "TZID" in end_params or end.endswith("Z") or end_params.get("VALUE") == "DATE", end
+        if "RECURRENCE-ID" in event and "TZID" in event["RECURRENCE-ID"][0]:
+            assert f"TZID:{event['RECURRENCE-ID'][0]['TZID']}" in lines, "a TZID without its VTIMEZONE"
     if "METHOD:CANCEL" not in lines:
-        uids = [event["UID"][1] for event in found]
-        assert len(uids) == len(set(uids))
+        series = [event["UID"][1] for event in found if "RECURRENCE-ID" not in event]
+        assert len(series) == len(set(series))
+        for event in found:
+            if "RECURRENCE-ID" in event:
+                assert event["UID"][1] in series, "an override without its series"
     parse_strictly(data)
     return found
 
@@ -207,6 +232,27 @@ def parse_with_vobject(data: bytes) -> Any:
     import vobject
 
     return vobject.readOne(data.decode("utf-8"))
+
+
+Meeting = tuple[str, dt.datetime, dt.datetime]
+"""One occurrence as a reader lists it: UID, start and end in UTC."""
+
+
+def meetings_by_icalendar(data: bytes) -> list[Meeting]:
+    """Every occurrence, as icalendar and recurring-ical-events expand the file."""
+    import recurring_ical_events
+
+    found = recurring_ical_events.of(parse_with_icalendar(data)).between(
+        dt.datetime(2000, 1, 1), dt.datetime(2100, 1, 1)
+    )
+    return sorted((str(event["UID"]), utc(event.start), utc(event.end)) for event in found)
+
+
+def meetings_by_ical(data: bytes) -> list[Meeting]:
+    """Every occurrence, as the strict `ical` parser expands the file."""
+    return sorted(
+        (item.uid, utc(item.dtstart), utc(item.end)) for item in parse_strictly(data).timeline_tz(dt.UTC)
+    )
 
 
 def make_settings(
@@ -296,6 +342,17 @@ def golden_invite() -> ics.Built:
     return ics.build_invite(bo, first, len(roster.peers), config, empty_state(), moment(config))
 
 
+def golden_invite_across_dst() -> ics.Built:
+    """A New York leader meeting on Sundays at 01:30: the series meets the repeated hour of 2026-11-01 (a
+    wall time in UTC) and ends in the gap of 2027-03-14 (02:15 does not exist)."""
+    config = make_settings(
+        zone="America/New_York", start=dt.date(2026, 10, 5), weekday=6, time=dt.time(1, 30)
+    )
+    peer = Peer("Zoë Müller-Łukasz van der Berg", config.trial_start, email="zoe@example.com")
+    (first, *_) = whole_trial(Roster(settings=config, peers=(peer,)), config)
+    return ics.build_invite(peer, first, 1, config, empty_state(), moment(config, "2026-10-05T09:00"))
+
+
 def golden_cancel() -> ics.Built:
     """The invite above, then two of its meetings (the weeks of 2026-04-06 and 2026-05-04) cancelled."""
     roster = tricky_roster()
@@ -354,7 +411,7 @@ class Khal:
     """khal with its own config, calendar folder and cache in a temp folder."""
 
     def __init__(self, folder: Path, zone: str) -> None:
-        self.folder = folder
+        self.folder, self.zone = folder, zone
         (folder / "calendar").mkdir(parents=True, exist_ok=True)
         self.config = folder / f"khal-{zone.replace('/', '-')}.conf"
         self.config.write_text(
@@ -391,6 +448,21 @@ path = {folder / f"khal-{zone.replace('/', '-')}.db"}
 
     def import_file(self, path: Path) -> None:
         self.run("import", "--batch", "-a", "peers", str(path))
+
+    def meetings(self, start: str = "2025-01-01", end: str = "2027-12-31") -> list[Meeting]:
+        """Every occurrence khal lists (a khal in UTC: its times are UTC), once each (khal lists an event on
+        every day it touches)."""
+        assert self.zone == "UTC"
+        out = self.run("list", "--json", "uid", "--json", "start", "--json", "end", start, end)
+        found = {
+            (
+                item["uid"],
+                *(dt.datetime.fromisoformat(item[key]).replace(tzinfo=dt.UTC) for key in ("start", "end")),
+            )
+            for line in out.splitlines()
+            for item in json.loads(line)
+        }
+        return sorted(found)
 
     def events(self, start: str = "2026-01-01", end: str = "2027-12-31") -> list[dict[str, str]]:
         """Every event occurrence khal lists, as {uid, title, start-date, start-time, end, status}."""

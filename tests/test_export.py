@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import icalendar
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -48,6 +49,7 @@ from peerloop.core.models import (
 )
 from peerloop.core.parse import values
 from peerloop.output import ics
+from peerloop.output.folding import fold_line
 from tests.calendars import (
     BIN,
     DST_CASES,
@@ -64,6 +66,7 @@ from tests.calendars import (
     content,
     dst_plan,
     empty_state,
+    escapes_split_by_a_fold,
     events_of,
     golden,
     golden_export,
@@ -74,6 +77,8 @@ from tests.calendars import (
     parse_strictly,
     parse_with_icalendar,
     parse_with_vobject,
+    physical_lines,
+    real_slot,
     rfc_6868,
     unescape,
     unfolded,
@@ -278,8 +283,8 @@ def test_any_names_make_files_a_strict_parser_accepts(raw: list[str]) -> None:
     assert unescape(event["SUMMARY"][1]) == f"Coffee: Dana Ode and {peer.name}"
 
 
-def test_icalendar_7_folding_is_character_safe() -> None:
-    """Checked at byte level: icalendar 7.3 counts octets per character, so it never splits one."""
+def test_folding_never_splits_a_character() -> None:
+    """Checked at byte level: each physical line is valid UTF-8 on its own."""
     config = make_settings()
     roster = make_roster(["a" + "😀" * 40, "é" * 80, "中" * 60 + "a", "x" * 40 + "\\,;" * 20], config)
     built = ics.build_export(whole_trial(roster, config)[:4], config, empty_state(), moment(config))
@@ -288,53 +293,50 @@ def test_icalendar_7_folding_is_character_safe() -> None:
         assert unescape(event["SUMMARY"][1]) == f"Coffee with {slot.peer.name}"
 
 
-def vtimezone_lines(zone: str) -> list[str]:
-    component = ics.vtimezone(zone, dt.date(2026, 3, 2), dt.date(2026, 9, 2))
-    text: str = component.to_ical(sorted=False).decode("utf-8")
-    return text.split("\r\n")[:-1]
+@pytest.mark.parametrize("piece", ["\\", "\\\\", ";", ",", "a\\;", "\\,", "😀\\"])
+def test_no_fold_separates_the_two_characters_of_an_escape(piece: str) -> None:
+    """A backslash, a semicolon or a comma (each written as a two-character escape) at every place the
+    folds of SUMMARY, DESCRIPTION, the CN and the alarm fall: the escape stays on one line, and the strict
+    parser and icalendar read every name back."""
+    config = make_settings()
+    names = [f"{'x' * n}{piece}yyyyy" for n in range(40, 135)]
+    for chunk in (names[n : n + 26] for n in range(0, len(names), 26)):
+        slots = whole_trial(make_roster(chunk, config), config)[: len(chunk)]
+        built = ics.build_export(slots, config, empty_state(), moment(config), alarm=10)
+        check_file(built.data)  # no escape split by a fold, every line within 75 octets
+        expected = [f"Coffee with {slot.peer.name}" for slot in slots if slot.peer]
+        assert [event.summary for event in parse_strictly(built.data).events[:-1]] == expected
+        assert [
+            str(event["SUMMARY"]) for event in parse_with_icalendar(built.data).walk("VEVENT")[:-1]
+        ] == expected
 
 
-@pytest.mark.parametrize(
-    ("zone", "form"),
-    [
-        ("Europe/Berlin", "RRULE"),
-        ("America/New_York", "RRULE"),
-        ("Australia/Sydney", "RRULE"),
-        ("Australia/Lord_Howe", "RRULE"),
-        ("Pacific/Chatham", "RRULE"),
-        ("America/Havana", "RRULE"),
-        ("America/Santiago", "RRULE"),
-        ("Europe/Dublin", "RRULE"),
-        ("America/St_Johns", "RRULE"),
-        ("Asia/Tokyo", None),
-        ("Asia/Kolkata", None),
-        ("UTC", None),
-        ("Africa/Casablanca", "RDATE"),
-    ],
+def test_icalendar_alone_splits_an_escaped_backslash_at_a_fold() -> None:
+    """Why peerloop folds the lines itself: icalendar 7 moves the second backslash of `\\\\` to the next line."""
+    event = icalendar.Event()
+    event.add("summary", "x" * 64 + "\\yyyyy")
+    assert escapes_split_by_a_fold(event.to_ical()) == ["SUMMARY:" + "x" * 64 + "\\\\yyyyy"]
+
+
+CHARACTERS = ["\\", ";", ",", "^", "'", "n", ":", "=", "a", "é", "€", "😀", "\u0301"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.sampled_from(["SUMMARY:", 'ATTENDEE;CN="', "X-A;P=^:"]),
+    st.text(st.sampled_from(CHARACTERS)),
+    st.text(st.sampled_from([*CHARACTERS, '"'])),
 )
-def test_the_generated_vtimezone_agrees_with_the_zone_database(zone: str, form: str | None) -> None:
-    """Read back by icalendar (an independent implementation), hour by hour over the calendar's years."""
-    lines = vtimezone_lines(zone)
-    kinds = {line.split(":")[0] for line in lines if line.startswith(("RRULE", "RDATE"))}
-    assert kinds == ({form} if form else set())
-    text = "\r\n".join(["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:x", *lines, "END:VCALENDAR", ""])
-    generated = parse_with_icalendar(text.encode()).timezones[0].to_tz()
-    real = ZoneInfo(zone)
-    instant = dt.datetime(2025, 6, 1, tzinfo=dt.UTC)
-    while instant < dt.datetime(2027, 12, 31, tzinfo=dt.UTC):
-        assert instant.astimezone(generated).utcoffset() == instant.astimezone(real).utcoffset(), instant
-        instant += dt.timedelta(hours=1)
-
-
-def test_berlin_gets_the_rrule_form_outlook_understands() -> None:
-    assert vtimezone_lines("Europe/Berlin") == [
-        "BEGIN:VTIMEZONE", "TZID:Europe/Berlin",
-        "BEGIN:DAYLIGHT", "DTSTART:20250330T020000", "RRULE:FREQ=YEARLY;BYDAY=-1SU;BYMONTH=3",
-        "TZOFFSETFROM:+0100", "TZOFFSETTO:+0200", "TZNAME:CEST", "END:DAYLIGHT",
-        "BEGIN:STANDARD", "DTSTART:20251026T030000", "RRULE:FREQ=YEARLY;BYDAY=-1SU;BYMONTH=10",
-        "TZOFFSETFROM:+0200", "TZOFFSETTO:+0100", "TZNAME:CET", "END:STANDARD",
-        "END:VTIMEZONE",
-    ]  # fmt: skip
+def test_a_folded_line_unfolds_to_itself_within_75_octets_and_keeps_each_escape_whole(
+    head: str, middle: str, tail: str
+) -> None:
+    """Values and parameters of any length and mix of escapes, multi-octet characters and combining marks."""
+    line = head + middle + ('":' if head.endswith('"') else "") + tail
+    folded = fold_line(line)
+    data = f"{folded}\r\n".encode()
+    physical_lines(data)
+    assert folded.replace("\r\n ", "") == line
+    assert escapes_split_by_a_fold(data) == []
 
 
 @pytest.mark.parametrize(("zone", "day", "at"), DST_CASES)
@@ -362,6 +364,34 @@ def test_a_meeting_on_a_dst_change_starts_at_its_real_moment_and_lasts_its_durat
     assert [(utc(event.start), utc(event.end)) for event in lenient] == expected
     other = parse_with_vobject(built.data).vevent_list[:3]
     assert [(utc(event.dtstart.value), utc(event.dtend.value)) for event in other] == expected
+
+
+@pytest.mark.parametrize("zone", ["Europe/Berlin", "America/New_York"])
+def test_a_day_long_meeting_across_a_dst_change_lasts_24_hours_with_its_alarm_24_hours_before(
+    zone: str,
+) -> None:
+    """1440 minutes, from the Saturday noon before the autumn change: DTEND is the real end, the alarm
+    `-PT24H` (exact time), never the nominal day `P1D`, which is 25 hours long that day."""
+    day = {"Europe/Berlin": dt.date(2026, 10, 24), "America/New_York": dt.date(2026, 10, 31)}[zone]
+    config, peer, _ = dst_plan(zone, day, dt.time(12))
+    config = config._replace(duration=1440)
+    slots = [
+        real_slot(zone, each, dt.time(12), peer, minutes=1440) for each in (day, day + dt.timedelta(weeks=1))
+    ]
+    built = ics.build_export(
+        slots, config, empty_state(), moment(config, f"{config.trial_start}T09:00"), alarm=1440
+    )
+    assert b"P1D" not in built.data
+    assert unfolded(built.data).count("TRIGGER:-PT24H") == 2
+    expected = [(utc(slot.start), utc(slot.start) + dt.timedelta(hours=24)) for slot in slots]
+    assert [(utc(slot.start), utc(slot.end)) for slot in slots] == expected
+    assert [
+        (utc(event.dtstart), utc(event.end)) for event in parse_strictly(built.data).events[:2]
+    ] == expected
+    lenient = parse_with_icalendar(built.data).walk("VEVENT")[:2]
+    assert [(utc(event.start), utc(event.end)) for event in lenient] == expected
+    alarms = [alarm.decoded("TRIGGER") for event in lenient for alarm in event.walk("VALARM")]
+    assert alarms == [dt.timedelta(hours=-24)] * 2
 
 
 def test_same_plan_same_uids_same_sequence() -> None:
@@ -582,6 +612,28 @@ def test_event_documents_are_the_export_one_uid_each_without_method() -> None:
         assert not any(line.startswith(("METHOD", "NAME", "X-WR-")) for line in lines)
         assert lines.count("BEGIN:VTIMEZONE") == ("TZID" in event["DTSTART"][0])
         assert event == exported[uid]
+
+
+def test_caldav_bodies_get_the_yearly_zone_rules_whole_escapes_and_exact_alarms_of_the_export() -> None:
+    """What `sync` PUTs: a Jerusalem leader (RDATEs only, before), names whose escaped backslash falls
+    where icalendar would fold, a reminder a day before."""
+    config = make_settings(zone="Asia/Jerusalem")
+    roster = make_roster([f"{'x' * n}\\ Lee" for n in range(50, 58)], config)
+    documents, _ = ics.event_documents(
+        whole_trial(roster, config), config, empty_state(), moment(config), alarm=1440
+    )
+    for _, data in documents:
+        (event,) = check_file(data)  # every escape whole, every line within 75 octets
+        lines = unfolded(data)
+        if "TZID" in event["DTSTART"][0]:
+            assert not [line for line in lines if line.startswith("RDATE")]
+            assert [line for line in lines if line.startswith("RRULE")] == [
+                "RRULE:FREQ=YEARLY;BYDAY=4FR;BYMONTH=3",
+                "RRULE:FREQ=YEARLY;BYDAY=-1SU;BYMONTH=10",
+            ]
+            assert "TRIGGER:-PT24H" in lines
+    summaries = [event.summary for _, data in documents for event in parse_strictly(data).events]
+    assert summaries[:8] == [f"Coffee with {'x' * n}\\ Lee" for n in range(50, 58)]
 
 
 def test_the_calendar_planning_stays_free_of_icalendar() -> None:

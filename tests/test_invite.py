@@ -4,6 +4,7 @@ back by icalendar, the strict `ical` parser and khal (sending it by e-mail: test
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -11,19 +12,18 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from peerloop.core import rotation
 from peerloop.core.calendar import series as invites
 from peerloop.core.calendar import state as calendar_state
 from peerloop.core.calendar.series import SentSeries, last_series_date
-from peerloop.core.models import (
-    Peer,
-    Roster,
-)
+from peerloop.core.models import Peer, Roster, Settings
 from peerloop.errors import ConflictError
 from peerloop.output import ics
 from tests.calendars import (
     DST_CASES,
     HOME_ID,
     Khal,
+    Meeting,
     check_file,
     dst_plan,
     empty_state,
@@ -31,9 +31,12 @@ from tests.calendars import (
     golden,
     golden_cancel,
     golden_invite,
+    golden_invite_across_dst,
     leader_plan,
     make_roster,
     make_settings,
+    meetings_by_ical,
+    meetings_by_icalendar,
     moment,
     parse_strictly,
     parse_with_icalendar,
@@ -49,23 +52,95 @@ def test_invite_matches_the_golden_file() -> None:
     golden("invite.ics", golden_invite().data)
 
 
+def test_an_invite_across_dst_changes_matches_the_golden_file() -> None:
+    golden("invite-dst.ics", golden_invite_across_dst().data)
+
+
 def test_invite_cancel_matches_the_golden_file() -> None:
     golden("invite-cancel.ics", golden_cancel().data)
 
 
+def planned_series(config: Settings, peer: Peer, first: dt.date, interval: int = 1) -> list[Meeting]:
+    """The series' meetings as the plan times them (`plan --json`): every `interval` weeks from `first` to the
+    trial's last week, each at its real moment (RFC 5545 3.3.5) and exactly its duration long."""
+    uid = calendar_state.invite_uid(empty_state(), peer)
+    last = last_series_date(config, first, interval)
+    days = [first + dt.timedelta(weeks=n) for n in range(0, (last - first).days // 7 + 1, interval)]
+    times = [rotation.slot_times(config, rotation.week_start(day)) for day in days]
+    return [(uid, utc(start), utc(end)) for start, end in times]
+
+
+def series_invite(config: Settings, peer: Peer, first: dt.date, interval: int = 1) -> bytes:
+    slot = next(slot for slot in whole_trial(Roster(config, (peer,)), config) if slot.date == first)
+    now = moment(config, f"{config.trial_start}T00:00")
+    return ics.build_invite(peer, slot, interval, config, empty_state(), now).data
+
+
+def without_overrides(data: bytes) -> bytes:
+    return re.sub(
+        rb"BEGIN:VEVENT\r\n(?:(?!END:VEVENT).)*?RECURRENCE-ID.*?END:VEVENT\r\n", b"", data, flags=re.S
+    )
+
+
 @pytest.mark.parametrize(("zone", "day", "at"), DST_CASES)
-def test_an_invite_through_a_dst_change_meets_when_the_plan_says(
+def test_a_series_through_a_dst_change_is_read_by_icalendar_and_ical_as_the_plan_times_it(
     zone: str, day: dt.date, at: dt.time
 ) -> None:
-    """The series is written at the weekly wall time; RFC 5545 resolves the change day as the plan does."""
-    config, peer, slots = dst_plan(zone, day, at)
-    for index in (0, 1):
-        first = slots[index]
-        built = ics.build_invite(peer, first, 1, config, empty_state(), moment(config, f"{first.date}T00:00"))
-        (event,) = check_file(built.data)
-        assert event["DURATION"][1] == "PT45M", "exact time (RFC 5545 3.3.6), the same for every meeting"
-        expanded = [utc(item.dtstart) for item in parse_strictly(built.data).timeline_tz(ZoneInfo(zone))]
-        assert expanded[: 3 - index] == [utc(slot.start) for slot in slots[index:]]
+    """The change on a middle meeting and on the first one: every meeting of the series starts and ends
+    when the plan says, in both readers."""
+    config, peer, _ = dst_plan(zone, day, at)
+    for first in (day - dt.timedelta(weeks=1), day):
+        data = series_invite(config, peer, first)
+        master, *overrides = check_file(data)
+        assert master["DURATION"][1] == "PT45M"
+        assert overrides, "the meeting on the change has its own VEVENT"
+        for override in overrides:
+            params, wall = override["RECURRENCE-ID"]
+            assert (params, wall[8:]) == ({"TZID": zone}, f"T{at:%H%M%S}"), (
+                "the weekly wall time, as the RRULE"
+            )
+            assert "EXDATE" not in override
+        planned = planned_series(config, peer, first)
+        assert meetings_by_ical(data) == planned
+        assert meetings_by_icalendar(data) == planned
+
+
+@pytest.mark.parametrize(
+    ("zone", "day", "at", "misread"),
+    [
+        ("Europe/Berlin", dt.date(2026, 3, 29), dt.time(2, 30), "ends 15 minutes before it starts"),
+        ("America/New_York", dt.date(2026, 11, 1), dt.time(1, 30), "lasts 1 h 45 min"),
+    ],
+)
+def test_without_its_overrides_a_series_through_a_dst_change_is_misread(
+    zone: str, day: dt.date, at: dt.time, misread: str
+) -> None:
+    """What the overrides are for: the master alone is read otherwise by both readers."""
+    config, peer, _ = dst_plan(zone, day, at)
+    data = without_overrides(series_invite(config, peer, day - dt.timedelta(weeks=1)))
+    planned = planned_series(config, peer, day - dt.timedelta(weeks=1))
+    for read in (meetings_by_ical(data), meetings_by_icalendar(data)):
+        (wrong,) = set(read) - set(planned)
+        assert wrong[2] - wrong[1] == {"ends 15 minutes before it starts": dt.timedelta(minutes=-15),
+                                       "lasts 1 h 45 min": dt.timedelta(minutes=105)}[misread]  # fmt: skip
+
+
+@pytest.mark.parametrize("zone", ["Europe/Berlin", "America/New_York", "America/Santiago"])
+def test_a_day_long_series_lasts_exactly_24_hours_across_a_dst_change(zone: str) -> None:
+    """1440 minutes is `PT24H`, exact time; `P1D` is a nominal day, 23 or 25 hours across a change."""
+    config = make_settings(zone=zone, start=dt.date(2026, 8, 3), weekday=5, time=dt.time(12))._replace(
+        duration=1440
+    )
+    peer = Peer("Ann Lee", config.trial_start, email="ann@example.com")
+    data = series_invite(config, peer, dt.date(2026, 8, 8))
+    master, *overrides = check_file(data)
+    assert master["DURATION"][1] == "PT24H"
+    assert b"P1D" not in data
+    assert len(overrides) == 1, "the Saturday before the change ends on the Sunday of the change"
+    planned = planned_series(config, peer, dt.date(2026, 8, 8))
+    assert {end - start for _, start, end in planned} == {dt.timedelta(hours=24)}
+    assert meetings_by_ical(data) == planned
+    assert meetings_by_icalendar(data) == planned
 
 
 @pytest.mark.parametrize(
@@ -106,7 +181,7 @@ def test_an_invite_is_one_request_with_one_uid() -> None:
     assert address == "mailto:p1@example.com"
     assert params == {"CN": "Bo Chen", "ROLE": "REQ-PARTICIPANT", "PARTSTAT": "NEEDS-ACTION", "RSVP": "TRUE"}
     rule = dict(part.split("=") for part in event["RRULE"][1].split(";"))
-    assert rule == {"FREQ": "WEEKLY", "INTERVAL": "2", "UNTIL": "20260825T063000Z"}
+    assert rule == {"FREQ": "WEEKLY", "INTERVAL": "2", "UNTIL": "20260825T215959Z"}
     assert event["SEQUENCE"][1] == "0"
     assert built.uids == built.added == (event["UID"][1],)
 
@@ -189,6 +264,27 @@ def test_cancelling_paused_weeks_names_each_meeting_by_its_recurrence_id() -> No
         assert event.decoded("RECURRENCE-ID") in meetings
     assert {(event["SEQUENCE"][1], event["STATUS"][1]) for event in found} == {("1", "CANCELLED")}
     assert unfolded(data).count("METHOD:CANCEL") == 1
+
+
+def test_a_cancelled_meeting_on_a_dst_change_names_the_override_it_cancels() -> None:
+    """A pause that takes the meeting of 02:30 on Berlin's spring day: RECURRENCE-ID is the wall time the
+    RRULE gives (as in the override), DTSTART its real moment, 03:30."""
+    config, peer, _ = dst_plan("Europe/Berlin", dt.date(2026, 3, 29), dt.time(2, 30))
+    first = dt.date(2026, 3, 22)
+    request = series_invite(config, peer, first)
+    (override,) = [event for event in events_of(request) if "RECURRENCE-ID" in event]
+    sent = SentSeries(first, 1, last_series_date(config, first, 1), dt.time(2, 30))
+    later = moment(config, "2026-03-23T10:00")
+    state = ics.build_invite(peer, next(s for s in whole_trial(Roster(config, (peer,)), config) if s.date == first),
+                             1, config, empty_state(), later).state  # fmt: skip
+    cancel = ics.build_invite_cancel(peer, config, state, later, sent, [dt.date(2026, 3, 29)]).data
+    (cancelled,) = check_file(cancel)
+    assert (
+        cancelled["RECURRENCE-ID"]
+        == override["RECURRENCE-ID"]
+        == ({"TZID": "Europe/Berlin"}, "20260329T023000")
+    )
+    assert cancelled["DTSTART"] == override["DTSTART"] == ({"TZID": "Europe/Berlin"}, "20260329T033000")
 
 
 def test_only_meetings_of_the_series_as_sent_can_be_cancelled() -> None:
@@ -290,3 +386,27 @@ def test_khal_expands_an_invite_to_the_planned_dates(tmp_path: Path) -> None:
     assert [e["start-date"] for e in listed] == [slot.date.isoformat() for slot in slots if slot.peer == peer]
     assert {e["start-time"] for e in listed} == {"08:30"}
     assert {e["title"] for e in listed} == {"Coffee: Dana Ode and Cy; Dee 😀"}
+
+
+@pytest.mark.slow
+def test_khal_reads_every_meeting_of_a_series_through_dst_changes_as_the_plan_times_it(
+    tmp_path: Path,
+) -> None:
+    """khal reads a repeated hour's wall time as its second pass and a DURATION as exact time; with the
+    overrides it lists the plan's moments for every series above (gaps, repeated hours, a day across)."""
+    khal = Khal(tmp_path / "khal", "UTC")
+    expected: list[Meeting] = []
+    series = [(*case.values, first) for case in DST_CASES for first in (0, 1)]
+    for n, (zone, day, at, first) in enumerate(series):
+        config, _, _ = dst_plan(zone, day, at)
+        peer = Peer(f"Peer {n}", config.trial_start, email=f"p{n}@example.com")
+        start = day - dt.timedelta(weeks=1 - first)
+        khal.import_file(write(tmp_path / f"series-{n}.ics", series_invite(config, peer, start)))
+        expected += planned_series(config, peer, start)
+    for zone in ("Europe/Berlin", "America/New_York"):
+        config = make_settings(zone=zone, start=dt.date(2026, 8, 3), weekday=5, time=dt.time(12))
+        peer = Peer(f"All day in {zone}", config.trial_start, email="day@example.com")
+        data = series_invite(config._replace(duration=1440), peer, dt.date(2026, 8, 8))
+        khal.import_file(write(tmp_path / f"day-{zone.replace('/', '-')}.ics", data))
+        expected += planned_series(config._replace(duration=1440), peer, dt.date(2026, 8, 8))
+    assert khal.meetings() == sorted(expected)

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 import email
+import email.header
 import email.policy
+import email.utils
 import json
+import re
 import socket
 import sys
 from collections.abc import Callable, Iterator
@@ -194,6 +197,60 @@ def test_names_with_commas_quotes_and_non_ascii_survive_the_headers(name: str) -
     (recipient,) = message["To"].addresses
     assert (sender.display_name, sender.addr_spec) == (name, LEADER[1])
     assert (recipient.display_name, recipient.addr_spec) == (name, PEER[1])
+
+
+def read_by_rfc_2047(data: bytes, header: str) -> str:
+    """A header as Python's older `email.header` reads it: unfolded, encoded-words decoded, the white space
+    between two adjacent encoded-words dropped and every other kept (RFC 2047 6.2); an address header's
+    display name."""
+    raw = email.message_from_bytes(data, policy=email.policy.compat32)[header]
+    if header in ("From", "To"):
+        ((raw, _),) = email.utils.getaddresses([raw])
+    return str(email.header.make_header(email.header.decode_header(raw)))
+
+
+def adjacent_encoded_words(data: bytes, header: str) -> bool:
+    raw = email.message_from_bytes(data, policy=email.policy.compat32)[header]
+    return bool(re.search(r"\?=\s+=\?", raw))
+
+
+ISSUE_NAME = "Zoë Müller-Łukasz van der Berg"
+
+
+@pytest.mark.parametrize(
+    "name",
+    [ISSUE_NAME, "Łukasz Żółć Ñandú Ærøskøbing Ångström Çağla Ğüşöç Ðoðo", "李小龍 and 王菲 (Faye) van der Berg",
+     'Zoë "Z" Müller, PhD', ("Ωμέγα Ünal-" * 19)[:199] + "😀", "Ann Lee"],
+)  # fmt: skip
+def test_non_ascii_names_keep_their_spaces_across_encoded_words_in_from_to_and_subject(name: str) -> None:
+    """Read by an RFC 2047 reader and by CPython's parser. CPython's own folder lost the space between two
+    words of a long subject; the one exception left is CPython's parser reading a name too long for one
+    encoded-word (gh-128110: it keeps the folding space between two encoded-words)."""
+    subject = f"Coffee: {name} and {name}, every 4 weeks"
+    data = invitation(peer_name=name, leader_name=name, subject=subject).as_bytes()
+    assert data.isascii()
+    for header, expected in (("From", name), ("To", name), ("Subject", subject)):
+        assert read_by_rfc_2047(data, header) == expected
+        modern = parse(data)[header]
+        read = modern.addresses[0].display_name if header != "Subject" else str(modern)
+        if not adjacent_encoded_words(data, header) or header == "Subject":
+            assert read == expected
+        else:
+            assert read.split() == expected.split()
+    if name == ISSUE_NAME:
+        assert (
+            b"\r\nTo: =?utf-8?q?Zo=C3=AB_M=C3=BCller-=C5=81ukasz?= van der Berg\r\n <ann@example.com>\r\n"
+            in data
+        )
+
+
+def test_cpython_alone_drops_a_space_when_it_folds_a_long_non_ascii_subject() -> None:
+    """Why peerloop writes the Subject itself."""
+    subject = "Coffee: Dana Ode and " + ("Ωμέγα Ünal-" * 19)[:199] + "😀, every 4 weeks"
+    message = EmailMessage(policy=email.policy.SMTP.clone(cte_type="7bit"))
+    message["Subject"] = subject
+    assert read_by_rfc_2047(message.as_bytes(), "Subject") != subject
+    assert read_by_rfc_2047(invitation(subject=subject).as_bytes(), "Subject") == subject
 
 
 def test_non_ascii_names_travel_as_seven_bit_and_read_back_intact() -> None:
@@ -620,9 +677,13 @@ def test_refusals_are_one_line_and_nothing_is_recorded_as_sent(
 @settings(max_examples=300, deadline=None)
 def test_a_folded_recipient_is_one_recipient_with_the_same_name(name: str) -> None:
     """Names with commas, quotes, backslashes and any script: the To: header, however it folds, names the one
-    peer, as written (CPython's own parser may add a space where a long non-ASCII name had to be split)."""
-    data = invitation(peer_name=name, peer_email="ann@example.com").as_bytes()
+    peer, as written, and so does the Subject (CPython's own parser may add a space where a long non-ASCII
+    name had to be split)."""
+    subject = f"Coffee: Dana Ode and {name}, every 4 weeks"
+    data = invitation(peer_name=name, peer_email="ann@example.com", subject=subject).as_bytes()
     assert all(len(line) <= 998 for line in data.split(b"\r\n"))
+    assert read_by_rfc_2047(data, "To") == name
+    assert read_by_rfc_2047(data, "Subject") == str(parse(data)["Subject"]) == subject
     (recipient,) = parse(data)["To"].addresses
     assert recipient.addr_spec == "ann@example.com"
     assert recipient.display_name.split() == name.split() or "".join(

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import re
 from typing import TYPE_CHECKING
 
 from peerloop.connect import tls_context
+from peerloop.connect.headers import address_header, unstructured_header
 from peerloop.core.connections import LOCAL_HOSTS, SECURITIES
 from peerloop.errors import InputError, LoginRefusedError, PeerloopError, RemoteRefusedError, UnreachableError
 from peerloop.inert import one_line
@@ -71,7 +71,7 @@ def imip_message(
     message = EmailMessage(policy=policy)
     message.set_raw("From", address_header("From", sender))
     message.set_raw("To", address_header("To", recipient))
-    message["Subject"] = one_line(subject)
+    message.set_raw("Subject", unstructured_header("Subject", one_line(subject)))
     message["Date"] = format_datetime(now.astimezone())
     message["Message-ID"] = make_msgid(domain=sender.domain)
     message["MIME-Version"] = "1.0"
@@ -344,67 +344,3 @@ def _close(smtp: smtplib.SMTP | None, *, polite: bool) -> None:
         except (OSError, smtplib.SMTPException):
             pass
     smtp.close()
-
-
-# --- address headers that survive folding -----------------------------------------------------------------------
-
-_ATEXT = re.compile(r"[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~]+")
-_Q_SAFE = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789!*+-/")
-"""RFC 2047 5(3): what Q-encoded text in a phrase may hold as it is (a space is `_`)."""
-
-
-def address_header(name: str, address: Address) -> str:
-    """The folded value of an address header, written here: CPython's folder can split a long display name
-    so that a comma or a quote ends up outside its quoting, and the header then names several recipients.
-    Plain words stay plain, an ASCII name that needs quoting is one quoted-string, each run of non-ASCII words
-    one encoded-word; lines break only between those tokens."""
-    tokens = [*_display_tokens(address.display_name), f"<{address.addr_spec}>"]
-    lines = [f"{name}: {tokens[0]}"]
-    for token in tokens[1:]:
-        if len(lines[-1]) + 1 + len(token) <= 78:
-            lines[-1] += " " + token
-        else:
-            lines.append(" " + token)
-    return "\r\n".join(lines)[len(name) + 2 :] + "\r\n"
-
-
-def _display_tokens(name: str) -> list[str]:
-    if not name:
-        return []
-    words = name.split(" ")
-    if name.isascii():
-        if all(_ATEXT.fullmatch(word) and "=?" not in word for word in words):
-            return words
-        return ['"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"']
-    tokens: list[str] = []
-    run: list[str] = []
-    for word in words:
-        if word.isascii() and _ATEXT.fullmatch(word) and "=?" not in word:
-            tokens += _encoded(" ".join(run)) if run else []
-            run = []
-            tokens.append(word)
-        else:
-            run.append(word)
-    return tokens + (_encoded(" ".join(run)) if run else [])
-
-
-def _encoded(run: str) -> list[str]:
-    """`run` as RFC 2047 encoded-words of at most 75 characters (Q when it fits, else B, split only between
-    whole characters, after a space where one falls)."""
-    import base64
-
-    quoted = "".join(
-        "_" if b == 0x20 else chr(b) if b in _Q_SAFE else f"={b:02X}" for b in run.encode("utf-8")
-    )
-    if len(quoted) + 12 <= 75:
-        return [f"=?utf-8?q?{quoted}?="]
-    words, rest = [], run
-    while rest:
-        cut = len(rest)
-        while len(base64.b64encode(rest[:cut].encode("utf-8"))) + 12 > 75:
-            cut -= 1
-        space = rest.rfind(" ", 0, cut)
-        cut = space + 1 if 0 < space < cut and cut < len(rest) else cut
-        words.append(f"=?utf-8?b?{base64.b64encode(rest[:cut].encode('utf-8')).decode('ascii')}?=")
-        rest = rest[cut:]
-    return words

@@ -1,21 +1,19 @@
-"""Calendar documents, built with icalendar's components from the pure plan in `peerloop.calendar`.
+"""Calendar documents, built with icalendar's components from the pure plan in `peerloop.core.calendar`.
 
-icalendar escapes TEXT, folds lines at 75 octets between characters and quotes parameters; this module
-adds what it does not do the way calendars need:
+icalendar escapes TEXT and quotes parameters; this module adds what it does not do the way calendars need:
 
 - A CN holding a backslash is quoted: icalendar leaves `Trailing\\` bare, and a bare value that ends in
   a backslash is read (by icalendar itself) as escaping the `;` that follows. Inside quotes a backslash
   is plain text for every reader; a double quote is written `^'` and a caret `^^` (RFC 6868).
-- The VTIMEZONE is generated from the zone database with yearly RRULEs when the zone follows a yearly
-  rule over the calendar's years (Outlook reads one yearly rule and ignores RDATE), else with RDATEs;
-  it is built once per call, however many events share it.
+- Lines are folded by `output.folding`, never inside an escape; the VTIMEZONE comes from `output.vtimezone`
+  (yearly RRULEs, which Outlook reads), built once per document.
 - A meeting's DTSTART and DTEND are real moments, written as wall times with TZID, except a wall time
   of a repeated autumn hour, which is written in UTC: RFC 5545 reads it as the first pass, khal (pytz)
   as the second. DTEND rather than DURATION: icalendar and ical add a DURATION to the wall time, which
   makes a meeting across the repeated hour an hour too long.
-- A series is DTSTART at the weekly wall time plus DURATION: its DTSTART may lie in a DST gap (RFC 5545
-  moves it forward), where a DTEND would give readers that subtract wall times a wrong length for every
-  meeting of the series.
+- A series is DTSTART at the weekly wall time, DURATION in exact time (`PT24H`, never the nominal `P1D`)
+  and RRULE; each of its meetings that readers would read otherwise (in a gap, in a repeated hour, across
+  a change) is also written as an override with its real DTSTART and DTEND.
 
 icalendar is imported at the top: only `export`, `invite` and the CalDAV sync import this module.
 """
@@ -28,8 +26,8 @@ from collections.abc import Sequence
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from icalendar import Alarm, Calendar, Event, Parameters, Timezone, TimezoneDaylight, TimezoneStandard
-from icalendar.prop import vCalAddress, vText
+from icalendar import Alarm, Calendar, Event, Parameters, Timezone
+from icalendar.prop import vCalAddress, vDuration, vText
 
 from peerloop.core.calendar import events as plan
 from peerloop.core.calendar import series as invites
@@ -37,10 +35,11 @@ from peerloop.core.calendar.events import Outcome, Person, Planned, Sent
 from peerloop.core.calendar.state import CalendarState
 from peerloop.core.models import Peer, Settings
 from peerloop.core.rotation import Slot
+from peerloop.output.folding import refold
+from peerloop.output.vtimezone import vtimezone
 
 PRODID = "-//peerloop//peerloop//EN"
 CALENDAR_NAME = "Peer meetings (peerloop)"
-_WEEKDAY_CODES = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 
 
 class Built(NamedTuple):
@@ -94,122 +93,22 @@ def _address(person: Person, *params: tuple[str, str]) -> vCalAddress:
     return address
 
 
-# --- VTIMEZONE -----------------------------------------------------------------------------------------------
-
-
-Observance = tuple[dt.timedelta, str]
-
-
-class _Transition(NamedTuple):
-    at: dt.datetime
-    """The first UTC second of the new observance."""
-    before: Observance
-    after: Observance
-
-    @property
-    def local_start(self) -> dt.datetime:
-        """The wall-clock time at which it happens, in the offset being left (RFC 5545's DTSTART)."""
-        return (self.at + self.before[0]).replace(tzinfo=None)
-
-
-def _observance(zone: dt.tzinfo, moment: dt.datetime) -> Observance:
-    local = moment.astimezone(zone)
-    offset = local.utcoffset() or dt.timedelta(0)
-    return offset, local.tzname() or ""
-
-
-def _transitions(zone: dt.tzinfo, start: dt.datetime, end: dt.datetime) -> list[_Transition]:
-    """Every change of UTC offset or zone abbreviation between two UTC moments, to the second."""
-    found = []
-    step = dt.timedelta(hours=12)
-    moment, state = start, _observance(zone, start)
-    while moment < end:
-        following = min(moment + step, end)
-        if _observance(zone, following) == state:
-            moment = following
-            continue
-        low, high = int(moment.timestamp()), int(following.timestamp())
-        while high - low > 1:
-            middle = (low + high) // 2
-            if _observance(zone, dt.datetime.fromtimestamp(middle, dt.UTC)) == state:
-                low = middle
-            else:
-                high = middle
-        at = dt.datetime.fromtimestamp(high, dt.UTC)
-        after = _observance(zone, at)
-        found.append(_Transition(at=at, before=state, after=after))
-        moment, state = at, after
-    return found
-
-
-def _yearly_rule(starts: Sequence[dt.datetime], years: range) -> dict[str, object] | None:
-    """An RRULE that yields exactly `starts` in `years` (one a year, same month, weekday and time), or None."""
-    if sorted(start.year for start in starts) != list(years):
-        return None
-    first = starts[0]
-    if any((s.month, s.weekday(), s.time()) != (first.month, first.weekday(), first.time()) for s in starts):
-        return None
-    code = _WEEKDAY_CODES[first.weekday()]
-    if all((s + dt.timedelta(weeks=1)).month != s.month for s in starts):
-        return {"FREQ": "YEARLY", "BYMONTH": first.month, "BYDAY": f"-1{code}"}
-    ordinals = {(s.day - 1) // 7 + 1 for s in starts}
-    if len(ordinals) == 1:
-        return {"FREQ": "YEARLY", "BYMONTH": first.month, "BYDAY": f"{ordinals.pop()}{code}"}
-    return None
-
-
-def _observance_component(
-    before: Observance, after: Observance, start: dt.datetime
-) -> TimezoneDaylight | TimezoneStandard:
-    part = TimezoneDaylight() if after[0] > before[0] else TimezoneStandard()
-    part.add("dtstart", start)
-    return part
-
-
-def vtimezone(zone_name: str, first: dt.date, last: dt.date) -> Timezone:
-    """A VTIMEZONE for `zone_name`, checked against the zone database from a year before `first` to a year
-    after `last` (so right for every moment from `first` to `last`)."""
-    zone = ZoneInfo(zone_name)
-    years = range(first.year - 1, last.year + 2)
-    window_start = dt.datetime(years.start, 1, 1, tzinfo=dt.UTC)
-    groups: dict[tuple[Observance, Observance], list[dt.datetime]] = {}
-    for transition in _transitions(zone, window_start, dt.datetime(years.stop, 1, 1, tzinfo=dt.UTC)):
-        groups.setdefault((transition.before, transition.after), []).append(transition.local_start)
-    timezone = Timezone()
-    timezone.add("tzid", zone_name)
-    parts = []
-    rules = {key: _yearly_rule(starts, years) for key, starts in groups.items()}
-    if groups and all(rules.values()):
-        for (before, after), starts in groups.items():
-            parts.append((before, after, _observance_component(before, after, starts[0])))
-            parts[-1][2].add("rrule", rules[(before, after)])
-    else:
-        initial = _observance(zone, window_start)
-        parts.append(
-            (
-                initial,
-                initial,
-                _observance_component(initial, initial, window_start.replace(tzinfo=None) + initial[0]),
-            )
-        )
-        for (before, after), starts in groups.items():
-            parts.append((before, after, _observance_component(before, after, starts[0])))
-            if starts[1:]:
-                parts[-1][2].add("rdate", starts[1:])
-    for before, after, part in parts:
-        part.add("tzoffsetfrom", before[0])
-        part.add("tzoffsetto", after[0])
-        part.add("tzname", after[1] or _offset_name(after[0]))
-        timezone.add_component(part)
-    return timezone
-
-
-def _offset_name(offset: dt.timedelta) -> str:
-    minutes = int(offset.total_seconds()) // 60
-    return f"{'-' if minutes < 0 else '+'}{abs(minutes) // 60:02d}{abs(minutes) % 60:02d}"
-
-
 # --- events and documents ------------------------------------------------------------------------------------
+
+
+class _ExactDuration(vDuration):
+    """A DURATION in exact time: icalendar writes 1440 minutes as `P1D`, a nominal day that lasts 23 or 25
+    hours across a DST change (RFC 5545 3.3.6); this writes `PT24H`. Hours, minutes and seconds only."""
+
+    def to_ical(self) -> bytes:
+        seconds = int(self.td.total_seconds())
+        hours, rest = divmod(abs(seconds), 3600)
+        minutes, seconds = divmod(rest, 60)
+        text = f"{'-' if self.td < dt.timedelta(0) else ''}PT"
+        text += f"{hours}H" if hours else ""
+        text += f"{minutes}M" if minutes or (hours and seconds) else ""  # dur-hour = DIGITs "H" [dur-minute]
+        text += f"{seconds}S" if seconds or not (hours or minutes) else ""
+        return text.encode("ascii")
 
 
 def _unambiguous(moment: dt.datetime) -> dt.datetime:
@@ -218,27 +117,39 @@ def _unambiguous(moment: dt.datetime) -> dt.datetime:
     return moment if passes == {moment.astimezone(dt.UTC)} else moment.astimezone(dt.UTC)
 
 
+def _real(wall: dt.datetime) -> dt.datetime:
+    """The moment RFC 5545 gives a wall time (3.3.5: a time in a gap moves forward by the gap, a repeated
+    time is its first pass), in the same zone."""
+    assert wall.tzinfo is not None
+    return wall.replace(fold=0).astimezone(dt.UTC).astimezone(wall.tzinfo)
+
+
+def _times(event: Event, item: Planned) -> None:
+    """DTSTART and DTEND, DURATION or RRULE: each meeting's real moments, however a reader reads them."""
+    if not isinstance(item.start, dt.datetime):
+        event.add("dtstart", item.start)
+        event.add("dtend", item.start + item.length)
+    elif item.every is not None:
+        event.add("dtstart", item.start)
+        if item.length:
+            event.add("duration", _ExactDuration(item.length))
+        event.add("rrule", {"FREQ": "WEEKLY", "INTERVAL": item.every, "UNTIL": _until(item)})
+    else:
+        if item.occurrence is not None:
+            event.add("recurrence-id", item.occurrence)
+        start = _real(item.start)
+        event.add("dtstart", _unambiguous(start))
+        if item.length:
+            end = start.astimezone(dt.UTC) + item.length
+            event.add("dtend", _unambiguous(end.astimezone(start.tzinfo)))
+
+
 def _event(sent: Sent, now: dt.datetime) -> Event:
     item, event = sent.event, Event()
     event.add("uid", item.uid)
     event.add("dtstamp", now.astimezone(dt.UTC))
     event.add("sequence", sent.sequence)
-    if item.occurrence is not None:
-        event.add("recurrence-id", item.occurrence)
-    if not isinstance(item.start, dt.datetime):
-        event.add("dtstart", item.start)
-        event.add("dtend", item.start + item.length)
-    elif item.every is not None or item.occurrence is not None:
-        event.add("dtstart", item.start)
-        if item.length:
-            event.add("duration", item.length)
-    else:
-        event.add("dtstart", _unambiguous(item.start))
-        if item.length:
-            end = item.start.astimezone(dt.UTC) + item.length
-            event.add("dtend", _unambiguous(end.astimezone(item.start.tzinfo)))
-    if item.every is not None:
-        event.add("rrule", {"FREQ": "WEEKLY", "INTERVAL": item.every, "UNTIL": item.until})
+    _times(event, item)
     event.add("summary", _text(item.summary))
     if item.description:
         event.add("description", _text(item.description))
@@ -254,9 +165,62 @@ def _event(sent: Sent, now: dt.datetime) -> Event:
         alarm = Alarm()
         alarm.add("action", "DISPLAY")
         alarm.add("description", _text(item.summary))
-        alarm.add("trigger", -dt.timedelta(minutes=item.alarm))
+        alarm.add("trigger", _ExactDuration(-dt.timedelta(minutes=item.alarm)))
         event.add_component(alarm)
     return event
+
+
+# --- a series through DST changes ----------------------------------------------------------------------------
+
+
+def _series_walls(item: Planned) -> list[dt.datetime]:
+    """The wall time of each meeting of a series, as its RRULE makes them (and as RECURRENCE-ID names them)."""
+    assert isinstance(item.start, dt.datetime)
+    assert item.every is not None
+    assert item.until is not None
+    step = dt.timedelta(weeks=item.every)
+    walls = [item.start]
+    while (walls[-1] + step).astimezone(dt.UTC) <= item.until:
+        walls.append(walls[-1] + step)  # wall-clock arithmetic: the same time of day each week
+    return walls
+
+
+def _until(item: Planned) -> dt.datetime:
+    """The series' UNTIL: the last second of its last meeting's day, in UTC. Not that meeting's moment, which
+    a reader that reads its wall time otherwise (khal: a repeated hour's second pass) would find after it."""
+    last = _series_walls(item)[-1]
+    midnight = dt.datetime.combine(last.date() + dt.timedelta(days=1), dt.time(), tzinfo=last.tzinfo)
+    return midnight.astimezone(dt.UTC) - dt.timedelta(seconds=1)
+
+
+def _read_alike(wall: dt.datetime, length: dt.timedelta) -> bool:
+    """Whether every reader finds the meeting a series' RRULE and DURATION give at `wall` at its real moments.
+    Not so when its start or end (the wall time plus the length: icalendar, ical and vobject add DURATION to
+    the wall time) lies in a gap or a repeated hour, or a change of offset falls inside the meeting."""
+
+    def one_moment(moment: dt.datetime) -> bool:
+        return moment.replace(fold=0).utcoffset() == moment.replace(fold=1).utcoffset()
+
+    end = wall + length
+    return one_moment(wall) and one_moment(end) and end.astimezone(dt.UTC) - wall.astimezone(dt.UTC) == length
+
+
+def _events(sent: Sent, now: dt.datetime) -> list[Event]:
+    """An event's VEVENTs: one, or for a series the master and an override (same UID, RECURRENCE-ID the
+    meeting's wall time) with real DTSTART and DTEND for each meeting readers would read otherwise. No
+    EXDATE: recurring-ical-events drops an override whose instance an EXDATE removed."""
+    item = sent.event
+    if item.every is None:
+        return [_event(sent, now)]
+    overrides = [
+        item._replace(occurrence=wall, start=wall, every=None, until=None)
+        for wall in _series_walls(item)
+        if not _read_alike(wall, item.length)
+    ]
+    return [_event(sent, now), *(_event(Sent(override, sent.sequence), now) for override in overrides)]
+
+
+# --- documents -----------------------------------------------------------------------------------------------
 
 
 def _calendar(header: Sequence[tuple[str, str]]) -> Calendar:
@@ -277,13 +241,15 @@ def _zone_for(settings: Settings, events: Sequence[Planned]) -> Timezone | None:
 def _document(header: Sequence[tuple[str, str]], zone: Timezone | None, events: Sequence[Event]) -> bytes:
     document = _calendar(header)
     if zone is not None and any(
-        "TZID" in event[name].params for event in events for name in ("DTSTART", "DTEND") if name in event
+        "TZID" in event[name].params
+        for event in events
+        for name in ("DTSTART", "DTEND", "RECURRENCE-ID")
+        if name in event
     ):
         document.add_component(zone)
     for event in events:
         document.add_component(event)
-    data: bytes = document.to_ical(sorted=False)
-    return data
+    return refold(document.to_ical(sorted=False))
 
 
 def _built(data: bytes, outcome: Outcome) -> Built:
@@ -316,7 +282,7 @@ def build_export(
     outcome = _export_outcome(slots, settings, state, now, alarm)
     header = [("name", CALENDAR_NAME), ("x-wr-calname", CALENDAR_NAME), ("x-wr-timezone", settings.timezone)]
     zone = _zone_for(settings, [sent.event for sent in outcome.events])
-    data = _document(header, zone, [_event(sent, now) for sent in outcome.events])
+    data = _document(header, zone, [e for sent in outcome.events for e in _events(sent, now)])
     return _built(data, outcome)
 
 
@@ -378,7 +344,7 @@ def _series_document(
         raise ValueError("now must be an aware datetime")
     outcome = plan.sequenced(events, state, now.astimezone(ZoneInfo(settings.timezone)).date())
     zone = vtimezone(settings.timezone, events[0].day, settings.trial_end)
-    data = _document([("method", method)], zone, [_event(sent, now) for sent in outcome.events])
+    data = _document([("method", method)], zone, [e for sent in outcome.events for e in _events(sent, now)])
     uid = events[0].uid
     return _built(
         data, outcome._replace(state=outcome.state._replace(series={**state.series, peer.key: uid}))

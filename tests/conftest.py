@@ -20,6 +20,7 @@ from tests.calendars import (
     NOW,
     TRICKY_PEERS,
 )
+from tests.lived_in import DEVICE
 
 Invoke = Callable[..., Result]
 
@@ -32,6 +33,7 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A fresh PEERLOOP_HOME per test; the real home directory is never touched."""
     folder = tmp_path / "peerloop-home"
     monkeypatch.setenv("PEERLOOP_HOME", str(folder))
+    monkeypatch.setenv("PEERLOOP_DEVICE", DEVICE)
     monkeypatch.setenv("HOME", str(tmp_path / "user-home"))
     monkeypatch.delenv("XDG_DATA_HOME", raising=False)
     monkeypatch.setenv("NO_COLOR", "1")

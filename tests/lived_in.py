@@ -20,14 +20,25 @@ from peerloop.errors import Exit
 NOW = "2026-04-15T09:00"
 """A Wednesday in week 7 of a trial that started on 2026-03-02 (the review is due on 2026-08-31)."""
 PEERS = ("Ann Lee", "Bo Chen", "Cy Dee", "Di Eze")
-IDS = ("20260303-1", "20260310-1", "20260317-1", "20260324-1", "20260415-1", "20991231-1", "x")
+IDS = (
+    "20260303-psve7",
+    "20260310-vzrq2",
+    "20260317-dvvbh",
+    "20260324-cgk6s",
+    "20260415-s98ma",
+    "20991231-eyay7",
+    "x",
+)
 
 DOCUMENTED_CODES = frozenset(
     {Exit.OK, Exit.ABORTED, Exit.USAGE, Exit.CONFLICT, Exit.DATA, Exit.STORAGE, Exit.NOT_SET_UP,
      Exit.OVERDUE, Exit.REVIEW_DUE}
 )  # fmt: skip
 NOT_ERRORS = frozenset({Exit.OK, Exit.OVERDUE, Exit.REVIEW_DUE})
-SCRATCH = frozenset({".lock", ".status-line", ".missed-week"})
+DEVICE = "testbox"
+"""This machine's device id in every test (conftest pins $PEERLOOP_DEVICE), so that ids are the same each run."""
+LOCK, COMMIT = f".lock-{DEVICE}", f".commit-{DEVICE}"
+SCRATCH = frozenset({LOCK, ".status-line", ".missed-week"})
 """Files that are not data: the lock (created empty by every write), the status line's cache, and (by their
 `.cache` ending) the parsed copies of big files."""
 
@@ -124,7 +135,7 @@ def subprocess_env(home: Path, extra: Mapping[str, str] | None = None) -> dict[s
     env = {
         key: value
         for key, value in os.environ.items()
-        if not key.startswith(("PEERLOOP_", "_PEERLOOP", "PYTEST_", "COV_"))
+        if not key.startswith(("PEERLOOP_", "_PEERLOOP", "PYTEST_", "COV_")) or key == "PEERLOOP_DEVICE"
     }
     env.update({"PEERLOOP_HOME": str(home), "NO_COLOR": "1", "COLUMNS": "120", "TZ": "UTC"})
     env.update(extra or {})

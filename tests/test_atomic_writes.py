@@ -21,7 +21,7 @@ from peerloop.store import atomic
 from peerloop.store.atomic import replace_atomically
 from peerloop.store.records import Store
 from tests.conftest import Invoke
-from tests.lived_in import NOW, populate, snapshot
+from tests.lived_in import LOCK, NOW, populate, snapshot
 
 INIT = ["init", "--name", "Dana Ode", "--timezone", "Europe/Berlin", "--day", "tue", "--time", "08:30",
         "--start", "2026-03-02", "--peer", "Ann Lee"]  # fmt: skip
@@ -228,13 +228,13 @@ def test_roster_is_0600_and_folder_0700_also_after_a_replace(cli: Invoke, store:
 
 @pytest.mark.usefixtures("open_umask")
 def test_journal_folder_and_year_file_are_private(store: Store) -> None:
-    meeting = Meeting(id="20260303-1", date=dt.date(2026, 3, 3), peer="Ann Lee", mode=Mode.COFFEE)
+    meeting = Meeting(id="20260303-psve7", date=dt.date(2026, 3, 3), peer="Ann Lee", mode=Mode.COFFEE)
     store.save_year(JournalYear(year=2026, meetings=(meeting,)))
     assert _mode(store.home) == 0o700
     assert _mode(store.journal_dir) == 0o700
     assert _mode(store.year_path(2026)) == 0o600
     os.chmod(store.year_path(2026), 0o664)
-    later = meeting._replace(id="20260310-1", date=dt.date(2026, 3, 10))
+    later = meeting._replace(id="20260310-vzrq2", date=dt.date(2026, 3, 10))
     store.save_year(JournalYear(year=2026, meetings=(meeting, later)))
     assert _mode(store.year_path(2026)) == 0o600
     assert len(store.load_year(2026).meetings) == 2
@@ -339,9 +339,9 @@ WRITES = [
     ["log", "Cy Dee", "--date", "2026-04-14", "--note", "n"],
     ["log", "Di Eze", "--date", "2026-04-07"],  # before Di was added: the roster's date moves back too
     ["log", "--skip", "--reason", "ill", "--date", "2026-04-14"],
-    ["log", "--amend", "20260303-1", "--win", "a deal"],
-    ["log", "--amend", "20260303-1", "--date", "2025-12-30"],  # moves the entry to the 2025 file
-    ["forget", "20260324-1", "--yes"],
+    ["log", "--amend", "20260303-psve7", "--win", "a deal"],
+    ["log", "--amend", "20260303-psve7", "--date", "2025-12-30"],  # moves the entry to the 2025 file
+    ["forget", "20260324-cgk6s", "--yes"],
     ["reflect", "--name", "Gil Ho", "--add-names", "--excuse", "busy"],  # the roster and the journal
     ["review", "--early", "--added-value", "partly", "--decision", "adjust", "--report", "review.md"],
     ["export", "-o", "out.ics"],
@@ -400,9 +400,9 @@ def _count_files_written(cli: Invoke, lab: Lab, command: list[str], monkeypatch:
     made = [0]
     real = atomic._create_temp
 
-    def counting(path: Path) -> tuple[int, str]:
+    def counting(path: Path, tag: str = "") -> tuple[int, str]:
         made[0] += 1
-        return real(path)
+        return real(path, tag)
 
     lab.reset()
     with monkeypatch.context() as patch:
@@ -412,17 +412,19 @@ def _count_files_written(cli: Invoke, lab: Lab, command: list[str], monkeypatch:
     return made[0]
 
 
-def _fail_temp_number(k: int, error_number: int) -> Callable[[Callable[[Path], tuple[int, str]]], object]:
+def _fail_temp_number(
+    k: int, error_number: int
+) -> Callable[[Callable[[Path, str], tuple[int, str]]], object]:
     """The k-th temp file cannot be created (EROFS, EACCES: the folder refuses new files; ENOSPC)."""
 
-    def wrap(real: Callable[[Path], tuple[int, str]]) -> object:
+    def wrap(real: Callable[[Path, str], tuple[int, str]]) -> object:
         made = [0]
 
-        def create(path: Path) -> tuple[int, str]:
+        def create(path: Path, tag: str = "") -> tuple[int, str]:
             made[0] += 1
             if made[0] == k:
                 raise OSError(error_number, os.strerror(error_number), str(path))
-            return real(path)
+            return real(path, tag)
 
         return create
 
@@ -526,7 +528,7 @@ def test_every_write_waits_for_a_lock_held_elsewhere_then_says_so(
 ) -> None:
     """test_storage_atomic.py waits for a real process holding the lock with `add`; here every writer."""
     before = lab.reset()
-    lock = lab.home / ".lock"
+    lock = lab.home / LOCK
     monkeypatch.setenv("PEERLOOP_LOCK_TIMEOUT", "0.1")
     fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)  # another open file description: as another process
     fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -18,6 +18,7 @@ from peerloop.errors import DataFileError
 from peerloop.store.records import Store
 from tests.conftest import Invoke, SetUp
 from tests.lived_in import (
+    LOCK,
     NOW,
     check_answer,
     check_result,
@@ -132,9 +133,9 @@ CASES = [
     case("peers-as-text", edited("schema_version = 1", 'schema_version = 1\npeers = "Ann, Bo"').split("\n[[peers]]")[0],
          "'peers' must be written as [[peers]] tables", None),
     case("newer-schema", edited("schema_version = 1", "schema_version = 99"),
-         "was written by a newer peerloop (schema 99; this one reads up to 1); upgrade peerloop to use it", None),
+         "was written by a newer peerloop (schema 99); this is peerloop", None),
     case("schema-as-text", edited("schema_version = 1", 'schema_version = "1"'),
-         "schema_version must be a whole number such as 1", None),
+         "schema_version must be a whole number such as 2", None),
     case("nul-character", edited('name = "Bo Chen"', 'name = "Bo\x00Chen"'), "invalid TOML", 'name = "Bo\x00Chen"'),
     # peerloop writes U+2028 and U+0085 in notes as they are; they must not throw the line count off.
     case("line-after-unicode-separators",
@@ -176,7 +177,7 @@ def test_hand_edit_error_is_one_line_naming_file_and_line_and_keeps_the_file(
         assert result.exit_code == 4, (command, result.output)
         _assert_one_error_line(result.stderr, roster_path, says, line)
         assert roster_path.read_bytes() == raw, command
-    assert sorted(p.name for p in roster_path.parent.iterdir()) in (["roster.toml"], [".lock", "roster.toml"])
+    assert sorted(p.name for p in roster_path.parent.iterdir()) in (["roster.toml"], [LOCK, "roster.toml"])
 
 
 def test_the_valid_template_is_really_valid(cli: Invoke, roster_path: Path) -> None:
@@ -235,20 +236,20 @@ YEAR = """\
 schema_version = 1
 
 [[meetings]]
-id = "20260303-1"
+id = "20260303-psve7"
 date = 2026-03-03
 peer = "Ann Lee"
 mode = "coffee"
 gains = ["advice"]
 
 [[meetings]]
-id = "20260310-1"
+id = "20260310-vzrq2"
 date = 2026-03-10
 peer = "Bo Chen"
 mode = "call"
 
 [[skips]]
-id = "20260317-1"
+id = "20260317-dvvbh"
 date = 2026-03-17
 reason = "ill"
 """
@@ -257,8 +258,8 @@ reason = "ill"
 JOURNAL_CASES = [
     pytest.param(edited("date = 2026-03-10", "date = 2025-12-30", YEAR), "date = 2025-12-30",
                  "meeting #2 'date' is in 2025, but this file holds 2026; move the entry", id="wrong-year"),
-    pytest.param(edited('id = "20260317-1"', 'id = "20260303-1"', YEAR), 'id = "20260303-1"\ndate = 2026-03-17',
-                 "skip #1 'id' '20260303-1' is used twice in this file", id="duplicate-id"),
+    pytest.param(edited('id = "20260317-dvvbh"', 'id = "20260303-psve7"', YEAR), 'id = "20260303-psve7"\ndate = 2026-03-17',
+                 "skip #1 'id' '20260303-psve7' is used twice in this file", id="duplicate-id"),
     pytest.param(edited('["advice"]', '["advice", "money"]', YEAR), 'gains = ["advice", "money"]',
                  "meeting #1 'gains' is wrong: 'money' is not a gain; use one of advice, strength, motivation",
                  id="bad-gain"),
@@ -266,7 +267,7 @@ JOURNAL_CASES = [
                  "meeting #2 'mode' is wrong: 'walk' is not a meeting mode", id="bad-mode"),
     pytest.param(edited('reason = "ill"', "reason = 3", YEAR), "reason = 3",
                  "skip #1 'reason' must be text in quotes", id="reason-number"),
-    pytest.param(edited('id = "20260310-1"\n', "", YEAR), '[[meetings]]\ndate = 2026-03-10',
+    pytest.param(edited('id = "20260310-vzrq2"\n', "", YEAR), '[[meetings]]\ndate = 2026-03-10',
                  "meeting #2 'id' is missing", id="missing-id"),
     pytest.param(edited('["advice"]', '"advice"', YEAR), 'gains = "advice"',
                  "meeting #1 'gains' must be a list", id="gains-not-a-list"),
@@ -334,8 +335,8 @@ JOURNAL_READERS = [
 JOURNAL_WRITERS = [
     ["log", "Cy Dee", "--date", "2026-04-14"],
     ["log", "--skip", "--reason", "board week", "--date", "2026-04-14"],
-    ["log", "--amend", "20260303-1", "--win", "a deal"],
-    ["forget", "20260303-1", "--yes"],
+    ["log", "--amend", "20260303-psve7", "--win", "a deal"],
+    ["forget", "20260303-psve7", "--yes"],
     ["reflect", "--excuse", "no time"],
     ["edit", "Ann Lee", "--name", "Ann Li"],
     ["review", "--early", "--added-value", "yes", "--decision", "continue"],
@@ -394,7 +395,7 @@ def _with_review(verdict: str) -> Damage:
     return lambda text: (
         text
         + (
-            f'\n[[reviews]]\nid = "20260401-1"\ndate = 2026-04-01\ntrial_start = 2026-03-02\n'
+            f'\n[[reviews]]\nid = "20260401-q7y5y"\ndate = 2026-04-01\ntrial_start = 2026-03-02\n'
             f'added_value = "{verdict}"\ndecision = "continue"\n'
         )
     )
@@ -420,8 +421,8 @@ JOURNAL_DAMAGE = [
     damage("gains-table", lambda t: edit(t, 'gains = [\n    "advice",\n]', "gains = { advice = true }"),
            "meeting #1 'gains' must be a list", "gains = { advice = true }"),
     damage("missing-mode", lambda t: edit(t, 'peer = "Bo Chen"\nmode = "call"\n', 'peer = "Bo Chen"\n'),
-           "meeting #2 'mode' is missing", '[[meetings]]\nid = "20260317-1"'),
-    damage("missing-id", lambda t: edit(t, 'id = "20260310-1"\n', ""),
+           "meeting #2 'mode' is missing", '[[meetings]]\nid = "20260317-dvvbh"'),
+    damage("missing-id", lambda t: edit(t, 'id = "20260310-vzrq2"\n', ""),
            "skip #1 'id' is missing", "[[skips]]"),
     damage("missing-date", lambda t: edit(t, "date = 2026-04-15\n", ""),
            "reflection #1 'date' is missing", "[[reflections]]"),
@@ -436,23 +437,23 @@ JOURNAL_DAMAGE = [
            "skip #1 'reason' must be text in quotes", "reason = 3"),
     damage("names-not-a-list", lambda t: edit(t, 'names = [\n    "Ann Lee",\n    "Eve Fox",\n]', 'names = "Ann"'),
            "reflection #1 'names' must be a list", 'names = "Ann"'),
-    damage("duplicate-id", lambda t: edit(t, 'id = "20260317-1"', 'id = "20260303-1"'),
-           "meeting #2 'id' '20260303-1' is used twice in this file", 'id = "20260303-1"\ndate = 2026-03-17'),
+    damage("duplicate-id", lambda t: edit(t, 'id = "20260317-dvvbh"', 'id = "20260303-psve7"'),
+           "meeting #2 'id' '20260303-psve7' is used twice in this file", 'id = "20260303-psve7"\ndate = 2026-03-17'),
     damage("entry-in-the-wrong-year", lambda t: edit(t, "date = 2026-03-24", "date = 2025-03-25"),
            "meeting #3 'date' is in 2025, but this file holds 2026; move the entry", "date = 2025-03-25"),
     damage("skips-as-text", lambda t: 'schema_version = 1\nskips = "none"\n',
            "'skips' must be written as [[skips]] tables"),
     damage("meeting-not-a-table", lambda t: "schema_version = 1\nmeetings = [1, 2]\n",
            "meeting #1 must be a table"),
-    damage("newer-schema", lambda t: edit(t, "schema_version = 1", "schema_version = 3"),
-           "was written by a newer peerloop (schema 3; this one reads up to 1); upgrade peerloop"),
-    damage("schema-as-text", lambda t: edit(t, "schema_version = 1", 'schema_version = "one"'),
+    damage("newer-schema", lambda t: edit(t, "schema_version = 2", "schema_version = 3"),
+           "was written by a newer peerloop (schema 3); this is peerloop"),
+    damage("schema-as-text", lambda t: edit(t, "schema_version = 2", 'schema_version = "one"'),
            "schema_version must be a whole number"),
     damage("truncated-in-a-string", lambda t: t[: t.index('issue = "') + 12], "invalid TOML", toml_line=True),
     damage("truncated-in-a-header", lambda t: t[: t.index("[[skips]]") + 4], "invalid TOML", toml_line=True),
     damage("truncated-in-a-list", lambda t: t[: t.index('"Eve Fox"')], "invalid TOML", toml_line=True),
     damage("truncated-mid-entry", lambda t: t[: t.index("date = 2026-03-17")],
-           "meeting #2 'date' is missing", '[[meetings]]\nid = "20260317-1"'),
+           "meeting #2 'date' is missing", '[[meetings]]\nid = "20260317-dvvbh"'),
     damage("truncated-in-a-character", lambda t: _cut_inside_a_character(t), "not UTF-8 text", 'issue = "caf'),
     damage("binary-garbage", lambda t: b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\xff\xfe\x00", "not UTF-8 text", "\ufffdPNG"),
     damage("control-garbage", lambda t: "\x00\x01\x02\x03 peerloop \x7f", "invalid TOML", toml_line=True),
@@ -550,8 +551,8 @@ CALENDAR_DAMAGE = [
            "'sequence' must be a whole number, 0 or more"),
     damage("table-twice", lambda t: t + "\n" + t[t.index("[events."):t.index("sequence = 0") + 12] + "\n",
            "invalid TOML", toml_line=True),
-    damage("newer-schema", lambda t: edit(t, "schema_version = 1", "schema_version = 2"),
-           "was written by a newer peerloop (schema 2; this one reads up to 1); upgrade peerloop"),
+    damage("newer-schema", lambda t: edit(t, "schema_version = 2", "schema_version = 3"),
+           "was written by a newer peerloop (schema 3); this is peerloop"),
     damage("truncated", lambda t: t[: t.index("digest = ") + 14], "invalid TOML", toml_line=True),
     damage("binary-garbage", lambda t: bytes(range(256)) * 2, "not UTF-8 text", "\x0b\x0c"),
     damage("empty", lambda t: "", "is empty"),

@@ -15,6 +15,7 @@ import pytest
 from peerloop.store import home as paths
 from tests.conftest import Invoke, SetUp
 from tests.lived_in import (
+    DEVICE,
     check_result,
 )
 
@@ -71,6 +72,17 @@ def test_before_init_it_names_the_folder_and_says_it_does_not_exist(cli: Invoke,
             {"name": "calendar.toml", "path": str(home / "calendar.toml"), "exists": False},
             {"name": "connections.toml", "path": str(home / "connections.toml"), "exists": False},
         ],
+        "device": "testbox",
+        "ignore": [
+            ".lock*",
+            ".commit*",
+            ".pending*",
+            "*.tmp",
+            ".status-line",
+            ".missed-week",
+            "busy.toml",
+            "device-id",
+        ],
     }
 
 
@@ -84,7 +96,8 @@ def test_it_lists_the_files_that_exist_and_the_ones_still_to_come(
         "  journal/YYYY.toml  none yet: `peerloop log` writes one per year",
         "  calendar.toml      not yet: the first `peerloop export` writes it",
         "  connections.toml   not yet: `peerloop connect` writes it",
-        "Keep the whole folder (its .lock, .status-line and .missed-week files need not be kept).",
+        "Keep the whole folder (its .lock-*, .status-line, .missed-week and busy.toml files need not be kept).",
+        "Kept in sync between devices? `peerloop where --ignore TOOL` prints what the sync tool must ignore.",
     ]
     at("2026-03-03T10:00")
     assert cli("log").exit_code == 0
@@ -98,7 +111,8 @@ def test_it_lists_the_files_that_exist_and_the_ones_still_to_come(
         "  journal/2027.toml  the journal of 2027",
         "  calendar.toml      what the calendar export keeps (UIDs, SEQUENCE)",
         "  connections.toml   not yet: `peerloop connect` writes it",
-        "Keep the whole folder (its .lock, .status-line and .missed-week files need not be kept).",
+        "Keep the whole folder (its .lock-*, .status-line, .missed-week and busy.toml files need not be kept).",
+        "Kept in sync between devices? `peerloop where --ignore TOOL` prints what the sync tool must ignore.",
     ]
     assert ".lock" not in result.stderr  # the whole answer is on stdout
     data = json.loads(cli("where", "--json").stdout)
@@ -162,7 +176,7 @@ def test_a_twenty_year_home_leaves_no_cache_after_any_command(
     cli: Invoke, set_up: SetUp, home: Path, at: Callable[[str], None]
 ) -> None:
     """The largest real case is read by one reader and keeps no copy of what any file said."""
-    from peerloop.core.journal import entry_id
+    from peerloop.core.ids import entry_id
     from peerloop.core.models import JournalYear, Meeting, Mode
     from peerloop.store.records import Store
 
@@ -174,7 +188,7 @@ def test_a_twenty_year_home_leaves_no_cache_after_any_command(
         meetings = []
         for k, day in enumerate(days):
             meetings.append(
-                Meeting(entry_id(day, taken), day, f"Peer {k % 50:02d}", Mode.COFFEE, issue="budget")
+                Meeting(entry_id(day, taken, DEVICE), day, f"Peer {k % 50:02d}", Mode.COFFEE, issue="budget")
             )
             taken.append(meetings[-1].id)
         store.save_year(JournalYear(year=year, meetings=tuple(meetings)))

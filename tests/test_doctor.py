@@ -15,7 +15,7 @@ import pytest
 
 from peerloop.store.records import Store
 from tests.conftest import Invoke
-from tests.lived_in import NOW, data_files, populate
+from tests.lived_in import LOCK, NOW, data_files, populate
 
 
 def test_a_healthy_home_exits_zero(cli: Invoke, set_up: Callable[..., None], home: Path) -> None:
@@ -103,7 +103,7 @@ def test_removed_peers_in_the_journal_are_a_note(
     from peerloop.core.models import JournalYear, Meeting, Mode
 
     set_up("Ann Lee")
-    meeting = Meeting(id="20260303-1", date=dt.date(2026, 3, 3), peer="Old Friend", mode=Mode.CALL)
+    meeting = Meeting(id="20260303-psve7", date=dt.date(2026, 3, 3), peer="Old Friend", mode=Mode.CALL)
     store.save_year(JournalYear(year=2026, meetings=(meeting,)))
     result = cli("doctor")
     assert result.exit_code == 0
@@ -206,10 +206,10 @@ def test_doctor_finds_a_year_file_that_is_a_folder(cli: Invoke, lived_in: Path) 
 
 @pytest.fixture
 def lock_held(lived_in: Path) -> Iterator[Path]:
-    fd = os.open(lived_in / ".lock", os.O_RDWR)
+    fd = os.open(lived_in / LOCK, os.O_RDWR)
     fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     try:
-        yield lived_in / ".lock"
+        yield lived_in / LOCK
     finally:
         fcntl.flock(fd, fcntl.LOCK_UN)
         os.close(fd)

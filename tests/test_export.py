@@ -88,6 +88,7 @@ from tests.calendars import (
 )
 from tests.conftest import Invoke, SetUp
 from tests.lived_in import (
+    LOCK,
     check_result,
     snapshot,
 )
@@ -509,7 +510,7 @@ def test_a_meeting_already_held_is_not_cancelled() -> None:
     roster = make_roster(["A", "B"], config)
     first = ics.build_export(whole_trial(roster, config), config, empty_state(), moment(config))
     held = rotation.history_from(
-        [Meeting(id="20260303-1", date=dt.date(2026, 3, 3), peer="A", mode=Mode.COFFEE)], []
+        [Meeting(id="20260303-psve7", date=dt.date(2026, 3, 3), peer="A", mode=Mode.COFFEE)], []
     )
     after = moment(config, "2026-03-03T10:00")
     slots = whole_trial(roster, config, today=after.date(), history=held)
@@ -727,7 +728,7 @@ def test_a_skip_moves_the_plan_and_updates_instead_of_duplicating(
     store.save_year(
         JournalYear(
             year=2026,
-            skips=(Skip(id="20260303-1", date=dt.date(2026, 3, 3), reason="travel", peer="Ann Lee"),),
+            skips=(Skip(id="20260303-psve7", date=dt.date(2026, 3, 3), reason="travel", peer="Ann Lee"),),
         )
     )
     result = cli("export", "-o", str(tmp_path / "2.ics"))
@@ -761,7 +762,7 @@ def test_no_note_or_journal_text_ever_reaches_a_calendar_file(
             year=2026,
             meetings=(
                 Meeting(
-                    id="20260303-1",
+                    id="20260303-psve7",
                     date=dt.date(2026, 3, 3),
                     peer="Ann Lee",
                     mode=Mode.COFFEE,
@@ -774,11 +775,13 @@ def test_no_note_or_journal_text_ever_reaches_a_calendar_file(
                 ),
             ),
             skips=(
-                Skip(id="20260310-1", date=dt.date(2026, 3, 10), reason=f"{SECRET} reason", peer="Bo Chen"),
+                Skip(
+                    id="20260310-vzrq2", date=dt.date(2026, 3, 10), reason=f"{SECRET} reason", peer="Bo Chen"
+                ),
             ),
             reflections=(
                 Reflection(
-                    id="20260302-1",
+                    id="20260302-ge5bm",
                     date=dt.date(2026, 3, 2),
                     names=(f"{SECRET} name",),
                     why=f"{SECRET} why",
@@ -788,7 +791,7 @@ def test_no_note_or_journal_text_ever_reaches_a_calendar_file(
             ),
             reviews=(
                 Review(
-                    id="20260301-1",
+                    id="20260301-z3tff",
                     date=dt.date(2026, 3, 1),
                     trial_start=dt.date(2026, 3, 2),
                     added_value=Verdict.YES,
@@ -935,7 +938,7 @@ def test_a_second_export_updates_khal_instead_of_duplicating(
     first, second = tmp_path / "1.ics", tmp_path / "2.ics"
     assert cli("export", "-o", str(first)).exit_code == 0
     at("2026-03-04T09:00")
-    skip = Skip(id="20260303-1", date=dt.date(2026, 3, 3), reason="travel", peer="Ann Lee")
+    skip = Skip(id="20260303-psve7", date=dt.date(2026, 3, 3), reason="travel", peer="Ann Lee")
     store.save_year(JournalYear(year=2026, skips=(skip,)))
     assert cli("export", "-o", str(second)).exit_code == 0
     before = {e["UID"][1]: e for e in check_file(first.read_bytes())}
@@ -1076,7 +1079,7 @@ def test_an_output_path_onto_a_data_file_or_a_folder_is_refused(
     before = snapshot(home)
     command, option = flag.split()
     extra = ["--early", "--added-value", "yes", "--decision", "stop"] if command == "review" else []
-    for target in (home / "roster.toml", home / "journal" / "2026.toml", home / ".lock", tmp_path):
+    for target in (home / "roster.toml", home / "journal" / "2026.toml", home / LOCK, tmp_path):
         argv = [command, *extra, option, str(target)]
         result = cli(*argv)
         check_result(result, argv)
@@ -1162,7 +1165,7 @@ def test_the_stale_line_follows_a_change_that_moves_an_event_and_no_other(
     set_up("Ann Lee", "Bo Chen", "Cy Dee", "Di Eze")
     assert cli("log", "Ann Lee", "--date", "2026-03-02", "--follow-up", "send the deck").exit_code == 0
     assert cli("export", "-o", str(tmp_path / "plan.ics")).exit_code == 0
-    for quiet in (["done", "20260302-1.1"], ["log", "Bo Chen", "--touch", "--note", "called"]):
+    for quiet in (["done", "20260302-ge5bm.1"], ["log", "Bo Chen", "--touch", "--note", "called"]):
         assert "behind the plan" not in cli(*quiet).stderr, quiet
     moved = cli("pause", "Cy Dee", "--until", "2026-04-20")
     assert moved.exit_code == 0

@@ -26,7 +26,7 @@ def journal(set_up: SetUp, at: At, cli: Invoke) -> None:
          "--follow-up", "intro", "--note", "private", "--mode", "lunch"],
         ["log", "--skip", "--reason", "board week", "--date", "2026-03-10"],
         ["log", "--date", "2026-03-17"],
-        ["log", "--amend", "20260303-1", "--done", "1"],
+        ["log", "--amend", "20260303-psve7", "--done", "1"],
     ]  # fmt: skip
     for args in steps:
         result = cli(*args)
@@ -38,21 +38,21 @@ def test_history_lists_newest_first_with_ids(cli: Invoke) -> None:
     result = cli("history", "--all")
     assert result.exit_code == 0, result.output
     assert result.stdout == (
-        "ID          Date            What                      Details\n"
-        "20260317-1  Tue 2026-03-17  coffee with Bo Chen\n"
+        "ID              Date            What                      Details\n"
+        "20260317-dvvbh  Tue 2026-03-17  coffee with Bo Chen\n"
         "\n"
-        "20260310-1  Tue 2026-03-10  skipped (Bo Chen's turn)  Reason: board week\n"
+        "20260310-vzrq2  Tue 2026-03-10  skipped (Bo Chen's turn)  Reason: board week\n"
         "\n"
-        "20260303-1  Tue 2026-03-03  lunch with Ann Lee        Pressing issue: hiring\n"
-        "                                                      It gave: advice, strength\n"
-        "                                                      Win: shipped\n"
-        "                                                      Works well: walks\n"
-        "                                                      To improve: time\n"
-        "                                                      Note: private\n"
-        "                                                      [x] 20260303-1.1 deck\n"
-        "                                                      [ ] 20260303-1.2 intro\n"
+        "20260303-psve7  Tue 2026-03-03  lunch with Ann Lee        Pressing issue: hiring\n"
+        "                                                          It gave: advice, strength\n"
+        "                                                          Win: shipped\n"
+        "                                                          Works well: walks\n"
+        "                                                          To improve: time\n"
+        "                                                          Note: private\n"
+        "                                                          [x] 20260303-psve7.1 deck\n"
+        "                                                          [ ] 20260303-psve7.2 intro\n"
         "\n"
-        "20251209-1  Tue 2025-12-09  coffee with Ann Lee       Pressing issue: budget\n"
+        "20251209-jndwb  Tue 2025-12-09  coffee with Ann Lee       Pressing issue: budget\n"
     )
     assert result.stderr == ""
 
@@ -61,23 +61,23 @@ def test_history_lists_newest_first_with_ids(cli: Invoke) -> None:
 def test_history_json_shape(cli: Invoke) -> None:
     listed = json.loads(cli("history", "--all", "--json").stdout)
     assert [(e["id"], e["kind"], e["date"], e["peer"]) for e in listed] == [
-        ("20260317-1", "meeting", "2026-03-17", "Bo Chen"),
-        ("20260310-1", "skip", "2026-03-10", "Bo Chen"),
-        ("20260303-1", "meeting", "2026-03-03", "Ann Lee"),
-        ("20251209-1", "meeting", "2025-12-09", "Ann Lee"),
+        ("20260317-dvvbh", "meeting", "2026-03-17", "Bo Chen"),
+        ("20260310-vzrq2", "skip", "2026-03-10", "Bo Chen"),
+        ("20260303-psve7", "meeting", "2026-03-03", "Ann Lee"),
+        ("20251209-jndwb", "meeting", "2025-12-09", "Ann Lee"),
     ]
-    assert listed[1] == {"id": "20260310-1", "kind": "skip", "date": "2026-03-10", "peer": "Bo Chen",
+    assert listed[1] == {"id": "20260310-vzrq2", "kind": "skip", "date": "2026-03-10", "peer": "Bo Chen",
                          "reason": "board week"}  # fmt: skip
     assert listed[2] == {
-        "id": "20260303-1", "kind": "meeting", "date": "2026-03-03", "peer": "Ann Lee", "mode": "lunch",
+        "id": "20260303-psve7", "kind": "meeting", "date": "2026-03-03", "peer": "Ann Lee", "mode": "lunch",
         "issue": "hiring", "gains": ["advice", "strength"], "win": "shipped", "works": "walks",
         "improve": "time",
-        "follow_ups": [{"handle": "20260303-1.1", "n": 1, "text": "deck", "done": True},
-                       {"handle": "20260303-1.2", "n": 2, "text": "intro", "done": False}],
+        "follow_ups": [{"handle": "20260303-psve7.1", "n": 1, "text": "deck", "done": True},
+                       {"handle": "20260303-psve7.2", "n": 2, "text": "intro", "done": False}],
         "note": "private",
     }  # fmt: skip
     assert listed[0] == {
-        "id": "20260317-1", "kind": "meeting", "date": "2026-03-17", "peer": "Bo Chen", "mode": "coffee",
+        "id": "20260317-dvvbh", "kind": "meeting", "date": "2026-03-17", "peer": "Bo Chen", "mode": "coffee",
         "issue": None, "gains": [], "win": None, "works": None, "improve": None, "follow_ups": [], "note": None,
     }  # fmt: skip
 
@@ -85,11 +85,11 @@ def test_history_json_shape(cli: Invoke) -> None:
 @pytest.mark.usefixtures("journal")
 def test_history_since_and_name(cli: Invoke) -> None:
     since = json.loads(cli("history", "--since", "2026-03-10", "--json").stdout)
-    assert [e["id"] for e in since] == ["20260317-1", "20260310-1"]
+    assert [e["id"] for e in since] == ["20260317-dvvbh", "20260310-vzrq2"]
     ann = json.loads(cli("history", "ANN LEE", "--all", "--json").stdout)
-    assert [e["id"] for e in ann] == ["20260303-1", "20251209-1"]
+    assert [e["id"] for e in ann] == ["20260303-psve7", "20251209-jndwb"]
     bo = json.loads(cli("history", "bo chen", "--since", "2026-01-01", "--json").stdout)
-    assert [e["id"] for e in bo] == ["20260317-1", "20260310-1"]
+    assert [e["id"] for e in bo] == ["20260317-dvvbh", "20260310-vzrq2"]
     assert cli("history", "--since", "2027-01-01", "--json").stdout == "[]\n"
 
 
@@ -98,7 +98,7 @@ def test_history_of_a_removed_peer_is_still_readable(cli: Invoke) -> None:
     assert cli("remove", "Ann Lee", "--yes").exit_code == 0
     result = cli("history", "ann lee", "--all", "--json")
     assert result.exit_code == 0, result.output
-    assert [e["id"] for e in json.loads(result.stdout)] == ["20260303-1", "20251209-1"]
+    assert [e["id"] for e in json.loads(result.stdout)] == ["20260303-psve7", "20251209-jndwb"]
 
 
 @pytest.mark.usefixtures("journal")
@@ -107,15 +107,15 @@ def test_a_removed_peer_is_found_by_the_same_loose_names_as_a_current_one(cli: I
     for typed in ("ann", "lee", "ANN L"):
         result = cli("history", typed, "--all", "--json")
         assert result.exit_code == 0, (typed, result.output)
-        assert [e["id"] for e in json.loads(result.stdout)] == ["20260303-1", "20251209-1"]
+        assert [e["id"] for e in json.loads(result.stdout)] == ["20260303-psve7", "20251209-jndwb"]
 
 
 @pytest.mark.usefixtures("journal")
 def test_history_shows_the_current_trial_and_says_how_to_see_the_older_entries(cli: Invoke) -> None:
     result = cli("history")
     assert result.exit_code == 0, result.output
-    assert "20260303-1" in result.stdout
-    assert "20251209-1" not in result.stdout
+    assert "20260303-psve7" in result.stdout
+    assert "20251209-jndwb" not in result.stdout
     assert (
         result.stderr
         == "This trial's entries, since Mon 2026-03-02; `--all` (or -n N) shows the older ones.\n"
@@ -125,9 +125,14 @@ def test_history_shows_the_current_trial_and_says_how_to_see_the_older_entries(c
 @pytest.mark.usefixtures("journal")
 def test_history_n_shows_the_newest_entries_of_any_trial(cli: Invoke) -> None:
     newest = json.loads(cli("history", "-n", "2", "--json").stdout)
-    assert [e["id"] for e in newest] == ["20260317-1", "20260310-1"]
+    assert [e["id"] for e in newest] == ["20260317-dvvbh", "20260310-vzrq2"]
     every = json.loads(cli("history", "-n", "9", "--json").stdout)
-    assert [e["id"] for e in every] == ["20260317-1", "20260310-1", "20260303-1", "20251209-1"]
+    assert [e["id"] for e in every] == [
+        "20260317-dvvbh",
+        "20260310-vzrq2",
+        "20260303-psve7",
+        "20251209-jndwb",
+    ]
     assert cli("history", "-n", "0").exit_code == 2
 
 

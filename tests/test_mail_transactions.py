@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.lived_in import python_peerloop, subprocess_env
+from tests.lived_in import LOCK, python_peerloop, subprocess_env
 from tests.mailserver import MailServer, smtp_server
 
 pytestmark = pytest.mark.slow
@@ -51,7 +51,7 @@ class Leader:
 
     def files(self) -> dict[str, bytes]:
         return {str(p.relative_to(self.home)): p.read_bytes() for p in sorted(self.home.rglob("*")) if p.is_file()
-                and p.name not in (".lock", ".status-line", ".missed-week")}  # fmt: skip
+                and p.name not in (LOCK, ".status-line", ".missed-week")}  # fmt: skip
 
 
 @pytest.mark.parametrize("signal", ["KILL", "INT"])

@@ -18,7 +18,7 @@ import pytest
 from peerloop.errors import Exit
 from peerloop.store.records import Store
 from tests.conftest import Invoke
-from tests.lived_in import NOW, check_answer, populate, python_peerloop, subprocess_env
+from tests.lived_in import LOCK, NOW, check_answer, populate, python_peerloop, subprocess_env
 
 RUNS = 8
 
@@ -111,7 +111,7 @@ def test_log_done_edit_and_pause_at_once_lose_nothing(template: Path, tmp_path: 
             home,
             ["log", "Ann Lee", "--date", "2026-04-14", "--note", f"race {n}"],
             ["log", "--touch", "Bo Chen", "--date", "2026-04-13", "--note", f"touch {n}"],
-            ["done", "20260324-1.1"],
+            ["done", "20260324-cgk6s.1"],
             ["edit", "Bo Chen", "--org", f"Org {n}"],
             ["pause", "Cy Dee", "--until", "2026-06-30"],
         )
@@ -122,7 +122,7 @@ def test_log_done_edit_and_pause_at_once_lose_nothing(template: Path, tmp_path: 
         changes = [
             any(m.get("note") == f"race {n}" for m in meetings.values()),
             any(t.get("note") == f"touch {n}" for t in year.get("touches", [])),  # type: ignore[attr-defined]
-            meetings["20260324-1"]["follow_ups"][0]["done"] is True,
+            meetings["20260324-cgk6s"]["follow_ups"][0]["done"] is True,
             peers["Bo Chen"].get("org") == f"Org {n}",
             str(peers["Cy Dee"].get("paused_until")) == "2026-06-30",
         ]
@@ -160,7 +160,7 @@ def test_twenty_concurrent_adds_all_land_in_the_roster(cli: Invoke, store: Store
     assert len(roster.peers) == WRITERS
     assert roster.settings is not None
     assert roster.settings.name == "Dana Ode"
-    assert sorted(path.name for path in home.iterdir()) == [".lock", "roster.toml"]
+    assert sorted(path.name for path in home.iterdir()) == [LOCK, "roster.toml"]
 
 
 def _parked(home: Path, argv: list[str], step: str = "read") -> subprocess.Popen[str]:

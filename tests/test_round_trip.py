@@ -24,6 +24,7 @@ from peerloop.core.models import (
     Mode,
     Peer,
     Reflection,
+    Replaced,
     Review,
     Roster,
     Settings,
@@ -91,6 +92,24 @@ toml_values = st.recursive(
 )
 
 
+moments = st.datetimes(dt.datetime(1900, 1, 1), dt.datetime(9000, 12, 31)).map(
+    lambda moment: moment.replace(microsecond=0, tzinfo=dt.UTC)
+)
+"""When a record was changed: UTC, to the second."""
+
+
+replaced_versions = st.lists(
+    st.builds(
+        Replaced,
+        changed=st.none() | moments,
+        fields=st.dictionaries(
+            any_keys.filter(lambda key: key != "changed"), toml_values, min_size=1, max_size=3
+        ),
+    ),
+    max_size=2,
+).map(tuple)
+
+
 def extras(known: set[str]) -> st.SearchStrategy[dict[str, Any]]:
     """Keys a newer peerloop might write next to the ones this one knows."""
     return st.dictionaries(any_keys.filter(lambda key: key not in known), toml_values, max_size=3)
@@ -115,6 +134,7 @@ settings_strategy = st.builds(
         st.sampled_from(Mode), st.times().map(lambda t: t.replace(second=0, microsecond=0)), max_size=3
     ),
     stopped_on=st.none() | dates,
+    changed=st.none() | moments,
     extra=extras(_fields(Settings) | {"weekday", "coffee_time", "lunch_time", "call_time"}),
 )
 
@@ -128,6 +148,8 @@ peer_strategy = st.builds(
     mode=st.none() | st.sampled_from(Mode),
     note=st.none() | any_text,
     paused_until=st.none() | dates,
+    formerly=st.lists(names, max_size=2).map(tuple),
+    changed=st.none() | moments,
     extra=extras(_fields(Peer)),
 )
 
@@ -136,7 +158,8 @@ roster_strategy = st.builds(
     Roster,
     settings=st.none() | settings_strategy,
     peers=st.lists(peer_strategy, max_size=8, unique_by=lambda peer: peer_key(peer.name)).map(tuple),
-    extra=extras({"schema_version", "settings", "peers"}),
+    removed=st.dictionaries(names, moments, max_size=2),
+    extra=extras({"schema_version", "settings", "peers", "removed"}),
 )
 
 
@@ -145,8 +168,8 @@ roster_strategy = st.builds(
 def test_any_roster_survives_save_and_load(roster: Roster) -> None:
     with tempfile.TemporaryDirectory() as folder:
         store = Store(Path(folder) / "home")
-        store.save_roster(roster)
-        assert store.load_roster() == roster
+        store.save_roster(roster, merged=True)  # as given: no moment stamped on it
+        assert store.load_roster() == roster._replace(removed=dict(sorted(roster.removed.items())))
         for peer in roster.peers:
             assert values.clean_name(peer.name) == peer.name
 
@@ -158,7 +181,10 @@ def journal_years(draw: st.DrawFn) -> JournalYear:
     ids = iter(draw(st.lists(any_text, min_size=12, max_size=12, unique=True)))
 
     def entries(build: Callable[..., Any], **fields: Any) -> list[Any]:
-        made = draw(st.lists(st.builds(build, id=st.just(""), date=in_year, **fields), max_size=3))
+        versions = {"changed": st.none() | moments, "replaced": replaced_versions}
+        made = draw(
+            st.lists(st.builds(build, id=st.just(""), date=in_year, **versions, **fields), max_size=3)
+        )
         return [entry._replace(id=next(ids)) for entry in made]  # ids unique across kinds
 
     optional = st.none() | any_text
@@ -171,7 +197,6 @@ def journal_years(draw: st.DrawFn) -> JournalYear:
         win=optional,
         works=optional,
         improve=optional,
-        # Stored as two lists (open, then done): generate them in that order.
         follow_ups=st.lists(st.tuples(any_text, st.booleans()), max_size=5).map(
             lambda items: tuple(FollowUp(text, done, n) for n, (text, done) in enumerate(items, start=1))
         ),
@@ -207,7 +232,10 @@ def journal_years(draw: st.DrawFn) -> JournalYear:
         skips=in_file_order(skips),
         reflections=in_file_order(reflections),
         reviews=in_file_order(reviews),
-        extra=draw(extras({"schema_version", "meetings", "skips", "reflections", "reviews"})),
+        forgotten=dict(sorted(draw(st.dictionaries(bare_keys, moments, max_size=3)).items())),
+        extra=draw(
+            extras({"schema_version", "meetings", "skips", "reflections", "reviews", "touches", "forgotten"})
+        ),
     )
 
 
@@ -216,7 +244,7 @@ def journal_years(draw: st.DrawFn) -> JournalYear:
 def test_any_journal_year_survives_save_and_load(journal_year: JournalYear) -> None:
     with tempfile.TemporaryDirectory() as folder:
         store = Store(Path(folder) / "home")
-        store.save_year(journal_year)
+        store.save_year(journal_year, merged=True)  # as given: no moment stamped on it
         assert store.journal_years() == [journal_year.year]
         assert store.load_year(journal_year.year) == journal_year
 
@@ -226,7 +254,7 @@ def test_entries_are_written_in_date_order_and_read_back_so() -> None:
     early = Skip(id="a", date=dt.date(2026, 2, 1), reason="travel")
     with tempfile.TemporaryDirectory() as folder:
         store = Store(Path(folder))
-        store.save_year(JournalYear(year=2026, skips=(late, early)))
+        store.save_year(JournalYear(year=2026, skips=(late, early)), merged=True)
         assert store.load_year(2026).skips == (early, late)
 
 
@@ -277,7 +305,7 @@ schema_version = 1
 locked_by = "sync-tool"
 
 [[meetings]]
-id = "20260303-1"
+id = "20260303-psve7"
 date = 2026-03-03
 peer = "Ann Lee"
 mode = "coffee"
@@ -286,14 +314,14 @@ location = { city = "Berlin", venue = "Café Ö" }
 attachments = []
 
 [[meetings]]
-id = "20260310-1"
+id = "20260310-vzrq2"
 date = 2026-03-10
 peer = "Bo Chen"
 mode = "call"
 duration_actual = 50
 
 [[skips]]
-id = "20260317-1"
+id = "20260317-dvvbh"
 date = 2026-03-17
 reason = "ill"
 peer = "Ann Lee"
@@ -337,10 +365,13 @@ def test_unknown_journal_keys_written_by_hand_survive_a_rewrite(cli: Invoke, sto
     # Renaming a peer rewrites the journal entries that name them.
     result = cli("edit", "Ann Lee", "--name", "Ann Lee-Smith")
     assert result.exit_code == 0, result.output
-    expected = tomllib.loads(HAND_WRITTEN_YEAR)
+    expected = tomllib.loads(HAND_WRITTEN_YEAR) | {"schema_version": 2}
     for entry in (expected["meetings"][0], expected["skips"][0]):
         entry["peer"] = "Ann Lee-Smith"
-    assert tomllib.loads(store.year_path(2026).read_text(encoding="utf-8")) == expected
+    written = tomllib.loads(store.year_path(2026).read_text(encoding="utf-8"))
+    for entry in (written["meetings"][0], written["skips"][0]):  # the entries the rename changed say when
+        assert isinstance(entry.pop("changed"), dt.datetime)
+    assert written == expected
 
 
 # Function-scoped fixtures are not reset between examples: each example gets its own data folder (--home).
@@ -414,15 +445,15 @@ def test_log_then_history_json_keeps_every_field(
         listed = json.loads(cli(*home, "history", "--all", "--json").stdout)
         assert listed == [
             {
-                "id": "20260303-1", "kind": "meeting", "date": "2026-03-03", "peer": name, "mode": mode,
+                "id": "20260303-psve7", "kind": "meeting", "date": "2026-03-03", "peer": name, "mode": mode,
                 "issue": blank_is_none(issue), "gains": gains, "win": blank_is_none(win),
                 "works": blank_is_none(works), "improve": blank_is_none(improve),
                 "follow_ups": [
-                    {"handle": f"20260303-1.{n}", "n": n, "text": text, "done": False}
+                    {"handle": f"20260303-psve7.{n}", "n": n, "text": text, "done": False}
                     for n, text in enumerate([f for f in follow_ups if f.strip()], start=1)
                 ],
                 "note": blank_is_none(note),
             },
-            {"id": "20260224-1", "kind": "skip", "date": "2026-02-24", "peer": name, "reason": reason},
+            {"id": "20260224-wmkms", "kind": "skip", "date": "2026-02-24", "peer": name, "reason": reason},
         ]  # fmt: skip
         assert json.loads(cli(*home, "history", "--all", "--json", "--", name).stdout) == listed

@@ -225,7 +225,7 @@ def test_status_after_a_stop_shows_the_trial_as_it_was_and_checks_nothing(
 ) -> None:
     set_up(*PEERS)
     stop = Review(
-        id="20260907-1", date=dt.date(2026, 9, 7), trial_start=dt.date(2026, 3, 2), added_value=Verdict.NO,
+        id="20260907-xnx37", date=dt.date(2026, 9, 7), trial_start=dt.date(2026, 3, 2), added_value=Verdict.NO,
         decision=Decision.STOP,
     )  # fmt: skip
     write(store, stop)

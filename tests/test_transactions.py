@@ -30,6 +30,7 @@ from peerloop.store import folder as storage
 from peerloop.store import interrupts
 from peerloop.store.records import Store
 from tests.lived_in import (
+    COMMIT,
     NOW,
     data_files,
     populate,
@@ -41,7 +42,7 @@ from tests.lived_in import (
 # (id, argv, the data files it writes)
 COMMANDS = [
     ("rename", ["edit", "Ann Lee", "--name", "Ann Smith"], 4),
-    ("amend-year", ["log", "--amend", "20260317-1", "--date", "2025-12-29"], 3),
+    ("amend-year", ["log", "--amend", "20260317-dvvbh", "--date", "2025-12-29"], 3),
     ("review-continue", ["review", "--early", "--added-value", "yes", "--decision", "continue",
                          "--report", "{out}/review.md"], 2),
     ("review-adjust", ["review", "--early", "--added-value", "partly", "--decision", "adjust"], 2),
@@ -179,7 +180,7 @@ def _check_after_next_command(
     change or none of it (`landed` says which, None: either), no entry missing. Whether it landed."""
     nxt = _run(home, ["peers"])
     assert nxt.returncode == 0, nxt.stderr
-    assert not (home / storage.COMMIT_FILE).exists(), "a read-only command left the commit unfinished"
+    assert not (home / COMMIT).exists(), "a read-only command left the commit unfinished"
     now = _data(home)
     _consistent(now)
     counts["states"] += 1
@@ -218,7 +219,7 @@ def test_a_kill_while_finishing_a_left_commit_is_finished_by_the_next_command(
     assert _run(home, argv, fault="record:KILL").returncode == -signal.SIGKILL
     assert _run(home, ["status"], fault="roll#1:KILL").returncode == -signal.SIGKILL
     counts["kills"] += 2
-    assert (home / storage.COMMIT_FILE).exists()
+    assert (home / COMMIT).exists()
     _check_after_next_command(home, _data(template), outcomes[name][0], landed=True)
 
 
@@ -293,7 +294,7 @@ def test_a_commit_record_naming_a_file_outside_the_data_files_is_refused_not_fol
     victim.write_text("keep me", encoding="utf-8")
     home.mkdir(parents=True)
     for line in ("../victim\troster.toml", ".roster.toml.1.tmp\t../victim", ".x.tmp\troster.toml"):
-        (home / storage.COMMIT_FILE).write_text(f"# peerloop commit record\n{line}\n", encoding="utf-8")
+        (home / COMMIT).write_text(f"# peerloop commit record\n{line}\n", encoding="utf-8")
         with pytest.raises(DataFileError, match="is damaged"):
             storage.Folder(home).read(home / storage.ROSTER_FILE)
     assert victim.read_text(encoding="utf-8") == "keep me"
@@ -304,14 +305,14 @@ def test_a_read_only_folder_with_a_left_commit_is_read_through_its_temp_files(ho
     home.mkdir(parents=True)
     (home / "roster.toml").write_text("old", encoding="utf-8")
     (home / ".roster.toml.1-2-0.tmp").write_text("new", encoding="utf-8")
-    (home / storage.COMMIT_FILE).write_text(".roster.toml.1-2-0.tmp\troster.toml\n", encoding="utf-8")
+    (home / COMMIT).write_text(".roster.toml.1-2-0.tmp\troster.toml\n", encoding="utf-8")
     folder = storage.Folder(home)
     folder.may_write = False
     assert folder.read(home / "roster.toml") == "new"
     assert (home / "roster.toml").read_text(encoding="utf-8") == "old"
     folder.may_write = True
     assert folder.read(home / "roster.toml") == "new"
-    assert not (home / storage.COMMIT_FILE).exists()
+    assert not (home / COMMIT).exists()
     assert (home / "roster.toml").read_text(encoding="utf-8") == "new"
 
 

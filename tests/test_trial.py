@@ -210,7 +210,7 @@ def test_six_months_lived_week_by_week_add_up_and_end_in_a_review(
     life.check_week(2)
 
     # week 3: a follow-up closed; the slot passes, it is overdue, logged the day after
-    life.run(day(3, 0), "done", "20270105-1.1")
+    life.run(day(3, 0), "done", "20270105-p9c99.1")
     assert life.json(day(3, 2), "next")["overdue"] is True
     assert life.run(day(3, 2), "status", "--check", code=10).stderr.startswith("peerloop: this week's coffee")
     assert life.run(day(3, 2), "log", "cy", "--date", "yesterday").stdout.startswith(
@@ -228,7 +228,7 @@ def test_six_months_lived_week_by_week_add_up_and_end_in_a_review(
 
     # week 5: Ann's open follow-up is still there, under its own handle
     shown = life.json(day(5, 0), "next")
-    assert [item["handle"] for item in shown["follow_ups"]] == ["20270105-1.2"]
+    assert [item["handle"] for item in shown["follow_ups"]] == ["20270105-p9c99.2"]
     assert life.meet(5, "--follow-up", "check references") == "Ann Lee"
     life.check_week(5)
 
@@ -273,7 +273,7 @@ def test_six_months_lived_week_by_week_add_up_and_end_in_a_review(
     assert life.meet(13) == "Bo Chen"  # the missed week's peer keeps the turn
     bare = life.run(day(13, 3), "log", code=2)
     assert (
-        "already holds meeting 20270330-1 with Bo Chen; to log another meeting, name who you met"
+        "already holds meeting 20270330-e2kqp with Bo Chen; to log another meeting, name who you met"
         in bare.stderr
     )
     life.check_week(13)
@@ -296,7 +296,7 @@ def test_six_months_lived_week_by_week_add_up_and_end_in_a_review(
     for line in ("- Weeks counted: 26", "- Kept: 23 weeks (24 meetings)", "- Skipped: 2 weeks (2 skips logged)",
                  "- Missed: 1 week", "- Decision: continue"):  # fmt: skip
         assert line in written.splitlines()
-    evidence = life.json(day(27, 0), "review", "--show", "20270705-1")
+    evidence = life.json(day(27, 0), "review", "--show", "20270705-kra11")
     assert sum(peer["meetings"] for peer in evidence["peers"]) == evidence["meetings"] == 24
     assert evidence["touches"] == [{"name": "Ann Lee", "count": 1, "last": "2027-01-14"}]
 
@@ -305,12 +305,12 @@ def test_six_months_lived_week_by_week_add_up_and_end_in_a_review(
     assert life.json(later, "status")["trial"]["start"] == "2027-07-05"
     [review] = life.json(later, "history", "--kind", "review")
     assert (review["id"], review["trial_start"], review["decision"]) == (
-        "20270705-1",
+        "20270705-kra11",
         "2027-01-04",
         "continue",
     )
     again = tmp_path / "again.md"
-    shown_again = life.run(later, "review", "--show", "20270705-1", "--report", str(again)).stdout
+    shown_again = life.run(later, "review", "--show", "20270705-kra11", "--report", str(again)).stdout
     assert shown_again.startswith("The review of your 6-month trial: Mon 2027-01-04 to Sun 2027-07-04")
     assert again.read_text() == written
 

@@ -193,7 +193,7 @@ def test_an_entry_id_holding_terminal_escapes_is_printed_inertly(
     set_up("Ann Lee", now="2026-04-15T09:00")
     assert cli("log", "Ann Lee", "--date", "2026-04-14").exit_code == 0
     year = home / "journal" / "2026.toml"
-    year.write_text(year.read_text(encoding="utf-8").replace('"20260414-1"', '"\\u001b]0;pwned\\u0007x"'))
+    year.write_text(year.read_text(encoding="utf-8").replace('"20260414-mdh3w"', '"\\u001b]0;pwned\\u0007x"'))
     result = cli("history")
     check_result(result, ["history"])
     assert no_raw_control(result.stdout + result.stderr), repr(result.stdout)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Iterable
 from pathlib import Path
 from typing import NamedTuple
 
@@ -16,7 +17,9 @@ from peerloop.core.calendar.state import state_from_toml
 from peerloop.core.models import peer_key
 from peerloop.errors import DataFileError
 from peerloop.output.messages import roster_warning
+from peerloop.store import device
 from peerloop.store.atomic import DIR_MODE, FILE_MODE
+from peerloop.store.device import known_device_id, temp_owner
 from peerloop.store.records import Store
 
 
@@ -40,7 +43,9 @@ def _plain(path: Path) -> bool:
 
 
 def _data_paths(store: Store) -> list[Path]:
-    fixed = [store.roster_path, store.calendar_path, store.connections_path, store.lock_path]
+    mine = known_device_id()
+    fixed = [store.roster_path, store.calendar_path, store.connections_path]
+    fixed += [store.home / f"{device.LOCK_PREFIX}{mine}"] if mine else []
     return [*fixed, *(store.year_path(year) for year in store.journal_years())]
 
 
@@ -127,41 +132,64 @@ def check_files(store: Store) -> list[Finding]:
     return findings
 
 
+def _leftovers(store: Store) -> tuple[list[Path], list[Path]]:
+    """Temp files peerloop left in the folder: this device's (or an older peerloop's), and other devices'
+    (copied here by a sync tool that does not ignore them: never deleted here, their device may need them)."""
+    own: list[Path] = []
+    theirs: list[Path] = []
+    mine = known_device_id()
+    for folder in (store.home, store.journal_dir):
+        for path in sorted(folder.glob(".*.tmp")) if folder.is_dir() else ():
+            ours, tag = temp_owner(path.name)
+            if ours:
+                (own if tag in (None, mine) else theirs).append(path)
+    return own, theirs
+
+
 def check_transactions(store: Store) -> list[Finding]:
-    """An interrupted commit (finished by the next command, or by --fix), temp files, a lock held now."""
+    """An interrupted commit (finished by the next command, or by --fix), temp files, a lock held now, and what
+    another device's sync left here."""
     findings = []
+    folder = store.folder
     try:
-        pending = store.folder.pending()
+        pending = [pair for record in folder.records() for pair in folder.pending(record) or []]
+        unfinished = any(os.path.lexists(record) for record in folder.records())
+        waiting = folder.sending()
+        left = folder.waiting()
+        held = folder.pending(left) if left is not None else None
     except DataFileError as error:
         return [Finding("problem", error.message, "restore the data folder from a backup")]
-    waiting = store.folder.sending()
-    held = store.folder.pending(store.folder.pending_path) if waiting is not None else None
-    named = {temp for temp, _ in [*(pending or []), *(held or [])]}
+    named = {temp for temp, _ in [*pending, *(held or [])]}
     if waiting is not None:
         findings.append(Finding("problem", f"a change waited for {waiting} when peerloop stopped: nothing of it was "
                                 "recorded, and it may or may not have gone out",
                                 "run `peerloop doctor --fix` (or any command that writes) to drop it, then send "
                                 "again if needed", fixable=True))  # fmt: skip
-    if pending is not None:
-        targets = ", ".join(sorted({target.name for _, target in pending}))
+    if unfinished:
+        targets = ", ".join(sorted({target.name for _, target in pending})) or "the folder"
         findings.append(Finding("problem", f"a change to {targets} was committed but not finished (a killed process)",
                                 "run `peerloop doctor --fix` (or any command that writes) to finish it", fixable=True))  # fmt: skip
-    for folder in (store.home, store.journal_dir):
-        for leftover in sorted(folder.glob(".*.tmp")) if folder.is_dir() else ():
-            if leftover not in named:
-                findings.append(Finding("problem", f"{leftover} is left over from an interrupted write",
-                                        "delete it (or run `peerloop doctor --fix`): the change it held never happened",
-                                        fixable=True))  # fmt: skip
-    for copy in store.folder.old_copies():
+    own, theirs = _leftovers(store)
+    for leftover in own:
+        if leftover not in named:
+            findings.append(Finding("problem", f"{leftover} is left over from an interrupted write",
+                                    "delete it (or run `peerloop doctor --fix`): the change it held never happened",
+                                    fixable=True))  # fmt: skip
+    elsewhere = [*device.foreign(store.home, known_device_id()), *theirs]
+    if elsewhere:
+        findings.append(Finding("note", f"{text_list(p.name for p in elsewhere)}: another device's lock, records or "
+                                "temp files, copied here by your sync tool (never acted on here)",
+                                "have the sync tool ignore them: `peerloop where --ignore TOOL` prints the lines"))  # fmt: skip
+    for copy in folder.old_copies():
         findings.append(Finding("problem", f"{copy} is a parsed copy an older peerloop kept: it may still hold what "
                                 "its file said before a change", "delete it (or run `peerloop doctor --fix`, or any "
                                 "command that writes)", fixable=True))  # fmt: skip
-    if _plain(store.lock_path):
+    mine = known_device_id()
+    lock = store.home / f"{device.LOCK_PREFIX}{mine}" if mine else None
+    if lock is not None and _plain(lock):
         import fcntl
 
-        fd = os.open(
-            store.lock_path, os.O_RDONLY | os.O_NOFOLLOW
-        )  # read-only: a read-only home is checked too
+        fd = os.open(lock, os.O_RDONLY | os.O_NOFOLLOW)  # read-only: a read-only home is checked too
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             fcntl.flock(fd, fcntl.LOCK_UN)
@@ -171,6 +199,11 @@ def check_transactions(store: Store) -> list[Finding]:
         finally:
             os.close(fd)
     return findings
+
+
+def text_list(names: Iterable[str]) -> str:
+    shown = list(names)
+    return ", ".join(shown[:3]) + (f" and {len(shown) - 3} more" if len(shown) > 3 else "")
 
 
 def check_all(store: Store) -> list[Finding]:
@@ -185,26 +218,27 @@ def check_all(store: Store) -> list[Finding]:
 def repair(store: Store) -> list[str]:
     """What --fix does, all inside the data folder and never through a link."""
     done = []
-    finished = store.folder.pending()
+    finished = [pair for record in store.folder.records() for pair in store.folder.pending(record) or []]
+    unfinished = any(os.path.lexists(record) for record in store.folder.records())
     waiting = store.folder.sending()
     # Taking the lock finishes an interrupted commit and drops a change that waited for a mail a killed process
     # sent; no other process writes meanwhile.
     with store.locked():
         if waiting is not None:
             done.append(f"dropped the change that waited for {waiting}")
-        if finished is not None:
+        if unfinished:
             done.append(
-                "finished the interrupted change to " + ", ".join(sorted({t.name for _, t in finished}))
+                "finished the interrupted change to "
+                + (", ".join(sorted({t.name for _, t in finished})) or "the folder")
             )
         for folder in (store.home, store.journal_dir):
             if folder.is_dir() and not folder.is_symlink() and _mode(folder) != DIR_MODE:
                 os.chmod(folder, DIR_MODE)
                 done.append(f"chmod 700 {folder}")
-        for folder in (store.home, store.journal_dir):
-            for leftover in sorted(folder.glob(".*.tmp")) if folder.is_dir() else ():
-                if _plain(leftover):
-                    leftover.unlink()
-                    done.append(f"deleted {leftover}")
+        for leftover in _leftovers(store)[0]:
+            if _plain(leftover):
+                leftover.unlink()
+                done.append(f"deleted {leftover}")
         for copy in store.folder.old_copies():
             copy.unlink()
             done.append(f"deleted {copy}")

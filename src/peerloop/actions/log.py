@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, NamedTuple
 
-from peerloop.core import journal, rotation
+from peerloop.core import ids, journal, rotation
 from peerloop.core.journal import FollowUpChanges
 from peerloop.core.models import Entry, FollowUp, Gain, JournalYear, Meeting, Mode, Peer, Skip, Touch
 from peerloop.errors import ConflictError, InputError
@@ -88,7 +88,7 @@ def log_meeting(
     """Stage a meeting (and move the peer's `added` date back when it predates it): the meeting and a note."""
     target = session.year(day.year)
     meeting = Meeting(
-        id=journal.new_id(target, day),
+        id=ids.new_id(target, day, session.store.folder.device),
         date=day,
         peer=peer.name,
         mode=mode or peer.mode or session.settings.mode,
@@ -112,21 +112,28 @@ def log_meeting(
 def log_skip(session: Session, day: dt.date, peer: Peer | None, reason: str) -> Skip:
     journal.check_skip_week(session.log_entries(), day)
     target = session.year(day.year)
-    skip = Skip(id=journal.new_id(target, day), date=day, reason=reason, peer=peer.name if peer else None)
+    skip = Skip(
+        id=ids.new_id(target, day, session.store.folder.device),
+        date=day,
+        reason=reason,
+        peer=peer.name if peer else None,
+    )
     stage(session, journal.add_entry(target, skip))
     return skip
 
 
 def log_touch(session: Session, day: dt.date, peer: Peer, note: str | None) -> Touch:
     target = session.year(day.year)
-    touch = Touch(id=journal.new_id(target, day), date=day, peer=peer.name, note=note)
+    touch = Touch(
+        id=ids.new_id(target, day, session.store.folder.device), date=day, peer=peer.name, note=note
+    )
     stage(session, journal.add_entry(target, touch))
     return touch
 
 
 def locate(store: Store, wanted: str) -> tuple[JournalYear, Entry]:
     """The entry with id `wanted` and its year file: the year the id names, else (hand-made ids) any year."""
-    year = journal.id_year(wanted)
+    year = ids.id_year(wanted)
     years = store.journal_years()
     for candidate in ([year] if year in years else []) + [y for y in years if y != year]:
         journal_year = store.load_year(candidate)
@@ -184,7 +191,9 @@ def amend_entry(session: Session, wanted: str, amend: Amend) -> Amended:
     after = _amended(session, entry, amend, day)
     note = None
     if after.date != entry.date:
-        after = after._replace(id=journal.new_id(session.year(after.date.year), after.date))
+        after = after._replace(
+            id=ids.new_id(session.year(after.date.year), after.date, session.store.folder.device)
+        )
         if isinstance(after, Skip):
             journal.check_skip_week(session.log_entries(), after.date, ignore=entry.id)
         else:

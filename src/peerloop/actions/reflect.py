@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import NamedTuple
 
-from peerloop.core import journal
+from peerloop.core import ids, journal
 from peerloop.core.models import Peer, Reflection, Roster, Thoughts
 from peerloop.core.roster import add_peer
 from peerloop.store.records import Store
@@ -35,7 +35,7 @@ def save_thoughts(store: Store, thoughts: Thoughts, today: dt.date) -> Saved:
             store.save_roster(roster)
         year = store.load_year(today.year)
         reflection = Reflection(
-            id=journal.new_id(year, today),
+            id=ids.new_id(year, today, store.folder.device),
             date=today,
             names=thoughts.names,
             why=thoughts.why,

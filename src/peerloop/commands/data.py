@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from peerloop import options
+from peerloop.errors import InputError
 from peerloop.inert import safe
 from peerloop.output import text
 from peerloop.store.home import HOME_ENV
@@ -48,19 +49,48 @@ def data_files(store: Store) -> list[tuple[str, Path, str, str]]:
     return files
 
 
-def where(json: options.JsonOption = False) -> None:
+IgnoreOption = Annotated[
+    str | None,
+    typer.Option(
+        "--ignore",
+        metavar="TOOL",
+        help="Print only the lines that make TOOL (syncthing, git, nextcloud, dropbox) leave each device's own "
+        "files alone.",
+        show_default=False,
+    ),
+]
+
+
+def where(json: options.JsonOption = False, ignore: IgnoreOption = None) -> None:
     """Show the data folder and its files.
 
     Everything peerloop knows about you is in this one folder: back it up, or keep it in a synced
-    folder or a git repository. Nothing is read or changed: the files are only looked at.
+    folder or a git repository. Nothing is read or changed: the files are only looked at. A folder kept in
+    sync between devices needs the sync tool to leave each device's own files alone (its lock, its
+    unfinished changes, its caches): --ignore TOOL prints the lines that tell it so.
 
     Examples:
 
       peerloop where
 
       peerloop where --json | jq -r .home
+
+      peerloop where --ignore syncthing >> "$PEERLOOP_HOME/.stignore"
+
+      peerloop where --ignore git >> "$PEERLOOP_HOME/.gitignore"
     """
+    from peerloop.store import device
+
     store = options.store()
+    if ignore is not None:
+        tool = ignore.strip().lower()
+        if tool not in device.TOOLS:
+            raise InputError(f"--ignore {ignore!r}: choose one of {', '.join(device.TOOLS)}")
+        # Dropbox marks this device's own lock by name: the one place `where` makes the device's id.
+        mine = device.device_id() if tool == "dropbox" else ""
+        for line in device.ignore_lines(tool, str(store.home), mine):
+            text.out(safe(line))
+        return
     if options.current.home is not None:
         source = "option"
     elif os.environ.get(HOME_ENV):
@@ -76,6 +106,8 @@ def where(json: options.JsonOption = False) -> None:
             "files": [
                 {"name": name, "path": str(path), "exists": path.is_file()} for name, path, *_ in files
             ],
+            "device": device.known_device_id(),
+            "ignore": device.ignore_patterns(),
         }
         from peerloop.output.json import emit_json
 
@@ -94,7 +126,12 @@ def where(json: options.JsonOption = False) -> None:
     width = max(len(name) for name, _ in rows)
     for name, holds in rows:
         text.out(f"  {name.ljust(width)}  {holds}")
-    text.out("Keep the whole folder (its .lock, .status-line and .missed-week files need not be kept).")
+    text.out(
+        "Keep the whole folder (its .lock-*, .status-line, .missed-week and busy.toml files need not be kept)."
+    )
+    text.out(
+        "Kept in sync between devices? `peerloop where --ignore TOOL` prints what the sync tool must ignore."
+    )
 
 
 def doctor(

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from peerloop import options
-from peerloop.core import journal
+from peerloop.core import ids, journal
 from peerloop.core.models import Entry, Meeting, Reflection, Review, Roster, Skip, Touch, peer_key
 from peerloop.errors import ConflictError, InputError
 from peerloop.inert import safe
@@ -133,9 +133,7 @@ def history(
         if (start is not None and year < start.year) or (count is not None and len(shown) >= count):
             break
         found = store.load_year(year).entries()
-        shown += sorted(
-            (e for e in found if _wanted(e, start, kind, whose)), key=journal.sort_key, reverse=True
-        )
+        shown += sorted((e for e in found if _wanted(e, start, kind, whose)), key=ids.sort_key, reverse=True)
     shown = shown[:count] if count is not None else shown
     if json:
         from peerloop.output.json import emit_json, entry_json

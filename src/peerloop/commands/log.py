@@ -157,7 +157,7 @@ def log(
 
       peerloop log bo --touch --note "called about the offer"
 
-      peerloop log --amend 20260303-1 --win "the VP said yes"
+      peerloop log --amend 20260303-psve7 --win "the VP said yes"
     """
     texts = _texts(issue=issue, win=win, works=works, improve=improve, note=note)
     follow_ups = FollowUpChanges(
@@ -360,14 +360,14 @@ def done(
 ) -> None:
     """Close follow-ups (or reopen them with --reopen).
 
-    A follow-up's handle is its meeting's id and its own number, e.g. 20260310-1.2: it never changes when
+    A follow-up's handle is its meeting's id and its own number, e.g. 20260310-vzrq2.2: it never changes when
     others close.
 
     Examples:
 
-      peerloop done 20260303-1.1
+      peerloop done 20260303-psve7.1
 
-      peerloop done 20260303-1.1 20260324-1.1 --reopen
+      peerloop done 20260303-psve7.1 20260324-cgk6s.1 --reopen
     """
     parsed = [parse_flag(item, "HANDLE", journal.parse_handle) for item in handles]
     store = options.store()
@@ -383,7 +383,7 @@ def done(
 
 
 def _summary(entry: Entry) -> str:
-    """'meeting 20260310-1 with Ann Lee on Tue 2026-03-10', for any kind of entry."""
+    """'meeting 20260310-vzrq2 with Ann Lee on Tue 2026-03-10', for any kind of entry."""
     what = (
         journal.describe(entry)
         if isinstance(entry, Meeting | Skip | Touch)
@@ -404,9 +404,9 @@ def forget(
 
     Examples:
 
-      peerloop forget 20260310-1
+      peerloop forget 20260310-vzrq2
 
-      peerloop forget 20260310-1 --yes
+      peerloop forget 20260310-vzrq2 --yes
     """
     store = options.store()
     _, entry = logbook.locate(store, entry_id)

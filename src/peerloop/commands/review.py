@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from peerloop import options, prompts
-from peerloop.core import journal
+from peerloop.core import ids, journal
 from peerloop.core.models import Decision, Review, Settings, Verdict
 from peerloop.core.parse import values
 from peerloop.errors import ConflictError, InputError, MissingValueError
@@ -218,7 +218,7 @@ def _save_review(
                 f"this trial was reviewed on {done.date.isoformat()} ({done.id}); nothing was saved. "
                 "`peerloop init --start DATE` starts a new trial"
             )
-        entry_id = journal.entry_id(found.today, (e.id for e in year.entries()))
+        entry_id = ids.new_id(year, found.today, store.folder.device)
         store.save_year(year._replace(reviews=(*year.reviews, recorded._replace(id=entry_id))))
         updated = next_trial(settings_now, choice, found.today)
         if updated != settings_now:

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from peerloop import options
-from peerloop.core import journal, rotation
+from peerloop.core import ids, journal, rotation
 from peerloop.core.models import Journal, Meeting, peer_key
 from peerloop.core.trial import trial_years
 from peerloop.errors import InputError, PeerloopError
@@ -24,7 +24,7 @@ from peerloop.store.session import Session
 def last_meeting_with(found: Journal, name: str) -> Meeting | None:
     key = peer_key(name)
     meetings = [m for m in found.meetings if peer_key(m.peer) == key]
-    return max(meetings, key=journal.sort_key) if meetings else None
+    return max(meetings, key=ids.sort_key) if meetings else None
 
 
 def _with_trial_years(session: Session) -> Journal:

@@ -1,8 +1,8 @@
 """Pure changes to the meeting log: adding, replacing and removing entries in a JournalYear, choosing ids,
 checking dates and weeks, closing follow-ups. No I/O, no printing: each function returns new values or raises.
 
-Ids are `YYYYMMDD-N` (see `entry_id`): the date the entry is filed under and the first free number
-on that day. So an id names its year file, and a changed date means a new id.
+Ids (`core.ids`) start with the date the entry is filed under: an id names its year file, and a changed date
+means a new id.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 from peerloop.core import rotation
+from peerloop.core.ids import normal, sort_key, taken_ids
 from peerloop.core.models import (
     Entry,
     FollowUp,
@@ -33,8 +34,6 @@ from peerloop.errors import ConflictError, InputError
 LogEntry = Meeting | Skip
 """The entries `log` and `history` work on."""
 
-_ID = re.compile(r"^(\d{4})(\d{2})(\d{2})-(\d+)$")
-
 KIND_NAMES: Mapping[type, str] = {
     Meeting: "meeting",
     Skip: "skip",
@@ -46,42 +45,6 @@ KIND_NAMES: Mapping[type, str] = {
 
 def kind_of(entry: Entry) -> str:
     return KIND_NAMES[type(entry)]
-
-
-# --- ids ---------------------------------------------------------------------------------------------------
-
-
-def id_year(text: str) -> int | None:
-    """The year an id is filed under (its first four digits), or None for an id not of the form YYYYMMDD-N."""
-    match = _ID.match(text.strip())
-    return int(match[1]) if match else None
-
-
-def taken_ids(journal_year: JournalYear) -> set[str]:
-    """Every id in the year file, whatever the entry's kind: ids are unique across kinds."""
-    return {entry.id for entry in journal_year.entries()}
-
-
-def entry_id(day: dt.date, taken: Iterable[str]) -> str:
-    """A short id that says when the entry is dated: YYYYMMDD-N, the first N not yet taken."""
-    prefix = f"{day:%Y%m%d}-"
-    used = set(taken)
-    n = 1
-    while f"{prefix}{n}" in used:
-        n += 1
-    return f"{prefix}{n}"
-
-
-def new_id(journal_year: JournalYear, day: dt.date) -> str:
-    if day.year != journal_year.year:
-        raise ValueError(f"an entry dated {day} does not belong in the {journal_year.year} file")
-    return entry_id(day, taken_ids(journal_year))
-
-
-def sort_key(entry: Entry) -> tuple[dt.date, int, str]:
-    """Date, then the id's number (so 20260310-10 comes after 20260310-9), then the id itself."""
-    match = _ID.match(entry.id)
-    return entry.date, int(match[4]) if match else 0, entry.id
 
 
 # --- adding, replacing, removing ---------------------------------------------------------------------------
@@ -110,8 +73,11 @@ def add_entry(journal_year: JournalYear, entry: Entry) -> JournalYear:
 
 
 def find_entry(journal_years: Iterable[JournalYear], wanted: str) -> Entry | None:
+    """The entry with id `wanted` as typed (in any case)."""
     wanted = wanted.strip()
-    return next((e for year in journal_years for e in year.entries() if e.id == wanted), None)
+    return next(
+        (e for year in journal_years for e in year.entries() if e.id in (wanted, normal(wanted))), None
+    )
 
 
 def remove_entry(journal_year: JournalYear, wanted: str) -> tuple[JournalYear, Entry]:
@@ -173,7 +139,7 @@ def entries_in_week(entries: Iterable[LogEntry], day: dt.date, ignore: str | Non
 
 
 def describe(entry: LogEntry | Touch) -> str:
-    """'meeting 20260310-1 with Ann Lee' or 'skip 20260310-1 (Ann Lee's turn)': for one-line messages."""
+    """'meeting 20260310-vzrq2 with Ann Lee' or 'skip 20260310-vzrq2 (Ann Lee's turn)': for one-line messages."""
     if isinstance(entry, Meeting):
         return f"meeting {entry.id} with {entry.peer}"
     if isinstance(entry, Touch):
@@ -276,7 +242,7 @@ class FollowUpChanges(NamedTuple):
 
 
 def handle(meeting: Meeting, item: FollowUp) -> str:
-    """A follow-up's handle, `20260310-1.2`: its meeting's id and its own number, which never change."""
+    """A follow-up's handle, `20260310-vzrq2.2`: its meeting's id and its own number, which never change."""
     return f"{meeting.id}.{item.n}"
 
 
@@ -284,12 +250,12 @@ _HANDLE = re.compile(r"^\s*(\S+)\.(\d+)\s*$")
 
 
 def parse_handle(text: str) -> tuple[str, int]:
-    """`20260310-1.2` -> ("20260310-1", 2); ValueError naming the form otherwise."""
+    """`20260310-vzrq2.2` -> ("20260310-vzrq2", 2); ValueError naming the form otherwise."""
     match = _HANDLE.match(text)
     if not match or int(match[2]) < 1:
         raise ValueError(
             f"{text!r} is not a follow-up handle; use the form `peerloop next` and `history` show, "
-            "e.g. 20260310-1.2"
+            "e.g. 20260310-vzrq2.2"
         )
     return match[1], int(match[2])
 
@@ -341,7 +307,8 @@ def changed_fields(before: LogEntry, after: LogEntry) -> list[str]:
     return [
         name
         for name in before._fields
-        if name not in ("id", "extra") and getattr(before, name) != getattr(after, name)
+        if name not in ("id", "extra", "changed", "replaced")
+        and getattr(before, name) != getattr(after, name)
     ]
 
 

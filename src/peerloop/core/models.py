@@ -45,6 +45,7 @@ class Decision(StrEnum):
 Extra = Mapping[str, Any]
 """Keys a newer peerloop wrote that this one does not know: kept as they are and written back."""
 NO_EXTRA: Extra = MappingProxyType({})
+NO_TIMES: Mapping[str, dt.datetime] = MappingProxyType({})
 
 
 def peer_key(name: str) -> str:
@@ -86,6 +87,8 @@ class Settings(NamedTuple):
     """A weekly time per mode (lunch at 12:30); a mode not listed meets at `time`."""
     stopped_on: dt.date | None = None
     """The day a review decided to stop this trial: read from the roster, the reminder needs no journal."""
+    changed: dt.datetime | None = None
+    """When peerloop last changed the settings (UTC): on two devices, the newer settings win a merge."""
     extra: Extra = NO_EXTRA
 
     def time_for(self, mode: Mode) -> dt.time:
@@ -120,6 +123,9 @@ class Peer(NamedTuple):
     mode: Mode | None = None
     note: str | None = None
     paused_until: dt.date | None = None
+    formerly: tuple[str, ...] = ()
+    """Names the peer had before a rename: entries another device wrote under one of them are theirs."""
+    changed: dt.datetime | None = None
     extra: Extra = NO_EXTRA
 
     @property
@@ -134,6 +140,8 @@ class Peer(NamedTuple):
 class Roster(NamedTuple):
     settings: Settings | None = None
     peers: tuple[Peer, ...] = ()
+    removed: Mapping[str, dt.datetime] = NO_TIMES
+    """Peers removed (name -> when, UTC), so that a device which still has one does not bring them back."""
     extra: Extra = NO_EXTRA
 
     def find(self, name: str) -> Peer | None:
@@ -142,6 +150,14 @@ class Roster(NamedTuple):
 
     def active_on(self, day: dt.date) -> tuple[Peer, ...]:
         return tuple(peer for peer in self.peers if not peer.is_paused_on(day))
+
+
+class Replaced(NamedTuple):
+    """A version of an entry that another device changed at the same time, kept on the entry that won the
+    merge (the newer one): the fields in which it differed, as written in the file."""
+
+    changed: dt.datetime | None
+    fields: Mapping[str, Any]
 
 
 class FollowUp(NamedTuple):
@@ -163,6 +179,9 @@ class Meeting(NamedTuple):
     improve: str | None = None
     follow_ups: tuple[FollowUp, ...] = ()
     note: str | None = None
+    changed: dt.datetime | None = None
+    """When peerloop last wrote this entry (UTC): on two devices, the newer version of an entry wins a merge."""
+    replaced: tuple[Replaced, ...] = ()
     extra: Extra = NO_EXTRA
 
 
@@ -172,6 +191,9 @@ class Skip(NamedTuple):
     reason: str
     peer: str | None = None
     """Whose turn it was: the skip leaves them first in line."""
+    changed: dt.datetime | None = None
+    """When peerloop last wrote this entry (UTC): on two devices, the newer version of an entry wins a merge."""
+    replaced: tuple[Replaced, ...] = ()
     extra: Extra = NO_EXTRA
 
 
@@ -184,6 +206,9 @@ class Reflection(NamedTuple):
     ceo: str | None = None
     purpose: str | None = None
     """What the leader wants the network to give them: the review reads the evidence against it."""
+    changed: dt.datetime | None = None
+    """When peerloop last wrote this entry (UTC): on two devices, the newer version of an entry wins a merge."""
+    replaced: tuple[Replaced, ...] = ()
     extra: Extra = NO_EXTRA
 
 
@@ -212,6 +237,9 @@ class Touch(NamedTuple):
     date: dt.date
     peer: str
     note: str | None = None
+    changed: dt.datetime | None = None
+    """When peerloop last wrote this entry (UTC): on two devices, the newer version of an entry wins a merge."""
+    replaced: tuple[Replaced, ...] = ()
     extra: Extra = NO_EXTRA
 
 
@@ -224,6 +252,9 @@ class Review(NamedTuple):
     works: str | None = None
     improve: str | None = None
     early: bool = False
+    changed: dt.datetime | None = None
+    """When peerloop last wrote this entry (UTC): on two devices, the newer version of an entry wins a merge."""
+    replaced: tuple[Replaced, ...] = ()
     extra: Extra = NO_EXTRA
 
 
@@ -239,6 +270,8 @@ class JournalYear(NamedTuple):
     reflections: tuple[Reflection, ...] = ()
     reviews: tuple[Review, ...] = ()
     touches: tuple[Touch, ...] = ()
+    forgotten: Mapping[str, dt.datetime] = NO_TIMES
+    """Ids of entries forgotten (id -> when, UTC): a device that still has one drops it when they merge."""
     extra: Extra = NO_EXTRA
 
     def entries(self) -> tuple[Entry, ...]:

@@ -58,10 +58,11 @@ def replace_atomically(path: Path, data: bytes) -> None:
         raise StorageError(f"could not make {path} durable: {write_reason(error)}") from None
 
 
-def write_temp(path: Path, data: bytes) -> str:
-    """A private temp file beside `path` holding `data`, synced to the disk; removed again if that fails."""
+def write_temp(path: Path, data: bytes, tag: str = "") -> str:
+    """A private temp file beside `path` holding `data`, synced to the disk; removed again if that fails.
+    `tag` (a device id) goes into its name: `.NAME.TAG-<pid>-<n>.tmp`."""
     try:
-        fd, temp_name = _create_temp(path)
+        fd, temp_name = _create_temp(path, tag)
     except OSError as error:
         raise write_error(path, error) from None
     try:
@@ -82,10 +83,12 @@ def write_temp(path: Path, data: bytes) -> str:
     return temp_name
 
 
-def _create_temp(path: Path) -> tuple[int, str]:
-    """A new private file `.NAME.<pid>-<n>.tmp` beside `path` (tempfile costs more to import than the write)."""
+def _create_temp(path: Path, tag: str = "") -> tuple[int, str]:
+    """A new private file `.NAME.[TAG-]<pid>-<n>.tmp` beside `path` (tempfile costs more to import than the
+    write)."""
+    mark = f"{tag}-" if tag else ""
     for attempt in range(100):
-        name = str(path.parent / f".{path.name}.{os.getpid()}-{time.monotonic_ns()}-{attempt}.tmp")
+        name = str(path.parent / f".{path.name}.{mark}{os.getpid()}-{time.monotonic_ns()}-{attempt}.tmp")
         try:
             return os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, FILE_MODE), name
         except FileExistsError:

@@ -4,14 +4,17 @@ It knows files and bytes, nothing of TOML records or the terminal (the records: 
 change is one transaction (docs/storage.md):
 
 1. each new file is written to a private temp file beside its target and fsynced;
-2. a commit record (`.commit`) naming every temp file and its target is written atomically: this is the
-   instant the change happens;
-3. the temp files are renamed over their targets, then the record is removed.
+2. a commit record (`.commit-DEVICE`) naming every temp file and its target (and any conflict copy the
+   change merged, to delete) is written atomically: this is the instant the change happens;
+3. the temp files are renamed over their targets, the copies deleted, then the record is removed.
+
+The lock, the records and the temp files carry this device's id (`store.device`): in a folder kept in sync
+between devices, another device's are never rolled forward nor honoured here.
 
 A change that records what reached the outside world (a mail sent) waits for it between steps 1 and 2: its
-record is written first as `.pending`, the mail is handed over, and only once the server accepted it does
-`.pending` become `.commit`. A `.pending` left by a killed process is dropped by the next one (the outside
-world never confirmed it), which says so.
+record is written first as `.pending-DEVICE`, the mail is handed over, and only once the server accepted it
+does it become `.commit-DEVICE`. One left by a killed process is dropped by the next one (the outside world
+never confirmed it), which says so.
 
 A kill before step 2 leaves the old files (the temp files are leftovers); a kill after it leaves a record
 that the next process to take the lock rolls forward, so every command sees all of a change or none of it.
@@ -25,10 +28,8 @@ the lock (which rolls it forward), so even a read-only command never sees half a
 from __future__ import annotations
 
 import contextlib
-import errno
 import os
 import re
-import stat
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -45,6 +46,9 @@ from peerloop.store.atomic import (
     write_reason,
     write_temp,
 )
+from peerloop.store.copies import DATA_NAME, copy_of, is_data
+from peerloop.store.device import COMMIT_PREFIX, LOCK_PREFIX, PENDING_PREFIX, device_id, known_device_id
+from peerloop.store.files import read_text
 from peerloop.store.interrupts import held_signals, interrupt_waiting
 from peerloop.store.interrupts import step as _step
 
@@ -53,17 +57,16 @@ CALENDAR_FILE = "calendar.toml"
 CONNECTIONS_FILE = "connections.toml"
 BUSY_FILE = "busy.toml"
 JOURNAL_DIR = "journal"
-LOCK_FILE = ".lock"
-COMMIT_FILE = ".commit"
-PENDING_FILE = ".pending"
+LEGACY_COMMIT = ".commit"
+LEGACY_PENDING = ".pending"
+"""The records an older peerloop (one device per folder) wrote: still finished, or dropped, here."""
 DEFAULT_LOCK_TIMEOUT = 10.0
-MAX_FILE_BYTES = 16 * 1024 * 1024
-"""A data file is a few KB a year; anything this big is not one of ours (and would be slow to parse)."""
+DELETE = "delete"
+"""A record line `delete<TAB>COPY`: a conflict copy the change merged, deleted after the renames."""
 
 _JOURNAL_NAME = re.compile(r"^(\d{4})\.toml$")
 _OLD_COPY = re.compile(r"^\..+\.toml\.cache(\.\d+-\d+(-\d+)?\.tmp)?$")
-_DATA_NAME = r"(?:roster|calendar|connections|busy)\.toml|journal/\d{4}\.toml"
-_RECORD_LINE = re.compile(rf"^(?:journal/)?\.[^/\t]+\.tmp\t(?:{_DATA_NAME})$")
+_RECORD_LINE = re.compile(rf"^(?:journal/)?\.[^/\t]+\.tmp\t(?:{DATA_NAME})$")
 """A record line: a temp file beside its target, and the target one of the data files (nothing else)."""
 
 unsent: list[str] = []
@@ -82,6 +85,7 @@ class Folder:
         self.tightened: list[Path] = []
         """Folders whose looser permissions this process tightened to 0700 (the CLI says so once)."""
         self._locked = False
+        self._device: str | None = None
         self.may_write = True
         """False for `doctor` without --fix: nothing is written (no cache either), and reads see a committed
         change through its temp files."""
@@ -108,16 +112,29 @@ class Folder:
         return self.home / JOURNAL_DIR
 
     @property
+    def device(self) -> str:
+        """This device's id (made on first need: only a command that writes needs one)."""
+        if self._device is None:
+            self._device = device_id()
+        return self._device
+
+    @property
     def lock_path(self) -> Path:
-        return self.home / LOCK_FILE
+        return self.home / f"{LOCK_PREFIX}{self.device}"
 
     @property
     def commit_path(self) -> Path:
-        return self.home / COMMIT_FILE
+        return self.home / f"{COMMIT_PREFIX}{self.device}"
 
     @property
     def pending_path(self) -> Path:
-        return self.home / PENDING_FILE
+        return self.home / f"{PENDING_PREFIX}{self.device}"
+
+    def records(self) -> list[Path]:
+        """The commit records this device finishes: an older peerloop's, then its own (none before it has an
+        id: nothing of it can be here)."""
+        own = self._device or known_device_id()
+        return [self.home / LEGACY_COMMIT] + ([self.home / f"{COMMIT_PREFIX}{own}"] if own else [])
 
     def year_path(self, year: int) -> Path:
         return self.journal_dir / f"{year:04d}.toml"
@@ -153,57 +170,13 @@ class Folder:
     # --- reading ---------------------------------------------------------------------------------------
 
     def read(self, path: Path) -> str | None:
-        """The file's text, or None when it does not exist.
-
-        Only a regular file is read: a link, a FIFO (which would hang), a device or a folder is refused
-        with one line, as is a file too big to be ours or one that is not UTF-8. A commit record left by a
-        killed process is rolled forward first, so what is read is the whole change or none of it.
-        """
-        if path != self.commit_path and not self._locked and os.path.lexists(self.commit_path):
+        """The file's text, or None when it does not exist (`store.files.read_text`: a regular, UTF-8 file of
+        a sane size, else one line). A commit record left by a killed process on this device is rolled forward
+        first, so what is read is the whole change or none of it."""
+        records = self.records()
+        if path not in records and not self._locked and any(os.path.lexists(r) for r in records):
             self._settle()
-        source = self._overlay.get(path, path)
-        try:
-            fd = os.open(source, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-        except FileNotFoundError:
-            return None
-        except OSError as error:
-            if error.errno == errno.ELOOP:
-                raise DataFileError(
-                    f"{path} is a symbolic link; peerloop reads only plain files in its folder: "
-                    "replace the link with the file itself"
-                ) from None
-            if error.errno == errno.EISDIR:
-                raise DataFileError(f"{path} is a folder, not a file; move it away and try again") from None
-            raise DataFileError(f"cannot read {path}: {error.strerror}") from None
-        try:
-            info = os.fstat(fd)
-            if not stat.S_ISREG(info.st_mode):
-                kind = (
-                    "a folder, not a file"
-                    if stat.S_ISDIR(info.st_mode)
-                    else "not a regular file (a pipe or device?)"
-                )
-                raise DataFileError(f"{path} is {kind}; move it away and try again")
-            if info.st_size > MAX_FILE_BYTES:
-                raise DataFileError(
-                    f"{path} is {info.st_size // (1024 * 1024)} MB, too big to be a peerloop file; "
-                    "move it away or restore it from a backup"
-                )
-            chunks = []
-            while chunk := os.read(fd, 1 << 16):
-                chunks.append(chunk)
-            raw = b"".join(chunks)
-        except OSError as error:
-            raise DataFileError(f"cannot read {path}: {error.strerror}") from None
-        finally:
-            os.close(fd)
-        try:
-            return raw.decode("utf-8")
-        except UnicodeDecodeError as error:
-            line = raw[: error.start].count(b"\n") + 1
-            raise DataFileError(
-                f"{path} line {line}: not UTF-8 text (damaged?); restore it from a backup or fix it by hand"
-            ) from None
+        return read_text(self._overlay.get(path, path), path)
 
     def _settle(self) -> None:
         """Finish a left commit under the lock; where that cannot be done (a read-only folder, `doctor`),
@@ -214,7 +187,12 @@ class Folder:
                     return
             except StorageError:
                 pass
-        self._overlay = {target: temp for temp, target in self.pending() or [] if temp.exists()}
+        self._overlay = {
+            target: temp
+            for record in self.records()
+            for temp, target in self.pending(record) or []
+            if temp.exists()
+        }
 
     # --- locking ---------------------------------------------------------------------------------------
 
@@ -261,17 +239,27 @@ class Folder:
     # --- transactions ----------------------------------------------------------------------------------
 
     def pending(self, record: Path | None = None) -> list[tuple[Path, Path]] | None:
-        """The (temp file, target) pairs of a committed transaction not yet finished (or of the change waiting
-        for the outside world, with `record` the pending record), or None."""
-        record = record or self.commit_path
+        """The (temp file, target) pairs of a committed transaction not yet finished (this device's, or the
+        record given: the change waiting for the outside world, an older peerloop's), or None."""
+        found = self.read_record(record or self.commit_path)
+        return None if found is None else found[0]
+
+    def read_record(self, record: Path) -> tuple[list[tuple[Path, Path]], list[Path]] | None:
+        """A record's renames (temp file, target) and the conflict copies it deletes, or None when there is
+        none. A line naming anything else than a temp file beside a data file, or a conflict copy of one, is
+        a damaged record: nothing of it is done."""
         text = self.read(record)
         if text is None:
             return None
-        pairs = []
+        pairs, doomed = [], []
         for line in text.splitlines():
             if not line or line.startswith("#"):
                 continue
             temp, _, target = line.partition("\t")
+            named = copy_of(os.path.basename(target)) if temp == DELETE else None
+            if named is not None and is_data(os.path.join(os.path.dirname(target), named.original)):
+                doomed.append(self.home / target)
+                continue
             if not _RECORD_LINE.match(f"{temp}\t{target}") or not temp.startswith(
                 os.path.join(os.path.dirname(target), f".{os.path.basename(target)}.")
             ):
@@ -280,11 +268,19 @@ class Folder:
                     "restore the data folder from a backup, or delete it to drop the unfinished change"
                 )
             pairs.append((self.home / temp, self.home / target))
-        return pairs
+        return pairs, doomed
+
+    def waiting(self) -> Path | None:
+        """The record of a change left waiting for the outside world on this device (its own, or an older
+        peerloop's `.pending`), or None."""
+        own = self._device or known_device_id()
+        names = [LEGACY_PENDING] + ([f"{PENDING_PREFIX}{own}"] if own else [])
+        return next((self.home / name for name in names if os.path.lexists(self.home / name)), None)
 
     def sending(self) -> str | None:
         """What a change waiting for the outside world was sending (the pending record's `# sending:` line)."""
-        text = self.read(self.pending_path)
+        waiting = self.waiting()
+        text = None if waiting is None else self.read(waiting)
         if text is None:
             return None
         said = [line[len("# sending: ") :] for line in text.splitlines() if line.startswith("# sending: ")]
@@ -293,45 +289,55 @@ class Folder:
     def drop_unsent(self) -> None:
         """Drop a change whose mail a killed process never saw accepted (under the lock): its temp files and
         its record go, its targets never changed; `unsent` says what it was sending."""
-        what = self.sending()
-        if what is None:
+        what, waiting = self.sending(), self.waiting()
+        if what is None or waiting is None:
             return
-        for temp, _ in self.pending(self.pending_path) or []:
+        for temp, _ in self.pending(waiting) or []:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(temp)
         try:
-            os.unlink(self.pending_path)
+            os.unlink(waiting)
             fsync_dir(self.home)
         except OSError as error:
-            raise StorageError(f"could not drop {self.pending_path}: {write_reason(error)}") from None
+            raise StorageError(f"could not drop {waiting}: {write_reason(error)}") from None
         unsent.append(what)
 
     def roll_forward(self) -> list[Path]:
-        """Finish an interrupted commit (under the lock): rename what is left, then drop the record."""
-        pairs = self.pending()
-        if pairs is None:
-            return []
+        """Finish an interrupted commit of this device (under the lock): rename what is left, delete the copies
+        it merged, then drop the record."""
         finished = []
-        try:
-            for temp, target in pairs:
-                if os.path.lexists(temp):
-                    os.replace(temp, target)
-                    fsync_dir(target.parent)
-                    finished.append(target)
-                    _step("roll")
-            os.unlink(self.commit_path)
-            fsync_dir(self.home)
-        except OSError as error:
-            raise StorageError(
-                f"could not finish the interrupted change recorded in {self.commit_path}: {write_reason(error)}"
-            ) from None
+        for record in self.records():
+            found = self.read_record(record)
+            if found is None:
+                continue
+            pairs, doomed = found
+            try:
+                for temp, target in pairs:
+                    if os.path.lexists(temp):
+                        os.replace(temp, target)
+                        fsync_dir(target.parent)
+                        finished.append(target)
+                        _step("roll")
+                for copy in doomed:
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(copy)
+                        fsync_dir(copy.parent)
+                os.unlink(record)
+                fsync_dir(self.home)
+            except OSError as error:
+                raise StorageError(
+                    f"could not finish the interrupted change recorded in {record}: {write_reason(error)}"
+                ) from None
         self._overlay = {}
         return finished
 
-    def commit(self, files: dict[Path, str], sending: Sending | None = None) -> None:
-        """Replace every file in `files` as one transaction (call under the lock). With `sending`, the change
-        waits for it: the mail is handed over after the files are prepared, and the change happens only
-        once it was accepted; if it fails, or is interrupted, nothing changes."""
+    def commit(
+        self, files: dict[Path, str], sending: Sending | None = None, deleting: tuple[Path, ...] = ()
+    ) -> None:
+        """Replace every file in `files` as one transaction (call under the lock), and delete the conflict
+        copies `deleting` names with them. With `sending`, the change waits for it: the mail is handed over
+        after the files are prepared, and the change happens only once it was accepted; if it fails, or is
+        interrupted, nothing changes."""
         if not files:
             if sending is not None:
                 sending.send()
@@ -349,12 +355,12 @@ class Folder:
             try:
                 for path, text in files.items():
                     ensure_private_dir(path.parent, self.tightened)
-                    prepared.append((write_temp(path, text.encode("utf-8")), path))
+                    prepared.append((write_temp(path, text.encode("utf-8"), self.device), path))
                     _step("temp")
                 record = "".join(
                     f"{os.path.relpath(temp, self.home)}\t{os.path.relpath(path, self.home)}\n"
                     for temp, path in prepared
-                )
+                ) + "".join(f"{DELETE}\t{os.path.relpath(copy, self.home)}\n" for copy in deleting)
                 header = "# peerloop commit record\n"
                 if sending is not None:
                     header += f"# sending: {sending.what}\n"
@@ -385,6 +391,10 @@ class Folder:
                     os.replace(temp_name, path)
                     fsync_dir(path.parent)
                     _step("rename")
+                for copy in deleting:
+                    os.unlink(copy)
+                    fsync_dir(copy.parent)
+                    _step("delete")
                 os.unlink(self.commit_path)
                 fsync_dir(self.home)
                 _step("done")
@@ -404,12 +414,3 @@ class Sending(NamedTuple):
     what: str
     """In words, for the record and for the next command if this one is killed: "the invitation to Ann Lee"."""
     send: Callable[[], None]
-
-
-def file_version(path: Path) -> tuple[int, ...]:
-    """What changes whenever the file does: a replaced file has a new inode, an edit a new ctime."""
-    try:
-        info = os.lstat(path)
-    except OSError:
-        return ()
-    return (info.st_ino, info.st_mtime_ns, info.st_ctime_ns, info.st_size)

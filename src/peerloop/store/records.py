@@ -8,17 +8,22 @@ read afresh inside `Store.change()`, where the lock makes them the truth the cha
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import os
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from peerloop import clock
+from peerloop.core.merge.stamps import stamped_roster, stamped_year
 from peerloop.core.models import Journal, JournalYear, Roster
 from peerloop.errors import InputError
 from peerloop.store.codecs import journal as journal_file
 from peerloop.store.codecs import roster as roster_file
-from peerloop.store.codecs.toml import SCHEMA_VERSION, check_schema, dump_toml, parse
-from peerloop.store.folder import DEFAULT_LOCK_TIMEOUT, Folder, Sending, file_version
+from peerloop.store.codecs.schema import SCHEMA_VERSION, upgraded
+from peerloop.store.codecs.toml import dump_toml, parse
+from peerloop.store.files import file_version
+from peerloop.store.folder import DEFAULT_LOCK_TIMEOUT, Folder, Sending
 
 if TYPE_CHECKING:
     from peerloop.core.connections import Connections
@@ -118,9 +123,7 @@ class Store:
         """A small file's tables as they are (calendar state, connections, busy times), schema checked."""
 
         def read(text: str) -> dict[str, Any]:
-            data = parse(text, path)
-            check_schema(data, path)
-            return data
+            return upgraded(parse(text, path), path, path.stem)
 
         return self._load(path, read, {"schema_version": SCHEMA_VERSION})
 
@@ -166,18 +169,40 @@ class Store:
     def locked(self) -> contextlib.AbstractContextManager[None]:
         return self.folder.locked()
 
-    def _save(self, path: Path, text: str) -> None:
+    def _save(self, path: Path, text: str | Callable[[], str]) -> None:
+        """Stage a file's text (computed inside the transaction when a callable: it compares with the file)."""
         if self._staged is None:
             with self.change():
                 self._save(path, text)
             return
-        self._staged[path] = text
+        self._staged[path] = text if isinstance(text, str) else text()
 
-    def save_roster(self, roster: Roster) -> None:
-        self._save(self.roster_path, roster_file.roster_text(roster))
+    def save_roster(self, roster: Roster, merged: bool = False) -> None:
+        """Stage the roster: what changed since the file was read is stamped (`core.merge.stamps`), unless it
+        is a merge's result, whose records carry their own moments."""
 
-    def save_year(self, journal_year: JournalYear) -> None:
-        self._save(self.year_path(journal_year.year), journal_file.year_text(journal_year))
+        def text() -> str:
+            saved = roster if merged else stamped_roster(self.load_roster(), roster, self.moment())
+            return roster_file.roster_text(saved)
+
+        self._save(self.roster_path, text)
+
+    def save_year(self, journal_year: JournalYear, merged: bool = False) -> None:
+        """Stage a journal year, stamped like the roster (`save_roster`)."""
+
+        def text() -> str:
+            before = self.load_year(journal_year.year)
+            saved = journal_year if merged else stamped_year(before, journal_year, self.moment())
+            return journal_file.year_text(saved)
+
+        self._save(self.year_path(journal_year.year), text)
+
+    def moment(self) -> dt.datetime:
+        """Now, in UTC to the second: when the records a change writes were changed (PEERLOOP_NOW is read in
+        the leader's zone, as everywhere)."""
+        settings = self.load_roster().settings
+        zone = settings.timezone if settings else clock.local_zone() or "UTC"
+        return clock.now(zone).astimezone(dt.UTC).replace(microsecond=0)
 
     def save_calendar_state(self, state: dict[str, Any]) -> None:
         self._save(

@@ -20,7 +20,8 @@ from peerloop.core.connections import (
 )
 from peerloop.core.models import WEEKDAYS
 from peerloop.errors import DataFileError
-from peerloop.store.codecs.toml import SCHEMA_VERSION, Fields, check_schema, dump_toml, parse
+from peerloop.store.codecs.schema import SCHEMA_VERSION, upgraded
+from peerloop.store.codecs.toml import Fields, dump_toml, parse
 
 NONE = Connections()
 KINDS = ("caldav", "smtp", "sendmail", "busy")
@@ -94,8 +95,7 @@ def _free_time(f: Fields) -> FreeTime:
 
 def from_toml(text: str, path: Path) -> Connections:
     """The connections in `connections.toml`'s text."""
-    data = parse(text, path)
-    check_schema(data, path)
+    data = upgraded(parse(text, path), path, "connections")
     found = Connections(extra={key: value for key, value in data.items() if key not in _KNOWN})
     if "caldav" in data:
         found = found._replace(caldav=_caldav(_fields(data["caldav"], path, text, "caldav")))

@@ -16,6 +16,7 @@ from peerloop.core.models import (
     JournalYear,
     Meeting,
     Reflection,
+    Replaced,
     Review,
     Skip,
     Touch,
@@ -23,14 +24,8 @@ from peerloop.core.models import (
 from peerloop.core.parse import values
 from peerloop.errors import DataFileError
 from peerloop.store.codecs.roster import day_field
-from peerloop.store.codecs.toml import (
-    SCHEMA_VERSION,
-    Fields,
-    check_nesting,
-    check_schema,
-    dump_toml,
-    nested_line,
-)
+from peerloop.store.codecs.schema import SCHEMA_VERSION, upgraded
+from peerloop.store.codecs.toml import Fields, check_nesting, dump_toml, moment, moments, nested_line
 
 T = TypeVar("T")
 
@@ -59,20 +54,18 @@ def _meeting_from_toml(f: Fields) -> Meeting:
         improve=f.get("improve", str),
         follow_ups=_follow_ups(f),
         note=f.get("note", str),
+        changed=moment(f, "changed"),
+        replaced=_replaced(f),
         extra=f.extra(),
     )
 
 
 def _follow_ups(f: Fields) -> tuple[FollowUp, ...]:
-    """`[[meetings.follow_ups]]` tables (n, text, done); or, as peerloop 0.1 wrote them, two lists of texts
-    (`follow_ups`, `follow_ups_done`), numbered 1, 2, … in that order."""
+    """`[[meetings.follow_ups]]` tables (n, text, done); peerloop 0.1's lists were converted on reading
+    (`codecs.schema`)."""
     raw = f.data.get("follow_ups")
-    if raw is None and "follow_ups_done" not in f.data:
+    if raw is None:
         return ()
-    if raw is None or (isinstance(raw, list) and all(isinstance(item, str) for item in raw)):
-        texts = [*f.text_list("follow_ups"), *f.text_list("follow_ups_done")]
-        done_from = len(f.text_list("follow_ups"))
-        return tuple(FollowUp(text, n >= done_from, n + 1) for n, text in enumerate(texts))
     f.used.add("follow_ups")
     if not isinstance(raw, list) or not all(isinstance(item, dict) for item in raw):
         f.fail("follow_ups", "must be [[meetings.follow_ups]] tables with n, text and done")
@@ -88,6 +81,30 @@ def _follow_ups(f: Fields) -> tuple[FollowUp, ...]:
     if len({item.n for item in items}) != len(items):
         f.fail("follow_ups", "use a number n twice in one meeting; give each follow-up its own")
     return tuple(items)
+
+
+def _replaced(f: Fields) -> tuple[Replaced, ...]:
+    """`[[KIND.replaced]]` tables: the versions another device wrote at the same time, each with its `changed`."""
+    raw = f.data.get("replaced")
+    if raw is None:
+        return ()
+    f.used.add("replaced")
+    if not isinstance(raw, list) or not all(isinstance(item, dict) for item in raw):
+        f.fail("replaced", "must be [[...replaced]] tables, one per version kept")
+    found = []
+    for item in raw:
+        when = moment(Fields(item, f.path, f.text, f.where, f"{f.label} replaced"), "changed")
+        fields = {key: value for key, value in item.items() if key != "changed"}
+        found.append(Replaced(when, check_nesting(fields, f.path, 3)))
+    return tuple(found)
+
+
+def _versions(entry: Entry) -> dict[str, Any]:
+    """When the entry was last changed, and the versions of it that lost a merge."""
+    return {
+        "changed": entry.changed,
+        "replaced": [{"changed": r.changed, **r.fields} for r in entry.replaced] or None,
+    }
 
 
 def _parse_each(f: Fields, key: str, parse: Callable[[str], T]) -> list[T]:
@@ -114,6 +131,7 @@ def _meeting_to_toml(meeting: Meeting) -> dict[str, Any]:
         "follow_ups": [{"n": i.n, "text": i.text, "done": i.done} for i in _numbered(meeting.follow_ups)]
         or None,
         "note": meeting.note,
+        **_versions(meeting),
         **meeting.extra,
     }
 
@@ -135,12 +153,21 @@ def _skip_from_toml(f: Fields) -> Skip:
         date=f.required(day_field(f, "date", required=True)),
         reason=f.get("reason", str) or "",
         peer=f.get("peer", str),
+        changed=moment(f, "changed"),
+        replaced=_replaced(f),
         extra=f.extra(),
     )
 
 
 def _skip_to_toml(skip: Skip) -> dict[str, Any]:
-    return {"id": skip.id, "date": skip.date, "peer": skip.peer, "reason": skip.reason, **skip.extra}
+    return {
+        "id": skip.id,
+        "date": skip.date,
+        "peer": skip.peer,
+        "reason": skip.reason,
+        **_versions(skip),
+        **skip.extra,
+    }
 
 
 def _reflection_from_toml(f: Fields) -> Reflection:
@@ -152,6 +179,8 @@ def _reflection_from_toml(f: Fields) -> Reflection:
         excuses=f.text_list("excuses"),
         ceo=f.get("ceo", str),
         purpose=f.get("purpose", str),
+        changed=moment(f, "changed"),
+        replaced=_replaced(f),
         extra=f.extra(),
     )
 
@@ -165,6 +194,7 @@ def _reflection_to_toml(reflection: Reflection) -> dict[str, Any]:
         "excuses": list(reflection.excuses) or None,
         "ceo": reflection.ceo,
         "purpose": reflection.purpose,
+        **_versions(reflection),
         **reflection.extra,
     }
 
@@ -175,12 +205,21 @@ def _touch_from_toml(f: Fields) -> Touch:
         date=f.required(day_field(f, "date", required=True)),
         peer=f.required(f.get("peer", str, required=True)),
         note=f.get("note", str),
+        changed=moment(f, "changed"),
+        replaced=_replaced(f),
         extra=f.extra(),
     )
 
 
 def _touch_to_toml(touch: Touch) -> dict[str, Any]:
-    return {"id": touch.id, "date": touch.date, "peer": touch.peer, "note": touch.note, **touch.extra}
+    return {
+        "id": touch.id,
+        "date": touch.date,
+        "peer": touch.peer,
+        "note": touch.note,
+        **_versions(touch),
+        **touch.extra,
+    }
 
 
 def _review_from_toml(f: Fields) -> Review:
@@ -193,6 +232,8 @@ def _review_from_toml(f: Fields) -> Review:
         works=f.get("works", str),
         improve=f.get("improve", str),
         early=bool(f.get("early", bool)),
+        changed=moment(f, "changed"),
+        replaced=_replaced(f),
         extra=f.extra(),
     )
 
@@ -207,6 +248,7 @@ def _review_to_toml(review: Review) -> dict[str, Any]:
         "works": review.works,
         "improve": review.improve,
         "early": review.early or None,
+        **_versions(review),
         **review.extra,
     }
 
@@ -220,7 +262,7 @@ def _entry_fields(item: Any, kind: str, n: int, text: str, path: Path) -> Fields
 
 
 def journal_year_from_toml(data: dict[str, Any], text: str, year: int, path: Path) -> JournalYear:
-    check_schema(data, path)
+    data = upgraded(data, path, "journal")
     readers: dict[str, Callable[[Fields], Entry]] = {
         "meetings": _meeting_from_toml,
         "skips": _skip_from_toml,
@@ -247,7 +289,7 @@ def journal_year_from_toml(data: dict[str, Any], text: str, year: int, path: Pat
                 )
             seen_ids.add(entry.id)
             parsed[kind].append(entry)
-    extra = {key: value for key, value in data.items() if key not in {"schema_version", *_KINDS}}
+    extra = {key: value for key, value in data.items() if key not in {"schema_version", "forgotten", *_KINDS}}
     check_nesting(extra, path)
     return JournalYear(
         year=year,
@@ -256,6 +298,7 @@ def journal_year_from_toml(data: dict[str, Any], text: str, year: int, path: Pat
         reflections=tuple(parsed["reflections"]),
         reviews=tuple(parsed["reviews"]),
         touches=tuple(parsed["touches"]),
+        forgotten=moments(data.get("forgotten"), path, "forgotten"),
         extra=extra,
     )
 
@@ -271,4 +314,5 @@ def journal_year_to_toml(journal_year: JournalYear) -> dict[str, Any]:
         or None,
         "reviews": [_review_to_toml(r) for r in sorted(journal_year.reviews, key=by_date)] or None,
         "touches": [_touch_to_toml(t) for t in sorted(journal_year.touches, key=by_date)] or None,
+        "forgotten": dict(sorted(journal_year.forgotten.items())) or None,
     }

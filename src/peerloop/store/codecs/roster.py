@@ -20,7 +20,8 @@ from peerloop.core.models import (
 )
 from peerloop.core.parse import values
 from peerloop.errors import DataFileError
-from peerloop.store.codecs.toml import SCHEMA_VERSION, Fields, check_nesting, check_schema, dump_toml, line_of
+from peerloop.store.codecs.schema import SCHEMA_VERSION, upgraded
+from peerloop.store.codecs.toml import Fields, check_nesting, dump_toml, line_of, moment, moments
 
 ROSTER_HEADER = """\
 # peerloop roster: your settings and the peers you meet, one a week.
@@ -70,6 +71,7 @@ def _settings_from_toml(data: Any, path: Path, text: str) -> Settings:
         email=email,
         mode_times=mode_times,
         stopped_on=day_field(f, "stopped_on"),
+        changed=moment(f, "changed"),
         extra=f.extra(),
     )
 
@@ -97,6 +99,7 @@ def _settings_to_toml(settings: Settings) -> dict[str, Any]:
         "trial_months": settings.trial_months,
         **{f"{mode.value}_time": settings.mode_times[mode] for mode in Mode if mode in settings.mode_times},
         "stopped_on": settings.stopped_on,
+        "changed": settings.changed,
         **settings.extra,
     }
 
@@ -113,6 +116,8 @@ def _peer_from_toml(data: Any, index: int, path: Path, text: str) -> Peer:
         mode=f.parsed("mode", values.parse_mode),
         note=f.get("note", str),
         paused_until=day_field(f, "paused_until"),
+        formerly=f.text_list("formerly"),
+        changed=moment(f, "changed"),
         extra=f.extra(),
     )
 
@@ -126,12 +131,14 @@ def _peer_to_toml(peer: Peer) -> dict[str, Any]:
         "note": peer.note,
         "added": peer.added,
         "paused_until": peer.paused_until,
+        "formerly": list(peer.formerly) or None,
+        "changed": peer.changed,
         **peer.extra,
     }
 
 
 def roster_from_toml(data: dict[str, Any], text: str, path: Path) -> Roster:
-    check_schema(data, path)
+    data = upgraded(data, path, "roster")
     settings = _settings_from_toml(data["settings"], path, text) if "settings" in data else None
     raw_peers = data.get("peers", [])
     if not isinstance(raw_peers, list):
@@ -146,9 +153,12 @@ def roster_from_toml(data: dict[str, Any], text: str, path: Path) -> Roster:
                 "remove or rename one by hand"
             )
         seen[peer.key] = n
-    extra = {key: value for key, value in data.items() if key not in {"schema_version", "settings", "peers"}}
+    known = {"schema_version", "settings", "peers", "removed"}
+    extra = {key: value for key, value in data.items() if key not in known}
     check_nesting(extra, path)
-    return Roster(settings=settings, peers=peers, extra=extra)
+    return Roster(
+        settings=settings, peers=peers, removed=moments(data.get("removed"), path, "removed"), extra=extra
+    )
 
 
 def roster_to_toml(roster: Roster) -> dict[str, Any]:
@@ -157,4 +167,5 @@ def roster_to_toml(roster: Roster) -> dict[str, Any]:
         **roster.extra,
         "settings": _settings_to_toml(roster.settings) if roster.settings else None,
         "peers": [_peer_to_toml(peer) for peer in roster.peers] or None,
+        "removed": dict(sorted(roster.removed.items())) or None,
     }

@@ -15,7 +15,6 @@ from typing import Any, NoReturn, TypeVar
 from peerloop.errors import DataFileError
 from peerloop.inert import shortened
 
-SCHEMA_VERSION = 1
 MAX_DEPTH = 32
 """Tables and lists nested deeper than this are not peerloop's (and would exhaust Python's recursion)."""
 
@@ -135,19 +134,6 @@ def _without_empty(data: Mapping[str, Any]) -> dict[str, Any]:
     return cleaned
 
 
-def check_schema(data: Mapping[str, Any], path: Path) -> None:
-    version = data.get("schema_version", SCHEMA_VERSION)
-    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-        raise DataFileError(
-            f"{path}: schema_version must be a whole number such as {SCHEMA_VERSION}; fix it by hand"
-        )
-    if version > SCHEMA_VERSION:
-        raise DataFileError(
-            f"{path} was written by a newer peerloop (schema {version}; this one reads up to "
-            f"{SCHEMA_VERSION}); upgrade peerloop to use it"
-        )
-
-
 # --- reading tables with errors that point at the line -----------------------------------------------------
 
 
@@ -233,6 +219,7 @@ _TYPE_NAMES: dict[type, str] = {
     bool: "true or false",
     dt.date: "a date like 2026-03-17",
     dt.time: "a time like 08:30:00",
+    dt.datetime: "a date and time like 2027-01-05T09:12:33Z",
     list: "a list",
 }
 
@@ -251,6 +238,29 @@ def _type_problem(key: str, value: Any, kind: type) -> tuple[str, str | None]:
     if kind is str and not isinstance(value, dict | list):
         return "must be text in quotes", None
     return f"must be {_TYPE_NAMES.get(kind, kind.__name__)}", None
+
+
+def moment(f: Fields, key: str) -> dt.datetime | None:
+    """A moment with its offset, as UTC (when peerloop changed a record); one without an offset is refused."""
+    value = f.get(key, dt.datetime)
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        f.fail(key, "must have its offset", f"{key} = {value.isoformat()}Z")
+    return value.astimezone(dt.UTC)
+
+
+def moments(data: Any, path: Path, table: str) -> dict[str, dt.datetime]:
+    """A `[table]` of `name = moment` lines (the ids forgotten, the peers removed), each moment as UTC."""
+    if data is None:
+        return {}
+    if not isinstance(data, dict) or not all(
+        isinstance(value, dt.datetime) and value.tzinfo is not None for value in data.values()
+    ):
+        raise DataFileError(
+            f'{path}: [{table}] must hold lines such as `"Ann Lee" = 2027-01-05T09:12:33Z`; fix it by hand'
+        )
+    return {str(key): value.astimezone(dt.UTC) for key, value in data.items()}
 
 
 def line_of(text: str, where: tuple[str, int | None], key: str | None) -> int | None:

@@ -32,7 +32,7 @@ from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from peerloop.core.freetime import Busy, busy_to_toml
-from peerloop.core.journal import entry_id
+from peerloop.core.ids import entry_id
 from peerloop.core.models import JournalYear, Meeting, Mode, Peer, Roster, Settings, Skip, Touch
 from peerloop.store.codecs.toml import dump_toml
 from peerloop.store.records import Store
@@ -82,14 +82,18 @@ def build_home(folder: Path, peers: int, years: int, overdue: bool = False, touc
         peer = roster.peers[n % peers].name
         taken = [entry.id for entry in year.entries()]
         if n % 9 == 8:
-            year = year._replace(skips=(*year.skips, Skip(entry_id(day, taken), day, "travel", peer)))
+            year = year._replace(
+                skips=(*year.skips, Skip(entry_id(day, taken, "bench"), day, "travel", peer))
+            )
         else:
-            meeting = Meeting(entry_id(day, taken), day, peer, Mode.COFFEE, issue="Hiring a head of sales",
+            meeting = Meeting(entry_id(day, taken, "bench"), day, peer, Mode.COFFEE, issue="Hiring a head of sales",
                               win="Shipped the beta", note="private")  # fmt: skip
             year = year._replace(meetings=(*year.meetings, meeting))
         if touches and n % 4 == 3:
             touch_day = day + dt.timedelta(days=2)
-            touch = Touch(entry_id(touch_day, [e.id for e in year.entries()]), touch_day, peer, "called")
+            touch = Touch(
+                entry_id(touch_day, [e.id for e in year.entries()], "bench"), touch_day, peer, "called"
+            )
             year = year._replace(touches=(*year.touches, touch)) if touch_day.year == day.year else year
         by_year[day.year] = year
         n += 1

@@ -67,18 +67,19 @@ def test_history_json_shape(cli: Invoke) -> None:
         ("20251209-jndwb", "meeting", "2025-12-09", "Ann Lee"),
     ]
     assert listed[1] == {"id": "20260310-vzrq2", "kind": "skip", "date": "2026-03-10", "peer": "Bo Chen",
-                         "reason": "board week"}  # fmt: skip
+                         "reason": "board week", "replaced": []}  # fmt: skip
     assert listed[2] == {
         "id": "20260303-psve7", "kind": "meeting", "date": "2026-03-03", "peer": "Ann Lee", "mode": "lunch",
         "issue": "hiring", "gains": ["advice", "strength"], "win": "shipped", "works": "walks",
         "improve": "time",
         "follow_ups": [{"handle": "20260303-psve7.1", "n": 1, "text": "deck", "done": True},
                        {"handle": "20260303-psve7.2", "n": 2, "text": "intro", "done": False}],
-        "note": "private",
+        "note": "private", "replaced": [],
     }  # fmt: skip
     assert listed[0] == {
         "id": "20260317-dvvbh", "kind": "meeting", "date": "2026-03-17", "peer": "Bo Chen", "mode": "coffee",
         "issue": None, "gains": [], "win": None, "works": None, "improve": None, "follow_ups": [], "note": None,
+        "replaced": [],
     }  # fmt: skip
 
 

@@ -19,6 +19,7 @@ from peerloop.core.models import (
     Mode,
     Peer,
     Reflection,
+    Replaced,
     Roster,
     Settings,
     Skip,
@@ -863,10 +864,14 @@ def test_entry_json_carries_id_kind_date_peer_and_every_field() -> None:
         "issue": "i", "gains": ["advice"], "win": "w", "works": "ww", "improve": "im",
         "follow_ups": [{"handle": "20260310-vzrq2.1", "n": 1, "text": "a", "done": False},
                        {"handle": "20260310-vzrq2.2", "n": 2, "text": "b", "done": True}],
-        "note": "n",
+        "note": "n", "replaced": [],
     }  # fmt: skip
-    assert entry_json(skip("20260317-dvvbh", D(2026, 3, 17), peer=None)) == {
-        "id": "20260317-dvvbh", "kind": "skip", "date": D(2026, 3, 17), "peer": None, "reason": "travel"
+    merged = skip("20260317-dvvbh", D(2026, 3, 17), peer=None)._replace(
+        replaced=(Replaced(dt.datetime(2026, 3, 17, 9, tzinfo=dt.UTC), {"reason": "flu"}),)
+    )
+    assert entry_json(merged) == {
+        "id": "20260317-dvvbh", "kind": "skip", "date": D(2026, 3, 17), "peer": None, "reason": "travel",
+        "replaced": [{"changed": dt.datetime(2026, 3, 17, 9, tzinfo=dt.UTC), "fields": {"reason": "flu"}}],
     }  # fmt: skip
 
 

@@ -99,6 +99,23 @@ def _after(command: str, store: Any, before: tuple[str, ...] | None) -> None:
             text.message(reminder_line(due))
 
 
+QUIET_ABOUT_COPIES = frozenset({"doctor", "merge-file"})
+"""`doctor` lists the conflict copies itself; `merge-file` runs inside git, on files outside the folder."""
+
+
+def _notice_copies(home: Path | None) -> None:
+    """One line on stderr when a sync tool left conflict copies in the folder (a listing of two folders)."""
+    from peerloop.store.copies import find_copies
+    from peerloop.store.home import data_home
+
+    copies = [copy for copy in find_copies(data_home(home)) if copy.of_data]
+    if copies:
+        text.message(
+            f"peerloop: {len(copies)} conflict {'copy' if len(copies) == 1 else 'copies'} from another device: "
+            "`peerloop doctor --fix` merges them"
+        )
+
+
 _APP_SETTINGS: dict[str, Any] = {
     "name": "peerloop",
     "cls": PeerloopGroup,
@@ -138,6 +155,8 @@ def _main(
     if home is not None and not home.strip():
         raise InputError("--home cannot be empty; give the data folder, or leave --home out for the default")
     options.start(Path(home) if home is not None else None)
+    if ctx.invoked_subcommand not in QUIET_ABOUT_COPIES:
+        _notice_copies(options.current.home)
     if ctx.invoked_subcommand in MOVES_THE_PLAN:  # to tell, after it, whether the change moved an event
         options.current.stale_before = _stale_weeks(options.store())
 

@@ -206,11 +206,40 @@ def text_list(names: Iterable[str]) -> str:
     return ", ".join(shown[:3]) + (f" and {len(shown) - 3} more" if len(shown) > 3 else "")
 
 
+def check_devices(store: Store) -> list[Finding]:
+    """What two devices sharing the folder left to do: conflict copies to merge, entries another device wrote
+    under a peer's former name."""
+    from peerloop.actions.conflicts import former_names
+    from peerloop.store.copies import find_copies
+
+    findings = []
+    for copy in find_copies(store.home):
+        name, of = copy.path.relative_to(store.home), copy.original.relative_to(store.home)
+        if copy.of_data:
+            findings.append(Finding("problem", f"{name} is a conflict copy of {of} from another device ({copy.tool})",
+                                    f"run `peerloop doctor --fix`: it merges the copy into {of}, keeping every "
+                                    "entry, and deletes it", fixable=True))  # fmt: skip
+        else:
+            findings.append(Finding("note", f"{name} is a conflict copy of {of}, a device's own file ({copy.tool})",
+                                    "nothing in it to keep: `peerloop doctor --fix` deletes it", fixable=True))  # fmt: skip
+    try:
+        renamed = former_names(store)
+    except DataFileError:
+        return findings  # check_files reports the file
+    for year, names in renamed:
+        findings.append(Finding("problem", f"{store.year_path(year)} names {', '.join(names)}, renamed since "
+                                "(on another device, before the rename reached this one)",
+                                "run `peerloop doctor --fix` to name them as the roster does", fixable=True))  # fmt: skip
+    return findings
+
+
 def check_all(store: Store) -> list[Finding]:
     """Every check, changing nothing: an unfinished commit is read through its temp files, not finished."""
     store.folder.may_write = False
     try:
-        return check_permissions(store) + check_transactions(store) + check_files(store)
+        return (
+            check_permissions(store) + check_transactions(store) + check_devices(store) + check_files(store)
+        )
     finally:
         store.folder.may_write = True
 
@@ -247,4 +276,17 @@ def repair(store: Store) -> list[str]:
                 if _plain(path) and _mode(path) & 0o077:
                     os.chmod(path, FILE_MODE)
                     done.append(f"chmod 600 {path}")
+        done += merge_for_devices(store)
     return done
+
+
+def merge_for_devices(store: Store) -> list[str]:
+    """Conflict copies merged (and what both devices changed), then former names made current."""
+    from peerloop.actions.conflicts import merge_copies, rename_former_names
+    from peerloop.store.copies import find_copies
+
+    done = []
+    if find_copies(store.home):
+        merged = merge_copies(store)
+        done += merged.done + merged.notes
+    return done + rename_former_names(store)

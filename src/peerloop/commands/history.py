@@ -26,7 +26,23 @@ class Kind(StrEnum):
 
 
 def details(entry: Entry) -> list[str]:
-    """What an entry says, one line per field, for the history table (text from files made inert)."""
+    """What an entry says, one line per field, for the history table (text from files made inert), then the
+    versions of it another device wrote at the same time, kept beside it by a merge."""
+    lines = _fields(entry)
+    for other in entry.replaced:
+        when = f"changed {other.changed:%Y-%m-%d %H:%M} UTC" if other.changed else "older"
+        said = "; ".join(f"{key}: {_shown(value)}" for key, value in other.fields.items())
+        lines.append(f"Other version ({when}, another device): {safe(said)}")
+    return lines
+
+
+def _shown(value: object) -> str:
+    if isinstance(value, list):
+        return ", ".join(_shown(item) for item in value)
+    return "none" if value == "" else str(value)
+
+
+def _fields(entry: Entry) -> list[str]:
     if isinstance(entry, Skip):
         return [f"Reason: {safe(entry.reason)}"]
     if isinstance(entry, Touch):

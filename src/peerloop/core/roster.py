@@ -69,10 +69,16 @@ def add_peer(roster: Roster, peer: Peer) -> Roster:
 
 
 def replace_peer(roster: Roster, current: Peer, updated: Peer) -> Roster:
-    """Put `updated` in the place of `current` (roster order is the rotation's tie-break)."""
+    """Put `updated` in the place of `current` (roster order is the rotation's tie-break). A rename keeps the
+    name it replaces among the peer's former names: another device may still log under it."""
     clash = roster.find(updated.name)
     if clash is not None and clash.key != current.key:
         raise ConflictError(f"{clash.name!r} is already in the roster; choose another name")
+    if updated.name != current.name:
+        earlier = (*current.formerly, current.name)
+        updated = updated._replace(
+            formerly=tuple(n for n in dict.fromkeys(earlier) if peer_key(n) != updated.key)
+        )
     peers = tuple(updated if peer.key == current.key else peer for peer in roster.peers)
     return roster._replace(peers=peers)
 

@@ -69,7 +69,14 @@ def follow_up_json(meeting: Meeting) -> list[dict[str, Any]]:
 
 
 def entry_json(entry: Entry) -> dict[str, Any]:
-    """One history entry for scripts: id, kind, date, then every field of its kind."""
+    """One history entry for scripts: id, kind, date, then every field of its kind, then `replaced`: the
+    versions another device wrote at the same time, kept beside the newer one (each with its `changed` and
+    the fields in which it differed)."""
+    kept = [{"changed": r.changed, "fields": dict(r.fields)} for r in entry.replaced]
+    return {**_fields_json(entry), "replaced": kept}
+
+
+def _fields_json(entry: Entry) -> dict[str, Any]:
     if isinstance(entry, Meeting):
         return {
             "id": entry.id,

@@ -338,14 +338,14 @@ class Folder:
         copies `deleting` names with them. With `sending`, the change waits for it: the mail is handed over
         after the files are prepared, and the change happens only once it was accepted; if it fails, or is
         interrupted, nothing changes."""
-        if not files:
+        if not files and not deleting:
             if sending is not None:
                 sending.send()
             return
-        for path in files:
+        for path in (*files, *deleting):
             if not self.contains(path.parent):
                 raise StorageError(f"refusing to write {path}: it is outside the data folder {self.home}")
-        first = next(iter(files))
+        first = next(iter(files), self.home)
         clock.pinned()  # a bad PEERLOOP_NOW is refused here at the latest, never after the change
         _step("begin")
         prepared: list[tuple[str, Path]] = []

@@ -22,6 +22,7 @@ from peerloop.store.codecs import journal as journal_file
 from peerloop.store.codecs import roster as roster_file
 from peerloop.store.codecs.schema import SCHEMA_VERSION, upgraded
 from peerloop.store.codecs.toml import dump_toml, parse
+from peerloop.store.copies import copy_of
 from peerloop.store.files import file_version
 from peerloop.store.folder import DEFAULT_LOCK_TIMEOUT, Folder, Sending
 
@@ -47,6 +48,7 @@ class Store:
         self.folder = Folder(home, lock_timeout)
         self._cache: dict[Path, tuple[tuple[int, ...], Any]] = {}
         self._staged: dict[Path, str] | None = None
+        self._deleting: list[Path] = []
         self._sending: Sending | None = None
 
     # --- where -----------------------------------------------------------------------------------------
@@ -99,15 +101,16 @@ class Store:
         self._cache[path] = (version, loaded)
         return loaded
 
-    def load_roster(self) -> Roster:
-        """The roster, or an empty one when the file does not exist yet."""
-        path = self.roster_path
+    def load_roster(self, path: Path | None = None) -> Roster:
+        """The roster (or the one in `path`, a conflict copy of it), or an empty one when there is none yet."""
+        path = path or self.roster_path
         return self._load(
             path, lambda text: roster_file.roster_from_toml(parse(text, path), text, path), Roster()
         )
 
-    def load_year(self, year: int) -> JournalYear:
-        path = self.year_path(year)
+    def load_year(self, year: int, path: Path | None = None) -> JournalYear:
+        """A journal year (or the one in `path`, a conflict copy of it), empty when there is none yet."""
+        path = path or self.year_path(year)
 
         def read(text: str) -> JournalYear:
             return journal_file.journal_year_from_toml(parse(text, path), text, year, path)
@@ -130,11 +133,12 @@ class Store:
     def load_calendar_state(self) -> dict[str, Any]:
         return self.load_table(self.calendar_path)
 
-    def connections(self) -> Connections:
-        """The connections (calendar, mail, busy-time feeds) as records, every value checked."""
+    def connections(self, path: Path | None = None) -> Connections:
+        """The connections (calendar, mail, busy-time feeds) as records, every value checked (or those in
+        `path`, a conflict copy)."""
         from peerloop.store.codecs import connections as connections_file
 
-        path = self.connections_path
+        path = path or self.connections_path
         return self._load(path, lambda text: connections_file.from_toml(text, path), connections_file.NONE)
 
     # --- writing ---------------------------------------------------------------------------------------
@@ -151,13 +155,13 @@ class Store:
             return
         with self.folder.locked():
             self._cache.clear()
-            self._staged, self._sending = {}, None
+            self._staged, self._sending, self._deleting = {}, None, []
             try:
                 yield
-                staged, sending = self._staged, self._sending
+                staged, sending, deleting = self._staged, self._sending, tuple(self._deleting)
             finally:
-                self._staged, self._sending = None, None
-            self.folder.commit(staged, sending)
+                self._staged, self._sending, self._deleting = None, None, []
+            self.folder.commit(staged, sending, deleting)
             self._cache.clear()
 
     def send_on_commit(self, sending: Sending) -> None:
@@ -165,6 +169,12 @@ class Store:
         message), and together with it; if sending fails or is interrupted, nothing changes."""
         assert self._staged is not None, "send_on_commit belongs inside store.change()"
         self._sending = sending
+
+    def delete_on_commit(self, copy: Path) -> None:
+        """Inside `change()`: delete this conflict copy together with the change that merged it."""
+        assert self._staged is not None, "delete_on_commit belongs inside store.change()"
+        assert copy_of(copy.name) is not None, f"{copy} is not a conflict copy"
+        self._deleting.append(copy)
 
     def locked(self) -> contextlib.AbstractContextManager[None]:
         return self.folder.locked()

@@ -293,3 +293,78 @@ def test_the_device_id_is_made_once_outside_the_folder_and_kept(
         "PEERLOOP_DEVICE='Not A Device': a device id is 4 to 32 lowercase letters or digits" in wrong.stderr
     )
     assert os.environ["HOME"] not in str(kept) or "state" in str(kept)
+
+
+def test_merge_file_merges_three_versions_into_ours_and_refuses_what_it_cannot_read(
+    devices: Devices, tmp_path: Path
+) -> None:
+    """git's merge driver, run by hand: %O %A %B %P."""
+    base = tmp_path / "base.toml"
+    shutil.copyfile(devices.homes["laptop"] / "roster.toml", base)
+    devices.ok("laptop", "edit", "Bo Chen", "--note", "new job", now="2027-01-05T10:00")
+    devices.ok("desktop", "pause", "Cy Dee", "--until", "2027-03-01", now="2027-01-05T11:00")
+    ours, theirs = tmp_path / "ours.toml", tmp_path / "theirs.toml"
+    shutil.copyfile(devices.homes["laptop"] / "roster.toml", ours)
+    shutil.copyfile(devices.homes["desktop"] / "roster.toml", theirs)
+    for name in ("roster.toml", None):  # with git's %P, and without it (told by what the file holds)
+        shutil.copyfile(devices.homes["laptop"] / "roster.toml", ours)
+        merged = devices.run(
+            "laptop", "merge-file", str(base), str(ours), str(theirs), *([name] if name else [])
+        )
+        assert (merged.exit_code, merged.stdout, merged.stderr) == (0, "", "")
+        text = ours.read_text(encoding="utf-8")
+        assert 'note = "new job"' in text
+        assert "paused_until = 2027-03-01" in text
+    theirs.write_text("<<<<<<< HEAD\n", encoding="utf-8")
+    before = ours.read_bytes()
+    refused = devices.run("laptop", "merge-file", str(base), str(ours), str(theirs), "roster.toml")
+    assert refused.exit_code == 4
+    assert refused.stderr == (
+        "peerloop: error: roster.toml (theirs) line 1: git conflict markers; undo the merge, set up peerloop's merge "
+        "driver (docs/guide.md, Two devices: `peerloop merge-file`) and merge again, or resolve them by hand\n"
+    )
+    assert ours.read_bytes() == before
+
+
+def test_a_folder_copied_only_half_is_read_with_a_warning_and_never_written_until_the_rest_arrives(
+    devices: Devices,
+) -> None:
+    """A rename rewrites the roster and the journal together; the desktop got the journal first."""
+    devices.ok("laptop", "log", now="2027-01-05T10:00")
+    devices.synced()
+    devices.ok("laptop", "edit", "Ann Lee", "--name", "Ann Smith", now="2027-01-05T11:00")
+    shutil.copyfile(
+        devices.homes["laptop"] / "journal/2027.toml", devices.homes["desktop"] / "journal/2027.toml"
+    )
+    half = ("roster.toml has not arrived yet from the change on laptop that wrote journal/2027.toml "
+            "(2027-01-05 10:00 UTC)")  # fmt: skip
+    read = devices.ok("desktop", "history", now="2027-01-05T12:00")
+    assert read.stderr.endswith(f"peerloop: {half}: what this shows may miss it; let your sync tool finish\n")
+    roster = (devices.homes["desktop"] / "roster.toml").read_bytes()
+    refused = devices.run("desktop", "log", "Bo Chen", now="2027-01-05T12:00")
+    assert refused.exit_code == 5
+    assert (
+        refused.stderr
+        == f"peerloop: error: {half}: let your sync tool finish, then run this again (nothing was changed)\n"
+    )
+    assert (devices.homes["desktop"] / "roster.toml").read_bytes() == roster
+    doctor = devices.run("desktop", "doctor")
+    assert doctor.exit_code == 4
+    assert f"problem: {half}" in doctor.stdout
+    shutil.copyfile(devices.homes["laptop"] / "roster.toml", devices.homes["desktop"] / "roster.toml")
+    assert "not arrived" not in devices.ok("desktop", "history").stderr  # the rest arrived
+    devices.ok("desktop", "log", "Bo Chen", now="2027-01-05T12:00")
+
+
+def test_doctor_fix_accepts_a_half_whose_rest_will_never_come(devices: Devices) -> None:
+    devices.ok("laptop", "log", now="2027-01-05T10:00")
+    devices.synced()
+    devices.ok("laptop", "edit", "Ann Lee", "--name", "Ann Smith", now="2027-01-05T11:00")
+    shutil.copyfile(
+        devices.homes["laptop"] / "journal/2027.toml", devices.homes["desktop"] / "journal/2027.toml"
+    )
+    assert devices.run("desktop", "doctor", now="2027-01-05T12:00").exit_code == 4
+    fixed = devices.ok("desktop", "doctor", "--fix", now="2027-01-05T12:00")
+    assert "fixed: accepted journal/2027.toml as it is, without the rest of its change" in fixed.stdout
+    assert fixed.stdout.endswith(": healthy, 1 note\n")  # the journal names Ann Smith, the roster does not
+    devices.ok("desktop", "log", "Bo Chen", now="2027-01-05T12:00")

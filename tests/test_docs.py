@@ -335,7 +335,8 @@ NEEDS_A_SERVER = {"connect caldav", "sync"}
 
 
 BEFORE = {
-    "disconnect": "peerloop connect caldav https://cal.example.com/dana/ --user dana --keyring --no-check"
+    "disconnect": "peerloop connect caldav https://cal.example.com/dana/ --user dana --keyring --no-check",
+    "merge-file": 'git init -q && for v in base ours theirs; do cp "$PEERLOOP_HOME/roster.toml" $v.toml; done',
 }
 
 

@@ -332,14 +332,21 @@ moved_to = 2026-03-19
 def _unknown_keys(data: dict[str, Any]) -> dict[str, Any]:
     settings_extra = {k: v for k, v in data["settings"].items() if k in {"reminder", "quiet_hours", "future"}}
     peer_extra = [
-        {k: v for k, v in peer.items() if k not in {"name", "added", "email", "org", "mode", "note"}}
+        {
+            k: v
+            for k, v in peer.items()
+            if k not in {"name", "added", "email", "org", "mode", "note", "changed"}
+        }
         for peer in data["peers"]
     ]
-    top = {k: v for k, v in data.items() if k not in {"schema_version", "settings", "peers"}}
+    top = {k: v for k, v in data.items() if k not in {"schema_version", "settings", "peers", "written"}}
     return {"top": top, "settings": settings_extra, "peers": peer_extra}
 
 
-def test_unknown_roster_keys_written_by_hand_survive_a_rewrite(cli: Invoke, store: Store) -> None:
+def test_unknown_roster_keys_written_by_hand_survive_a_rewrite(
+    cli: Invoke, store: Store, at: Callable[[str], None]
+) -> None:
+    at("2026-03-03T12:00")
     store.home.mkdir(parents=True)
     store.roster_path.write_text(HAND_WRITTEN_ROSTER, encoding="utf-8")
     before = _unknown_keys(tomllib.loads(HAND_WRITTEN_ROSTER))
@@ -369,6 +376,9 @@ def test_unknown_journal_keys_written_by_hand_survive_a_rewrite(cli: Invoke, sto
     for entry in (expected["meetings"][0], expected["skips"][0]):
         entry["peer"] = "Ann Lee-Smith"
     written = tomllib.loads(store.year_path(2026).read_text(encoding="utf-8"))
+    assert written.pop("written")["with"] == [
+        "roster.toml"
+    ]  # the change that wrote it, and what else it wrote
     for entry in (written["meetings"][0], written["skips"][0]):  # the entries the rename changed say when
         assert isinstance(entry.pop("changed"), dt.datetime)
     assert written == expected
@@ -452,8 +462,9 @@ def test_log_then_history_json_keeps_every_field(
                     {"handle": f"20260303-psve7.{n}", "n": n, "text": text, "done": False}
                     for n, text in enumerate([f for f in follow_ups if f.strip()], start=1)
                 ],
-                "note": blank_is_none(note),
+                "note": blank_is_none(note), "replaced": [],
             },
-            {"id": "20260224-wmkms", "kind": "skip", "date": "2026-02-24", "peer": name, "reason": reason},
+            {"id": "20260224-wmkms", "kind": "skip", "date": "2026-02-24", "peer": name, "reason": reason,
+             "replaced": []},
         ]  # fmt: skip
         assert json.loads(cli(*home, "history", "--all", "--json", "--", name).stdout) == listed

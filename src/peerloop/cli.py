@@ -57,6 +57,9 @@ class PeerloopGroup(TyperGroup):
                 )
         if command is not None and store is not None:
             _after(command, store, options.current.stale_before)
+            if not folder.committed:
+                for _, said in store.halves()[:1]:
+                    text.message(f"peerloop: {said}: what this shows may miss it; let your sync tool finish")
         return result
 
 
@@ -185,6 +188,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "disconnect": ("connections", "disconnect"),
     "where": ("data", "where"),
     "doctor": ("data", "doctor"),
+    "merge-file": ("data", "merge_file"),
 }
 """Every command, in the order `peerloop --help` lists them: name -> (module in peerloop.commands, function)."""
 

@@ -10,6 +10,7 @@ rename reached it) are renamed, in the same transaction.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
@@ -145,3 +146,103 @@ def _save_tables(store: Store, path: Path, tables: dict[str, Any]) -> None:
         store.save_calendar_state({key: value for key, value in tables.items() if key != "schema_version"})
         return
     store.save_connections(connections_file.from_toml(dump_toml(tables), path))
+
+
+# --- git's merge driver -------------------------------------------------------------------------------------
+
+KINDS = ("roster", "journal", "calendar", "connections", "busy")
+
+
+def kind_of_file(name: str | None, data: dict[str, Any]) -> tuple[str, int | None]:
+    """Which data file a merge is about, and its year for a journal: by its path in the folder when git gives
+    it (%P), else by what it holds."""
+    import re
+
+    if name:
+        base = Path(name).name
+        year = re.fullmatch(r"(\d{4})\.toml", base)
+        if year and Path(name).parent.name == "journal":
+            return "journal", int(year[1])
+        if base in {f"{kind}.toml" for kind in KINDS if kind != "journal"}:
+            return base.removesuffix(".toml"), None
+    if "settings" in data or "peers" in data:
+        return "roster", None
+    if "home_id" in data or "events" in data:
+        return "calendar", None
+    if "refreshed_at" in data:
+        return "busy", None
+    if {"caldav", "smtp", "sendmail", "busy", "free_time"} & data.keys():
+        return "connections", None
+    return "journal", None
+
+
+WHICH = ("common", "ours", "theirs")
+
+
+def merge_texts(base: str | None, ours: str, theirs: str, name: str | None) -> tuple[str, list[str]]:
+    """Three versions of one data file (git's %O, %A, %B) merged as `doctor --fix` merges a conflict copy, but
+    knowing the common version: the merged text, and what the user must hear. Raises DataFileError (one line)
+    when a version cannot be read as peerloop data."""
+    from peerloop.core.calendar.state import state_from_toml
+    from peerloop.store.codecs import connections as connections_file
+    from peerloop.store.codecs import journal as journal_file
+    from peerloop.store.codecs import roster as roster_file
+    from peerloop.store.codecs.schema import SCHEMA_VERSION, upgraded
+    from peerloop.store.codecs.toml import dump_toml, parse
+    from peerloop.store.records import CALENDAR_HEADER, CONNECTIONS_HEADER
+    from peerloop.store.written import KEY
+
+    shown = name or "the merged file"
+    texts = dict(zip(WHICH, (base or "", ours, theirs), strict=True))
+    data = {w: parse(text, Path(f"{shown} ({w})")) if text.strip() else None for w, text in texts.items()}
+    for version in data.values():
+        if version is not None:  # which change wrote it: not part of what it says (the merge is a new change)
+            version.pop(KEY, None)
+    if data["ours"] is None or data["theirs"] is None:
+        raise DataFileError(f"{shown}: one side of the merge is empty; resolve it by hand")
+    kind, year = kind_of_file(name, data["ours"])
+
+    def read(decode: Callable[[dict[str, Any], str, Path], T]) -> list[T | None]:
+        """Each version as records; an error names the version."""
+        return [None if data[w] is None else decode(data[w], texts[w], Path(f"{shown} ({w})")) for w in WHICH]  # type: ignore[arg-type]
+
+    if kind == "roster":
+        rosters = read(roster_file.roster_from_toml)
+        roster, notes = merge_rosters(rosters[0], rosters[1], rosters[2])  # type: ignore[arg-type]
+        return roster_file.roster_text(roster), notes
+    if kind == "journal":
+        known = year or _year_in([d for d in data.values() if d is not None])
+        if known is None:
+            raise DataFileError(f"{shown}: cannot tell which year it holds; give git's %P (docs/guide.md)")
+        years = read(lambda d, text, path: journal_file.journal_year_from_toml(d, text, known, path))
+        merged, notes = merge_years(years[0], years[1], years[2])  # type: ignore[arg-type]
+        return journal_file.year_text(merged), notes
+    if kind == "busy":  # a cache: this side's is as good as the other's
+        return ours, []
+    tables = [None if (d := data[w]) is None else upgraded(d, Path(f"{shown} ({w})"), kind) for w in WHICH]
+    if kind == "calendar":
+        merged_tables, notes = merge_calendar(tables[0], tables[1], tables[2])  # type: ignore[arg-type]
+        try:
+            state_from_toml(merged_tables, new_home_id="unused00")
+        except ValueError as error:
+            raise DataFileError(f"{shown} as merged: {error}") from None
+        return CALENDAR_HEADER + dump_toml({**merged_tables, "schema_version": SCHEMA_VERSION}), notes
+    merged_tables, notes = merge_connections(tables[0], tables[1], tables[2])  # type: ignore[arg-type]
+    record = connections_file.from_toml(dump_toml(merged_tables), Path(shown))
+    return CONNECTIONS_HEADER + connections_file.to_toml(record), notes
+
+
+def _year_in(versions: list[dict[str, Any]]) -> int | None:
+    """The year a journal file holds, from its entries' dates (or its forgotten ids): git gave no path."""
+    from peerloop.core.ids import id_year
+
+    for data in versions:
+        for kind in ("meetings", "skips", "reflections", "reviews", "touches"):
+            for item in data.get(kind) or []:
+                day = item.get("date") if isinstance(item, dict) else None
+                if isinstance(day, dt.date):
+                    return day.year
+        for key in data.get("forgotten") or {}:
+            if id_year(str(key)) is not None:
+                return id_year(str(key))
+    return None

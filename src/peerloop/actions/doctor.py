@@ -233,13 +233,21 @@ def check_devices(store: Store) -> list[Finding]:
     return findings
 
 
+def check_halves(store: Store) -> list[Finding]:
+    """Files a sync tool copied without the rest of the change that wrote them (after check_files read all)."""
+    return [Finding("problem", said, "let your sync tool finish; if the rest will never come (that device is gone), "
+                    "`peerloop doctor --fix` accepts the folder as it is", fixable=True)
+            for _, said in store.halves()]  # fmt: skip
+
+
 def check_all(store: Store) -> list[Finding]:
     """Every check, changing nothing: an unfinished commit is read through its temp files, not finished."""
     store.folder.may_write = False
     try:
-        return (
+        found = (
             check_permissions(store) + check_transactions(store) + check_devices(store) + check_files(store)
         )
+        return found + check_halves(store)
     finally:
         store.folder.may_write = True
 
@@ -281,12 +289,35 @@ def repair(store: Store) -> list[str]:
 
 
 def merge_for_devices(store: Store) -> list[str]:
-    """Conflict copies merged (and what both devices changed), then former names made current."""
+    """Conflict copies merged (and what both devices changed), former names made current, and a folder a sync
+    tool copied half of accepted as it is (its halves written again, as this device's)."""
     from peerloop.actions.conflicts import merge_copies, rename_former_names
     from peerloop.store.copies import find_copies
 
+    store.accept_halves = True
     done = []
     if find_copies(store.home):
         merged = merge_copies(store)
         done += merged.done + merged.notes
-    return done + rename_former_names(store)
+    done += rename_former_names(store)
+    store.load_journal()
+    store.load_roster()
+    store.load_calendar_state()
+    store.connections()
+    halves = {path for path, _ in store.halves()}
+    if halves:
+        with store.change():
+            for path in sorted(halves):
+                if path == store.roster_path:
+                    store.save_roster(store.load_roster(), merged=True)
+                elif path == store.calendar_path:
+                    store.save_calendar_state(store.load_calendar_state())
+                elif path == store.connections_path:
+                    store.save_connections(store.connections())
+                else:
+                    store.save_year(store.load_year(int(path.stem)), merged=True)
+        done += [
+            f"accepted {path.relative_to(store.home)} as it is, without the rest of its change"
+            for path in sorted(halves)
+        ]
+    return done

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Annotated, Any
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 
@@ -13,10 +14,6 @@ from peerloop.inert import safe
 from peerloop.output import text
 from peerloop.store.home import HOME_ENV
 from peerloop.store.records import Store
-
-if TYPE_CHECKING:
-    from pathlib import Path
-
 
 SOURCES = {
     "option": "chosen with --home",
@@ -189,3 +186,51 @@ def doctor(
         verdict = "healthy" if not problems else f"{text.plural(len(problems), 'problem')} to fix"
         text.out(f"{safe(str(store.home))}: {verdict}" + (f", {text.plural(notes, 'note')}" if notes else ""))
     return Exit.DATA if problems else 0
+
+
+def merge_file(
+    base: Annotated[
+        Path, typer.Argument(metavar="BASE", help="The version both sides started from (git's %O).")
+    ],
+    ours: Annotated[
+        Path,
+        typer.Argument(metavar="OURS", help="This side's version: the merge is written here (git's %A)."),
+    ],
+    theirs: Annotated[Path, typer.Argument(metavar="THEIRS", help="The other side's version (git's %B).")],
+    path: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="[PATH]", help="The file's path in the folder, e.g. journal/2027.toml (git's %P)."
+        ),
+    ] = None,
+) -> int:
+    """Merge two versions of a peerloop file: git's merge driver.
+
+    The rules of `doctor --fix`, knowing the common version: every entry of both sides is kept (by id); a field
+    one side changed comes from that side; the same field changed on both keeps the newer version, with the
+    other beside it (history shows it); a forgotten entry stays forgotten. The roster merges by peer,
+    calendar.toml by event UID with the higher SEQUENCE. The merged file replaces OURS and the exit code is 0;
+    when a version cannot be read, one line says why, OURS is left as it was and the exit code is 4 (git then
+    reports a conflict). Set it up once in the repository of your data folder:
+
+    Examples:
+
+      git config merge.peerloop.driver "peerloop merge-file %O %A %B %P"
+
+      echo "*.toml merge=peerloop" >> .gitattributes
+
+      peerloop merge-file base.toml ours.toml theirs.toml roster.toml
+    """
+    from peerloop.actions.conflicts import merge_texts
+    from peerloop.store.atomic import replace_atomically
+    from peerloop.store.files import read_text
+
+    texts = [read_text(version) for version in (base, ours, theirs)]
+    for version, text_read in zip((ours, theirs), texts[1:], strict=True):
+        if text_read is None:
+            raise InputError(f"{version} does not exist; merge-file takes BASE OURS THEIRS as git gives them")
+    merged, notes = merge_texts(texts[0], texts[1] or "", texts[2] or "", path)
+    replace_atomically(ours, merged.encode("utf-8"))
+    for note in notes:
+        text.message(f"peerloop: {safe(path or str(ours))}: {safe(note)}")
+    return 0

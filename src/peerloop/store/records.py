@@ -17,12 +17,13 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from peerloop import clock
 from peerloop.core.merge.stamps import stamped_roster, stamped_year
 from peerloop.core.models import Journal, JournalYear, Roster
-from peerloop.errors import InputError
+from peerloop.errors import InputError, StorageError
+from peerloop.store import written
 from peerloop.store.codecs import journal as journal_file
 from peerloop.store.codecs import roster as roster_file
 from peerloop.store.codecs.schema import SCHEMA_VERSION, upgraded
 from peerloop.store.codecs.toml import dump_toml, parse
-from peerloop.store.copies import copy_of
+from peerloop.store.copies import copy_of, is_data
 from peerloop.store.files import file_version
 from peerloop.store.folder import DEFAULT_LOCK_TIMEOUT, Folder, Sending
 
@@ -46,7 +47,10 @@ class Store:
 
     def __init__(self, home: Path, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> None:
         self.folder = Folder(home, lock_timeout)
-        self._cache: dict[Path, tuple[tuple[int, ...], Any]] = {}
+        self._cache: dict[tuple[Path, str], tuple[tuple[int, ...], Any]] = {}
+        self._written: dict[Path, written.Written | None] = {}
+        self.accept_halves = False
+        """`doctor --fix`: write even when a file read came without the rest of its change."""
         self._staged: dict[Path, str] | None = None
         self._deleting: list[Path] = []
         self._sending: Sending | None = None
@@ -89,31 +93,36 @@ class Store:
 
     # --- reading ---------------------------------------------------------------------------------------
 
-    def _load(self, path: Path, parse_text: Callable[[str], T], empty: T) -> T:
+    def _load(self, path: Path, decode: Callable[[dict[str, Any], str], T], empty: T) -> T:
         """A file's records, parsed once per version of the file (its version is taken before the read, so
-        a change at any instant after it is seen by the next load)."""
+        a change at any instant after it is seen by the next load). Its `[written]` table is kept aside
+        (`store.written`): what the records are, not what they say."""
         version = file_version(path)
-        cached = self._cache.get(path)
+        kind = type(empty).__name__
+        cached = self._cache.get((path, kind))
         if cached is not None and cached[0] == version and version:
             return cached[1]  # type: ignore[no-any-return]
         text = self.folder.read(path)
-        loaded = empty if text is None else parse_text(text)
-        self._cache[path] = (version, loaded)
+        if text is None:
+            loaded, self._written[path] = empty, None
+        else:
+            data = parse(text, path)
+            self._written[path] = written.read(data.pop(written.KEY, None))
+            loaded = decode(data, text)
+        self._cache[(path, kind)] = (version, loaded)
         return loaded
 
     def load_roster(self, path: Path | None = None) -> Roster:
         """The roster (or the one in `path`, a conflict copy of it), or an empty one when there is none yet."""
         path = path or self.roster_path
-        return self._load(
-            path, lambda text: roster_file.roster_from_toml(parse(text, path), text, path), Roster()
-        )
+        return self._load(path, lambda data, text: roster_file.roster_from_toml(data, text, path), Roster())
 
     def load_year(self, year: int, path: Path | None = None) -> JournalYear:
         """A journal year (or the one in `path`, a conflict copy of it), empty when there is none yet."""
         path = path or self.year_path(year)
 
-        def read(text: str) -> JournalYear:
-            return journal_file.journal_year_from_toml(parse(text, path), text, year, path)
+        def read(data: dict[str, Any], text: str) -> JournalYear:
+            return journal_file.journal_year_from_toml(data, text, year, path)
 
         return self._load(path, read, JournalYear(year=year))
 
@@ -124,11 +133,9 @@ class Store:
 
     def load_table(self, path: Path) -> dict[str, Any]:
         """A small file's tables as they are (calendar state, connections, busy times), schema checked."""
-
-        def read(text: str) -> dict[str, Any]:
-            return upgraded(parse(text, path), path, path.stem)
-
-        return self._load(path, read, {"schema_version": SCHEMA_VERSION})
+        return self._load(
+            path, lambda data, _: upgraded(data, path, path.stem), {"schema_version": SCHEMA_VERSION}
+        )
 
     def load_calendar_state(self) -> dict[str, Any]:
         return self.load_table(self.calendar_path)
@@ -139,7 +146,16 @@ class Store:
         from peerloop.store.codecs import connections as connections_file
 
         path = path or self.connections_path
-        return self._load(path, lambda text: connections_file.from_toml(text, path), connections_file.NONE)
+        return self._load(
+            path,
+            lambda data, text: connections_file.connections_from_toml(data, text, path),
+            connections_file.NONE,
+        )
+
+    def halves(self) -> list[tuple[Path, str]]:
+        """The data files read so far that a sync tool copied without the rest of their change, one line each."""
+        data = {path: w for path, w in self._written.items() if is_data(str(path.relative_to(self.home)))}
+        return written.halves(self.home, data)
 
     # --- writing ---------------------------------------------------------------------------------------
 
@@ -155,14 +171,33 @@ class Store:
             return
         with self.folder.locked():
             self._cache.clear()
+            self._written.clear()
             self._staged, self._sending, self._deleting = {}, None, []
             try:
                 yield
                 staged, sending, deleting = self._staged, self._sending, tuple(self._deleting)
+                if staged and not self.accept_halves and (found := self.halves()):
+                    raise StorageError(
+                        f"{found[0][1]}: let your sync tool finish, then run this again (nothing was changed)"
+                    )
+                staged = self._stamped(staged)
             finally:
                 self._staged, self._sending, self._deleting = None, None, []
             self.folder.commit(staged, sending, deleting)
             self._cache.clear()
+
+    def _stamped(self, staged: dict[Path, str]) -> dict[Path, str]:
+        """Each data file a change writes, ended with the `[written]` table that names the change."""
+        synced = [path for path in staged if path != self.busy_path]
+        if not synced:
+            return staged
+        at, by = self.moment(), self.folder.device
+        names = {path: str(path.relative_to(self.home)) for path in synced}
+        return {
+            path: text
+            + (written.table(by, at, [n for p, n in names.items() if p != path]) if path in names else "")
+            for path, text in staged.items()
+        }
 
     def send_on_commit(self, sending: Sending) -> None:
         """Inside `change()`: the change happens only once `sending` was accepted (a mail server took the

@@ -95,7 +95,12 @@ def _free_time(f: Fields) -> FreeTime:
 
 def from_toml(text: str, path: Path) -> Connections:
     """The connections in `connections.toml`'s text."""
-    data = upgraded(parse(text, path), path, "connections")
+    return connections_from_toml(parse(text, path), text, path)
+
+
+def connections_from_toml(data: dict[str, Any], text: str, path: Path) -> Connections:
+    """The connections in `connections.toml`'s tables (`text` for the lines errors point at)."""
+    data = upgraded(data, path, "connections")
     found = Connections(extra={key: value for key, value in data.items() if key not in _KNOWN})
     if "caldav" in data:
         found = found._replace(caldav=_caldav(_fields(data["caldav"], path, text, "caldav")))

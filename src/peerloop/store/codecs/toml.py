@@ -29,6 +29,12 @@ def parse(text: str, path: Path) -> dict[str, Any]:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
+        marker = re.search(r"^<<<<<<< ", text, re.MULTILINE)
+        if marker:  # git merged it as text: say what to do about that, not about TOML
+            raise DataFileError(
+                f"{path} line {text.count(chr(10), 0, marker.start()) + 1}: git conflict markers; undo the merge, set up peerloop's merge driver "
+                "(docs/guide.md, Two devices: `peerloop merge-file`) and merge again, or resolve them by hand"
+            ) from None
         raise DataFileError(f"{path}: {_describe_toml_error(error, text)}; fix that line by hand") from None
     except RecursionError:
         raise _too_deep_error(path) from None

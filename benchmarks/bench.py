@@ -197,7 +197,11 @@ class Row(NamedTuple):
 
 def run(rounds: int, jrnl: str | None) -> tuple[list[Row], float, float | None]:
     base_env = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE", "PEERLOOP_HOME")}
-    base_env |= {"NO_COLOR": "1", "COLUMNS": "120"}
+    base_env |= {
+        "NO_COLOR": "1",
+        "COLUMNS": "120",
+        "PEERLOOP_DEVICE": "bench",
+    }  # no device id in your state folder
     with tempfile.TemporaryDirectory(prefix="peerloop-bench-") as tmp:
         folder = Path(tmp)
         homes = {

@@ -28,6 +28,10 @@ Invoke = Callable[..., Result]
 SetUp = Callable[..., None]
 
 
+os.environ["PEERLOOP_DEVICE"] = DEVICE
+"""Also for fixtures wider than a test (a module's lived-in folder): never a device id in the real home."""
+
+
 @pytest.fixture(autouse=True)
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A fresh PEERLOOP_HOME per test; the real home directory is never touched."""

@@ -21,6 +21,7 @@ from peerloop.cli import app_for
 from peerloop.output import text
 from peerloop.output.tables import Column, layout
 from tests.conftest import Invoke
+from tests.lived_in import DEVICE
 
 WIDTHS = (40, 60, 80, 120)
 NOW = "2027-01-20T09:00"
@@ -66,6 +67,7 @@ def run(home: Path, args: list[str], columns: int = 120) -> Result:
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("PEERLOOP_HOME", str(home))
         patch.setenv("PEERLOOP_NOW", NOW)
+        patch.setenv("PEERLOOP_DEVICE", DEVICE)
         patch.setenv("COLUMNS", str(columns))
         patch.setenv("CALDAV_PASSWORD", "not-used")
         patch.setattr(prompts, "interactive", lambda: False)
@@ -159,7 +161,7 @@ def test_history_never_cuts_a_handle_or_a_word_of_the_journal(lived: Any, column
     entries = json.loads(run(home, ["history", "--all", "--json"]).stdout)
     shown = [{k: v for k, v in entry.items() if k not in ("kind", "trial_start")} for entry in entries]
     tokens = words(*shown)
-    assert "20261229-1.1" in tokens
+    assert "20261229-d9km0.1" in tokens
     assert EMAIL not in tokens
     assert_whole(tokens, result.stdout, columns)
 

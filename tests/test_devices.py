@@ -368,3 +368,13 @@ def test_doctor_fix_accepts_a_half_whose_rest_will_never_come(devices: Devices) 
     assert "fixed: accepted journal/2027.toml as it is, without the rest of its change" in fixed.stdout
     assert fixed.stdout.endswith(": healthy, 1 note\n")  # the journal names Ann Smith, the roster does not
     devices.ok("desktop", "log", "Bo Chen", now="2027-01-05T12:00")
+
+
+def test_a_copy_whose_file_is_gone_is_merged_not_deleted(devices: Devices) -> None:
+    """iCloud may leave `2027 2.toml` where `2027.toml` went missing: its entries become the year's."""
+    devices.ok("laptop", "log", "--win", "kept", now="2027-01-05T10:00")
+    year = devices.homes["laptop"] / "journal" / "2027.toml"
+    year.rename(year.with_name("2027 2.toml"))
+    devices.ok("laptop", "doctor", "--fix")
+    assert [e["win"] for e in devices.history("laptop")] == ["kept"]
+    assert sorted(p.name for p in year.parent.iterdir()) == ["2027.toml"]

@@ -32,10 +32,6 @@ class Merge(NamedTuple):
     """What the user must hear: records both devices changed, and what was kept of each."""
 
 
-def data_copies(store: Store) -> list[Copy]:
-    return [copy for copy in find_copies(store.home) if copy.of_data]
-
-
 def merge_copies(store: Store) -> Merge:
     """Merge every conflict copy into its file and delete it, in one transaction; delete copies of a device's
     own files. A copy that cannot be read stops the merge with nothing changed (one line: which, and why)."""
@@ -50,7 +46,10 @@ def merge_copies(store: Store) -> Merge:
             done.append(_merged(store, copy))
         if any(copy.original == store.roster_path for copy in copies):
             store.save_roster(roster, merged=True)
-        for year in store.journal_years():
+        copied = {
+            int(c.original.stem) for c in copies if c.of_data and c.original.parent == store.journal_dir
+        }
+        for year in sorted({*store.journal_years(), *copied}):  # a copy whose file is gone is merged too
             journal_year = merged = store.load_year(year)
             for copy in _of(copies, store.year_path(year)):
                 other = _read(copy, store.load_year, year, copy.path)

@@ -158,16 +158,14 @@ def ignore_lines(tool: str, home: str, device: str) -> list[str]:
         return [f"# peerloop: files that belong to one device (peerloop where --ignore {tool})", *patterns]
     import shlex
 
-    # Dropbox has no patterns: each file that stays is marked, once, on each device (the busy-time cache once
-    # it exists: an empty one would not parse). Short-lived files carry the device's id: ignored elsewhere.
-    lasting = [f"{LOCK_PREFIX}{device}", *SCRATCH]
+    # Dropbox has no patterns, and marks a file, not a name: only the lock stays the same file (every other
+    # file is replaced whole when it changes, and loses its mark). The records and temp files carry the
+    # device's id and are never acted on elsewhere; the caches hold nothing another device needs.
+    lock = shlex.quote(os.path.join(home, f"{LOCK_PREFIX}{device}"))
     mark = (
         "xattr -w com.dropbox.ignored 1" if sys.platform == "darwin" else "attr -s com.dropbox.ignored -V 1"
     )
-    lines = ["# peerloop: run once on each device (peerloop where --ignore dropbox)"]
-    for name in lasting:
-        path = shlex.quote(os.path.join(home, name))
-        lines.append(f"touch {path} && {mark} {path}")
-    lines += [f"{mark} {shlex.quote(os.path.join(home, name))}" for name in CACHE_FILES
-              if os.path.exists(os.path.join(home, name))]  # fmt: skip
-    return lines
+    return [
+        "# peerloop: run once on each device (peerloop where --ignore dropbox)",
+        f"touch {lock} && {mark} {lock}",
+    ]

@@ -316,7 +316,9 @@ def test_a_read_only_folder_with_a_left_commit_is_read_through_its_temp_files(ho
     assert (home / "roster.toml").read_text(encoding="utf-8") == "new"
 
 
-LOGGED = re.compile(r"^Logged (\w+) with (.+) on \w{3} (\d{4}-\d{2}-\d{2}) \((\d{8}-[0-9a-z]+)\)\.", re.MULTILINE)
+LOGGED = re.compile(
+    r"^Logged (\w+) with (.+) on \w{3} (\d{4}-\d{2}-\d{2}) \((\d{8}-[0-9a-z]+)\)\.", re.MULTILINE
+)
 
 
 KILLS = 200

@@ -56,6 +56,7 @@ class PeerloopGroup(TyperGroup):
                     f"peerloop: {tightened} was readable by others; it is now private to you (mode 700)."
                 )
         if command is not None and store is not None:
+            store.folder.passphrase = None  # what runs after a command never asks for the passphrase
             _after(command, store, options.current.stale_before)
         return result
 
@@ -166,6 +167,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "disconnect": ("connections", "disconnect"),
     "where": ("data", "where"),
     "doctor": ("data", "doctor"),
+    "encrypt": ("encryption", "encrypt"),
+    "decrypt": ("encryption", "decrypt"),
 }
 """Every command, in the order `peerloop --help` lists them: name -> (module in peerloop.commands, function)."""
 

@@ -52,6 +52,15 @@ def ask(question: str, parse: Callable[[str], T], flag: str, default: str | None
             sys.stderr.write(f"  {error}\n")
 
 
+def ask_secret(question: str) -> str:
+    """A passphrase, not echoed on a real terminal; only called on a terminal."""
+    if sys.stdin.isatty():
+        import getpass
+
+        return getpass.getpass(f"{question}: ", stream=sys.stderr)
+    return _read_line(f"{question}: ")
+
+
 def ask_optional(question: str, parse: Callable[[str], T], default: str | None = None) -> T | None:
     """Ask a question that Enter skips; only called on a terminal."""
     shown = f" [{safe(default)}]" if default else ""

@@ -18,6 +18,13 @@ that the next process to take the lock rolls forward, so every command sees all 
 SIGINT and SIGTERM are held from step 1 to the end of step 3. Any read that finds a record first takes
 the lock (which rolls it forward), so even a read-only command never sees half a change.
 
+A change may also remove files (`encrypt` replaces `roster.toml` by `roster.toml.age`): the record names
+them too, and they are removed after the renames.
+
+In an encrypted folder (`encryption.toml` exists) the files with notes are age files: `read` opens them and
+`commit` seals them before anything is written, with the folder's key (`store.sealed`), unlocked the first
+time one is touched.
+
 `_PEERLOOP_FAULT` (tests only) sends the process a signal at a named step of a commit: see
 `store.interrupts.Fault`.
 """
@@ -32,7 +39,7 @@ import stat
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from peerloop import clock
 from peerloop.errors import DataFileError, Interrupted, StorageError
@@ -48,6 +55,9 @@ from peerloop.store.atomic import (
 from peerloop.store.interrupts import held_signals, interrupt_waiting
 from peerloop.store.interrupts import step as _step
 
+if TYPE_CHECKING:
+    from peerloop.store.sealed import Encryption, Key, PassphraseSource
+
 ROSTER_FILE = "roster.toml"
 CALENDAR_FILE = "calendar.toml"
 CONNECTIONS_FILE = "connections.toml"
@@ -56,15 +66,23 @@ JOURNAL_DIR = "journal"
 LOCK_FILE = ".lock"
 COMMIT_FILE = ".commit"
 PENDING_FILE = ".pending"
+ENCRYPTION_FILE = "encryption.toml"
+KEY_FILE = "key.age"
+SEALED = ".age"
+"""The ending of an encrypted file: `roster.toml.age`, `journal/2027.toml.age`."""
 DEFAULT_LOCK_TIMEOUT = 10.0
 MAX_FILE_BYTES = 16 * 1024 * 1024
 """A data file is a few KB a year; anything this big is not one of ours (and would be slow to parse)."""
 
-_JOURNAL_NAME = re.compile(r"^(\d{4})\.toml$")
+_JOURNAL_NAME = re.compile(r"^(\d{4})\.toml(\.age)?$")
 _OLD_COPY = re.compile(r"^\..+\.toml\.cache(\.\d+-\d+(-\d+)?\.tmp)?$")
-_DATA_NAME = r"(?:roster|calendar|connections|busy)\.toml|journal/\d{4}\.toml"
-_RECORD_LINE = re.compile(rf"^(?:journal/)?\.[^/\t]+\.tmp\t(?:{_DATA_NAME})$")
-"""A record line: a temp file beside its target, and the target one of the data files (nothing else)."""
+_DATA_NAME = (
+    r"(?:roster|calendar|connections|busy|encryption)\.toml|journal/\d{4}\.toml"
+    r"|roster\.toml\.age|journal/\d{4}\.toml\.age|key\.age"
+)
+_RECORD_LINE = re.compile(rf"^(?:(?:journal/)?\.[^/\t]+\.tmp|-)\t(?:{_DATA_NAME})$")
+"""A record line: a temp file beside its target (or `-`: the target is removed), and the target one of the
+data files (nothing else)."""
 
 unsent: list[str] = []
 """What a killed process was sending when it stopped, whose change this process dropped (the CLI says so)."""
@@ -86,10 +104,17 @@ class Folder:
         """False for `doctor` without --fix: nothing is written (no cache either), and reads see a committed
         change through its temp files."""
         self._overlay: dict[Path, Path] = {}
+        self._gone: set[Path] = set()
+        self.passphrase: PassphraseSource | None = None
+        """Where the passphrase comes from when the key is needed (None: the environment only, as a shell
+        prompt and a reminder may use it); the command layer sets one that may ask."""
+        self._key: Key | None = None
+        self._resealing: tuple[Encryption | None, Key | None] | None = None
+        """Inside a change that encrypts, re-keys or decrypts the folder: its new encryption and key."""
 
     @property
     def roster_path(self) -> Path:
-        return self.home / ROSTER_FILE
+        return self.home / (ROSTER_FILE + SEALED if self.sealed() else ROSTER_FILE)
 
     @property
     def calendar_path(self) -> Path:
@@ -119,18 +144,82 @@ class Folder:
     def pending_path(self) -> Path:
         return self.home / PENDING_FILE
 
+    @property
+    def encryption_path(self) -> Path:
+        return self.home / ENCRYPTION_FILE
+
+    @property
+    def key_path(self) -> Path:
+        return self.home / KEY_FILE
+
     def year_path(self, year: int) -> Path:
-        return self.journal_dir / f"{year:04d}.toml"
+        return self.journal_dir / (f"{year:04d}.toml" + (SEALED if self.sealed() else ""))
 
     def journal_years(self) -> list[int]:
         """The years that have a journal file, oldest first (a directory listing: no file is read)."""
+        sealed = self.sealed()
+        return sorted(int(match[1]) for name in self._journal_names() if (match := _JOURNAL_NAME.match(name))
+                      and bool(match[2]) == sealed)  # fmt: skip
+
+    def _journal_names(self) -> set[str]:
         try:
-            names = os.listdir(self.journal_dir)
+            names = set(os.listdir(self.journal_dir))
         except FileNotFoundError:
-            return []
+            names = set()
         except NotADirectoryError:
             raise DataFileError(f"{self.journal_dir} is not a folder; move it away and try again") from None
-        return sorted(int(match[1]) for name in names if (match := _JOURNAL_NAME.match(name)))
+        names |= {target.name for target in self._overlay if target.parent == self.journal_dir}
+        return names - {target.name for target in self._gone if target.parent == self.journal_dir}
+
+    # --- encryption ------------------------------------------------------------------------------------
+
+    def sealed(self) -> bool:
+        """Whether the files with notes are age files: `encryption.toml` exists (once a change a killed
+        process left is finished, or read through, so the answer is that of the whole change or none)."""
+        if self._resealing is not None:
+            return self._resealing[0] is not None
+        if not self._locked and os.path.lexists(self.commit_path):
+            self._settle()
+        path = self.encryption_path
+        return path in self._overlay or (path not in self._gone and os.path.lexists(path))
+
+    def key(self) -> Key:
+        """The folder's key, unlocked once per process (the passphrase is asked for, or derived, only once)."""
+        if self._resealing is not None:
+            assert self._resealing[1] is not None, "a clear folder has no key"
+            return self._resealing[1]
+        if self._key is None:
+            from peerloop.store import sealed
+
+            self._key = sealed.unlock(self.encryption(), self.passphrase or sealed.from_environment, self.home)
+        return self._key
+
+    def encryption(self) -> Encryption:
+        from peerloop.store import sealed
+
+        text = self.read(self.encryption_path)
+        if text is None:
+            raise DataFileError(f"{self.encryption_path} is missing; restore it from a backup")
+        return sealed.encryption_from_toml(text, self.encryption_path)
+
+    def reseal(self, encryption: Encryption | None, key: Key | None) -> None:
+        """Inside a change: the paths and the key its files are written with are the new encryption's."""
+        self._resealing = (encryption, key)
+
+    def end_reseal(self, landed: bool) -> None:
+        """After the change: its key is the folder's if it landed, else nothing changed."""
+        if self._resealing is not None and landed:
+            self._key = self._resealing[1]
+        self._resealing = None
+
+    def other_copies(self) -> list[Path]:
+        """Data files in the other form than the folder's: a clear `roster.toml` beside `roster.toml.age` in an
+        encrypted folder (a copy of notes left unencrypted), or an age file in a clear one. Never read."""
+        sealed = self.sealed()
+        found = [self.home / (ROSTER_FILE if sealed else ROSTER_FILE + SEALED)]
+        found += [self.journal_dir / name for name in sorted(self._journal_names())
+                  if (match := _JOURNAL_NAME.match(name)) and bool(match[2]) != sealed]  # fmt: skip
+        return [path for path in found if os.path.lexists(path)]
 
     def old_copies(self) -> list[Path]:
         """Parsed copies an older peerloop kept beside big files (`journal/.2026.toml.cache`): never read, as
@@ -146,6 +235,7 @@ class Folder:
         from peerloop.store.home import names_a_data_file
 
         data = [self.roster_path, self.calendar_path, self.connections_path, self.busy_path]
+        data += [self.encryption_path, self.key_path]
         return names_a_data_file(
             self.home, path, lambda: data + [self.year_path(y) for y in self.journal_years()]
         )
@@ -161,6 +251,8 @@ class Folder:
         """
         if path != self.commit_path and not self._locked and os.path.lexists(self.commit_path):
             self._settle()
+        if path in self._gone:
+            return None
         source = self._overlay.get(path, path)
         try:
             fd = os.open(source, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
@@ -197,6 +289,8 @@ class Folder:
             raise DataFileError(f"cannot read {path}: {error.strerror}") from None
         finally:
             os.close(fd)
+        if path.name.endswith(SEALED) and path != self.key_path:
+            raw = self.key().open(raw, path)
         try:
             return raw.decode("utf-8")
         except UnicodeDecodeError as error:
@@ -214,7 +308,9 @@ class Folder:
                     return
             except StorageError:
                 pass
-        self._overlay = {target: temp for temp, target in self.pending() or [] if temp.exists()}
+        pairs = self.pending() or []
+        self._overlay = {target: temp for temp, target in pairs if temp is not None and temp.exists()}
+        self._gone = {target for temp, target in pairs if temp is None}
 
     # --- locking ---------------------------------------------------------------------------------------
 
@@ -260,9 +356,9 @@ class Folder:
 
     # --- transactions ----------------------------------------------------------------------------------
 
-    def pending(self, record: Path | None = None) -> list[tuple[Path, Path]] | None:
+    def pending(self, record: Path | None = None) -> list[tuple[Path | None, Path]] | None:
         """The (temp file, target) pairs of a committed transaction not yet finished (or of the change waiting
-        for the outside world, with `record` the pending record), or None."""
+        for the outside world, with `record` the pending record), or None; a target to remove has no temp."""
         record = record or self.commit_path
         text = self.read(record)
         if text is None:
@@ -272,14 +368,15 @@ class Folder:
             if not line or line.startswith("#"):
                 continue
             temp, _, target = line.partition("\t")
-            if not _RECORD_LINE.match(f"{temp}\t{target}") or not temp.startswith(
+            beside = temp == "-" or temp.startswith(
                 os.path.join(os.path.dirname(target), f".{os.path.basename(target)}.")
-            ):
+            )
+            if not _RECORD_LINE.match(f"{temp}\t{target}") or not beside:
                 raise DataFileError(
                     f"{record} is damaged (it names {line[:80]!r}); "
                     "restore the data folder from a backup, or delete it to drop the unfinished change"
                 )
-            pairs.append((self.home / temp, self.home / target))
+            pairs.append((None if temp == "-" else self.home / temp, self.home / target))
         return pairs
 
     def sending(self) -> str | None:
@@ -297,8 +394,9 @@ class Folder:
         if what is None:
             return
         for temp, _ in self.pending(self.pending_path) or []:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(temp)
+            if temp is not None:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(temp)
         try:
             os.unlink(self.pending_path)
             fsync_dir(self.home)
@@ -314,8 +412,14 @@ class Folder:
         finished = []
         try:
             for temp, target in pairs:
-                if os.path.lexists(temp):
+                if temp is not None and os.path.lexists(temp):
                     os.replace(temp, target)
+                    fsync_dir(target.parent)
+                    finished.append(target)
+                    _step("roll")
+            for temp, target in pairs:
+                if temp is None and os.path.lexists(target):
+                    os.unlink(target)
                     fsync_dir(target.parent)
                     finished.append(target)
                     _step("roll")
@@ -325,36 +429,42 @@ class Folder:
             raise StorageError(
                 f"could not finish the interrupted change recorded in {self.commit_path}: {write_reason(error)}"
             ) from None
-        self._overlay = {}
+        self._overlay, self._gone = {}, set()
+        if finished:
+            self._key = None  # the change finished may have encrypted or re-keyed the folder
         return finished
 
-    def commit(self, files: dict[Path, str], sending: Sending | None = None) -> None:
-        """Replace every file in `files` as one transaction (call under the lock). With `sending`, the change
-        waits for it: the mail is handed over after the files are prepared, and the change happens only
-        once it was accepted; if it fails, or is interrupted, nothing changes."""
-        if not files:
+    def commit(
+        self, files: dict[Path, str | bytes], sending: Sending | None = None, removed: frozenset[Path] = frozenset()
+    ) -> None:
+        """Replace every file in `files` and remove every file in `removed` as one transaction (call under the
+        lock). A text for an age file is sealed first: no clear copy of it is ever written. With `sending`,
+        the change waits for it: the mail is handed over after the files are prepared, and the change
+        happens only once it was accepted; if it fails, or is interrupted, nothing changes."""
+        if not files and not removed:
             if sending is not None:
                 sending.send()
             return
-        for path in files:
+        for path in [*files, *removed]:
             if not self.contains(path.parent):
                 raise StorageError(f"refusing to write {path}: it is outside the data folder {self.home}")
-        first = next(iter(files))
+        first = next(iter([*files, *removed]))
         clock.pinned()  # a bad PEERLOOP_NOW is refused here at the latest, never after the change
+        data = {path: self._bytes(path, content) for path, content in files.items()}
         _step("begin")
         prepared: list[tuple[str, Path]] = []
         # Signals are held through a mail's sending too: once a server accepted it, the change must land,
         # so a Ctrl-C then waits for the commit (at most the mail's timeout) and is said after it.
         with held_signals():
             try:
-                for path, text in files.items():
+                for path, raw in data.items():
                     ensure_private_dir(path.parent, self.tightened)
-                    prepared.append((write_temp(path, text.encode("utf-8")), path))
+                    prepared.append((write_temp(path, raw), path))
                     _step("temp")
                 record = "".join(
                     f"{os.path.relpath(temp, self.home)}\t{os.path.relpath(path, self.home)}\n"
                     for temp, path in prepared
-                )
+                ) + "".join(f"-\t{os.path.relpath(path, self.home)}\n" for path in sorted(removed))
                 header = "# peerloop commit record\n"
                 if sending is not None:
                     header += f"# sending: {sending.what}\n"
@@ -379,12 +489,17 @@ class Folder:
                 raise
         with held_signals():
             _step("record")
-            committed.extend(files)
+            committed.extend([*files, *removed])
             try:
                 for temp_name, path in prepared:
                     os.replace(temp_name, path)
                     fsync_dir(path.parent)
                     _step("rename")
+                for path in sorted(removed):
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(path)
+                    fsync_dir(path.parent)
+                    _step("remove")
                 os.unlink(self.commit_path)
                 fsync_dir(self.home)
                 _step("done")
@@ -396,6 +511,14 @@ class Folder:
                     f"could not finish writing {first}: {write_reason(error)}. The change is saved and the next peerloop "
                     "command finishes it (or run `peerloop doctor --fix`)"
                 ) from None
+
+
+    def _bytes(self, path: Path, content: str | bytes) -> bytes:
+        """What is written to `path`: an age file's text sealed with the folder's key (or the new one)."""
+        if isinstance(content, bytes):
+            return content
+        raw = content.encode("utf-8")
+        return self.key().seal(raw) if path.name.endswith(SEALED) else raw
 
 
 class Sending(NamedTuple):

@@ -22,6 +22,7 @@ from peerloop.store.folder import DEFAULT_LOCK_TIMEOUT, Folder, Sending, file_ve
 
 if TYPE_CHECKING:
     from peerloop.core.connections import Connections
+    from peerloop.store.sealed import Encryption, Key
 
 T = TypeVar("T")
 LOCK_TIMEOUT_ENV = "PEERLOOP_LOCK_TIMEOUT"
@@ -41,7 +42,8 @@ class Store:
     def __init__(self, home: Path, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> None:
         self.folder = Folder(home, lock_timeout)
         self._cache: dict[Path, tuple[tuple[int, ...], Any]] = {}
-        self._staged: dict[Path, str] | None = None
+        self._staged: dict[Path, str | bytes] | None = None
+        self._removed: set[Path] = set()
         self._sending: Sending | None = None
 
     # --- where -----------------------------------------------------------------------------------------
@@ -148,13 +150,18 @@ class Store:
             return
         with self.folder.locked():
             self._cache.clear()
-            self._staged, self._sending = {}, None
+            self._staged, self._removed, self._sending = {}, set(), None
+            landed = False
             try:
-                yield
-                staged, sending = self._staged, self._sending
+                try:
+                    yield
+                    staged, removed, sending = self._staged, self._removed, self._sending
+                finally:
+                    self._staged, self._removed, self._sending = None, set(), None
+                self.folder.commit(staged, sending, frozenset(removed))
+                landed = True
             finally:
-                self._staged, self._sending = None, None
-            self.folder.commit(staged, sending)
+                self.folder.end_reseal(landed)
             self._cache.clear()
 
     def send_on_commit(self, sending: Sending) -> None:
@@ -165,6 +172,36 @@ class Store:
 
     def locked(self) -> contextlib.AbstractContextManager[None]:
         return self.folder.locked()
+
+    def reseal(
+        self, encryption: Encryption | None, key: Key | None, key_file: bytes | None = None
+    ) -> list[Path]:
+        """Inside `change()`, before anything is saved: every file with notes rewritten under the new
+        encryption (None: in clear) with `encryption.toml` and `key.age`, the old forms removed, as one
+        transaction. Later saves in the same change are written the new way. Returns the files with notes."""
+        assert self._staged == {}, "reseal comes first inside store.change()"
+        years = self.journal_years()
+        old = [self.roster_path, *(self.year_path(year) for year in years)]
+        texts = [self.folder.read(path) for path in old]  # opened with the current key, if any
+        self.folder.reseal(encryption, key)
+        new = [self.roster_path, *(self.year_path(year) for year in years)]
+        written = []
+        for before, after, text in zip(old, new, texts, strict=True):
+            if text is None:
+                continue
+            self._staged[after] = text
+            written.append(after)
+            if after != before:
+                self._removed.add(before)
+        from peerloop.store.sealed import encryption_text
+
+        for path, content in ((self.folder.encryption_path, encryption and encryption_text(encryption)),
+                              (self.folder.key_path, key_file)):  # fmt: skip
+            if content:
+                self._staged[path] = content
+            elif os.path.lexists(path):
+                self._removed.add(path)
+        return written
 
     def _save(self, path: Path, text: str) -> None:
         if self._staged is None:

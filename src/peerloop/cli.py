@@ -56,7 +56,7 @@ class PeerloopGroup(TyperGroup):
                     f"peerloop: {tightened} was readable by others; it is now private to you (mode 700)."
                 )
         if command is not None and store is not None:
-            store.folder.passphrase = None  # what runs after a command never asks for the passphrase
+            store.folder.seal.passphrase = None  # what runs after a command never asks for the passphrase
             _after(command, store, options.current.stale_before)
         return result
 

@@ -49,7 +49,7 @@ def store() -> Store:
     """The invocation's data folder (one Store per invocation, so reads are cached across the command)."""
     if current.store is None:
         current.store = open_store(current.home)
-        current.store.folder.passphrase = passphrase
+        current.store.folder.seal.passphrase = passphrase
     return current.store
 
 
@@ -62,7 +62,7 @@ def passphrase(encryption: Encryption) -> str:
 
     if os.environ.get(PASSPHRASE_ENV):
         return os.environ[PASSPHRASE_ENV]
-    if encryption.source.given:
+    if encryption.source is not None and encryption.source.given:
         from peerloop.connect.secrets import password
 
         return password(encryption.source, KEYRING_USER)
@@ -92,7 +92,9 @@ PassphraseEnv = Annotated[
 ]
 PassphraseKeyring = Annotated[
     bool,
-    typer.Option("--keyring", help="Take the passphrase from the system keyring (service peerloop, user journal)."),
+    typer.Option(
+        "--keyring", help="Take the passphrase from the system keyring (service peerloop, user journal)."
+    ),
 ]
 IdentityFile = Annotated[
     Path | None,
@@ -121,14 +123,18 @@ def new_key(
     if len(given) > 1:
         raise InputError(f"{given[0]} and {given[1]} do not go together: give one source of the key")
     if env is not None and not env.replace("_", "").isalnum():
-        raise InputError(f"--passphrase-env {env!r}: give the name of an environment variable, e.g. JOURNAL_KEY")
+        raise InputError(
+            f"--passphrase-env {env!r}: give the name of an environment variable, e.g. JOURNAL_KEY"
+        )
     if identity is not None:
         path = identity.expanduser().absolute()
         if store.folder.contains(path):
-            raise InputError(f"--identity {identity}: the key must not live in the data folder; keep it elsewhere")
+            raise InputError(
+                f"--identity {identity}: the key must not live in the data folder; keep it elsewhere"
+            )
         return encryption.identity_file_key(path)
     if store.folder.sealed():
-        store.folder.key()  # the current key first: a wrong passphrase stops here, before a new one is asked
+        store.folder.seal.key()  # the current key first: a wrong passphrase stops here, before a new one is asked
     source = PasswordSource(command=command, env=env, keyring=keyring)
     variable = "PEERLOOP_NEW_PASSPHRASE" if store.folder.sealed() else PASSPHRASE_ENV
     if source.given:
@@ -146,7 +152,9 @@ def new_key(
             f"give the new passphrase: set {variable}, give --passphrase-command CMD, or run on a terminal"
         )
     if not source.given and store.folder.sealed():
-        source = store.folder.encryption().source  # a new passphrase, from where the old one came
+        source = (
+            store.folder.seal.encryption().source or source
+        )  # a new passphrase, from where the old one came
     return encryption.passphrase_key(chosen, source)
 
 

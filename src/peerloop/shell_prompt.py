@@ -6,6 +6,9 @@ computed from: a CRC-32 of every data file it read (so a file replaced with the 
 still noticed), and the moment it stops being true (the local midnight that makes the meeting overdue,
 starts a new week, or makes the review due). While those hold, printing it costs a few small reads and no
 imports beyond `os`, `time` and `zlib`. What it prints is made inert: no byte a terminal would obey.
+
+In an encrypted folder the line is "locked" unless the passphrase is in the environment (a prompt never
+asks, nor runs a password command), and no cache is kept: the line names a peer.
 """
 
 from __future__ import annotations
@@ -61,6 +64,14 @@ def cached_line(home: str) -> str | None:
     return safe(lines[2][len("line ") :])
 
 
+def forget(home: str) -> None:
+    """Drop the cache (a folder just encrypted keeps none: the line names a peer)."""
+    import contextlib
+
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(os.path.join(home, CACHE_FILE))
+
+
 def print_line(home: str | None) -> int:
     """`status --line` before Typer: the line (or nothing), exit 0; a problem is one error line, reported by
     the one place every command's failures go through (imported only then: the prompt stays lean)."""
@@ -95,7 +106,7 @@ def _recompute(folder: str) -> str:
     from pathlib import Path
 
     from peerloop import clock
-    from peerloop.errors import NotSetUpError, StorageError
+    from peerloop.errors import LockedError, NotSetUpError, StorageError
     from peerloop.inert import safe
     from peerloop.store.atomic import replace_atomically
     from peerloop.store.records import open_store
@@ -108,10 +119,12 @@ def _recompute(folder: str) -> str:
         status = load_status(store)
     except NotSetUpError:
         return ""
+    except LockedError:
+        return "locked"
     now = clock.now(status.settings.timezone)
     line, until = line_for(status, now)
     line = safe(line)
-    if not os.environ.get(NOW_ENV) and store.home.is_dir():
+    if not os.environ.get(NOW_ENV) and store.home.is_dir() and not store.folder.sealed():
         oldest = min([status.settings.trial_start.year, *(peer.added.year for peer in status.roster.peers)])
         watched = [store.roster_path, *(store.year_path(year) for year in range(oldest, now.year + 1))]
         lines = [

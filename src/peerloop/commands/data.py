@@ -26,9 +26,16 @@ SOURCES = {
 
 def data_files(store: Store) -> list[tuple[str, Path, str, str]]:
     """(name in the folder, path, what it holds, what writes it) for each data file; journal years that exist."""
-    files = [("roster.toml", store.roster_path, "your settings and peers", "`peerloop init`")]
+    sealed = store.folder.sealed()
+    files = [(store.roster_path.name, store.roster_path, "your settings and peers", "`peerloop init`")]
     for year in store.journal_years():
-        files.append((f"journal/{year:04d}.toml", store.year_path(year), f"the journal of {year}", ""))
+        name = store.year_path(year).name
+        files.append((f"journal/{name}", store.year_path(year), f"the journal of {year}", ""))
+    if sealed:
+        files.append(("encryption.toml", store.folder.encryption_path, "how the files above are encrypted "
+                      "(no key)", "`peerloop encrypt`"))  # fmt: skip
+        files.append(("key.age", store.folder.key_path, "the key, for the `age` tool (opened by your passphrase)",
+                      "`peerloop encrypt` with a passphrase"))  # fmt: skip
     files.append(
         (
             "calendar.toml",
@@ -90,7 +97,8 @@ def where(json: options.JsonOption = False) -> None:
         for name, path, holds, maker in files
     ]
     if not store.journal_years():
-        rows.insert(1, ("journal/YYYY.toml", "none yet: `peerloop log` writes one per year"))
+        name = "journal/YYYY.toml" + (".age" if store.folder.sealed() else "")
+        rows.insert(1, (name, "none yet: `peerloop log` writes one per year"))
     width = max(len(name) for name, _ in rows)
     for name, holds in rows:
         text.out(f"  {name.ljust(width)}  {holds}")
@@ -129,7 +137,9 @@ def doctor(
         findings = check_all(store)
     repaired = repair(store) if fix and store.home.is_dir() and any(f.fixable for f in findings) else []
     if repaired:
-        findings = check_all(Store(store.home))
+        again = Store(store.home)
+        store.folder.seal.share(again.folder.seal)
+        findings = check_all(again)
     problems = [f for f in findings if f.level == "problem"]
     notes = len(findings) - len(problems)
     if json:

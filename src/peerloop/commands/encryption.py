@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from peerloop import options
+from peerloop import options, shell_prompt
 from peerloop.inert import safe
 from peerloop.output import text
 
@@ -43,10 +43,12 @@ def encrypt(
     again = store.folder.sealed()
     new = options.new_key(store, passphrase_command, passphrase_env, keyring, identity)
     written = encrypt_files(store, new)
-    _forget_status_line(store)
+    shell_prompt.forget(str(store.home))
     text.out(("Encrypted anew: " if again else "Encrypted: ") + _names(store, written))
     if new.key_file is not None:
-        text.out(f"The key for the `age` tool is in {safe(str(store.folder.key_path))} (opened by your passphrase).")
+        text.out(
+            f"The key for the `age` tool is in {safe(str(store.folder.key_path))} (opened by your passphrase)."
+        )
 
 
 def decrypt() -> None:
@@ -65,10 +67,3 @@ def decrypt() -> None:
 
 def _names(store: Store, paths: list[Path]) -> str:
     return ", ".join(safe(str(path.relative_to(store.home))) for path in paths) or "nothing yet"
-
-
-def _forget_status_line(store: Store) -> None:
-    """The prompt line's cache names a peer: an encrypted folder keeps none (shell_prompt)."""
-    from peerloop.shell_prompt import CACHE_FILE
-
-    (store.home / CACHE_FILE).unlink(missing_ok=True)

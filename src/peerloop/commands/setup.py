@@ -105,7 +105,9 @@ def init(
     ] = False,
     encrypt: Annotated[
         bool,
-        typer.Option("--encrypt", help="Keep the roster and the journal encrypted (age files; see `peerloop encrypt`)."),
+        typer.Option(
+            "--encrypt", help="Keep the roster and the journal encrypted (age files; see `peerloop encrypt`)."
+        ),
     ] = False,
     passphrase_command: options.PassphraseCommand = None,
     passphrase_env: options.PassphraseEnv = None,
@@ -163,6 +165,10 @@ def init(
         if new_key is not None:  # the same change encrypts every file
             store.reseal(new_key.encryption, new_key.key, new_key.key_file)
         store.save_roster(updated)
+    if new_key is not None:
+        from peerloop import shell_prompt
+
+        shell_prompt.forget(str(store.home))
     text.out(("Updated" if before else "Saved") + f" your settings in {store.roster_path}")
     for line in settings_lines(settings):
         text.out("  " + line)

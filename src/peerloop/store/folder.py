@@ -39,7 +39,7 @@ import stat
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import NamedTuple
 
 from peerloop import clock
 from peerloop.errors import DataFileError, Interrupted, StorageError
@@ -54,28 +54,13 @@ from peerloop.store.atomic import (
 )
 from peerloop.store.interrupts import held_signals, interrupt_waiting
 from peerloop.store.interrupts import step as _step
+from peerloop.store.layout import SEALED, Layout
+from peerloop.store.sealed import Seal
 
-if TYPE_CHECKING:
-    from peerloop.store.sealed import Encryption, Key, PassphraseSource
-
-ROSTER_FILE = "roster.toml"
-CALENDAR_FILE = "calendar.toml"
-CONNECTIONS_FILE = "connections.toml"
-BUSY_FILE = "busy.toml"
-JOURNAL_DIR = "journal"
-LOCK_FILE = ".lock"
-COMMIT_FILE = ".commit"
-PENDING_FILE = ".pending"
-ENCRYPTION_FILE = "encryption.toml"
-KEY_FILE = "key.age"
-SEALED = ".age"
-"""The ending of an encrypted file: `roster.toml.age`, `journal/2027.toml.age`."""
 DEFAULT_LOCK_TIMEOUT = 10.0
 MAX_FILE_BYTES = 16 * 1024 * 1024
 """A data file is a few KB a year; anything this big is not one of ours (and would be slow to parse)."""
 
-_JOURNAL_NAME = re.compile(r"^(\d{4})\.toml(\.age)?$")
-_OLD_COPY = re.compile(r"^\..+\.toml\.cache(\.\d+-\d+(-\d+)?\.tmp)?$")
 _DATA_NAME = (
     r"(?:roster|calendar|connections|busy|encryption)\.toml|journal/\d{4}\.toml"
     r"|roster\.toml\.age|journal/\d{4}\.toml\.age|key\.age"
@@ -91,7 +76,7 @@ committed: list[Path] = []
 """The files this process committed (the CLI reads it: after a commit, an error must not say 'nothing changed')."""
 
 
-class Folder:
+class Folder(Layout):
     """One peerloop data folder, as files."""
 
     def __init__(self, home: Path, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> None:
@@ -105,140 +90,18 @@ class Folder:
         change through its temp files."""
         self._overlay: dict[Path, Path] = {}
         self._gone: set[Path] = set()
-        self.passphrase: PassphraseSource | None = None
-        """Where the passphrase comes from when the key is needed (None: the environment only, as a shell
-        prompt and a reminder may use it); the command layer sets one that may ask."""
-        self._key: Key | None = None
-        self._resealing: tuple[Encryption | None, Key | None] | None = None
-        """Inside a change that encrypts, re-keys or decrypts the folder: its new encryption and key."""
-
-    @property
-    def roster_path(self) -> Path:
-        return self.home / (ROSTER_FILE + SEALED if self.sealed() else ROSTER_FILE)
-
-    @property
-    def calendar_path(self) -> Path:
-        return self.home / CALENDAR_FILE
-
-    @property
-    def connections_path(self) -> Path:
-        return self.home / CONNECTIONS_FILE
-
-    @property
-    def busy_path(self) -> Path:
-        return self.home / BUSY_FILE
-
-    @property
-    def journal_dir(self) -> Path:
-        return self.home / JOURNAL_DIR
-
-    @property
-    def lock_path(self) -> Path:
-        return self.home / LOCK_FILE
-
-    @property
-    def commit_path(self) -> Path:
-        return self.home / COMMIT_FILE
-
-    @property
-    def pending_path(self) -> Path:
-        return self.home / PENDING_FILE
-
-    @property
-    def encryption_path(self) -> Path:
-        return self.home / ENCRYPTION_FILE
-
-    @property
-    def key_path(self) -> Path:
-        return self.home / KEY_FILE
-
-    def year_path(self, year: int) -> Path:
-        return self.journal_dir / (f"{year:04d}.toml" + (SEALED if self.sealed() else ""))
-
-    def journal_years(self) -> list[int]:
-        """The years that have a journal file, oldest first (a directory listing: no file is read)."""
-        sealed = self.sealed()
-        return sorted(int(match[1]) for name in self._journal_names() if (match := _JOURNAL_NAME.match(name))
-                      and bool(match[2]) == sealed)  # fmt: skip
-
-    def _journal_names(self) -> set[str]:
-        try:
-            names = set(os.listdir(self.journal_dir))
-        except FileNotFoundError:
-            names = set()
-        except NotADirectoryError:
-            raise DataFileError(f"{self.journal_dir} is not a folder; move it away and try again") from None
-        names |= {target.name for target in self._overlay if target.parent == self.journal_dir}
-        return names - {target.name for target in self._gone if target.parent == self.journal_dir}
-
-    # --- encryption ------------------------------------------------------------------------------------
+        self.seal = Seal(self)
+        """The folder's key (store.sealed)."""
 
     def sealed(self) -> bool:
         """Whether the files with notes are age files: `encryption.toml` exists (once a change a killed
         process left is finished, or read through, so the answer is that of the whole change or none)."""
-        if self._resealing is not None:
-            return self._resealing[0] is not None
+        if self.seal.staged is not None:
+            return self.seal.staged[0] is not None
         if not self._locked and os.path.lexists(self.commit_path):
             self._settle()
         path = self.encryption_path
         return path in self._overlay or (path not in self._gone and os.path.lexists(path))
-
-    def key(self) -> Key:
-        """The folder's key, unlocked once per process (the passphrase is asked for, or derived, only once)."""
-        if self._resealing is not None:
-            assert self._resealing[1] is not None, "a clear folder has no key"
-            return self._resealing[1]
-        if self._key is None:
-            from peerloop.store import sealed
-
-            self._key = sealed.unlock(self.encryption(), self.passphrase or sealed.from_environment, self.home)
-        return self._key
-
-    def encryption(self) -> Encryption:
-        from peerloop.store import sealed
-
-        text = self.read(self.encryption_path)
-        if text is None:
-            raise DataFileError(f"{self.encryption_path} is missing; restore it from a backup")
-        return sealed.encryption_from_toml(text, self.encryption_path)
-
-    def reseal(self, encryption: Encryption | None, key: Key | None) -> None:
-        """Inside a change: the paths and the key its files are written with are the new encryption's."""
-        self._resealing = (encryption, key)
-
-    def end_reseal(self, landed: bool) -> None:
-        """After the change: its key is the folder's if it landed, else nothing changed."""
-        if self._resealing is not None and landed:
-            self._key = self._resealing[1]
-        self._resealing = None
-
-    def other_copies(self) -> list[Path]:
-        """Data files in the other form than the folder's: a clear `roster.toml` beside `roster.toml.age` in an
-        encrypted folder (a copy of notes left unencrypted), or an age file in a clear one. Never read."""
-        sealed = self.sealed()
-        found = [self.home / (ROSTER_FILE if sealed else ROSTER_FILE + SEALED)]
-        found += [self.journal_dir / name for name in sorted(self._journal_names())
-                  if (match := _JOURNAL_NAME.match(name)) and bool(match[2]) != sealed]  # fmt: skip
-        return [path for path in found if os.path.lexists(path)]
-
-    def old_copies(self) -> list[Path]:
-        """Parsed copies an older peerloop kept beside big files (`journal/.2026.toml.cache`): never read, as
-        they may hold what a file said before a change; each write deletes them, `doctor` reports them."""
-        found: list[Path] = []
-        for folder in (self.home, self.journal_dir):
-            with contextlib.suppress(OSError):
-                found += [folder / name for name in sorted(os.listdir(folder)) if _OLD_COPY.match(name)]
-        return found
-
-    def contains(self, path: Path) -> bool:
-        """Whether `path` lies inside the data folder or is one of its files (a second name counts)."""
-        from peerloop.store.home import names_a_data_file
-
-        data = [self.roster_path, self.calendar_path, self.connections_path, self.busy_path]
-        data += [self.encryption_path, self.key_path]
-        return names_a_data_file(
-            self.home, path, lambda: data + [self.year_path(y) for y in self.journal_years()]
-        )
 
     # --- reading ---------------------------------------------------------------------------------------
 
@@ -247,8 +110,24 @@ class Folder:
 
         Only a regular file is read: a link, a FIFO (which would hang), a device or a folder is refused
         with one line, as is a file too big to be ours or one that is not UTF-8. A commit record left by a
-        killed process is rolled forward first, so what is read is the whole change or none of it.
+        killed process is rolled forward first, so what is read is the whole change or none of it. An age
+        file is opened with the folder's key.
         """
+        raw = self.read_bytes(path)
+        if raw is None:
+            return None
+        if path.name.endswith(SEALED) and path != self.key_path:
+            raw = self.seal.key().open(raw, path)
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError as error:
+            line = raw[: error.start].count(b"\n") + 1
+            raise DataFileError(
+                f"{path} line {line}: not UTF-8 text (damaged?); restore it from a backup or fix it by hand"
+            ) from None
+
+    def read_bytes(self, path: Path) -> bytes | None:
+        """The file's bytes as they are on disk (an age file stays sealed), with `read`'s checks."""
         if path != self.commit_path and not self._locked and os.path.lexists(self.commit_path):
             self._settle()
         if path in self._gone:
@@ -289,15 +168,7 @@ class Folder:
             raise DataFileError(f"cannot read {path}: {error.strerror}") from None
         finally:
             os.close(fd)
-        if path.name.endswith(SEALED) and path != self.key_path:
-            raw = self.key().open(raw, path)
-        try:
-            return raw.decode("utf-8")
-        except UnicodeDecodeError as error:
-            line = raw[: error.start].count(b"\n") + 1
-            raise DataFileError(
-                f"{path} line {line}: not UTF-8 text (damaged?); restore it from a backup or fix it by hand"
-            ) from None
+        return raw
 
     def _settle(self) -> None:
         """Finish a left commit under the lock; where that cannot be done (a read-only folder, `doctor`),
@@ -431,11 +302,14 @@ class Folder:
             ) from None
         self._overlay, self._gone = {}, set()
         if finished:
-            self._key = None  # the change finished may have encrypted or re-keyed the folder
+            self.seal.forget()  # the change finished may have encrypted or re-keyed the folder
         return finished
 
     def commit(
-        self, files: dict[Path, str | bytes], sending: Sending | None = None, removed: frozenset[Path] = frozenset()
+        self,
+        files: dict[Path, str | bytes],
+        sending: Sending | None = None,
+        removed: frozenset[Path] = frozenset(),
     ) -> None:
         """Replace every file in `files` and remove every file in `removed` as one transaction (call under the
         lock). A text for an age file is sealed first: no clear copy of it is ever written. With `sending`,
@@ -512,13 +386,12 @@ class Folder:
                     "command finishes it (or run `peerloop doctor --fix`)"
                 ) from None
 
-
     def _bytes(self, path: Path, content: str | bytes) -> bytes:
         """What is written to `path`: an age file's text sealed with the folder's key (or the new one)."""
         if isinstance(content, bytes):
             return content
         raw = content.encode("utf-8")
-        return self.key().seal(raw) if path.name.endswith(SEALED) else raw
+        return self.seal.key().seal(raw) if path.name.endswith(SEALED) else raw
 
 
 class Sending(NamedTuple):

@@ -161,7 +161,7 @@ class Store:
                 self.folder.commit(staged, sending, frozenset(removed))
                 landed = True
             finally:
-                self.folder.end_reseal(landed)
+                self.folder.seal.end(landed)
             self._cache.clear()
 
     def send_on_commit(self, sending: Sending) -> None:
@@ -183,7 +183,7 @@ class Store:
         years = self.journal_years()
         old = [self.roster_path, *(self.year_path(year) for year in years)]
         texts = [self.folder.read(path) for path in old]  # opened with the current key, if any
-        self.folder.reseal(encryption, key)
+        self.folder.seal.stage(encryption, key)
         new = [self.roster_path, *(self.year_path(year) for year in years)]
         written = []
         for before, after, text in zip(old, new, texts, strict=True):

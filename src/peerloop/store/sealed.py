@@ -16,19 +16,18 @@ passphrase comes from. The passphrase and the identity never are in the folder.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import os
-import secrets
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from peerloop.core.connections import PasswordSource
 from peerloop.errors import DataFileError, LockedError
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the folder imports this module: what only an encrypted folder needs comes when it does
     from pyrage import x25519
+
+    from peerloop.core.connections import PasswordSource
+    from peerloop.store.folder import Folder
 
 PASSPHRASE_ENV = "PEERLOOP_PASSPHRASE"
 """Always accepted, before the source `encryption.toml` names."""
@@ -43,7 +42,7 @@ _ARMOR_MAGIC = b"-----BEGIN AGE ENCRYPTED FILE-----"
 
 HEADER = """\
 # peerloop encryption: roster.toml.age and journal/YYYY.toml.age are age files. No key is kept here: the
-# passphrase comes from the source below, $PEERLOOP_PASSPHRASE or a prompt (docs/guide.md).
+# passphrase comes from $PEERLOOP_PASSPHRASE, the source named below (if any) or a prompt (docs/guide.md).
 """
 
 
@@ -56,13 +55,60 @@ class Encryption(NamedTuple):
     work_factor: int = WORK_FACTOR
     identity: Path | None = None
     """An age identity file outside the folder, instead of a passphrase."""
-    source: PasswordSource = PasswordSource()
+    source: PasswordSource | None = None
     """Where the passphrase comes from, besides $PEERLOOP_PASSPHRASE and a prompt."""
 
 
 PassphraseSource = Callable[[Encryption], str]
 """Gives the passphrase of a folder, or raises LockedError (the command layer asks; the store only reads
 the environment)."""
+
+
+class Seal:
+    """A folder's key: unlocked the first time an age file is read or written, once per process; inside a
+    change that encrypts, re-keys or decrypts the folder, that change's new key."""
+
+    def __init__(self, folder: Folder) -> None:
+        self.folder = folder
+        self.passphrase: PassphraseSource | None = None
+        """Where the passphrase comes from (None: the environment only, as a shell prompt and what runs
+        after a command may use it); the command layer sets one that may ask."""
+        self._key: Key | None = None
+        self.staged: tuple[Encryption | None, Key | None] | None = None
+        """Inside a change that encrypts, re-keys or decrypts the folder: its new encryption and key."""
+
+    def key(self) -> Key:
+        if self.staged is not None:
+            assert self.staged[1] is not None, "a clear folder has no key"
+            return self.staged[1]
+        if self._key is None:
+            self._key = unlock(self.encryption(), self.passphrase or from_environment, self.folder.home)
+        return self._key
+
+    def encryption(self) -> Encryption:
+        path = self.folder.encryption_path
+        text = self.folder.read(path)
+        if text is None:
+            raise DataFileError(f"{path} is missing; restore it from a backup")
+        return encryption_from_toml(text, path)
+
+    def stage(self, encryption: Encryption | None, key: Key | None) -> None:
+        """Inside a change: the paths and the key its files are written with are the new encryption's."""
+        self.staged = (encryption, key)
+
+    def end(self, landed: bool) -> None:
+        """After the change: its key is the folder's if it landed, else nothing changed."""
+        if self.staged is not None and landed:
+            self._key = self.staged[1]
+        self.staged = None
+
+    def forget(self) -> None:
+        """A change another process left was finished: the folder may have a new key."""
+        self._key = None
+
+    def share(self, other: Seal) -> None:
+        """Another Store of the same folder (doctor's second look) uses the key already unlocked."""
+        other.passphrase, other._key = self.passphrase, self._key
 
 
 class Key:
@@ -108,6 +154,8 @@ class Key:
 
 def derive(passphrase: str, salt: bytes, work_factor: int = WORK_FACTOR) -> Key:
     """The identity a passphrase gives with this salt (the same every time)."""
+    import hashlib
+
     from pyrage import x25519
 
     secret = hashlib.scrypt(
@@ -119,6 +167,8 @@ def derive(passphrase: str, salt: bytes, work_factor: int = WORK_FACTOR) -> Key:
 
 def new_passphrase_key(passphrase: str, source: PasswordSource) -> tuple[Key, Encryption]:
     """A new identity for a folder, derived from the passphrase with a new salt."""
+    import secrets
+
     if not passphrase:
         raise LockedError("the passphrase is empty: choose one")
     salt = secrets.token_bytes(16)
@@ -135,8 +185,20 @@ def key_file(key: Key) -> bytes:
     return bytes(passphrase.encrypt(text.encode(), key.passphrase))
 
 
+def opens_to(key_file: bytes | None, key: Key) -> bool:
+    """Whether `key.age` opens with the key's passphrase to the key's identity."""
+    import pyrage
+
+    assert key.passphrase is not None
+    try:
+        return str(key.identity) in pyrage.passphrase.decrypt(key_file or b"", key.passphrase).decode()
+    except (pyrage.DecryptError, UnicodeDecodeError):
+        return False
+
+
 def identity_key(path: Path) -> Key:
     """The first X25519 identity in an age identity file (as `age-keygen` writes it)."""
+    import pyrage
     from pyrage import x25519
 
     try:
@@ -152,7 +214,7 @@ def identity_key(path: Path) -> Key:
         if line.strip().upper().startswith("AGE-SECRET-KEY-1"):
             try:
                 return Key(x25519.Identity.from_str(line.strip().upper()))
-            except Exception:  # pyrage raises its own IdentityError, not a ValueError
+            except pyrage.IdentityError:
                 break
     raise LockedError(f"{path} holds no age identity (a line AGE-SECRET-KEY-1…); make one with age-keygen")
 
@@ -170,20 +232,27 @@ def unlock(encryption: Encryption, passphrase: PassphraseSource, home: Path) -> 
     assert encryption.salt is not None
     key = derive(passphrase(encryption), encryption.salt, encryption.work_factor)
     if key.recipient != encryption.recipient:
-        raise LockedError(f"wrong passphrase for the encrypted journal in {home}; nothing was read or changed")
+        raise LockedError(
+            f"wrong passphrase for the encrypted journal in {home}; nothing was read or changed"
+        )
     return key
 
 
 def from_environment(encryption: Encryption) -> str:
     """The passphrase from $PEERLOOP_PASSPHRASE or the variable the folder names: what a shell prompt and a
     reminder may use (they never ask, nor run a command)."""
-    for name in (PASSPHRASE_ENV, encryption.source.env):
+    for name in (PASSPHRASE_ENV, encryption.source and encryption.source.env):
         if name and os.environ.get(name):
             return os.environ[name]
-    raise LockedError(f"the journal is encrypted (locked): set {PASSPHRASE_ENV}, or run on a terminal to be asked")
+    raise LockedError(
+        f"the journal is encrypted (locked): set {PASSPHRASE_ENV}, or run on a terminal to be asked"
+    )
 
 
 def encryption_from_toml(text: str, path: Path) -> Encryption:
+    import base64
+
+    from peerloop.core.connections import PasswordSource
     from peerloop.store.codecs.toml import Fields, check_schema, parse
 
     data = parse(text, path)
@@ -210,6 +279,8 @@ def encryption_from_toml(text: str, path: Path) -> Encryption:
 
 
 def encryption_text(encryption: Encryption) -> str:
+    import base64
+
     from peerloop.store.codecs.toml import SCHEMA_VERSION, dump_toml
 
     table: dict[str, Any] = {"schema_version": SCHEMA_VERSION, "recipient": encryption.recipient}
@@ -219,8 +290,9 @@ def encryption_text(encryption: Encryption) -> str:
         assert encryption.salt is not None
         table |= {"salt": base64.b64encode(encryption.salt).decode(), "work_factor": encryption.work_factor}
     source = encryption.source
-    table |= {"passphrase_command": source.command, "passphrase_env": source.env}
-    table |= {"keyring": True} if source.keyring else {}
+    if source is not None:
+        table |= {"passphrase_command": source.command, "passphrase_env": source.env}
+        table |= {"keyring": True} if source.keyring else {}
     return HEADER + dump_toml({k: v for k, v in table.items() if v is not None})
 
 

@@ -4,10 +4,10 @@ read with pyrage), and this module is the one place that seals and opens them (d
 Each encrypted folder has one X25519 age identity. With a passphrase, the identity is derived from it:
 scrypt(passphrase, the folder's salt, N = 2**WORK_FACTOR, r = 8, p = 1) is the identity's 32 bytes. Every
 file is encrypted to that identity's recipient, so a command pays for scrypt once, not once per file
-(age's own scrypt recipient, at its default work factor, costs 0.5 to 1.8 s per file here: docs/performance.md).
-`key.age` holds the same identity encrypted with the passphrase at age's default work factor, for the `age`
-tool: `age -d key.age > key.txt; age -d -i key.txt journal/2027.toml.age`. With an age identity file, every
-file is encrypted to that identity's recipient and nothing is derived.
+(age's own scrypt recipient, at its default work factor, costs 0.5 to 9 s per file here: docs/performance.md).
+`key.age` holds the same identity in an age file for the passphrase, for the `age` tool:
+`age -d key.age > key.txt; age -d -i key.txt journal/2027.toml.age`. With an age identity file, every file
+is encrypted to that identity's recipient and nothing is derived.
 
 `encryption.toml` (clear) says how the folder is encrypted: the recipient (to tell a wrong passphrase
 before anything is read or written), the salt and work factor, or the identity file's path, and where the
@@ -177,12 +177,42 @@ def new_passphrase_key(passphrase: str, source: PasswordSource) -> tuple[Key, En
 
 
 def key_file(key: Key) -> bytes:
-    """`key.age`: the identity encrypted with the passphrase at age's default work factor, for `age -d`."""
-    from pyrage import passphrase
+    """`key.age`: the identity in an age file for the passphrase (an scrypt stanza), for `age -d key.age`.
+
+    Written here, not by pyrage: pyrage takes the work factor rust-age measures on the machine (17 to 20
+    here, 0.9 to 9.5 s, both to write and to open) and has no way to set it. Its work factor is the
+    derived identity's: the passphrase is no better guarded by one than by the other (docs/storage.md).
+    Opened with pyrage (`opens_to`) and the `age` binary in the tests.
+    """
+    import base64
+    import hashlib
+    import hmac
+    import secrets
+
+    from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 
     assert key.passphrase is not None
-    text = f"# the age identity of a peerloop data folder\n{key.identity}\n"
-    return bytes(passphrase.encrypt(text.encode(), key.passphrase))
+
+    def b64(raw: bytes) -> bytes:
+        return base64.b64encode(raw).rstrip(b"=")
+
+    file_key, salt, nonce = secrets.token_bytes(16), secrets.token_bytes(16), secrets.token_bytes(16)
+    wrap_key = hashlib.scrypt(key.passphrase.encode("utf-8"), salt=b"age-encryption.org/v1/scrypt" + salt,
+                              n=1 << WORK_FACTOR, r=8, p=1, maxmem=2048 << WORK_FACTOR, dklen=32)  # fmt: skip
+    body = ChaCha20Poly1305(wrap_key).encrypt(bytes(12), file_key, None)
+    header = _AGE_MAGIC + b"-> scrypt " + b64(salt) + b" %d\n" % WORK_FACTOR + b64(body) + b"\n---"
+    mac = hmac.new(_hkdf(file_key, b"", b"header"), header, "sha256").digest()
+    text = f"# the age identity of a peerloop data folder\n{key.identity}\n".encode()
+    payload = ChaCha20Poly1305(_hkdf(file_key, nonce, b"payload")).encrypt(bytes(11) + b"\x01", text, None)
+    return header + b" " + b64(mac) + b"\n" + nonce + payload
+
+
+def _hkdf(secret: bytes, salt: bytes, info: bytes) -> bytes:
+    """HKDF-SHA-256 (RFC 5869) for one 32-byte key, as age derives its header and payload keys."""
+    import hmac
+
+    pseudo_random = hmac.new(salt or bytes(32), secret, "sha256").digest()
+    return hmac.new(pseudo_random, info + b"\x01", "sha256").digest()
 
 
 def opens_to(key_file: bytes | None, key: Key) -> bool:

@@ -29,9 +29,10 @@ PASSPHRASE = "correct horse battery staple"
 def refused(result: Result, said: str) -> None:
     """Exit 8, nothing on stdout, one error line saying `said`, no traceback."""
     assert result.exit_code == Exit.REFUSED_LOGIN, result.output
-    assert result.stdout == "" and "Traceback" not in result.stderr, result.output
-    errors = result.stderr.splitlines()
-    assert len(errors) == 1 and errors[0].startswith("peerloop: error: ") and said in errors[0], result.stderr
+    assert result.stdout == "", result.output
+    assert result.stderr.startswith("peerloop: error: "), result.stderr
+    assert said in result.stderr, result.stderr
+    assert result.stderr.count("\n") == 1, result.stderr
 
 
 def every_byte(home: Path) -> bytes:
@@ -79,9 +80,11 @@ def test_every_note_reflection_follow_up_skip_reason_and_review_is_absent_from_e
 ) -> None:
     assert SECRET.encode() not in every_byte(encrypted)
     assert sorted(p.name for p in encrypted.rglob("*.toml")) == ["calendar.toml", "encryption.toml"]
-    assert (encrypted / "roster.toml.age").is_file() and (encrypted / "journal" / "2026.toml.age").is_file()
+    assert (encrypted / "roster.toml.age").is_file()
+    assert (encrypted / "journal" / "2026.toml.age").is_file()
     shown = cli("history", "--all")
-    assert shown.exit_code == 0 and shown.stdout.count(SECRET) >= 8, shown.output
+    assert shown.exit_code == 0, shown.output
+    assert shown.stdout.count(SECRET) >= 8, shown.output
     assert SECRET in cli("peers", "--json").stdout
 
 
@@ -97,7 +100,8 @@ def test_decrypt_gives_back_the_same_plain_files(encrypted: Path, template: Path
     assert result.stdout == "Decrypted: roster.toml, journal/2026.toml\n"
     assert snapshot(encrypted) == snapshot(template.parent / "clear")
     again = cli("decrypt")
-    assert again.exit_code == Exit.CONFLICT and "not encrypted" in again.stderr
+    assert again.exit_code == Exit.CONFLICT
+    assert "not encrypted" in again.stderr
 
 
 def test_without_a_passphrase_off_a_terminal_it_is_exit_8_in_one_line(
@@ -162,11 +166,13 @@ def test_on_a_terminal_it_asks_for_the_passphrase(
     monkeypatch.delenv("PEERLOOP_PASSPHRASE")
     before = snapshot(encrypted)
     differ = cli("encrypt", input=f"{PASSPHRASE}\none\ntwo\n")  # the current one, then the new one twice
-    assert differ.exit_code == Exit.USAGE and "the two passphrases differ" in differ.stderr
+    assert differ.exit_code == Exit.USAGE
+    assert "the two passphrases differ" in differ.stderr
     assert differ.stderr.count("New passphrase for your peerloop journal: ") == 1
     assert snapshot(encrypted) == before
     asked = cli("history", "--all", input=f"{PASSPHRASE}\n")
-    assert asked.exit_code == 0 and SECRET in asked.stdout
+    assert asked.exit_code == 0
+    assert SECRET in asked.stdout
     assert asked.stderr.count("Passphrase of your peerloop journal: ") == 1
     assert cli("next", input="nope\n").exit_code == Exit.REFUSED_LOGIN
 
@@ -179,8 +185,10 @@ def test_what_runs_after_a_command_never_asks_for_the_passphrase(
     monkeypatch.setenv("PEERLOOP_NOW", "2026-09-15T09:00")  # the review is due
     result = cli("where")
     assert result.exit_code == 0, result.output
-    assert "Passphrase" not in result.stderr and "review" not in result.stderr
-    assert "roster.toml.age" in result.stdout and "key.age" in result.stdout
+    assert "Passphrase" not in result.stderr
+    assert "review" not in result.stderr
+    assert "roster.toml.age" in result.stdout
+    assert "key.age" in result.stdout
 
 
 def test_the_status_line_says_locked_without_the_passphrase_and_keeps_no_cache(
@@ -206,14 +214,16 @@ def test_init_encrypt_encrypts_the_folder_in_the_same_change_and_drops_the_statu
     result = cli("init", "--encrypt", "--peer", "Bo Chen")
     assert result.exit_code == 0, result.output
     assert f"Updated your settings in {home / 'roster.toml.age'}" in result.stdout
-    assert not (home / "roster.toml").exists() and not (home / shell_prompt.CACHE_FILE).exists()
+    assert not (home / "roster.toml").exists()
+    assert not (home / shell_prompt.CACHE_FILE).exists()
     assert cli("edit", "Ann Lee", "--note", SECRET).exit_code == 0
     assert cli("log", "Ann Lee", "--date", "2026-03-03", "--note", SECRET).exit_code == 0
     assert sorted(str(p.relative_to(home)) for p in home.rglob("*") if p.is_file() and p.name[0] != ".") == [
         "encryption.toml", "journal/2026.toml.age", "key.age", "roster.toml.age"]  # fmt: skip
     assert SECRET.encode() not in every_byte(home)
     again = cli("init", "--encrypt", "--passphrase-env", "X")
-    assert again.exit_code == Exit.USAGE and "already encrypted" in again.stderr
+    assert again.exit_code == Exit.USAGE
+    assert "already encrypted" in again.stderr
 
 
 def test_an_identity_file_instead_of_a_passphrase(
@@ -223,7 +233,8 @@ def test_an_identity_file_instead_of_a_passphrase(
     identity = tmp_path / "peerloop-key.txt"
     subprocess.run(["age-keygen", "-o", str(identity)], check=True, capture_output=True)
     inside = cli("encrypt", "--identity", str(home / "key.txt"))
-    assert inside.exit_code == Exit.USAGE and "must not live in the data folder" in inside.stderr
+    assert inside.exit_code == Exit.USAGE
+    assert "must not live in the data folder" in inside.stderr
     result = cli("encrypt", "--identity", str(identity))
     assert result.exit_code == 0, result.output
     assert not (home / "key.age").exists()
@@ -245,7 +256,8 @@ def test_doctor_opens_every_file_and_finds_clear_copies(encrypted: Path, cli: In
     assert any("roster.toml is a clear copy" in p and "the same" not in p for p in problems)
     fixed = cli("doctor", "--fix")
     assert "a clear copy of its encrypted file" in fixed.stdout
-    assert not (encrypted / "journal" / "2026.toml").exists() and (encrypted / "roster.toml").exists()
+    assert not (encrypted / "journal" / "2026.toml").exists()
+    assert (encrypted / "roster.toml").exists()
     (encrypted / "roster.toml").unlink()
     damaged = (encrypted / "journal" / "2026.toml.age").read_bytes()
     (encrypted / "journal" / "2026.toml.age").write_bytes(damaged[:-20])

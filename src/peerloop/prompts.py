@@ -53,12 +53,22 @@ def ask(question: str, parse: Callable[[str], T], flag: str, default: str | None
 
 
 def ask_secret(question: str) -> str:
-    """A passphrase, not echoed on a real terminal; only called on a terminal."""
-    if sys.stdin.isatty():
-        import getpass
+    """A passphrase, read like every answer (from the terminal on stdin) but not echoed; only called on a
+    terminal. (getpass would read /dev/tty, which need not be the terminal the command was given.)"""
+    try:
+        import termios
 
-        return getpass.getpass(f"{question}: ", stream=sys.stderr)
-    return _read_line(f"{question}: ")
+        fd = sys.stdin.fileno()
+        before = termios.tcgetattr(fd)
+    except (ImportError, OSError, ValueError):  # not a real terminal (a test playing one): nothing to hide
+        return _read_line(f"{question}: ")
+    quiet = [*before[:3], before[3] & ~termios.ECHO, *before[4:]]
+    termios.tcsetattr(fd, termios.TCSANOW, quiet)
+    try:
+        return _read_line(f"{question}: ")
+    finally:
+        termios.tcsetattr(fd, termios.TCSANOW, before)
+        sys.stderr.write("\n")
 
 
 def ask_optional(question: str, parse: Callable[[str], T], default: str | None = None) -> T | None:

@@ -33,8 +33,6 @@ def encrypt(
 
       peerloop encrypt
 
-      peerloop encrypt --passphrase-command "pass show peerloop"
-
       peerloop encrypt --identity ~/.config/age/peerloop.txt
     """
     from peerloop.actions.encryption import encrypt as encrypt_files

@@ -90,7 +90,7 @@ class Folder(Layout):
         change through its temp files."""
         self._overlay: dict[Path, Path] = {}
         self._gone: set[Path] = set()
-        self.seal = Seal(self)
+        self.seal = Seal(home, self.read)
         """The folder's key (store.sealed)."""
 
     def sealed(self) -> bool:

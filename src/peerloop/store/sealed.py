@@ -27,7 +27,6 @@ if TYPE_CHECKING:  # the folder imports this module: what only an encrypted fold
     from pyrage import x25519
 
     from peerloop.core.connections import PasswordSource
-    from peerloop.store.folder import Folder
 
 PASSPHRASE_ENV = "PEERLOOP_PASSPHRASE"
 """Always accepted, before the source `encryption.toml` names."""
@@ -68,8 +67,8 @@ class Seal:
     """A folder's key: unlocked the first time an age file is read or written, once per process; inside a
     change that encrypts, re-keys or decrypts the folder, that change's new key."""
 
-    def __init__(self, folder: Folder) -> None:
-        self.folder = folder
+    def __init__(self, home: Path, read: Callable[[Path], str | None]) -> None:
+        self.home, self._read = home, read
         self.passphrase: PassphraseSource | None = None
         """Where the passphrase comes from (None: the environment only, as a shell prompt and what runs
         after a command may use it); the command layer sets one that may ask."""
@@ -82,12 +81,14 @@ class Seal:
             assert self.staged[1] is not None, "a clear folder has no key"
             return self.staged[1]
         if self._key is None:
-            self._key = unlock(self.encryption(), self.passphrase or from_environment, self.folder.home)
+            self._key = unlock(self.encryption(), self.passphrase or from_environment, self.home)
         return self._key
 
     def encryption(self) -> Encryption:
-        path = self.folder.encryption_path
-        text = self.folder.read(path)
+        from peerloop.store.layout import ENCRYPTION_FILE
+
+        path = self.home / ENCRYPTION_FILE
+        text = self._read(path)
         if text is None:
             raise DataFileError(f"{path} is missing; restore it from a backup")
         return encryption_from_toml(text, path)

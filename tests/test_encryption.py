@@ -10,6 +10,7 @@ import shutil
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner, Result
@@ -221,6 +222,11 @@ def test_init_encrypt_encrypts_the_folder_in_the_same_change_and_drops_the_statu
     assert sorted(str(p.relative_to(home)) for p in home.rglob("*") if p.is_file() and p.name[0] != ".") == [
         "encryption.toml", "journal/2026.toml.age", "key.age", "roster.toml.age"]  # fmt: skip
     assert SECRET.encode() not in every_byte(home)
+    fresh = home.parent / "fresh"
+    assert cli("--home", str(fresh), "init", "--encrypt", "--name", "Dana Ode", "--timezone", "UTC", "--day",
+               "mon", "--time", "09:00", "--start", "2026-03-02").exit_code == 0  # fmt: skip
+    assert sorted(p.name for p in fresh.iterdir() if p.name[0] != ".") == [
+        "encryption.toml", "key.age", "roster.toml.age"]  # fmt: skip
     again = cli("init", "--encrypt", "--passphrase-env", "X")
     assert again.exit_code == Exit.USAGE
     assert "already encrypted" in again.stderr
@@ -288,3 +294,17 @@ def test_the_derived_identity_is_one_the_age_tools_accept() -> None:
                             check=True).stdout.strip()  # fmt: skip
     assert public == key.recipient
     assert sealed.derive("another", b"0123456789abcdef").recipient != key.recipient
+
+
+def test_completing_a_name_never_asks_it_uses_the_environment_or_offers_nothing(
+    encrypted: Path, terminal: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from types import SimpleNamespace
+
+    from peerloop.options import complete_peer_name
+
+    root = SimpleNamespace(params={"home": None})
+    context: Any = SimpleNamespace(params={}, find_root=lambda: root)
+    assert complete_peer_name(context, "An") == ["Ann Lee"]
+    monkeypatch.delenv("PEERLOOP_PASSPHRASE")
+    assert complete_peer_name(context, "An") == []

@@ -17,6 +17,7 @@ import pytest
 
 from peerloop.store.records import Store
 from tests.lived_in import NOW, populate, python_peerloop, subprocess_env
+from tests.servers import radicale
 
 SECRET = "Zq7-unique-secret-xk"
 PASSPHRASE = "correct horse battery staple"
@@ -221,3 +222,19 @@ def test_no_temp_file_of_a_change_in_an_encrypted_folder_holds_clear_text(
     assert temps, "the kill left the staged files in place"
     assert b"Kx9-written-then-killed" not in _every_byte(home)
     assert "Kx9-written-then-killed" in json.dumps(_history(home))  # rolled forward, readable
+
+
+def test_sync_works_on_an_encrypted_folder(sealed_home: Path, tmp_path: Path) -> None:
+    home = Path(shutil.copytree(sealed_home, tmp_path / "home"))
+    with radicale(tmp_path / "radicale") as server:
+        url = server.make_calendar()
+        connected = _run(home, "connect", "caldav", url, "--user", server.user, "--password-env", "CAL_PASSWORD",
+                         CAL_PASSWORD=server.password)  # fmt: skip
+        assert connected.returncode == 0, connected.stderr
+        synced = _run(home, "sync", "--json", CAL_PASSWORD=server.password)
+        assert synced.returncode == 0, synced.stderr
+        assert json.loads(synced.stdout)["created"] > 0
+        stored = [path.read_bytes() for path in (tmp_path / "radicale" / "storage").rglob("*.ics")]
+        assert stored
+        assert all(SECRET.encode() not in event for event in stored)
+    assert SECRET.encode() not in _every_byte(home)

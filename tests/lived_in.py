@@ -24,8 +24,9 @@ IDS = ("20260303-1", "20260310-1", "20260317-1", "20260324-1", "20260415-1", "20
 
 DOCUMENTED_CODES = frozenset(
     {Exit.OK, Exit.ABORTED, Exit.USAGE, Exit.CONFLICT, Exit.DATA, Exit.STORAGE, Exit.NOT_SET_UP,
-     Exit.OVERDUE, Exit.REVIEW_DUE}
+     Exit.REFUSED_LOGIN, Exit.OVERDUE, Exit.REVIEW_DUE}
 )  # fmt: skip
+"""8 too: `encrypt` and an encrypted folder without a passphrase (no server is reached in these tests)."""
 NOT_ERRORS = frozenset({Exit.OK, Exit.OVERDUE, Exit.REVIEW_DUE})
 SCRATCH = frozenset({".lock", ".status-line", ".missed-week"})
 """Files that are not data: the lock (created empty by every write), the status line's cache, and (by their

@@ -54,6 +54,8 @@ from peerloop.store.atomic import (
 )
 from peerloop.store.interrupts import held_signals, interrupt_waiting
 from peerloop.store.interrupts import step as _step
+from peerloop.store.layout import COMMIT_FILE as COMMIT_FILE  # the names tests and tools know the folder by
+from peerloop.store.layout import ROSTER_FILE as ROSTER_FILE
 from peerloop.store.layout import SEALED, Layout
 from peerloop.store.sealed import Seal
 

@@ -229,12 +229,19 @@ def opens_to(key_file: bytes | None, key: Key) -> bool:
 
 def identity_key(path: Path) -> Key:
     """The first X25519 identity in an age identity file (as `age-keygen` writes it)."""
+    import stat
+
     import pyrage
     from pyrage import x25519
 
     try:
-        with open(path, "rb") as found:
-            raw = found.read(1 << 20)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # a FIFO named here must not hang the command
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise LockedError(f"the identity file {path} is not a regular file")
+            raw = os.read(fd, 1 << 20)
+        finally:
+            os.close(fd)
     except OSError as error:
         raise LockedError(f"cannot read the identity file {path}: {error.strerror}") from None
     if raw.startswith(_AGE_MAGIC) or raw.lstrip().startswith(_ARMOR_MAGIC):
@@ -300,8 +307,8 @@ def encryption_from_toml(text: str, path: Path) -> Encryption:
         except ValueError:
             f.fail("salt", "is not base64")
     work_factor = f.get("work_factor", int) or WORK_FACTOR
-    if not 10 <= work_factor <= 20:
-        f.fail("work_factor", "must be between 10 and 20")
+    if not 10 <= work_factor <= 18:
+        f.fail("work_factor", "must be between 10 and 18")
     source = PasswordSource(
         command=f.get("passphrase_command", str), env=f.get("passphrase_env", str),
         keyring=bool(f.get("keyring", bool)),

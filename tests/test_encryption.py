@@ -6,6 +6,7 @@ at each step of `encrypt` and `decrypt` are in tests/test_encryption_age.py (slo
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 from collections.abc import Callable
@@ -308,3 +309,19 @@ def test_completing_a_name_never_asks_it_uses_the_environment_or_offers_nothing(
     assert complete_peer_name(context, "An") == ["Ann Lee"]
     monkeypatch.delenv("PEERLOOP_PASSPHRASE")
     assert complete_peer_name(context, "An") == []
+
+
+def test_a_hostile_encryption_toml_is_one_line_never_a_hang(
+    encrypted: Path, cli: Invoke, tmp_path: Path
+) -> None:
+    path = encrypted / "encryption.toml"
+    good = path.read_text()
+    path.write_text(good.replace("work_factor = 14", "work_factor = 40"))
+    damaged = cli("next")
+    assert damaged.exit_code == Exit.DATA
+    assert "work_factor' must be between 10 and 18" in damaged.stderr
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    recipient = good.split('recipient = "')[1].split('"')[0]
+    path.write_text(f'schema_version = 1\nrecipient = "{recipient}"\nidentity_file = "{fifo}"\n')
+    refused(cli("next"), "is not a regular file")

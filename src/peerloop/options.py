@@ -134,7 +134,7 @@ def new_key(
             )
         return encryption.identity_file_key(path)
     if store.folder.sealed():
-        store.folder.seal.key()  # the current key first: a wrong passphrase stops here, before a new one is asked
+        store.folder.seal.key()  # the current key first: a wrong passphrase stops before a new one is asked
     source = PasswordSource(command=command, env=env, keyring=keyring)
     variable = "PEERLOOP_NEW_PASSPHRASE" if store.folder.sealed() else PASSPHRASE_ENV
     if source.given:
@@ -151,10 +151,8 @@ def new_key(
         raise LockedError(
             f"give the new passphrase: set {variable}, give --passphrase-command CMD, or run on a terminal"
         )
-    if not source.given and store.folder.sealed():
-        source = (
-            store.folder.seal.encryption().source or source
-        )  # a new passphrase, from where the old one came
+    if not source.given and store.folder.sealed():  # a new passphrase, from where the old one came
+        source = store.folder.seal.encryption().source or source
     return encryption.passphrase_key(chosen, source)
 
 

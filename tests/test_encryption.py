@@ -160,6 +160,9 @@ def test_the_passphrase_comes_from_a_command_or_a_named_variable(
     assert cli("encrypt", "--passphrase-env", "JOURNAL_KEY").exit_code == 0
     monkeypatch.delenv("PEERLOOP_PASSPHRASE")
     assert SECRET in cli("history", "--all").stdout
+    assert shell_prompt.current_line(str(encrypted)) not in ("", "locked")  # the named variable is enough
+    monkeypatch.delenv("JOURNAL_KEY")
+    assert shell_prompt.current_line(str(encrypted)) == "locked"
 
 
 def test_on_a_terminal_it_asks_for_the_passphrase(
@@ -325,3 +328,10 @@ def test_a_hostile_encryption_toml_is_one_line_never_a_hang(
     recipient = good.split('recipient = "')[1].split('"')[0]
     path.write_text(f'schema_version = 1\nrecipient = "{recipient}"\nidentity_file = "{fifo}"\n')
     refused(cli("next"), "is not a regular file")
+
+
+def test_the_prompt_line_knows_the_folders_names_without_importing_them() -> None:
+    from peerloop.store import layout
+
+    assert shell_prompt.ENCRYPTION_FILE == layout.ENCRYPTION_FILE
+    assert shell_prompt.PASSPHRASE_ENV == sealed.PASSPHRASE_ENV

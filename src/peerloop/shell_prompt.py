@@ -27,6 +27,9 @@ if TYPE_CHECKING:
 CACHE_FILE = ".status-line"
 CACHE_MAGIC = "peerloop-status-line 2"
 NOW_ENV = "PEERLOOP_NOW"
+ENCRYPTION_FILE = "encryption.toml"
+PASSPHRASE_ENV = "PEERLOOP_PASSPHRASE"
+"""store.layout's and store.sealed's names, repeated so that a locked folder costs no more imports."""
 
 
 def _checksum(path: str) -> str:
@@ -96,8 +99,27 @@ def current_line(home: str | None) -> str:
     from peerloop.store.home import data_home_text
 
     folder = data_home_text(home)
+    if _locked(folder):
+        return "locked"
     line = cached_line(folder)
     return line if line is not None else _recompute(folder)
+
+
+def _locked(folder: str) -> bool:
+    """An encrypted folder whose key the environment does not give (no passphrase in it, no identity file):
+    "locked", known from `encryption.toml` alone. Anything unusual is left to the whole path."""
+    path = os.path.join(folder, ENCRYPTION_FILE)
+    if os.environ.get(PASSPHRASE_ENV) or not os.path.isfile(path) or os.path.lexists(f"{folder}/.commit"):
+        return False
+    import tomllib
+
+    try:
+        with open(path, "rb") as found:
+            said = tomllib.load(found)
+    except (OSError, ValueError):
+        return False
+    variable = said.get("passphrase_env")
+    return "identity_file" not in said and not (isinstance(variable, str) and os.environ.get(variable))
 
 
 def _recompute(folder: str) -> str:

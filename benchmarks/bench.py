@@ -121,6 +121,20 @@ def add_busy_year(folder: Path) -> Path:
     return folder
 
 
+PASSPHRASE = "correct horse battery staple"
+ENCRYPTED = ("new, encrypted", "10 years, encrypted", "new, encrypted, password command")
+"""Encrypted homes: the passphrase from $PEERLOOP_PASSPHRASE, or from a password command (`cat FILE`)."""
+
+
+def encrypt_home(folder: Path, command: str | None = None) -> Path:
+    """The home encrypted with PASSPHRASE, as `peerloop encrypt` leaves it (with `command` as its source)."""
+    from peerloop.actions.encryption import encrypt, passphrase_key
+    from peerloop.core.connections import PasswordSource
+
+    encrypt(Store(folder), passphrase_key(PASSPHRASE, PasswordSource(command=command)))
+    return folder
+
+
 def cases() -> list[Case]:
     """Every command with its budget, on the homes it is judged on (issue 12, item 9; DESIGN.md)."""
     weekly = [
@@ -146,6 +160,12 @@ def cases() -> list[Case]:
         ("next", ["next"], "new, a year of busy time", 10.0),
         ("plan", ["plan"], "new, a year of busy time", 14.0),
     ]
+    result += [(label, argv, home, budget) for home in ENCRYPTED for label, argv, budget in weekly[:2]]
+    result += [(label, argv, "new, encrypted", budget) for label, argv, budget in (weekly[2], weekly[4])]
+    # An encrypted folder keeps no cache of the prompt line (it names a peer): with the passphrase in the
+    # environment the line is computed like a weekly command; without it, the line is "locked".
+    result += [("status --line", ["status", "--line"], "new, encrypted", 10.0),
+               ("status --line", ["status", "--line"], "new, encrypted, locked", 2.5)]  # fmt: skip
     result += [(label, argv, LARGEST, 14.0) for label, argv in
                (("peers", ["peers"]), ("history", ["history"]), ("history --all", ["history", "--all"]),
                 ("review --json", ["review", "--json", "--early"]), ("status", ["status"]))]  # fmt: skip
@@ -212,6 +232,15 @@ def run(rounds: int, jrnl: str | None) -> tuple[list[Row], float, float | None]:
             "new, a year of busy time": add_busy_year(build_home(folder / "busy", peers=5, years=0)),
             LARGEST: build_home(folder / "largest", peers=50, years=20, touches=True),
         }
+        (folder / "passphrase").write_text(PASSPHRASE + "\n")
+        homes["new, encrypted"] = encrypt_home(build_home(folder / "new-sealed", peers=5, years=0))
+        homes["10 years, encrypted"] = encrypt_home(build_home(folder / "ten-sealed", peers=5, years=10))
+        homes["new, encrypted, password command"] = encrypt_home(
+            build_home(folder / "new-command", peers=5, years=0), f"cat {folder / 'passphrase'}"
+        )
+        homes["new, encrypted, locked"] = homes["new, encrypted"]
+        keyed = {"PEERLOOP_PASSPHRASE": PASSPHRASE}
+        home_env = {"new, encrypted": keyed, "10 years, encrypted": keyed}
         command = peerloop_command()
         all_cases = cases()
         # `log` writes: it gets its own copies, so that it does not make the other commands' caches stale.
@@ -223,7 +252,9 @@ def run(rounds: int, jrnl: str | None) -> tuple[list[Row], float, float | None]:
         runs += [([jrnl, "-n", "1"], jrnl_env)] if jrnl else []
         for n, (_, argv, home, _) in enumerate(all_cases):
             where = homes.get(f"{home}#{n}", homes[home])
-            runs.append(([*command, *argv], base_env | {"PEERLOOP_HOME": str(where)}))
+            runs.append(
+                ([*command, *argv], base_env | {"PEERLOOP_HOME": str(where)} | home_env.get(home, {}))
+            )
         for argv, env in runs:  # warm-up: bytecode caches, page cache, the status line's cache
             time_once(argv, env)
         timings: list[list[float]] = [[] for _ in runs]

@@ -139,6 +139,7 @@ class Session:
         monkeypatch.setenv("HOME", str(self.user_home))
         monkeypatch.delenv("PEERLOOP_HOME", raising=False)
         monkeypatch.delenv("XDG_DATA_HOME", raising=False)
+        monkeypatch.setenv("PEERLOOP_PASSPHRASE", "a long passphrase")  # as "Encrypting the journal" says
         monkeypatch.chdir(self.work)
         self.monkeypatch = monkeypatch
         from peerloop.store.home import data_home
@@ -337,6 +338,8 @@ NEEDS_A_SERVER = {"connect caldav", "sync"}
 BEFORE = {
     "disconnect": "peerloop connect caldav https://cal.example.com/dana/ --user dana --keyring --no-check",
     "merge-file": 'git init -q && for v in base ours theirs; do cp "$PEERLOOP_HOME/roster.toml" $v.toml; done',
+    "encrypt": "mkdir -p ~/.config/age && age-keygen -o ~/.config/age/peerloop.txt 2>/dev/null",
+    "decrypt": "PEERLOOP_PASSPHRASE='a long passphrase' peerloop encrypt",
 }
 
 
@@ -360,6 +363,9 @@ ANSWERS = {
                       "Bo Chen", "Cy Dee", "Di Eze", "", "ann@example.com", "lunch", *[""] * 7],
     "peerloop reflect": ["Sparring partners", "Ann Lee", "Bo Chen", "", "", "no time", "", ""],
     "peerloop review": ["partly", "Tuesdays", "", "adjust"],
+    "peerloop encrypt": ["a long passphrase", "a long passphrase"],
+    "peerloop encrypt --identity ~/.config/age/peerloop.txt": ["a long passphrase"],
+    "peerloop decrypt": ["a long passphrase"],
 }  # fmt: skip
 
 

@@ -34,6 +34,7 @@ def device(home: Path, name: str, state: Path) -> Run:
         *args: str, now: str = "2027-01-05T12:00", fault: str | None = None
     ) -> subprocess.CompletedProcess[str]:
         extra = {"PEERLOOP_DEVICE": name, "PEERLOOP_NOW": now, "XDG_STATE_HOME": str(state / name)}
+        extra |= {key: os.environ[key] for key in ("PEERLOOP_PASSPHRASE",) if key in os.environ}
         env = subprocess_env(home, extra | ({FAULT_ENV: fault} if fault else {}))
         done = subprocess.run(python_peerloop(*args), env=env, capture_output=True, text=True, timeout=120,
                               check=False, stdin=subprocess.DEVNULL)  # fmt: skip
@@ -129,14 +130,24 @@ def git(folder: Path, *args: str) -> str:
 
 
 @pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
-def test_two_git_clones_merge_and_rebase_with_the_driver_and_keep_every_entry(tmp_path: Path) -> None:
+@pytest.mark.parametrize("encrypted", [False, True], ids=["clear", "encrypted"])
+def test_two_git_clones_merge_and_rebase_with_the_driver_and_keep_every_entry(
+    tmp_path: Path, encrypted: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Encrypted, git hands the driver age files: it opens them with the repository's key (the passphrase from
+    the environment each device's peerloop and git's driver share) and writes the merge encrypted."""
     origin, laptop_dir, desktop_dir = tmp_path / "origin.git", tmp_path / "laptop", tmp_path / "desktop"
     git(tmp_path, "init", "-q", "--bare", "-b", "main", str(origin))
     git(tmp_path, "clone", "-q", str(origin), str(laptop_dir))
     laptop = device(laptop_dir, "laptop", tmp_path)
     laptop(*INIT, now="2027-01-04T09:00")
+    if encrypted:
+        monkeypatch.setenv("PEERLOOP_PASSPHRASE", "one key for both clones")
+        laptop("encrypt", now="2027-01-04T09:05")
     (laptop_dir / ".gitignore").write_text(ignore_lines(tmp_path, "git"), encoding="utf-8")
-    (laptop_dir / ".gitattributes").write_text("*.toml merge=peerloop\n", encoding="utf-8")
+    (laptop_dir / ".gitattributes").write_text(
+        "*.toml merge=peerloop\n*.age merge=peerloop\n", encoding="utf-8"
+    )
     git(laptop_dir, "add", "-A")
     git(laptop_dir, "commit", "-qm", "peerloop")
     git(laptop_dir, "push", "-q", "origin", "HEAD:main")
@@ -172,6 +183,9 @@ def test_two_git_clones_merge_and_rebase_with_the_driver_and_keep_every_entry(tm
             git(desktop_dir, "pull", "-q", "origin", "main")
         for path in folder.rglob("*.toml"):
             assert "<<<<<<<" not in path.read_text(encoding="utf-8"), path
+        assert sorted(p.name for p in folder.glob("roster.toml*")) == [
+            "roster.toml.age" if encrypted else "roster.toml"
+        ]
         kept = entries(run)
         assert made == kept.keys()
         peers = {p["name"]: p for p in json.loads(run("peers", "--json").stdout)}

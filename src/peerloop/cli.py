@@ -56,6 +56,7 @@ class PeerloopGroup(TyperGroup):
                     f"peerloop: {tightened} was readable by others; it is now private to you (mode 700)."
                 )
         if command is not None and store is not None:
+            store.folder.seal.passphrase = None  # what runs after a command never asks for the passphrase
             _after(command, store, options.current.stale_before)
             if not folder.committed:
                 for _, said in store.halves()[:1]:
@@ -189,6 +190,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "where": ("data", "where"),
     "doctor": ("data", "doctor"),
     "merge-file": ("data", "merge_file"),
+    "encrypt": ("encryption", "encrypt"),
+    "decrypt": ("encryption", "decrypt"),
 }
 """Every command, in the order `peerloop --help` lists them: name -> (module in peerloop.commands, function)."""
 

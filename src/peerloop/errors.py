@@ -82,6 +82,13 @@ class LoginRefusedError(PeerloopError):
     exit_code = Exit.REFUSED_LOGIN
 
 
+class LockedError(PeerloopError):
+    """The encrypted journal stays locked: no passphrase (none set, no terminal to ask on), a wrong one, or an
+    identity file that cannot be read. Nothing was read or written."""
+
+    exit_code = Exit.REFUSED_LOGIN
+
+
 class RemoteRefusedError(PeerloopError):
     """A server was reached and logged into, but refused the request: no such calendar, a rejected
     recipient, an event changed on the server, a mail command that failed."""

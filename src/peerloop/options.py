@@ -9,7 +9,7 @@ import re
 from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Literal, TypeVar
+from typing import TYPE_CHECKING, Annotated, Literal, TypeVar
 
 import typer
 
@@ -17,6 +17,10 @@ from peerloop.core.models import WEEKDAYS
 from peerloop.core.parse import parse_flag
 from peerloop.errors import InputError, MissingValueError, PeerloopError
 from peerloop.store.records import Store, open_store
+
+if TYPE_CHECKING:
+    from peerloop.actions.encryption import NewKey
+    from peerloop.store.sealed import Encryption
 
 T = TypeVar("T")
 
@@ -45,7 +49,111 @@ def store() -> Store:
     """The invocation's data folder (one Store per invocation, so reads are cached across the command)."""
     if current.store is None:
         current.store = open_store(current.home)
+        current.store.folder.seal.passphrase = passphrase
     return current.store
+
+
+def passphrase(encryption: Encryption) -> str:
+    """The passphrase of an encrypted folder, when a command first needs its key: $PEERLOOP_PASSPHRASE, else
+    the source the folder names (a command, a variable, the keyring), else asked on a terminal."""
+    from peerloop import prompts
+    from peerloop.errors import LockedError
+    from peerloop.store.sealed import KEYRING_USER, PASSPHRASE_ENV
+
+    if os.environ.get(PASSPHRASE_ENV):
+        return os.environ[PASSPHRASE_ENV]
+    if encryption.source is not None and encryption.source.given:
+        from peerloop.connect.secrets import password
+
+        return password(encryption.source, KEYRING_USER)
+    if prompts.interactive():
+        return prompts.ask_secret("Passphrase of your peerloop journal")
+    raise LockedError(
+        f"the journal is encrypted and no passphrase was given: set {PASSPHRASE_ENV}, or run on a terminal "
+        "to be asked"
+    )
+
+
+PassphraseCommand = Annotated[
+    str | None,
+    typer.Option(
+        "--passphrase-command",
+        metavar="CMD",
+        help='A command that prints the journal\'s passphrase, e.g. "pass show peerloop".',
+    ),
+]
+PassphraseEnv = Annotated[
+    str | None,
+    typer.Option(
+        "--passphrase-env",
+        metavar="VAR",
+        help="An environment variable holding the passphrase (PEERLOOP_PASSPHRASE always works).",
+    ),
+]
+PassphraseKeyring = Annotated[
+    bool,
+    typer.Option(
+        "--keyring", help="Take the passphrase from the system keyring (service peerloop, user journal)."
+    ),
+]
+IdentityFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--identity",
+        metavar="FILE",
+        help="Encrypt to an age identity file (age-keygen -o FILE) instead of a passphrase; keep it outside "
+        "the data folder.",
+    ),
+]
+
+
+def new_key(
+    store: Store, command: str | None, env: str | None, keyring: bool, identity: Path | None
+) -> NewKey:
+    """The key a folder is encrypted with from now on, from the flags, the environment or two prompts; checked
+    before anything is written."""
+    from peerloop import prompts
+    from peerloop.actions import encryption
+    from peerloop.core.connections import PasswordSource
+    from peerloop.errors import LockedError
+    from peerloop.store.sealed import KEYRING_USER, PASSPHRASE_ENV
+
+    given = [flag for flag, value in (("--passphrase-command", command), ("--passphrase-env", env),
+                                      ("--keyring", keyring), ("--identity", identity)) if value]  # fmt: skip
+    if len(given) > 1:
+        raise InputError(f"{given[0]} and {given[1]} do not go together: give one source of the key")
+    if env is not None and not env.replace("_", "").isalnum():
+        raise InputError(
+            f"--passphrase-env {env!r}: give the name of an environment variable, e.g. JOURNAL_KEY"
+        )
+    if identity is not None:
+        path = identity.expanduser().absolute()
+        if store.folder.contains(path):
+            raise InputError(
+                f"--identity {identity}: the key must not live in the data folder; keep it elsewhere"
+            )
+        return encryption.identity_file_key(path)
+    if store.folder.sealed():
+        store.folder.seal.key()  # the current key first: a wrong passphrase stops before a new one is asked
+    source = PasswordSource(command=command, env=env, keyring=keyring)
+    variable = "PEERLOOP_NEW_PASSPHRASE" if store.folder.sealed() else PASSPHRASE_ENV
+    if source.given:
+        from peerloop.connect.secrets import password
+
+        chosen = password(source, KEYRING_USER)
+    elif os.environ.get(variable):
+        chosen = os.environ[variable]
+    elif prompts.interactive():
+        chosen = prompts.ask_secret("New passphrase for your peerloop journal")
+        if chosen and prompts.ask_secret("The same passphrase again") != chosen:
+            raise InputError("the two passphrases differ; nothing was changed")
+    else:
+        raise LockedError(
+            f"give the new passphrase: set {variable}, give --passphrase-command CMD, or run on a terminal"
+        )
+    if not source.given and store.folder.sealed():  # a new passphrase, from where the old one came
+        source = store.folder.seal.encryption().source or source
+    return encryption.passphrase_key(chosen, source)
 
 
 Weekday = StrEnum("Weekday", {day.upper(): day for day in WEEKDAYS})  # type: ignore[misc]

@@ -52,6 +52,25 @@ def ask(question: str, parse: Callable[[str], T], flag: str, default: str | None
             sys.stderr.write(f"  {error}\n")
 
 
+def ask_secret(question: str) -> str:
+    """A passphrase, read like every answer (from the terminal on stdin) but not echoed; only called on a
+    terminal. (getpass would read /dev/tty, which need not be the terminal the command was given.)"""
+    try:
+        import termios
+
+        fd = sys.stdin.fileno()
+        before = termios.tcgetattr(fd)
+    except (ImportError, OSError, ValueError):  # not a real terminal (a test playing one): nothing to hide
+        return _read_line(f"{question}: ")
+    quiet = [*before[:3], before[3] & ~termios.ECHO, *before[4:]]
+    termios.tcsetattr(fd, termios.TCSANOW, quiet)
+    try:
+        return _read_line(f"{question}: ")
+    finally:
+        termios.tcsetattr(fd, termios.TCSANOW, before)
+        sys.stderr.write("\n")
+
+
 def ask_optional(question: str, parse: Callable[[str], T], default: str | None = None) -> T | None:
     """Ask a question that Enter skips; only called on a terminal."""
     shown = f" [{safe(default)}]" if default else ""

@@ -6,6 +6,9 @@ computed from: a CRC-32 of every data file it read (so a file replaced with the 
 still noticed), and the moment it stops being true (the local midnight that makes the meeting overdue,
 starts a new week, or makes the review due). While those hold, printing it costs a few small reads and no
 imports beyond `os`, `time` and `zlib`. What it prints is made inert: no byte a terminal would obey.
+
+In an encrypted folder the line is "locked" unless the passphrase is in the environment (a prompt never
+asks, nor runs a password command), and no cache is kept: the line names a peer.
 """
 
 from __future__ import annotations
@@ -24,6 +27,9 @@ if TYPE_CHECKING:
 CACHE_FILE = ".status-line"
 CACHE_MAGIC = "peerloop-status-line 2"
 NOW_ENV = "PEERLOOP_NOW"
+ENCRYPTION_FILE = "encryption.toml"
+PASSPHRASE_ENV = "PEERLOOP_PASSPHRASE"
+"""store.layout's and store.sealed's names, repeated so that a locked folder costs no more imports."""
 
 
 def _checksum(path: str) -> str:
@@ -61,6 +67,14 @@ def cached_line(home: str) -> str | None:
     return safe(lines[2][len("line ") :])
 
 
+def forget(home: str) -> None:
+    """Drop the cache (a folder just encrypted keeps none: the line names a peer)."""
+    import contextlib
+
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(os.path.join(home, CACHE_FILE))
+
+
 def print_line(home: str | None) -> int:
     """`status --line` before Typer: the line (or nothing), exit 0; a problem is one error line, reported by
     the one place every command's failures go through (imported only then: the prompt stays lean)."""
@@ -85,8 +99,27 @@ def current_line(home: str | None) -> str:
     from peerloop.store.home import data_home_text
 
     folder = data_home_text(home)
+    if _locked(folder):
+        return "locked"
     line = cached_line(folder)
     return line if line is not None else _recompute(folder)
+
+
+def _locked(folder: str) -> bool:
+    """An encrypted folder whose key the environment does not give (no passphrase in it, no identity file):
+    "locked", known from `encryption.toml` alone. Anything unusual is left to the whole path."""
+    path = os.path.join(folder, ENCRYPTION_FILE)
+    if os.environ.get(PASSPHRASE_ENV) or not os.path.isfile(path) or os.path.lexists(f"{folder}/.commit"):
+        return False
+    import tomllib
+
+    try:
+        with open(path, "rb") as found:
+            said = tomllib.load(found)
+    except (OSError, ValueError):
+        return False
+    variable = said.get("passphrase_env")
+    return "identity_file" not in said and not (isinstance(variable, str) and os.environ.get(variable))
 
 
 def _recompute(folder: str) -> str:
@@ -95,7 +128,7 @@ def _recompute(folder: str) -> str:
     from pathlib import Path
 
     from peerloop import clock
-    from peerloop.errors import NotSetUpError, StorageError
+    from peerloop.errors import LockedError, NotSetUpError, StorageError
     from peerloop.inert import safe
     from peerloop.store.atomic import replace_atomically
     from peerloop.store.records import open_store
@@ -108,10 +141,12 @@ def _recompute(folder: str) -> str:
         status = load_status(store)
     except NotSetUpError:
         return ""
+    except LockedError:
+        return "locked"
     now = clock.now(status.settings.timezone)
     line, until = line_for(status, now)
     line = safe(line)
-    if not os.environ.get(NOW_ENV) and store.home.is_dir():
+    if not os.environ.get(NOW_ENV) and store.home.is_dir() and not store.folder.sealed():
         oldest = min([status.settings.trial_start.year, *(peer.added.year for peer in status.roster.peers)])
         watched = [store.roster_path, *(store.year_path(year) for year in range(oldest, now.year + 1))]
         lines = [

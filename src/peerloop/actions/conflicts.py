@@ -47,7 +47,7 @@ def merge_copies(store: Store) -> Merge:
         if any(copy.original == store.roster_path for copy in copies):
             store.save_roster(roster, merged=True)
         copied = {
-            int(c.original.stem) for c in copies if c.of_data and c.original.parent == store.journal_dir
+            int(c.original.name[:4]) for c in copies if c.of_data and c.original.parent == store.journal_dir
         }
         for year in sorted({*store.journal_years(), *copied}):  # a copy whose file is gone is merged too
             journal_year = merged = store.load_year(year)

@@ -46,6 +46,7 @@ def _data_paths(store: Store) -> list[Path]:
     mine = known_device_id()
     fixed = [store.roster_path, store.calendar_path, store.connections_path]
     fixed += [store.home / f"{device.LOCK_PREFIX}{mine}"] if mine else []
+    fixed += [store.folder.encryption_path, store.folder.key_path, *store.folder.other_copies()]
     return [*fixed, *(store.year_path(year) for year in store.journal_years())]
 
 
@@ -240,6 +241,40 @@ def check_halves(store: Store) -> list[Finding]:
             for _, said in store.halves()]  # fmt: skip
 
 
+def check_encryption(store: Store) -> list[Finding]:
+    """In an encrypted folder: no clear copy of an encrypted file, and `key.age` opens to the folder's key
+    (every other file is opened by `check_files`). In a clear one: age files peerloop does not read."""
+    if not store.folder.sealed():
+        return [Finding("note", f"{path} is an encrypted copy in a folder that is not encrypted: peerloop does "
+                        "not read it", "delete it, or `peerloop encrypt` (which replaces it)")
+                for path in store.folder.other_copies()]  # fmt: skip
+    findings = []
+    for path in store.folder.other_copies():
+        same = _same_as_sealed(store, path)
+        findings.append(Finding("problem", f"{path} is a clear copy of an encrypted file: it holds your notes "
+                                "unencrypted" + (" (the same as its encrypted file)" if same else ""),
+                                "run `peerloop doctor --fix` to delete it" if same else "check what it holds "
+                                "that the encrypted file lacks, then delete it", fixable=same))  # fmt: skip
+    key = store.folder.seal.key()
+    if key.passphrase is not None:
+        from peerloop.store.sealed import opens_to
+
+        if not opens_to(store.folder.read_bytes(store.folder.key_path), key):
+            findings.append(Finding("problem", f"{store.folder.key_path} does not hold this folder's key: the "
+                                    "`age` tool cannot open the journal with it", "run `peerloop encrypt` to "
+                                    "write it anew (with a new passphrase, or the same one)"))  # fmt: skip
+    return findings
+
+
+def _same_as_sealed(store: Store, clear: Path) -> bool:
+    """Whether a clear copy says exactly what its encrypted file says (then deleting it loses nothing)."""
+    sealed = clear.with_name(clear.name + ".age")
+    try:
+        return store.folder.read_bytes(clear) == (store.folder.read(sealed) or "").encode()
+    except DataFileError:
+        return False
+
+
 def check_all(store: Store) -> list[Finding]:
     """Every check, changing nothing: an unfinished commit is read through its temp files, not finished."""
     store.folder.may_write = False
@@ -247,7 +282,7 @@ def check_all(store: Store) -> list[Finding]:
         found = (
             check_permissions(store) + check_transactions(store) + check_devices(store) + check_files(store)
         )
-        return found + check_halves(store)
+        return found + check_halves(store) + check_encryption(store)
     finally:
         store.folder.may_write = True
 
@@ -279,6 +314,10 @@ def repair(store: Store) -> list[str]:
         for copy in store.folder.old_copies():
             copy.unlink()
             done.append(f"deleted {copy}")
+        for copy in store.folder.other_copies() if store.folder.sealed() else ():
+            if _same_as_sealed(store, copy):
+                copy.unlink()
+                done.append(f"deleted {copy}, a clear copy of its encrypted file")
         for folder in (store.home, store.journal_dir):
             for path in sorted(folder.iterdir()) if folder.is_dir() and not folder.is_symlink() else ():
                 if _plain(path) and _mode(path) & 0o077:

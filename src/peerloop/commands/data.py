@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -13,6 +13,9 @@ from peerloop.errors import InputError
 from peerloop.inert import safe
 from peerloop.output import text
 from peerloop.store.home import HOME_ENV
+
+if TYPE_CHECKING:
+    from peerloop.store.sealed import Key
 from peerloop.store.records import Store
 
 SOURCES = {
@@ -24,9 +27,16 @@ SOURCES = {
 
 def data_files(store: Store) -> list[tuple[str, Path, str, str]]:
     """(name in the folder, path, what it holds, what writes it) for each data file; journal years that exist."""
-    files = [("roster.toml", store.roster_path, "your settings and peers", "`peerloop init`")]
+    sealed = store.folder.sealed()
+    files = [(store.roster_path.name, store.roster_path, "your settings and peers", "`peerloop init`")]
     for year in store.journal_years():
-        files.append((f"journal/{year:04d}.toml", store.year_path(year), f"the journal of {year}", ""))
+        name = store.year_path(year).name
+        files.append((f"journal/{name}", store.year_path(year), f"the journal of {year}", ""))
+    if sealed:
+        files.append(("encryption.toml", store.folder.encryption_path, "how the files above are encrypted "
+                      "(no key)", "`peerloop encrypt`"))  # fmt: skip
+        files.append(("key.age", store.folder.key_path, "the key, for the `age` tool (opened by your passphrase)",
+                      "`peerloop encrypt` with a passphrase"))  # fmt: skip
     files.append(
         (
             "calendar.toml",
@@ -119,7 +129,8 @@ def where(json: options.JsonOption = False, ignore: IgnoreOption = None) -> None
         for name, path, holds, maker in files
     ]
     if not store.journal_years():
-        rows.insert(1, ("journal/YYYY.toml", "none yet: `peerloop log` writes one per year"))
+        name = "journal/YYYY.toml" + (".age" if store.folder.sealed() else "")
+        rows.insert(1, (name, "none yet: `peerloop log` writes one per year"))
     width = max(len(name) for name, _ in rows)
     for name, holds in rows:
         text.out(f"  {name.ljust(width)}  {holds}")
@@ -163,7 +174,9 @@ def doctor(
         findings = check_all(store)
     repaired = repair(store) if fix and store.home.is_dir() and any(f.fixable for f in findings) else []
     if repaired:
-        findings = check_all(Store(store.home))
+        again = Store(store.home)
+        store.folder.seal.share(again.folder.seal)
+        findings = check_all(again)
     problems = [f for f in findings if f.level == "problem"]
     notes = len(findings) - len(problems)
     if json:
@@ -211,7 +224,8 @@ def merge_file(
     other beside it (history shows it); a forgotten entry stays forgotten. The roster merges by peer,
     calendar.toml by event UID with the higher SEQUENCE. The merged file replaces OURS and the exit code is 0;
     when a version cannot be read, one line says why, OURS is left as it was and the exit code is 4 (git then
-    reports a conflict). Set it up once in the repository of your data folder:
+    reports a conflict). An encrypted file (PATH ends in .age) is opened with the key of the folder git runs
+    it in (else of PEERLOOP_HOME) and the merge is written encrypted. Set it up once in the repository of your data folder:
 
     Examples:
 
@@ -219,18 +233,41 @@ def merge_file(
 
       echo "*.toml merge=peerloop" >> .gitattributes
 
+      echo "*.age merge=peerloop" >> .gitattributes
+
       peerloop merge-file base.toml ours.toml theirs.toml roster.toml
     """
     from peerloop.actions.conflicts import merge_texts
     from peerloop.store.atomic import replace_atomically
-    from peerloop.store.files import read_text
+    from peerloop.store.files import decode, read_bytes
+    from peerloop.store.layout import SEALED
 
-    texts = [read_text(version) for version in (base, ours, theirs)]
-    for version, text_read in zip((ours, theirs), texts[1:], strict=True):
-        if text_read is None:
+    raws = [read_bytes(version) for version in (base, ours, theirs)]
+    for version, raw in zip((ours, theirs), raws[1:], strict=True):
+        if raw is None:
             raise InputError(f"{version} does not exist; merge-file takes BASE OURS THEIRS as git gives them")
-    merged, notes = merge_texts(texts[0], texts[1] or "", texts[2] or "", path)
-    replace_atomically(ours, merged.encode("utf-8"))
+    sealed = bool(path and path.endswith(SEALED))
+    key = _repository_key() if sealed else None
+    texts = [  # git gives an empty BASE when both sides added the file
+        None if raw is None else decode(key.open(raw, version) if key and raw else raw, version)
+        for version, raw in zip((base, ours, theirs), raws, strict=True)
+    ]
+    shown = path.removesuffix(SEALED) if path else None
+    merged, notes = merge_texts(texts[0], texts[1] or "", texts[2] or "", shown)
+    replace_atomically(ours, key.seal(merged.encode("utf-8")) if key else merged.encode("utf-8"))
     for note in notes:
         text.message(f"peerloop: {safe(path or str(ours))}: {safe(note)}")
     return 0
+
+
+def _repository_key() -> Key:
+    """The key of the folder git runs the driver in (the top of the repository, the data folder itself) when it
+    is an encrypted folder, else of the invocation's data folder."""
+    from peerloop.store.layout import ENCRYPTION_FILE
+    from peerloop.store.records import open_store
+
+    if (Path.cwd() / ENCRYPTION_FILE).is_file():
+        store = open_store(Path.cwd())
+        store.folder.seal.passphrase = options.passphrase
+        return store.folder.seal.key()
+    return options.store().folder.seal.key()

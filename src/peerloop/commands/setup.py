@@ -103,6 +103,16 @@ def init(
     yes: Annotated[
         bool, typer.Option("--yes", "-y", help="Confirm a change that moves a running trial (its start).")
     ] = False,
+    encrypt: Annotated[
+        bool,
+        typer.Option(
+            "--encrypt", help="Keep the roster and the journal encrypted (age files; see `peerloop encrypt`)."
+        ),
+    ] = False,
+    passphrase_command: options.PassphraseCommand = None,
+    passphrase_env: options.PassphraseEnv = None,
+    keyring: options.PassphraseKeyring = False,
+    identity: options.IdentityFile = None,
 ) -> None:
     """Set up: you, your weekly slot, your peers.
 
@@ -118,6 +128,14 @@ def init(
       peerloop init --name "Dana Ode" --timezone Europe/Berlin --time 08:30 --lunch-time 12:30
     """
     store = options.store()
+    keyed = bool(passphrase_command or passphrase_env or keyring or identity)
+    if keyed and not encrypt:
+        raise InputError("the passphrase and identity options go with --encrypt")
+    new_key = None
+    if encrypt and not store.folder.sealed():
+        new_key = options.new_key(store, passphrase_command, passphrase_env, keyring, identity)
+    elif keyed:
+        raise InputError("the journal is already encrypted; `peerloop encrypt` changes its key")
     current = store.load_roster().settings
     if current is not None and prompts.interactive():
         text.message("Current settings (Enter keeps each one):")
@@ -144,7 +162,13 @@ def init(
                 skipped.append(peer_name)
                 continue
             updated = add_peer(updated, Peer(name=peer_name, added=today, **details.get(peer_name, {})))
+        if new_key is not None:  # the same change encrypts every file
+            store.reseal(new_key.encryption, new_key.key, new_key.key_file)
         store.save_roster(updated)
+    if new_key is not None:
+        from peerloop import shell_prompt
+
+        shell_prompt.forget(str(store.home))
     text.out(("Updated" if before else "Saved") + f" your settings in {store.roster_path}")
     for line in settings_lines(settings):
         text.out("  " + line)

@@ -16,7 +16,10 @@ from typing import NamedTuple
 
 from peerloop.store.device import owner
 
-DATA_NAME = r"(?:roster|calendar|connections|busy)\.toml|journal/\d{4}\.toml"
+DATA_NAME = (
+    r"(?:roster|calendar|connections|busy|encryption)\.toml|journal/\d{4}\.toml"
+    r"|roster\.toml\.age|journal/\d{4}\.toml\.age|key\.age"
+)
 """The data files, by their path in the folder."""
 _DATA = re.compile(rf"^(?:{DATA_NAME})$")
 
@@ -25,7 +28,7 @@ _PATTERNS = (
     ("Dropbox or Nextcloud",
      re.compile(r"^(?P<stem>.+?) \([^()]*conflicted copy[^()]*\)(?: \(\d+\))?(?P<ext>\.[^.() ]+)?$")),
     ("Nextcloud", re.compile(r"^(?P<stem>.+?)_conflict-\d{8}-\d{6}(?P<ext>\.[^.]+)?$")),
-    ("iCloud", re.compile(r"^(?P<stem>[^ ]+) [1-9]\d*(?P<ext>\.toml)$")),
+    ("iCloud", re.compile(r"^(?P<stem>[^ ]+) [1-9]\d*(?P<ext>\.toml|\.age)$")),
 )  # fmt: skip
 
 
@@ -59,7 +62,7 @@ class Copy(NamedTuple):
     @property
     def of_data(self) -> bool:
         """A copy of a data file (merged by `doctor --fix`), not of a device's own scratch file (deleted)."""
-        return self.original.name.endswith(".toml") and not self.original.name.startswith(".")
+        return self.original.name.endswith((".toml", ".age")) and not self.original.name.startswith(".")
 
 
 def find_copies(home: Path) -> list[Copy]:

@@ -17,6 +17,12 @@ MAX_FILE_BYTES = 16 * 1024 * 1024
 def read_text(source: Path, shown: Path | None = None) -> str | None:
     """The file's text, or None when it does not exist; any other problem is one line naming `shown` (the
     file as the user knows it, when `source` stands in for it)."""
+    raw = read_bytes(source, shown)
+    return None if raw is None else decode(raw, shown or source)
+
+
+def read_bytes(source: Path, shown: Path | None = None) -> bytes | None:
+    """The file's bytes, or None when it does not exist (with `read_text`'s checks, but for UTF-8)."""
     path = shown or source
     try:
         fd = os.open(source, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
@@ -53,6 +59,11 @@ def read_text(source: Path, shown: Path | None = None) -> str | None:
         raise DataFileError(f"cannot read {path}: {error.strerror}") from None
     finally:
         os.close(fd)
+    return raw
+
+
+def decode(raw: bytes, path: Path) -> str:
+    """The bytes as text; a file that is not UTF-8 is one line naming where it stops being text."""
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as error:

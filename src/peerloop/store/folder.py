@@ -21,6 +21,13 @@ that the next process to take the lock rolls forward, so every command sees all 
 SIGINT and SIGTERM are held from step 1 to the end of step 3. Any read that finds a record first takes
 the lock (which rolls it forward), so even a read-only command never sees half a change.
 
+A change may also delete files (`encrypt` replaces `roster.toml` by `roster.toml.age`): the record names
+them too, and they are deleted after the renames.
+
+In an encrypted folder (`encryption.toml` exists) the files with notes are age files: `read` opens them and
+`commit` seals them before anything is written, with the folder's key (`store.sealed`), unlocked the first
+time one is touched.
+
 `_PEERLOOP_FAULT` (tests only) sends the process a signal at a named step of a commit: see
 `store.interrupts.Fault`.
 """
@@ -48,24 +55,21 @@ from peerloop.store.atomic import (
 )
 from peerloop.store.copies import DATA_NAME, copy_of, is_data
 from peerloop.store.device import COMMIT_PREFIX, LOCK_PREFIX, PENDING_PREFIX, device_id, known_device_id
-from peerloop.store.files import read_text
+from peerloop.store.files import decode, read_bytes
 from peerloop.store.interrupts import held_signals, interrupt_waiting
 from peerloop.store.interrupts import step as _step
+from peerloop.store.layout import ROSTER_FILE as ROSTER_FILE  # the names tests and tools know the folder by
+from peerloop.store.layout import SEALED, Layout
+from peerloop.store.sealed import Seal
 
-ROSTER_FILE = "roster.toml"
-CALENDAR_FILE = "calendar.toml"
-CONNECTIONS_FILE = "connections.toml"
-BUSY_FILE = "busy.toml"
-JOURNAL_DIR = "journal"
 LEGACY_COMMIT = ".commit"
 LEGACY_PENDING = ".pending"
 """The records an older peerloop (one device per folder) wrote: still finished, or dropped, here."""
 DEFAULT_LOCK_TIMEOUT = 10.0
 DELETE = "delete"
-"""A record line `delete<TAB>COPY`: a conflict copy the change merged, deleted after the renames."""
+"""A record line `delete<TAB>PATH`: a data file the change removes (`encrypt` removes the clear roster), or a
+conflict copy it merged; deleted after the renames."""
 
-_JOURNAL_NAME = re.compile(r"^(\d{4})\.toml$")
-_OLD_COPY = re.compile(r"^\..+\.toml\.cache(\.\d+-\d+(-\d+)?\.tmp)?$")
 _RECORD_LINE = re.compile(rf"^(?:journal/)?\.[^/\t]+\.tmp\t(?:{DATA_NAME})$")
 """A record line: a temp file beside its target, and the target one of the data files (nothing else)."""
 
@@ -76,7 +80,7 @@ committed: list[Path] = []
 """The files this process committed (the CLI reads it: after a commit, an error must not say 'nothing changed')."""
 
 
-class Folder:
+class Folder(Layout):
     """One peerloop data folder, as files."""
 
     def __init__(self, home: Path, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> None:
@@ -90,26 +94,20 @@ class Folder:
         """False for `doctor` without --fix: nothing is written (no cache either), and reads see a committed
         change through its temp files."""
         self._overlay: dict[Path, Path] = {}
+        self._gone: set[Path] = set()
+        self.seal = Seal(home, self.read)
+        """The folder's key (store.sealed)."""
 
-    @property
-    def roster_path(self) -> Path:
-        return self.home / ROSTER_FILE
-
-    @property
-    def calendar_path(self) -> Path:
-        return self.home / CALENDAR_FILE
-
-    @property
-    def connections_path(self) -> Path:
-        return self.home / CONNECTIONS_FILE
-
-    @property
-    def busy_path(self) -> Path:
-        return self.home / BUSY_FILE
-
-    @property
-    def journal_dir(self) -> Path:
-        return self.home / JOURNAL_DIR
+    def sealed(self) -> bool:
+        """Whether the files with notes are age files: `encryption.toml` exists (once a change a killed
+        process left is finished, or read through, so the answer is that of the whole change or none)."""
+        if self.seal.staged is not None:
+            return self.seal.staged[0] is not None
+        records = self.records()
+        if not self._locked and any(os.path.lexists(r) for r in records):
+            self._settle()
+        path = self.encryption_path
+        return path in self._overlay or (path not in self._gone and os.path.lexists(path))
 
     @property
     def device(self) -> str:
@@ -136,47 +134,28 @@ class Folder:
         own = self._device or known_device_id()
         return [self.home / LEGACY_COMMIT] + ([self.home / f"{COMMIT_PREFIX}{own}"] if own else [])
 
-    def year_path(self, year: int) -> Path:
-        return self.journal_dir / f"{year:04d}.toml"
-
-    def journal_years(self) -> list[int]:
-        """The years that have a journal file, oldest first (a directory listing: no file is read)."""
-        try:
-            names = os.listdir(self.journal_dir)
-        except FileNotFoundError:
-            return []
-        except NotADirectoryError:
-            raise DataFileError(f"{self.journal_dir} is not a folder; move it away and try again") from None
-        return sorted(int(match[1]) for name in names if (match := _JOURNAL_NAME.match(name)))
-
-    def old_copies(self) -> list[Path]:
-        """Parsed copies an older peerloop kept beside big files (`journal/.2026.toml.cache`): never read, as
-        they may hold what a file said before a change; each write deletes them, `doctor` reports them."""
-        found: list[Path] = []
-        for folder in (self.home, self.journal_dir):
-            with contextlib.suppress(OSError):
-                found += [folder / name for name in sorted(os.listdir(folder)) if _OLD_COPY.match(name)]
-        return found
-
-    def contains(self, path: Path) -> bool:
-        """Whether `path` lies inside the data folder or is one of its files (a second name counts)."""
-        from peerloop.store.home import names_a_data_file
-
-        data = [self.roster_path, self.calendar_path, self.connections_path, self.busy_path]
-        return names_a_data_file(
-            self.home, path, lambda: data + [self.year_path(y) for y in self.journal_years()]
-        )
-
     # --- reading ---------------------------------------------------------------------------------------
 
     def read(self, path: Path) -> str | None:
-        """The file's text, or None when it does not exist (`store.files.read_text`: a regular, UTF-8 file of
-        a sane size, else one line). A commit record left by a killed process on this device is rolled forward
-        first, so what is read is the whole change or none of it."""
+        """The file's text, or None when it does not exist (`store.files`: a regular, UTF-8 file of a sane
+        size, else one line). A commit record left by a killed process on this device is rolled forward
+        first, so what is read is the whole change or none of it. An age file is opened with the folder's
+        key."""
+        raw = self.read_bytes(path)
+        if raw is None:
+            return None
+        if path.name.endswith(SEALED) and path != self.key_path:
+            raw = self.seal.key().open(raw, path)
+        return decode(raw, path)
+
+    def read_bytes(self, path: Path) -> bytes | None:
+        """The file's bytes as they are on disk (an age file stays sealed), with `read`'s checks."""
         records = self.records()
         if path not in records and not self._locked and any(os.path.lexists(r) for r in records):
             self._settle()
-        return read_text(self._overlay.get(path, path), path)
+        if path in self._gone:
+            return None
+        return read_bytes(self._overlay.get(path, path), path)
 
     def _settle(self) -> None:
         """Finish a left commit under the lock; where that cannot be done (a read-only folder, `doctor`),
@@ -187,12 +166,11 @@ class Folder:
                     return
             except StorageError:
                 pass
+        found = [self.read_record(record) for record in self.records()]
         self._overlay = {
-            target: temp
-            for record in self.records()
-            for temp, target in self.pending(record) or []
-            if temp.exists()
+            target: temp for pairs, _ in filter(None, found) for temp, target in pairs if temp.exists()
         }
+        self._gone = {path for _, deleted in filter(None, found) for path in deleted}
 
     # --- locking ---------------------------------------------------------------------------------------
 
@@ -245,9 +223,9 @@ class Folder:
         return None if found is None else found[0]
 
     def read_record(self, record: Path) -> tuple[list[tuple[Path, Path]], list[Path]] | None:
-        """A record's renames (temp file, target) and the conflict copies it deletes, or None when there is
-        none. A line naming anything else than a temp file beside a data file, or a conflict copy of one, is
-        a damaged record: nothing of it is done."""
+        """A record's renames (temp file, target) and the files it deletes, or None when there is none. A line
+        naming anything else than a temp file beside a data file, a data file or a conflict copy of one, is a
+        damaged record: nothing of it is done."""
         text = self.read(record)
         if text is None:
             return None
@@ -256,8 +234,7 @@ class Folder:
             if not line or line.startswith("#"):
                 continue
             temp, _, target = line.partition("\t")
-            named = copy_of(os.path.basename(target)) if temp == DELETE else None
-            if named is not None and is_data(os.path.join(os.path.dirname(target), named.original)):
+            if temp == DELETE and (is_data(target) or _copy_of_data(target)):
                 doomed.append(self.home / target)
                 continue
             if not _RECORD_LINE.match(f"{temp}\t{target}") or not temp.startswith(
@@ -303,8 +280,8 @@ class Folder:
         unsent.append(what)
 
     def roll_forward(self) -> list[Path]:
-        """Finish an interrupted commit of this device (under the lock): rename what is left, delete the copies
-        it merged, then drop the record."""
+        """Finish an interrupted commit of this device (under the lock): rename what is left, delete what it
+        deletes, then drop the record."""
         finished = []
         for record in self.records():
             found = self.read_record(record)
@@ -318,26 +295,31 @@ class Folder:
                         fsync_dir(target.parent)
                         finished.append(target)
                         _step("roll")
-                for copy in doomed:
-                    with contextlib.suppress(FileNotFoundError):
-                        os.unlink(copy)
-                        fsync_dir(copy.parent)
+                for path in doomed:
+                    if os.path.lexists(path):
+                        os.unlink(path)
+                        fsync_dir(path.parent)
+                        finished.append(path)
+                        _step("roll")
                 os.unlink(record)
                 fsync_dir(self.home)
             except OSError as error:
                 raise StorageError(
                     f"could not finish the interrupted change recorded in {record}: {write_reason(error)}"
                 ) from None
-        self._overlay = {}
+        self._overlay, self._gone = {}, set()
+        if finished:
+            self.seal.forget()  # the change finished may have encrypted or re-keyed the folder
         return finished
 
     def commit(
-        self, files: dict[Path, str], sending: Sending | None = None, deleting: tuple[Path, ...] = ()
+        self, files: dict[Path, str | bytes], sending: Sending | None = None, deleting: tuple[Path, ...] = ()
     ) -> None:
-        """Replace every file in `files` as one transaction (call under the lock), and delete the conflict
-        copies `deleting` names with them. With `sending`, the change waits for it: the mail is handed over
-        after the files are prepared, and the change happens only once it was accepted; if it fails, or is
-        interrupted, nothing changes."""
+        """Replace every file in `files` and delete every file in `deleting` (a data file replaced by its other
+        form, or a conflict copy merged) as one transaction (call under the lock). A text for an age file is
+        sealed first: no clear copy of it is ever written. With `sending`, the change waits for it: the mail
+        is handed over after the files are prepared, and the change happens only once it was accepted; if it
+        fails, or is interrupted, nothing changes."""
         if not files and not deleting:
             if sending is not None:
                 sending.send()
@@ -347,15 +329,16 @@ class Folder:
                 raise StorageError(f"refusing to write {path}: it is outside the data folder {self.home}")
         first = next(iter(files), self.home)
         clock.pinned()  # a bad PEERLOOP_NOW is refused here at the latest, never after the change
+        data = {path: self._bytes(path, content) for path, content in files.items()}
         _step("begin")
         prepared: list[tuple[str, Path]] = []
         # Signals are held through a mail's sending too: once a server accepted it, the change must land,
         # so a Ctrl-C then waits for the commit (at most the mail's timeout) and is said after it.
         with held_signals():
             try:
-                for path, text in files.items():
+                for path, raw in data.items():
                     ensure_private_dir(path.parent, self.tightened)
-                    prepared.append((write_temp(path, text.encode("utf-8"), self.device), path))
+                    prepared.append((write_temp(path, raw, self.device), path))
                     _step("temp")
                 record = "".join(
                     f"{os.path.relpath(temp, self.home)}\t{os.path.relpath(path, self.home)}\n"
@@ -385,15 +368,16 @@ class Folder:
                 raise
         with held_signals():
             _step("record")
-            committed.extend(files)
+            committed.extend([*files, *deleting])
             try:
                 for temp_name, path in prepared:
                     os.replace(temp_name, path)
                     fsync_dir(path.parent)
                     _step("rename")
-                for copy in deleting:
-                    os.unlink(copy)
-                    fsync_dir(copy.parent)
+                for path in deleting:
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(path)
+                    fsync_dir(path.parent)
                     _step("delete")
                 os.unlink(self.commit_path)
                 fsync_dir(self.home)
@@ -406,6 +390,19 @@ class Folder:
                     f"could not finish writing {first}: {write_reason(error)}. The change is saved and the next peerloop "
                     "command finishes it (or run `peerloop doctor --fix`)"
                 ) from None
+
+    def _bytes(self, path: Path, content: str | bytes) -> bytes:
+        """What is written to `path`: an age file's text sealed with the folder's key (or the new one)."""
+        if isinstance(content, bytes):
+            return content
+        raw = content.encode("utf-8")
+        return self.seal.key().seal(raw) if path.name.endswith(SEALED) else raw
+
+
+def _copy_of_data(path: str) -> bool:
+    """Whether `path` (in the folder) is a sync tool's conflict copy of a data file."""
+    named = copy_of(os.path.basename(path))
+    return named is not None and is_data(os.path.join(os.path.dirname(path), named.original))
 
 
 class Sending(NamedTuple):

@@ -23,12 +23,13 @@ from peerloop.store.codecs import journal as journal_file
 from peerloop.store.codecs import roster as roster_file
 from peerloop.store.codecs.schema import SCHEMA_VERSION, upgraded
 from peerloop.store.codecs.toml import dump_toml, parse
-from peerloop.store.copies import copy_of, is_data
+from peerloop.store.copies import is_data
 from peerloop.store.files import file_version
 from peerloop.store.folder import DEFAULT_LOCK_TIMEOUT, Folder, Sending
 
 if TYPE_CHECKING:
     from peerloop.core.connections import Connections
+    from peerloop.store.sealed import Encryption, Key
 
 T = TypeVar("T")
 LOCK_TIMEOUT_ENV = "PEERLOOP_LOCK_TIMEOUT"
@@ -51,7 +52,7 @@ class Store:
         self._written: dict[Path, written.Written | None] = {}
         self.accept_halves = False
         """`doctor --fix`: write even when a file read came without the rest of its change."""
-        self._staged: dict[Path, str] | None = None
+        self._staged: dict[Path, str | bytes] | None = None
         self._deleting: list[Path] = []
         self._sending: Sending | None = None
 
@@ -173,31 +174,39 @@ class Store:
             self._cache.clear()
             self._written.clear()
             self._staged, self._sending, self._deleting = {}, None, []
+            landed = False
             try:
-                yield
-                staged, sending, deleting = self._staged, self._sending, tuple(self._deleting)
-                if staged and not self.accept_halves and (found := self.halves()):
-                    raise StorageError(
-                        f"{found[0][1]}: let your sync tool finish, then run this again (nothing was changed)"
-                    )
-                staged = self._stamped(staged)
+                try:
+                    yield
+                    staged, sending, deleting = self._staged, self._sending, tuple(self._deleting)
+                    if staged and not self.accept_halves and (found := self.halves()):
+                        raise StorageError(
+                            f"{found[0][1]}: let your sync tool finish, then run this again (nothing was changed)"
+                        )
+                    staged = self._stamped(staged)
+                finally:
+                    self._staged, self._sending, self._deleting = None, None, []
+                self.folder.commit(staged, sending, deleting)
+                landed = True
             finally:
-                self._staged, self._sending, self._deleting = None, None, []
-            self.folder.commit(staged, sending, deleting)
+                self.folder.seal.end(landed)
             self._cache.clear()
 
-    def _stamped(self, staged: dict[Path, str]) -> dict[Path, str]:
-        """Each data file a change writes, ended with the `[written]` table that names the change."""
-        synced = [path for path in staged if path != self.busy_path]
+    def _stamped(self, staged: dict[Path, str | bytes]) -> dict[Path, str | bytes]:
+        """Each data file a change writes, ended with the `[written]` table that names the change (not the
+        busy-time cache, nor `encryption.toml` and `key.age`, which say how the others are read)."""
+        unstamped = (self.busy_path, self.folder.encryption_path, self.folder.key_path)
+        synced = [path for path in staged if path not in unstamped and isinstance(staged[path], str)]
         if not synced:
             return staged
         at, by = self.moment(), self.folder.device
         names = {path: str(path.relative_to(self.home)) for path in synced}
-        return {
-            path: text
-            + (written.table(by, at, [n for p, n in names.items() if p != path]) if path in names else "")
-            for path, text in staged.items()
-        }
+        stamped = dict(staged)
+        for path, name in names.items():
+            stamped[path] = (
+                f"{staged[path]!s}{written.table(by, at, [n for n in names.values() if n != name])}"
+            )
+        return stamped
 
     def send_on_commit(self, sending: Sending) -> None:
         """Inside `change()`: the change happens only once `sending` was accepted (a mail server took the
@@ -205,14 +214,47 @@ class Store:
         assert self._staged is not None, "send_on_commit belongs inside store.change()"
         self._sending = sending
 
-    def delete_on_commit(self, copy: Path) -> None:
-        """Inside `change()`: delete this conflict copy together with the change that merged it."""
+    def delete_on_commit(self, path: Path) -> None:
+        """Inside `change()`: delete this file together with the change (a conflict copy it merged, a data
+        file it replaces by its other form)."""
         assert self._staged is not None, "delete_on_commit belongs inside store.change()"
-        assert copy_of(copy.name) is not None, f"{copy} is not a conflict copy"
-        self._deleting.append(copy)
+        if path not in self._deleting:
+            self._deleting.append(path)
 
     def locked(self) -> contextlib.AbstractContextManager[None]:
         return self.folder.locked()
+
+    def reseal(
+        self, encryption: Encryption | None, key: Key | None, key_file: bytes | None = None
+    ) -> list[Path]:
+        """Inside `change()`, before anything is saved: every file with notes rewritten under the new
+        encryption (None: in clear) with `encryption.toml` and `key.age`, the old forms removed, as one
+        transaction. Later saves in the same change are written the new way. Returns the files with notes."""
+        assert self._staged == {}, "reseal comes first inside store.change()"
+        from peerloop.store.written import without
+
+        years = self.journal_years()
+        old = [self.roster_path, *(self.year_path(year) for year in years)]
+        texts = [self.folder.read(path) for path in old]  # opened with the current key, if any
+        self.folder.seal.stage(encryption, key)
+        new = [self.roster_path, *(self.year_path(year) for year in years)]
+        rewritten = []
+        for before, after, text in zip(old, new, texts, strict=True):
+            if text is None:
+                continue
+            self._staged[after] = without(text)
+            rewritten.append(after)
+            if after != before:
+                self.delete_on_commit(before)
+        from peerloop.store.sealed import encryption_text
+
+        for path, content in ((self.folder.encryption_path, encryption and encryption_text(encryption)),
+                              (self.folder.key_path, key_file)):  # fmt: skip
+            if content:
+                self._staged[path] = content
+            elif os.path.lexists(path):
+                self.delete_on_commit(path)
+        return rewritten
 
     def _save(self, path: Path, text: str | Callable[[], str]) -> None:
         """Stage a file's text (computed inside the transaction when a callable: it compares with the file)."""

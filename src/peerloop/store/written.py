@@ -52,6 +52,15 @@ def table(by: str, at: dt.datetime, together: list[str]) -> str:
     return "\n" + dump_toml({KEY: {"by": by, "at": at, "with": together}})
 
 
+def without(text: str) -> str:
+    """A file's text without its `[written]` table (the last table, as `table` wrote it), to be written by a
+    new change that names itself (`encrypt` rewrites files as they are)."""
+    at = text.rfind(f"\n[{KEY}]\n")
+    if at < 0 or any(line.startswith("[") for line in text[at + 1 :].splitlines()[1:]):
+        return text
+    return text[:at].rstrip("\n") + "\n"
+
+
 def halves(home: Path, seen: Mapping[Path, Written | None]) -> list[tuple[Path, str]]:
     """Each file read that came with a change whose other files have not all arrived, with one line saying so."""
     found = []

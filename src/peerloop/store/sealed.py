@@ -1,0 +1,360 @@
+"""The journal encrypted at rest: the files that hold notes are age files (age-encryption.org/v1, written and
+read with pyrage), and this module is the one place that seals and opens them (docs/storage.md, Encryption).
+
+Each encrypted folder has one X25519 age identity. With a passphrase, the identity is derived from it:
+scrypt(passphrase, the folder's salt, N = 2**WORK_FACTOR, r = 8, p = 1) is the identity's 32 bytes. Every
+file is encrypted to that identity's recipient, so a command pays for scrypt once, not once per file
+(age's own scrypt recipient, at its default work factor, costs 0.5 to 9 s per file here: docs/performance.md).
+`key.age` holds the same identity in an age file for the passphrase, for the `age` tool:
+`age -d key.age > key.txt; age -d -i key.txt journal/2027.toml.age`. With an age identity file, every file
+is encrypted to that identity's recipient and nothing is derived.
+
+`encryption.toml` (clear) says how the folder is encrypted: the recipient (to tell a wrong passphrase
+before anything is read or written), the salt and work factor, or the identity file's path, and where the
+passphrase comes from. The passphrase and the identity never are in the folder.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from peerloop.errors import DataFileError, LockedError
+
+if TYPE_CHECKING:  # the folder imports this module: what only an encrypted folder needs comes when it does
+    from pyrage import x25519
+
+    from peerloop.core.connections import PasswordSource
+
+PASSPHRASE_ENV = "PEERLOOP_PASSPHRASE"
+"""Always accepted, before the source `encryption.toml` names."""
+KEYRING_USER = "journal"
+"""The keyring entry of the passphrase: service "peerloop", user "journal"."""
+WORK_FACTOR = 14
+"""log2 of scrypt's N for the derived identity: 16 MiB and about 30 ms here, scrypt's own figure for
+interactive use; age's default (18) costs about 16 times as much (docs/performance.md)."""
+_SALT_LABEL = b"peerloop.encryption.v1/"
+_AGE_MAGIC = b"age-encryption.org/v1\n"
+_ARMOR_MAGIC = b"-----BEGIN AGE ENCRYPTED FILE-----"
+
+HEADER = """\
+# peerloop encryption: roster.toml.age and journal/YYYY.toml.age are age files. No key is kept here: the
+# passphrase comes from $PEERLOOP_PASSPHRASE, the source named below (if any) or a prompt (docs/guide.md).
+"""
+
+
+class Encryption(NamedTuple):
+    """What `encryption.toml` says."""
+
+    recipient: str
+    salt: bytes | None = None
+    """With a passphrase: the scrypt salt of the derived identity (None with an identity file)."""
+    work_factor: int = WORK_FACTOR
+    identity: Path | None = None
+    """An age identity file outside the folder, instead of a passphrase."""
+    source: PasswordSource | None = None
+    """Where the passphrase comes from, besides $PEERLOOP_PASSPHRASE and a prompt."""
+
+
+PassphraseSource = Callable[[Encryption], str]
+"""Gives the passphrase of a folder, or raises LockedError (the command layer asks; the store only reads
+the environment)."""
+
+
+class Seal:
+    """A folder's key: unlocked the first time an age file is read or written, once per process; inside a
+    change that encrypts, re-keys or decrypts the folder, that change's new key."""
+
+    def __init__(self, home: Path, read: Callable[[Path], str | None]) -> None:
+        self.home, self._read = home, read
+        self.passphrase: PassphraseSource | None = None
+        """Where the passphrase comes from (None: the environment only, as a shell prompt and what runs
+        after a command may use it); the command layer sets one that may ask."""
+        self._key: Key | None = None
+        self.staged: tuple[Encryption | None, Key | None] | None = None
+        """Inside a change that encrypts, re-keys or decrypts the folder: its new encryption and key."""
+
+    def key(self) -> Key:
+        if self.staged is not None:
+            assert self.staged[1] is not None, "a clear folder has no key"
+            return self.staged[1]
+        if self._key is None:
+            self._key = unlock(self.encryption(), self.passphrase or from_environment, self.home)
+        return self._key
+
+    def encryption(self) -> Encryption:
+        from peerloop.store.layout import ENCRYPTION_FILE
+
+        path = self.home / ENCRYPTION_FILE
+        text = self._read(path)
+        if text is None:
+            raise DataFileError(f"{path} is missing; restore it from a backup")
+        return encryption_from_toml(text, path)
+
+    def stage(self, encryption: Encryption | None, key: Key | None) -> None:
+        """Inside a change: the paths and the key its files are written with are the new encryption's."""
+        self.staged = (encryption, key)
+
+    def end(self, landed: bool) -> None:
+        """After the change: its key is the folder's if it landed, else nothing changed."""
+        if self.staged is not None and landed:
+            self._key = self.staged[1]
+        self.staged = None
+
+    def forget(self) -> None:
+        """A change another process left was finished: the folder may have a new key."""
+        self._key = None
+
+    def share(self, other: Seal) -> None:
+        """Another Store of the same folder (doctor's second look) uses the key already unlocked."""
+        other.passphrase, other._key = self.passphrase, self._key
+
+
+class Key:
+    """A folder's identity, unlocked: seals files to its recipient and opens them."""
+
+    def __init__(self, identity: x25519.Identity, passphrase: str | None = None) -> None:
+        self.identity = identity
+        self.passphrase = passphrase
+        """Kept to open a file that `age -p` wrote with the same passphrase."""
+
+    @property
+    def recipient(self) -> str:
+        return str(self.identity.to_public())
+
+    def seal(self, data: bytes) -> bytes:
+        import pyrage
+
+        return bytes(pyrage.encrypt(data, [self.identity.to_public()]))
+
+    def open(self, raw: bytes, path: Path) -> bytes:
+        """The plaintext of an age file: to this identity, or (with a passphrase) an `age -p` file."""
+        import pyrage
+
+        if not (raw.startswith(_AGE_MAGIC) or raw.lstrip().startswith(_ARMOR_MAGIC)):
+            raise DataFileError(
+                f"{path} is not an age file (damaged?); restore it from a backup, or move it away"
+            )
+        try:
+            if raw.startswith(_AGE_MAGIC) and b"\n-> scrypt " in raw.partition(b"\n---")[0]:
+                if self.passphrase is None:
+                    raise DataFileError(
+                        f"{path} was encrypted with a passphrase, and this folder uses an identity file: "
+                        f"re-encrypt it with `age -r {self.recipient}`"
+                    )
+                return bytes(pyrage.passphrase.decrypt(raw, self.passphrase))
+            return bytes(pyrage.decrypt(raw, [self.identity]))
+        except pyrage.DecryptError:
+            raise DataFileError(
+                f"{path} cannot be decrypted with this folder's key (damaged, or encrypted to another key); "
+                "restore it from a backup"
+            ) from None
+
+
+def derive(passphrase: str, salt: bytes, work_factor: int = WORK_FACTOR) -> Key:
+    """The identity a passphrase gives with this salt (the same every time)."""
+    import hashlib
+
+    from pyrage import x25519
+
+    secret = hashlib.scrypt(
+        passphrase.encode("utf-8"), salt=_SALT_LABEL + salt, n=1 << work_factor, r=8, p=1,
+        maxmem=min(2048 << work_factor, 2**31 - 1), dklen=32,
+    )  # fmt: skip
+    return Key(x25519.Identity.from_str(_bech32("age-secret-key-", secret).upper()), passphrase)
+
+
+def new_passphrase_key(passphrase: str, source: PasswordSource) -> tuple[Key, Encryption]:
+    """A new identity for a folder, derived from the passphrase with a new salt."""
+    import secrets
+
+    if not passphrase:
+        raise LockedError("the passphrase is empty: choose one")
+    salt = secrets.token_bytes(16)
+    key = derive(passphrase, salt)
+    return key, Encryption(key.recipient, salt=salt, source=source)
+
+
+def key_file(key: Key) -> bytes:
+    """`key.age`: the identity in an age file for the passphrase (an scrypt stanza), for `age -d key.age`.
+
+    Written here, not by pyrage: pyrage takes the work factor rust-age measures on the machine (17 to 20
+    here, 0.9 to 9.5 s, both to write and to open) and has no way to set it. Its work factor is the
+    derived identity's: the passphrase is no better guarded by one than by the other (docs/storage.md).
+    Opened with pyrage (`opens_to`) and the `age` binary in the tests.
+    """
+    import base64
+    import hashlib
+    import hmac
+    import secrets
+
+    from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
+
+    assert key.passphrase is not None
+
+    def b64(raw: bytes) -> bytes:
+        return base64.b64encode(raw).rstrip(b"=")
+
+    file_key, salt, nonce = secrets.token_bytes(16), secrets.token_bytes(16), secrets.token_bytes(16)
+    wrap_key = hashlib.scrypt(key.passphrase.encode("utf-8"), salt=b"age-encryption.org/v1/scrypt" + salt,
+                              n=1 << WORK_FACTOR, r=8, p=1, maxmem=2048 << WORK_FACTOR, dklen=32)  # fmt: skip
+    body = ChaCha20Poly1305(wrap_key).encrypt(bytes(12), file_key, None)
+    header = _AGE_MAGIC + b"-> scrypt " + b64(salt) + b" %d\n" % WORK_FACTOR + b64(body) + b"\n---"
+    mac = hmac.new(_hkdf(file_key, b"", b"header"), header, "sha256").digest()
+    text = f"# the age identity of a peerloop data folder\n{key.identity}\n".encode()
+    payload = ChaCha20Poly1305(_hkdf(file_key, nonce, b"payload")).encrypt(bytes(11) + b"\x01", text, None)
+    return header + b" " + b64(mac) + b"\n" + nonce + payload
+
+
+def _hkdf(secret: bytes, salt: bytes, info: bytes) -> bytes:
+    """HKDF-SHA-256 (RFC 5869) for one 32-byte key, as age derives its header and payload keys."""
+    import hmac
+
+    pseudo_random = hmac.new(salt or bytes(32), secret, "sha256").digest()
+    return hmac.new(pseudo_random, info + b"\x01", "sha256").digest()
+
+
+def opens_to(key_file: bytes | None, key: Key) -> bool:
+    """Whether `key.age` opens with the key's passphrase to the key's identity."""
+    import pyrage
+
+    assert key.passphrase is not None
+    try:
+        return str(key.identity) in pyrage.passphrase.decrypt(key_file or b"", key.passphrase).decode()
+    except (pyrage.DecryptError, UnicodeDecodeError):
+        return False
+
+
+def identity_key(path: Path) -> Key:
+    """The first X25519 identity in an age identity file (as `age-keygen` writes it)."""
+    import stat
+
+    import pyrage
+    from pyrage import x25519
+
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # a FIFO named here must not hang the command
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise LockedError(f"the identity file {path} is not a regular file")
+            raw = os.read(fd, 1 << 20)
+        finally:
+            os.close(fd)
+    except OSError as error:
+        raise LockedError(f"cannot read the identity file {path}: {error.strerror}") from None
+    if raw.startswith(_AGE_MAGIC) or raw.lstrip().startswith(_ARMOR_MAGIC):
+        raise LockedError(
+            f"the identity file {path} is itself encrypted; peerloop reads a plain one (age-keygen -o FILE)"
+        )
+    for line in raw.decode("utf-8", "replace").splitlines():
+        if line.strip().upper().startswith("AGE-SECRET-KEY-1"):
+            try:
+                return Key(x25519.Identity.from_str(line.strip().upper()))
+            except pyrage.IdentityError:
+                break
+    raise LockedError(f"{path} holds no age identity (a line AGE-SECRET-KEY-1…); make one with age-keygen")
+
+
+def unlock(encryption: Encryption, passphrase: PassphraseSource, home: Path) -> Key:
+    """The folder's key: from its identity file, or derived from the passphrase and checked against the
+    recipient `encryption.toml` names, so that a wrong passphrase is refused before anything is read."""
+    if encryption.identity is not None:
+        key = identity_key(encryption.identity)
+        if key.recipient != encryption.recipient:
+            raise LockedError(
+                f"the identity file {encryption.identity} is not the one the journal in {home} was encrypted to"
+            )
+        return key
+    assert encryption.salt is not None
+    key = derive(passphrase(encryption), encryption.salt, encryption.work_factor)
+    if key.recipient != encryption.recipient:
+        raise LockedError(
+            f"wrong passphrase for the encrypted journal in {home}; nothing was read or changed"
+        )
+    return key
+
+
+def from_environment(encryption: Encryption) -> str:
+    """The passphrase from $PEERLOOP_PASSPHRASE or the variable the folder names: what a shell prompt and a
+    reminder may use (they never ask, nor run a command)."""
+    for name in (PASSPHRASE_ENV, encryption.source and encryption.source.env):
+        if name and os.environ.get(name):
+            return os.environ[name]
+    raise LockedError(
+        f"the journal is encrypted (locked): set {PASSPHRASE_ENV}, or run on a terminal to be asked"
+    )
+
+
+def encryption_from_toml(text: str, path: Path) -> Encryption:
+    import base64
+
+    from peerloop.core.connections import PasswordSource
+    from peerloop.store.codecs.schema import check_schema
+    from peerloop.store.codecs.toml import Fields, parse
+
+    data = parse(text, path)
+    check_schema(data, path)
+    f = Fields(data, path, text, ("", None), path.name, "or restore it from a backup")
+    recipient = f.required(f.get("recipient", str, required=True))
+    salt_text, identity = f.get("salt", str), f.get("identity_file", str)
+    if (salt_text is None) == (identity is None):
+        f.fail(None, "needs a salt (passphrase) or an identity_file, one of them")
+    salt = None
+    if salt_text is not None:
+        try:
+            salt = base64.b64decode(salt_text, validate=True)
+        except ValueError:
+            f.fail("salt", "is not base64")
+    work_factor = f.get("work_factor", int) or WORK_FACTOR
+    if not 10 <= work_factor <= 18:
+        f.fail("work_factor", "must be between 10 and 18")
+    source = PasswordSource(
+        command=f.get("passphrase_command", str), env=f.get("passphrase_env", str),
+        keyring=bool(f.get("keyring", bool)),
+    )  # fmt: skip
+    return Encryption(recipient, salt, work_factor, Path(identity) if identity else None, source)
+
+
+def encryption_text(encryption: Encryption) -> str:
+    import base64
+
+    from peerloop.store.codecs.schema import SCHEMA_VERSION
+    from peerloop.store.codecs.toml import dump_toml
+
+    table: dict[str, Any] = {"schema_version": SCHEMA_VERSION, "recipient": encryption.recipient}
+    if encryption.identity is not None:
+        table["identity_file"] = str(encryption.identity)
+    else:
+        assert encryption.salt is not None
+        table |= {"salt": base64.b64encode(encryption.salt).decode(), "work_factor": encryption.work_factor}
+    source = encryption.source
+    if source is not None:
+        table |= {"passphrase_command": source.command, "passphrase_env": source.env}
+        table |= {"keyring": True} if source.keyring else {}
+    return HEADER + dump_toml({k: v for k, v in table.items() if v is not None})
+
+
+_CHARSET = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
+_GENERATOR = (0x3B6A57B2, 0x26508E6D, 0x1EA119FA, 0x3D4233DD, 0x2A1462B3)
+
+
+def _bech32(prefix: str, data: bytes) -> str:
+    """Bech32 (BIP 173), the text form of age keys: pyrage takes an identity only as text."""
+    acc = bits = 0
+    words = []
+    for byte in data:
+        acc, bits = acc << 8 | byte, bits + 8
+        while bits >= 5:
+            bits -= 5
+            words.append(acc >> bits & 31)
+    if bits:
+        words.append(acc << (5 - bits) & 31)
+    check = 1
+    for value in [ord(c) >> 5 for c in prefix] + [0] + [ord(c) & 31 for c in prefix] + words + [0] * 6:
+        top, check = check >> 25, (check & 0x1FFFFFF) << 5 ^ value
+        for n, generator in enumerate(_GENERATOR):
+            check ^= generator if top >> n & 1 else 0
+    check ^= 1
+    return prefix + "1" + "".join(_CHARSET[w] for w in words + [check >> 5 * (5 - n) & 31 for n in range(6)])

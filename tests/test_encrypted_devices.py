@@ -1,0 +1,82 @@
+"""An encrypted folder on two devices: conflict copies of age files are opened with the folder's key, merged,
+and written encrypted; git's merge driver does the same with the age files git hands it."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from peerloop.store.records import Store
+from tests.test_devices import Devices, devices  # noqa: F401  (the pair of devices, a fixture)
+
+SECRET = "Qv9-only-in-the-notes"
+PASSPHRASE = "two devices one key"
+COPY = "journal/2027.toml.sync-conflict-20270105-110501-ABCDEF7.age"
+
+
+@pytest.fixture
+def encrypted_devices(
+    devices: Devices,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> Devices:
+    """The pair of devices, with the folder encrypted on the laptop before the desktop got it."""
+    monkeypatch.setenv("PEERLOOP_PASSPHRASE", PASSPHRASE)
+    devices.ok("laptop", "encrypt", now="2027-01-04T09:30")
+    devices.synced()
+    return devices
+
+
+def test_a_conflict_copy_of_an_encrypted_year_is_merged_and_written_encrypted(
+    encrypted_devices: Devices,
+) -> None:
+    pair = encrypted_devices
+    pair.ok("laptop", "log", "--note", f"laptop {SECRET}", now="2027-01-05T10:00")
+    pair.ok("desktop", "log", "Bo Chen", "--note", f"desktop {SECRET}", now="2027-01-05T11:00")
+    pair.conflict("journal/2027.toml.age", COPY)
+    assert "1 conflict copy" in pair.run("laptop", "next", now="2027-01-05T12:00").stderr
+    fixed = pair.ok("laptop", "doctor", "--fix")
+    assert f"merged {COPY} (Syncthing) into journal/2027.toml.age" in fixed.stdout
+    notes = sorted(str(entry.get("note")) for entry in pair.history("laptop"))
+    assert notes == [f"desktop {SECRET}", f"laptop {SECRET}"]
+    laptop = pair.homes["laptop"]
+    assert not (laptop / COPY).exists()
+    assert not (laptop / "journal" / "2027.toml").exists()
+    assert all(SECRET.encode() not in path.read_bytes() for path in laptop.rglob("*") if path.is_file())
+
+
+def test_merge_file_opens_age_versions_with_the_folders_key_and_writes_the_merge_encrypted(
+    encrypted_devices: Devices, tmp_path: Path
+) -> None:
+    pair = encrypted_devices
+    laptop, desktop = pair.homes["laptop"], pair.homes["desktop"]
+    base, ours, theirs = (tmp_path / f"{side}.age" for side in ("base", "ours", "theirs"))
+    shutil.copyfile(laptop / "roster.toml.age", base)
+    pair.ok("laptop", "edit", "Bo Chen", "--note", f"new job {SECRET}", now="2027-01-05T10:00")
+    pair.ok("desktop", "pause", "Cy Dee", "--until", "2027-03-01", now="2027-01-05T11:00")
+    shutil.copyfile(laptop / "roster.toml.age", ours)
+    shutil.copyfile(desktop / "roster.toml.age", theirs)
+    merged = pair.run("laptop", "merge-file", str(base), str(ours), str(theirs), "roster.toml.age")
+    assert (merged.exit_code, merged.stdout, merged.stderr) == (0, "", "")
+    assert SECRET.encode() not in ours.read_bytes()
+    shutil.copyfile(ours, laptop / "roster.toml.age")
+    roster = Store(laptop).load_roster()
+    peers = {peer.name: peer for peer in roster.peers}
+    assert peers["Bo Chen"].note == f"new job {SECRET}"
+    assert str(peers["Cy Dee"].paused_until) == "2027-03-01"
+
+
+def test_merge_file_on_age_versions_without_the_passphrase_is_exit_8_and_ours_untouched(
+    encrypted_devices: Devices, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pair = encrypted_devices
+    ours = tmp_path / "ours.age"
+    shutil.copyfile(pair.homes["laptop"] / "roster.toml.age", ours)
+    before = ours.read_bytes()
+    monkeypatch.delenv("PEERLOOP_PASSPHRASE")
+    refused = pair.run("laptop", "merge-file", str(ours), str(ours), str(ours), "roster.toml.age")
+    assert refused.exit_code == 8
+    assert refused.stderr.count("\n") == 1
+    assert "PEERLOOP_PASSPHRASE" in refused.stderr
+    assert ours.read_bytes() == before

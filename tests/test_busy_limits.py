@@ -1,0 +1,171 @@
+"""Busy time from big and hostile feeds: the pre-filter changes no result, dense series and huge feeds stop early."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import time
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from peerloop.connect import feeds, prefilter
+from peerloop.connect.feeds import from_ics
+from peerloop.errors import DataFileError
+
+BERLIN = ZoneInfo("Europe/Berlin")
+LEADER = "dana@example.org"
+
+
+def vcalendar(*events: str) -> bytes:
+    head = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//peerloop tests//EN\r\nX-WR-TIMEZONE:Europe/Berlin\r\n"
+    zone = ("BEGIN:VTIMEZONE\r\nTZID:Far East\r\nBEGIN:STANDARD\r\nDTSTART:19700101T000000\r\n"
+            "TZOFFSETFROM:+1300\r\nTZOFFSETTO:+1300\r\nEND:STANDARD\r\nEND:VTIMEZONE\r\n")  # fmt: skip
+    body = "".join("BEGIN:VEVENT\r\nDTSTAMP:20260101T000000Z\r\n" + "\r\n".join(
+        line.strip() for line in event.strip().splitlines()) + "\r\nEND:VEVENT\r\n" for event in events)
+    return (head + zone + body + "END:VCALENDAR\r\n").encode()
+
+
+def utc(t: dt.datetime) -> str:
+    return t.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+def wall(t: dt.datetime) -> str:
+    return t.strftime("%Y%m%dT%H%M%S")
+
+
+def traps(w0: dt.datetime, w1: dt.datetime) -> list[str]:
+    """Events a careless filter gets wrong, around the window [w0, w1) (wall times)."""
+    far, d = w0 - dt.timedelta(days=900), dt.timedelta
+    nine = far.replace(hour=9, minute=0)
+    return [
+        f"UID:long\nDTSTART:{utc(far)}\nDTEND:{utc(w0 + d(days=2))}\nSUMMARY:long",
+        f"UID:dur\nDTSTART:{utc(w0 - d(days=40))}\nDURATION:P41D\nSUMMARY:duration",
+        f"UID:rdate\nDTSTART:{utc(far)}\nDTEND:{utc(far + d(hours=1))}\nRDATE:{utc(w0 + d(days=9))}\nSUMMARY:rdate",
+        f"UID:s\nDTSTART;TZID=Europe/Berlin:{wall(nine)}\nDTEND;TZID=Europe/Berlin:{wall(nine + d(hours=1))}\n"
+        "RRULE:FREQ=WEEKLY\nSUMMARY:weekly",
+        f"UID:s\nRECURRENCE-ID;TZID=Europe/Berlin:{wall(nine + d(weeks=10))}\nDTSTART:{utc(w0 + d(days=3))}\n"
+        f"DTEND:{utc(w0 + d(days=3, hours=1))}\nSUMMARY:moved into the window",
+        f"UID:s\nRECURRENCE-ID;TZID=Europe/Berlin:{wall(nine + d(weeks=130))}\nDTSTART:{utc(far)}\n"
+        f"DTEND:{utc(far + d(hours=1))}\nSUMMARY:moved out of the window",
+        f"UID:s\nRECURRENCE-ID;TZID=Europe/Berlin:{wall(nine + d(weeks=20))}\nDTSTART:{utc(far + d(weeks=20))}\n"
+        f"DTEND:{utc(far + d(weeks=20, hours=1))}\nSUMMARY:moved far from it",
+        f"UID:tf\nDTSTART:{utc(far)}\nDTEND:{utc(far + d(hours=1))}\nRRULE:FREQ=MONTHLY\nSUMMARY:monthly",
+        f"UID:tf\nRECURRENCE-ID;RANGE=THISANDFUTURE:{utc(far + d(days=86))}\nDTSTART:{utc(far + d(days=86, hours=5))}"
+        f"\nDTEND:{utc(far + d(days=86, hours=7))}\nSUMMARY:monthly, moved from then on",
+        f"UID:seq\nSEQUENCE:2\nDTSTART:{utc(far)}\nDTEND:{utc(far + d(hours=1))}\nSUMMARY:sequence 2, far",
+        f"UID:seq\nSEQUENCE:1\nDTSTART:{utc(w0 + d(days=4))}\nDTEND:{utc(w0 + d(days=4, hours=1))}\nSUMMARY:seq 1",
+        f"UID:fb\nDTSTART:{wall(w0 - d(hours=15))}\nDTEND:{wall(w0 - d(hours=13))}\nSUMMARY:floating before",
+        f"UID:fa\nDTSTART:{wall(w1 + d(hours=13))}\nDTEND:{wall(w1 + d(hours=15))}\nSUMMARY:floating after",
+        f"UID:db\nDTSTART;VALUE=DATE:{w0 - d(days=1):%Y%m%d}\nSUMMARY:the day before",
+        f"UID:df\nDTSTART;VALUE=DATE:{w0:%Y%m%d}\nSUMMARY:the first day",
+        f"UID:dl\nDTSTART;VALUE=DATE:{w1 - d(days=1):%Y%m%d}\nSUMMARY:the last day",
+        f"UID:fe\nDTSTART;TZID=Far East:{wall(w0 - d(hours=20))}\nDTEND;TZID=Far East:{wall(w0 - d(hours=19))}\n"
+        "SUMMARY:custom zone",
+        f"DTSTART:{utc(w0 + d(days=6))}\nDTEND:{utc(w0 + d(days=6, hours=1))}\nSUMMARY:no uid",
+        f"UID:outer\nDTSTART:{utc(far)}\nDTEND:{utc(far + d(hours=1))}\nSUMMARY:outer\nBEGIN:VEVENT\nUID:inner\n"
+        f"DTSTART:{utc(w0 + d(days=7))}\nDTEND:{utc(w0 + d(days=7, hours=1))}\nSUMMARY:nested\nEND:VEVENT",
+    ]
+
+
+def many(seed: int, n: int) -> list[str]:
+    rng = random.Random(seed)
+    events = []
+    for k in range(n):
+        start = dt.datetime(2016, 1, 1, tzinfo=dt.UTC) + dt.timedelta(minutes=15 * rng.randrange(4 * 24 * 4400))
+        events.append(f"UID:e{k}\nDTSTART:{utc(start)}\nDTEND:{utc(start + dt.timedelta(minutes=45))}\nSUMMARY:e{k}")
+    return events
+
+
+@pytest.mark.parametrize("zone", ["Europe/Berlin", "Pacific/Kiritimati", "Pacific/Pago_Pago"])
+@pytest.mark.parametrize("today", [dt.date(2019, 6, 12), dt.date(2026, 12, 4)])
+def test_the_prefilter_changes_no_result(zone: str, today: dt.date, monkeypatch: pytest.MonkeyPatch) -> None:
+    tz = ZoneInfo(zone)
+    w0 = dt.datetime.combine(today - dt.timedelta(days=today.weekday()), dt.time(), tz)
+    w1 = w0 + dt.timedelta(weeks=27)
+    data = vcalendar(*many(today.toordinal(), 600), *traps(w0.replace(tzinfo=None), w1.replace(tzinfo=None)))
+    near = prefilter.near_window(data, w0, w1)
+    assert near.data.count("BEGIN:VEVENT") < data.count(b"BEGIN:VEVENT") / 3  # it does drop most
+    filtered = from_ics(data, w0, w1, tz, LEADER, True)
+    unfiltered = prefilter.Prefiltered(data, 0, True)
+    monkeypatch.setattr(prefilter, "near_window", lambda *_: unfiltered)
+    assert from_ics(data, w0, w1, tz, LEADER, True) == filtered
+    assert {"long", "duration", "rdate", "moved into the window", "the first day", "nested"} <= {
+        b.summary for b in filtered
+    }
+
+
+W0 = dt.datetime(2026, 11, 30, tzinfo=BERLIN)
+W1 = W0 + dt.timedelta(weeks=27)
+
+
+@pytest.mark.parametrize(("rule", "back"), [("MINUTELY", 1), ("SECONDLY", 1), ("MINUTELY", 730), ("SECONDLY", 365)])
+def test_a_series_repeating_every_minute_or_second_is_left_out_quickly_and_said(rule: str, back: int) -> None:
+    start = W0.replace(tzinfo=None) - dt.timedelta(days=back)
+    data = vcalendar(
+        f"UID:tick\nDTSTART;TZID=Europe/Berlin:{wall(start)}\nDTEND;TZID=Europe/Berlin:{wall(start)}\n"
+        f"RRULE:FREQ={rule}\nSUMMARY:Every tick",
+        f"UID:m\nDTSTART:{utc(W0 + dt.timedelta(days=1))}\nDTEND:{utc(W0 + dt.timedelta(days=1, hours=1))}\nSUMMARY:Meeting",
+    )
+    notes: list[str] = []
+    began = time.monotonic()
+    found = from_ics(data, W0, W1, BERLIN, LEADER, True, source="feed", notes=notes)
+    assert time.monotonic() - began < 2
+    assert [b.summary for b in found] == ["Meeting"]
+    assert notes == ["feed: 'Every tick' repeats too often to expand; left out"]
+
+
+def test_many_hourly_series_fit_until_the_feed_budget_and_the_rest_is_said_in_one_line() -> None:
+    data = vcalendar(*[f"UID:h{k}\nDTSTART:{utc(W0 + dt.timedelta(minutes=k))}\nDURATION:PT5M\n"
+                       f"RRULE:FREQ=HOURLY\nSUMMARY:Hourly {k}" for k in range(10)])  # fmt: skip
+    notes: list[str] = []
+    found = from_ics(data, W0, W1, BERLIN, LEADER, True, source="feed", notes=notes)
+    assert len(found) == 5_000  # 4 series (4 x 4,536 fit in MAX_IN_WINDOW), then MAX_BUSY_PER_FEED
+    assert notes == ["feed: 'Hourly 0', 'Hourly 1', 'Hourly 2' and 3 more repeat too often to expand; left out",
+                     "feed: only its first 5,000 busy times are used (until 2027-01-21)"]
+
+
+def test_hourly_all_day_still_fits() -> None:
+    data = vcalendar(f"UID:h\nDTSTART:{utc(W0)}\nDURATION:PT30M\nRRULE:FREQ=HOURLY\nSUMMARY:Hourly")
+    notes: list[str] = []
+    found = from_ics(data, W0, W1, BERLIN, LEADER, True, notes=notes)
+    # 27 weeks less the hour of the DST change, and recurring_ical_events (with X-WR-TIMEZONE) gives the
+    # hour after the change twice
+    assert len(found) == 27 * 7 * 24 - 1 + 1
+    assert notes == []
+
+
+def test_more_busy_times_than_the_cap_keeps_the_earliest_and_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(feeds, "MAX_BUSY_PER_FEED", 10)
+    data = vcalendar(*[f"UID:o{k}\nDTSTART:{utc(W0 + dt.timedelta(days=k))}\nDURATION:PT1H\nSUMMARY:o{k}"
+                       for k in range(15)])  # fmt: skip
+    notes: list[str] = []
+    found = from_ics(data, W0, W1, BERLIN, LEADER, True, source="feed", notes=notes)
+    assert [b.summary for b in found] == [f"o{k}" for k in range(10)]
+    assert notes == ["feed: only its first 10 busy times are used (until 2026-12-09)"]
+
+
+def test_a_huge_feed_near_the_window_is_refused_before_parsing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(feeds, "MAX_COMPONENTS", 100)
+    data = vcalendar(*[f"UID:x{k}\nDTSTART:{utc(W0)}\nDURATION:PT1H\nSUMMARY:x" for k in range(200)])
+    with pytest.raises(DataFileError, match=r"^feed has more than 100 events around the coming weeks"):
+        from_ics(data, W0, W1, BERLIN, LEADER, True, source="feed")
+
+
+@pytest.mark.parametrize("cut", ["END:VCALENDAR", "END:VEVENT", "SUMMARY:"])
+def test_data_cut_off_is_a_data_error_not_an_empty_calendar(cut: str) -> None:
+    data = vcalendar(f"UID:m\nDTSTART:{utc(W0)}\nDURATION:PT1H\nSUMMARY:Meeting")
+    with pytest.raises(DataFileError, match=r"^feed is not valid iCalendar \(it does not end with END:VCALENDAR"):
+        from_ics(data[: data.rindex(cut.encode())], W0, W1, BERLIN, LEADER, True, source="feed")
+
+
+def test_an_event_with_a_huge_rdate_list_is_left_out() -> None:
+    dates = ",".join(utc(W0 + dt.timedelta(minutes=k)) for k in range(30_000))
+    data = vcalendar(f"UID:r\nDTSTART:{utc(W0)}\nDURATION:PT1M\nRDATE:{dates}\nSUMMARY:Many dates",
+                     f"UID:m\nDTSTART:{utc(W0)}\nDURATION:PT1H\nSUMMARY:Meeting")
+    notes: list[str] = []
+    began = time.monotonic()
+    found = from_ics(data, W0, W1, BERLIN, LEADER, True, source="feed", notes=notes)
+    assert time.monotonic() - began < 5
+    assert [b.summary for b in found] == ["Meeting"]
+    assert notes == ["feed: 'Many dates' repeats too often to expand; left out"]

@@ -69,7 +69,8 @@ def from_ics(
     email = _address(leader_email) if leader_email else None
     said = notes if notes is not None else []
     near = near_window(data, window_start, window_end)
-    if not near.complete:  # icalendar 7 would return no calendar at all, silently (CalDAV data, direct callers)
+    # icalendar 7 returns no calendar at all for data cut off, silently (CalDAV data, direct callers)
+    if not near.complete:
         raise DataFileError(
             f"{source} is not valid iCalendar (it does not end with END:VCALENDAR: cut off?); check the file or feed"
         )
@@ -103,13 +104,15 @@ def from_ics(
                   key=lambda b: (b.start, b.end))  # fmt: skip
     if len(kept) > MAX_BUSY_PER_FEED:
         last = kept[MAX_BUSY_PER_FEED - 1].start.astimezone(zone)
-        said.append(f"{source}: only its first {MAX_BUSY_PER_FEED:,} busy times are used (until {last:%Y-%m-%d})")
+        said.append(f"{source}: only its first {MAX_BUSY_PER_FEED:,} busy times are used "
+                    f"(until {last:%Y-%m-%d})")  # fmt: skip
         kept = kept[:MAX_BUSY_PER_FEED]
     return kept
 
 
 _STEP = {"SECONDLY": 1, "MINUTELY": 60, "HOURLY": 3600, "DAILY": 86400, "WEEKLY": 7 * 86400,
          "MONTHLY": 28 * 86400, "YEARLY": 365 * 86400}  # fmt: skip
+_YEAR_DAYS = ("BYDAY", "BYMONTHDAY", "BYYEARDAY", "BYWEEKNO")
 _EXPANDS = {"BYHOUR": ("YEARLY", "MONTHLY", "WEEKLY", "DAILY"),
             "BYMINUTE": ("YEARLY", "MONTHLY", "WEEKLY", "DAILY", "HOURLY"),
             "BYSECOND": ("YEARLY", "MONTHLY", "WEEKLY", "DAILY", "HOURLY", "MINUTELY")}  # fmt: skip
@@ -134,7 +137,7 @@ def _rule_bounds(event: Any, low: dt.datetime, high: dt.datetime, zone: dt.tzinf
             per_step = 7
         elif freq == "MONTHLY" and ("BYDAY" in rule or "BYMONTHDAY" in rule):
             per_step = 31
-        elif freq == "YEARLY" and any(part in rule for part in ("BYDAY", "BYMONTHDAY", "BYYEARDAY", "BYWEEKNO")):
+        elif freq == "YEARLY" and any(part in rule for part in _YEAR_DAYS):
             per_step = 366
         elif freq == "YEARLY" and "BYMONTH" in rule:
             per_step = 12

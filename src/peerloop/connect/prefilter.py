@@ -162,8 +162,9 @@ def _blocks(text: str) -> list[_Block]:
 
 def _far_overrides(group: list[_Block], low: dt.datetime, high: dt.datetime) -> list[_Block]:
     """The overrides of a series that replace an instance far from the window with one far from it."""
-    masters = [block.span for block in group if not block.override]
-    if any(span is None for span in masters):
+    spans = [block.span for block in group if not block.override]
+    masters = [span for span in spans if span is not None]
+    if len(masters) < len(spans):
         return []
     longest = max((last - first for first, last in masters), default=_DAY)
     candidates, stay = [], []
@@ -200,7 +201,7 @@ def _value(line: str) -> tuple[str, str]:
     colon, semicolon = line.find(":"), line.find(";")
     if colon >= 0 and (semicolon < 0 or colon < semicolon) and "\\" not in line and '"' not in line:
         return line[colon + 1 :], ""
-    _, params, value = Contentline(line).parts()
+    _, params, value = Contentline(line).parts()  # type: ignore[no-untyped-call]
     if str(params.get("RANGE", "")):
         return value, "RANGE"
     return value, str(params.get("VALUE", "")).upper()
@@ -213,7 +214,7 @@ def _wall(line: str) -> dt.datetime | None:
     value, kind = _value(line)
     if kind not in ("", "DATE-TIME", "DATE"):
         return None
-    parsed = vDDDTypes.from_ical(value)
+    parsed = vDDDTypes.from_ical(value)  # type: ignore[no-untyped-call]
     if isinstance(parsed, dt.datetime):
         return parsed.astimezone(dt.UTC).replace(tzinfo=None) if parsed.tzinfo is not None else parsed
     if isinstance(parsed, dt.date):
@@ -233,7 +234,8 @@ def _span(lines: dict[str, str] | None) -> tuple[dt.datetime, dt.datetime] | Non
             end = _wall(lines["DTEND"])
         elif start is not None and "DURATION" in lines:
             value, kind = _value(lines["DURATION"])
-            end = start + vDuration.from_ical(value) if kind in ("", "DURATION") else None
+            length = vDuration.from_ical(value) if kind in ("", "DURATION") else None  # type: ignore[no-untyped-call]
+            end = start + length if isinstance(length, dt.timedelta) else None
         if start is None or end is None:
             return None
         return min(start, end), max(start, end) + _DAY

@@ -129,7 +129,7 @@ def test_a_series_repeating_every_minute_or_second_is_left_out_quickly_and_said(
 
 def test_many_hourly_series_fit_until_the_feed_budget_and_the_rest_is_said_in_one_line() -> None:
     data = vcalendar(*[f"UID:h{k}\nDTSTART:{utc(W0 + dt.timedelta(minutes=k))}\nDURATION:PT5M\n"
-                       f"RRULE:FREQ=HOURLY\nSUMMARY:Hourly {k}" for k in range(10)])  # fmt: skip
+                       f"RRULE:FREQ=HOURLY;UNTIL=20300101T000000Z\nSUMMARY:Hourly {k}" for k in range(10)])  # fmt: skip
     notes: list[str] = []
     found = from_ics(data, W0, W1, BERLIN, LEADER, True, source="feed", notes=notes)
     assert len(found) == 5_000  # 4 series (4 x 4,536 fit in MAX_IN_WINDOW), then MAX_BUSY_PER_FEED
@@ -139,8 +139,12 @@ def test_many_hourly_series_fit_until_the_feed_budget_and_the_rest_is_said_in_on
     ]
 
 
-def test_hourly_all_day_still_fits() -> None:
-    data = vcalendar(f"UID:h\nDTSTART:{utc(W0)}\nDURATION:PT30M\nRRULE:FREQ=HOURLY\nSUMMARY:Hourly")
+def test_an_endless_hourly_series_is_left_out_and_one_with_an_end_still_fits() -> None:
+    endless = vcalendar(f"UID:h\nDTSTART:{utc(W0)}\nDURATION:PT30M\nRRULE:FREQ=HOURLY\nSUMMARY:Hourly")
+    notes: list[str] = []
+    assert from_ics(endless, W0, W1, BERLIN, LEADER, True, source="feed", notes=notes) == []
+    assert notes == ["feed: 'Hourly' repeats too often to expand; left out"]
+    data = endless.replace(b"FREQ=HOURLY", b"FREQ=HOURLY;UNTIL=20280101T000000Z")
     notes: list[str] = []
     found = from_ics(data, W0, W1, BERLIN, LEADER, True, notes=notes)
     # 27 weeks less the hour of the DST change, and recurring_ical_events (with X-WR-TIMEZONE) gives the
@@ -162,7 +166,7 @@ def test_more_busy_times_than_the_cap_keeps_the_earliest_and_says_so(monkeypatch
 def test_a_huge_feed_near_the_window_is_refused_before_parsing(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(feeds, "MAX_COMPONENTS", 100)
     data = vcalendar(*[f"UID:x{k}\nDTSTART:{utc(W0)}\nDURATION:PT1H\nSUMMARY:x" for k in range(200)])
-    with pytest.raises(DataFileError, match=r"^feed has more than 100 events around the coming weeks"):
+    with pytest.raises(DataFileError, match=r"^feed has more than 100 events to read for the coming weeks"):
         from_ics(data, W0, W1, BERLIN, LEADER, True, source="feed")
 
 
@@ -185,6 +189,18 @@ def test_an_event_with_a_huge_rdate_list_is_left_out() -> None:
     found = from_ics(data, W0, W1, BERLIN, LEADER, True, source="feed", notes=notes)
     assert [b.summary for b in found] == ["Meeting"]
     assert notes == ["feed: 'Many dates' repeats too often to expand; left out"]
+
+
+def test_a_dense_rule_with_a_small_count_is_expanded_even_from_years_back() -> None:
+    start = W0 - dt.timedelta(days=3 * 365)
+    data = vcalendar(
+        f"UID:q\nDTSTART:{utc(start)}\nDURATION:PT10M\nRRULE:FREQ=MINUTELY;INTERVAL=15;COUNT=4\nSUMMARY:Past",
+        f"UID:n\nDTSTART:{utc(W0 + dt.timedelta(days=2))}\nDURATION:PT10M\nRRULE:FREQ=SECONDLY;COUNT=3\nSUMMARY:Now",
+    )
+    notes: list[str] = []
+    found = from_ics(data, W0, W1, BERLIN, LEADER, True, source="feed", notes=notes)
+    assert [b.summary for b in found] == ["Now"] * 3
+    assert notes == []
 
 
 @pytest.mark.parametrize(

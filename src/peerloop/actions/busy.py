@@ -116,10 +116,12 @@ def refresh(store: Store, session: Session, connections: Connections) -> tuple[i
     if connections.caldav is not None:  # the connected calendar failing is the command's own error
         from peerloop.connect.caldav import open_connected
 
+        connected: list[freetime.Busy] = []
         with open_connected(connections.caldav) as calendar:
             for data in calendar.events_between(start, end, exclude_uid_prefix="peerloop-"):
-                found += feeds.from_ics(data, start, end, zone, session.settings.email, keep,
-                                       source="the connected calendar", notes=notes)  # fmt: skip
+                connected += feeds.from_ics(data, start, end, zone, session.settings.email, keep,
+                                           source="the connected calendar", notes=notes)  # fmt: skip
+        found += feeds.capped(connected, zone, "the connected calendar", notes)
     if failures:
         return 0, failures, []
     text = "# peerloop busy-time cache: start and end of busy events (refetched by `peerloop sync`).\n"

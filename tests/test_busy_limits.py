@@ -16,6 +16,7 @@ from peerloop.connect import feeds, prefilter
 from peerloop.connect.feeds import from_ics
 from peerloop.errors import DataFileError
 from tests.conftest import Invoke
+from tests.servers import radicale
 
 BERLIN = ZoneInfo("Europe/Berlin")
 LEADER = "dana@example.org"
@@ -228,3 +229,33 @@ def test_plan_refresh_leaves_out_an_endless_dense_series_and_next_still_works(
     assert after.exit_code == 0, after.output
     assert "Moved from Tue 08:30: Board meeting (busy in your calendar)" in after.stdout
     assert "Every tick" not in after.output
+
+
+@pytest.mark.slow
+def test_the_connected_calendar_keeps_at_most_the_cap_in_all_and_says_so(
+    cli: Invoke, set_up: Callable[..., None], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(
+        feeds, "MAX_BUSY_PER_FEED", 10
+    )  # each event is its own resource: only the total can cap
+    set_up("Ann Lee", "Bo Chen", "Cy Dee")
+    with radicale(tmp_path / "radicale") as server:
+        url = server.make_calendar()
+        for day in range(12):
+            start = dt.datetime(2026, 3, 3 + day, 12, tzinfo=dt.UTC)
+            event = vcalendar(f"UID:lunch-{day}\nDTSTART:{utc(start)}\nDURATION:PT1H\nSUMMARY:Lunch {day}")
+            assert (
+                server.request("PUT", f"{url}lunch-{day}.ics", event, {"Content-Type": "text/calendar"})
+                == 201
+            )
+        monkeypatch.setenv("CALDAV_TEST_PASSWORD", server.password)
+        connected = cli(
+            "connect", "caldav", url, "--user", server.user, "--password-env", "CALDAV_TEST_PASSWORD"
+        )
+        assert connected.exit_code == 0, connected.output
+        refreshed = cli("plan", "--refresh", "--weeks", "2")
+    assert refreshed.exit_code == 0, refreshed.output
+    assert "warning: the connected calendar: only its first 10 busy times are used (until 2026-03-12)" in (
+        refreshed.stderr
+    )
+    assert "Fetched 10 busy times from your calendars." in refreshed.stderr

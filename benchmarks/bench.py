@@ -334,92 +334,19 @@ def write_docs(text: str) -> None:
     DOCS.write_text(current[:begin] + "\n" + text + "\n" + current[end:], encoding="utf-8")
 
 
-# Refreshing busy time (issue 23): a feed as big as a Google export and feeds repeating every minute or second.
-# These rows have budgets in seconds and MB, not in ratios, and run on their own: `bench.py --feeds`.
-FEED_ROUNDS = 5
-FEED_BUDGETS = {
-    "a Google export: 20,000 events in 40 series, 7.4 MB": (5.0, 150.0),
-    "an event every minute, no end, since two years": (10.0, 150.0),
-    "an event every second, no end, since two years": (10.0, 150.0),
-}
-
-
-def feed_homes(folder: Path, env: dict[str, str]) -> dict[str, Path]:
-    """A new home per feed, the feed connected with `connect busy`; the leader is the feed's owner, so that
-    what they declined is free. google_feed.py writes the big feed in its own process: a child's peak RSS
-    on Linux starts at its parent's."""
-    from google_feed import LEADER, TODAY
-
-    first = dt.datetime.combine(TODAY, dt.time(9)) - dt.timedelta(days=730)
-    head = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//bench//EN\r\nBEGIN:VEVENT\r\nUID:tick\r\n"
-    dense = {
-        rule: (f"{head}DTSTAMP:20260101T000000Z\r\nDTSTART;TZID=Europe/Berlin:{first:%Y%m%dT%H%M%S}\r\n"
-               f"DURATION:PT1S\r\nRRULE:FREQ={rule}\r\nSUMMARY:Tick\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n").encode()
-        for rule in ("MINUTELY", "SECONDLY")
-    }  # fmt: skip
-    google = folder / "feed-0.ics"
-    subprocess.run([sys.executable, str(Path(__file__).with_name("google_feed.py")), str(google)], check=True,
-                   stdout=subprocess.DEVNULL)  # fmt: skip
-    data = dict(zip(FEED_BUDGETS, (google.read_bytes(), dense["MINUTELY"], dense["SECONDLY"]), strict=True))
-    homes = {}
-    for n, (label, feed) in enumerate(data.items()):
-        home = build_home(folder / f"feed-{n}", peers=5, years=0)
-        roster = Store(home).load_roster()
-        assert roster.settings is not None
-        Store(home).save_roster(roster._replace(settings=roster.settings._replace(email=LEADER)))
-        (folder / f"feed-{n}.ics").write_bytes(feed)
-        subprocess.run([*peerloop_command(), "connect", "busy", str(folder / f"feed-{n}.ics")], check=True,
-                       env=env | {"PEERLOOP_HOME": str(home)}, stdout=subprocess.DEVNULL)  # fmt: skip
-        homes[label] = home
-    return homes
-
-
-def refresh_rows(rounds: int) -> str:
-    """`peerloop plan --refresh` on each feed: median wall and CPU seconds, peak RSS, what it said."""
-    from google_feed import TODAY
-
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE", "PEERLOOP_HOME")}
-    env |= {"NO_COLOR": "1", "COLUMNS": "120", "PEERLOOP_NOW": f"{TODAY.isoformat()}T09:00"}
-    lines = [
-        f"`peerloop plan --refresh`, clock pinned to {TODAY}, median of {rounds} runs:",
-        "",
-        "| feed | wall s | CPU s | peak MB | said | budget | met |",
-        "| --- | ---: | ---: | ---: | --- | --- | --- |",
-    ]
-    with tempfile.TemporaryDirectory(prefix="peerloop-bench-feeds-") as tmp:
-        for label, home in feed_homes(Path(tmp), env).items():
-            walls, cpus, peak, said = [], [], 0.0, ""
-            for _ in range(rounds):
-                with tempfile.TemporaryFile() as stderr:
-                    started = time.perf_counter()
-                    process = subprocess.Popen([*peerloop_command(), "plan", "--refresh"], stdin=subprocess.DEVNULL,
-                                               stdout=subprocess.DEVNULL, stderr=stderr,
-                                               env=env | {"PEERLOOP_HOME": str(home)})  # fmt: skip
-                    _, status, usage = os.wait4(process.pid, 0)
-                    walls.append(time.perf_counter() - started)
-                    cpus.append(usage.ru_utime + usage.ru_stime)
-                    peak = max(peak, usage.ru_maxrss / 1024)
-                    stderr.seek(0)
-                    said = " ".join(stderr.read().decode().replace(f"{tmp}/", "").split())
-                    said += f" (exit {os.waitstatus_to_exitcode(status)})"
-            seconds, megabytes = FEED_BUDGETS[label]
-            met = statistics.median(walls) < seconds and peak < megabytes
-            lines.append(f"| {label} | {statistics.median(walls):.2f} | {statistics.median(cpus):.2f} | {peak:.0f} "
-                         f"| {said} | < {seconds:g} s, < {megabytes:g} MB | {'yes' if met else 'NO'} |")  # fmt: skip
-    return "\n".join(lines)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=21, help="runs per command (default 21)")
     parser.add_argument("--quick", action="store_true", help="7 rounds, print only, do not write the docs")
     parser.add_argument("--jrnl", metavar="PATH", help="a jrnl executable, timed as a yardstick for `next`")
     parser.add_argument(
-        "--feeds", action="store_true", help="only the busy-time refresh rows, printed (5 rounds)"
+        "--feeds", action="store_true", help="only the busy-time refresh rows (refresh_bench.py)"
     )
     options = parser.parse_args()
-    if options.feeds:
-        print(refresh_rows(FEED_ROUNDS))
+    if options.feeds:  # seconds and MB for `plan --refresh` of big and dense feeds, printed only
+        from refresh_bench import refresh_rows
+
+        print(refresh_rows())
         return
     rounds = 7 if options.quick else options.rounds
     rows, floor, jrnl_ms = run(rounds, options.jrnl)

@@ -125,7 +125,9 @@ def test_a_series_repeating_every_minute_or_second_is_left_out_quickly_and_said(
     notes: list[str] = []
     found = from_ics(data, W0, W1, BERLIN, LEADER, True, source="feed", notes=notes)
     assert [b.summary for b in found] == ["Meeting"]
-    assert notes == ["feed: 'Every tick' repeats too often to expand; left out"]
+    assert notes == [
+        "feed: 'Every tick' repeats too often to expand; left out (give it an end or delete it in that calendar)"
+    ]
 
 
 def test_many_hourly_series_fit_until_the_feed_budget_and_the_rest_is_said_in_one_line() -> None:
@@ -135,7 +137,8 @@ def test_many_hourly_series_fit_until_the_feed_budget_and_the_rest_is_said_in_on
     found = from_ics(data, W0, W1, BERLIN, LEADER, True, source="feed", notes=notes)
     assert len(found) == 5_000  # 4 series (4 x 4,536 fit in MAX_IN_WINDOW), then MAX_BUSY_PER_FEED
     assert notes == [
-        "feed: 'Hourly 0', 'Hourly 1', 'Hourly 2' and 3 more repeat too often to expand; left out",
+        "feed: 'Hourly 0', 'Hourly 1', 'Hourly 2' and 3 more repeat too often to expand; left out "
+        "(give them an end or delete them in that calendar)",
         "feed: only its first 5,000 busy times are used (until 2027-01-21)",
     ]
 
@@ -144,7 +147,9 @@ def test_an_endless_hourly_series_is_left_out_and_one_with_an_end_still_fits() -
     endless = vcalendar(f"UID:h\nDTSTART:{utc(W0)}\nDURATION:PT30M\nRRULE:FREQ=HOURLY\nSUMMARY:Hourly")
     notes: list[str] = []
     assert from_ics(endless, W0, W1, BERLIN, LEADER, True, source="feed", notes=notes) == []
-    assert notes == ["feed: 'Hourly' repeats too often to expand; left out"]
+    assert notes == [
+        "feed: 'Hourly' repeats too often to expand; left out (give it an end or delete it in that calendar)"
+    ]
     data = endless.replace(b"FREQ=HOURLY", b"FREQ=HOURLY;UNTIL=20280101T000000Z")
     notes: list[str] = []
     found = from_ics(data, W0, W1, BERLIN, LEADER, True, notes=notes)
@@ -189,7 +194,9 @@ def test_an_event_with_a_huge_rdate_list_is_left_out() -> None:
     notes: list[str] = []
     found = from_ics(data, W0, W1, BERLIN, LEADER, True, source="feed", notes=notes)
     assert [b.summary for b in found] == ["Meeting"]
-    assert notes == ["feed: 'Many dates' repeats too often to expand; left out"]
+    assert notes == [
+        "feed: 'Many dates' repeats too often to expand; left out (give it an end or delete it in that calendar)"
+    ]
 
 
 def test_a_dense_rule_with_a_small_count_is_expanded_even_from_years_back() -> None:
@@ -222,7 +229,10 @@ def test_plan_refresh_leaves_out_an_endless_dense_series_and_next_still_works(
     assert cli("connect", "busy", str(feed), "--keep-summaries").exit_code == 0
     refreshed = cli("plan", "--refresh", "--weeks", "2", "--json")
     assert refreshed.exit_code == 0, refreshed.output
-    assert f"warning: {feed}: 'Every tick' repeats too often to expand; left out" in refreshed.stderr
+    assert (
+        f"warning: {feed}: 'Every tick' repeats too often to expand; left out "
+        "(give it an end or delete it in that calendar)" in refreshed.stderr
+    )
     assert "Fetched 1 busy time from your calendars." in refreshed.stderr
     assert json.loads(refreshed.stdout)[0]["note"] == "moved from Tue 08:30: Board meeting"
     after = cli("next")

@@ -88,8 +88,10 @@ def from_ics(
             if skipped:
                 names = ", ".join(f"'{shortened(summary, 40)}'" for summary in skipped[:3])
                 more = f" and {len(skipped) - 3} more" if len(skipped) > 3 else ""
-                said.append(f"{source}: {names}{more} repeat{'s' if len(skipped) == 1 else ''} too often to "
-                            "expand; left out")  # fmt: skip
+                one = len(skipped) == 1
+                said.append(f"{source}: {names}{more} repeat{'s' if one else ''} too often to expand; left out "
+                            f"(give {'it' if one else 'them'} an end or delete {'it' if one else 'them'} in that "
+                            "calendar)")  # fmt: skip
             query = recurring_ical_events.of(calendar, skip_bad_series=True)
             for event in query.between(window_start.astimezone(zone), window_end.astimezone(zone)):
                 if _blocks(event, email):

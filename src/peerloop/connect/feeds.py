@@ -31,7 +31,8 @@ DEADLINE = 30.0
 """Seconds a download may take in all."""
 _MAX_SUMMARY = 200
 MAX_BUSY_PER_FEED = 5_000
-"""Busy intervals kept from one feed (or one CalDAV resource): the earliest, with a note when there are more."""
+"""Busy intervals kept from one feed, and from the connected calendar in all (`capped`): the earliest, with a
+note when there are more."""
 MAX_COMPONENTS = 20_000
 """Components icalendar would build (events, alarms, zones) once `prefilter` has dropped the far events, or all
 of them when it cannot: more is refused before parsing (20,000 cost about 9 s and 290 MB)."""

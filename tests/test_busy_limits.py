@@ -130,16 +130,24 @@ def test_a_series_repeating_every_minute_or_second_is_left_out_quickly_and_said(
     ]
 
 
-def test_many_hourly_series_fit_until_the_feed_budget_and_the_rest_is_said_in_one_line() -> None:
-    data = vcalendar(*[f"UID:h{k}\nDTSTART:{utc(W0 + dt.timedelta(minutes=k))}\nDURATION:PT5M\n"
-                       f"RRULE:FREQ=HOURLY;UNTIL=20300101T000000Z\nSUMMARY:Hourly {k}" for k in range(10)])  # fmt: skip
+def test_the_densest_series_are_left_out_first_until_the_feed_fits_and_it_is_said_in_one_line(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(
+        feeds, "MAX_IN_WINDOW", 800
+    )  # 5 weekly series (28 each by the bound) and 3 daily (190)
+    monkeypatch.setattr(feeds, "MAX_BUSY_PER_FEED", 200)
+    data = vcalendar(*[f"UID:{freq}{k}\nDTSTART:{utc(W0 + dt.timedelta(minutes=10 * k))}\nDURATION:PT5M\n"
+                       f"RRULE:FREQ={freq}\nSUMMARY:{freq.title()} {k}"
+                       for freq in ("DAILY", "WEEKLY") for k in range(5)])  # fmt: skip
     notes: list[str] = []
     found = from_ics(data, W0, W1, BERLIN, LEADER, True, source="feed", notes=notes)
-    assert len(found) == 5_000  # 4 series (4 x 4,536 fit in MAX_IN_WINDOW), then MAX_BUSY_PER_FEED
+    assert len(found) == 200
+    assert {b.summary for b in found} == {"Daily 2", "Daily 3", "Daily 4"} | {f"Weekly {k}" for k in range(5)}
     assert notes == [
-        "feed: 'Hourly 0', 'Hourly 1', 'Hourly 2' and 3 more repeat too often to expand; left out "
+        "feed: 'Daily 0', 'Daily 1' repeat too often to expand; left out "
         "(give them an end or delete them in that calendar)",
-        "feed: only its first 5,000 busy times are used (until 2027-01-21)",
+        "feed: only its first 200 busy times are used (until 2027-01-22)",
     ]
 
 

@@ -6,6 +6,7 @@ Run it with the Python of a fresh, non-editable install (compiled .pyc, as users
     python3.11 -m venv /tmp/jrnl && /tmp/jrnl/bin/pip install jrnl     # optional: the `jrnl -n 1` yardstick
     /tmp/pl/bin/python benchmarks/bench.py --jrnl /tmp/jrnl/bin/jrnl  # writes docs/performance.md's table
     /tmp/pl/bin/python benchmarks/bench.py --quick                    # fewer rounds, prints only
+    /tmp/pl/bin/python benchmarks/bench.py --feeds                    # only refreshing big and dense feeds
 
 It builds synthetic homes in a temp folder: a new one (5 peers, 3 weeks of entries), ten years of weekly
 history, the same two with the six-month review long overdue, a new home with a year of cached busy time,
@@ -338,7 +339,15 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=21, help="runs per command (default 21)")
     parser.add_argument("--quick", action="store_true", help="7 rounds, print only, do not write the docs")
     parser.add_argument("--jrnl", metavar="PATH", help="a jrnl executable, timed as a yardstick for `next`")
+    parser.add_argument(
+        "--feeds", action="store_true", help="only the busy-time refresh rows (refresh_bench.py)"
+    )
     options = parser.parse_args()
+    if options.feeds:  # seconds and MB for `plan --refresh` of big and dense feeds, printed only
+        from refresh_bench import refresh_rows
+
+        print(refresh_rows())
+        return
     rounds = 7 if options.quick else options.rounds
     rows, floor, jrnl_ms = run(rounds, options.jrnl)
     import peerloop

@@ -87,10 +87,11 @@ def age_note(cache: Cache | None, now: dt.datetime) -> str | None:
             "`peerloop plan --refresh` fetches them again")  # fmt: skip
 
 
-def refresh(store: Store, session: Session, connections: Connections) -> tuple[int, list[str]]:
+def refresh(store: Store, session: Session, connections: Connections) -> tuple[int, list[str], list[str]]:
     """Fetch busy time from the connected calendar and every feed, and cache it (one transaction).
 
-    A source that fails is one line in the returned list, and the last good cache is kept whole.
+    A source that fails is one line in the first returned list, and the last good cache is kept whole; what
+    a source left out (a series repeating too often, busy times past the cap) is one line in the second.
     """
     from zoneinfo import ZoneInfo
 
@@ -104,27 +105,30 @@ def refresh(store: Store, session: Session, connections: Connections) -> tuple[i
     keep = connections.free_time.keep_summaries
     found: list[freetime.Busy] = []
     failures: list[str] = []
+    notes: list[str] = []
     for feed in connections.busy:
         try:
             data = feeds.load_feed(feed.source, feed.ca_file)
             found += feeds.from_ics(data, start, end, zone, session.settings.email, keep,
-                                   source=redacted(feed.source))  # fmt: skip
+                                   source=redacted(feed.source), notes=notes)  # fmt: skip
         except PeerloopError as error:
             failures.append(error.message)
     if connections.caldav is not None:  # the connected calendar failing is the command's own error
         from peerloop.connect.caldav import open_connected
 
+        connected: list[freetime.Busy] = []
         with open_connected(connections.caldav) as calendar:
             for data in calendar.events_between(start, end, exclude_uid_prefix="peerloop-"):
-                found += feeds.from_ics(data, start, end, zone, session.settings.email, keep,
-                                       source="the connected calendar")  # fmt: skip
+                connected += feeds.from_ics(data, start, end, zone, session.settings.email, keep,
+                                           source="the connected calendar", notes=notes)  # fmt: skip
+        found += feeds.capped(connected, zone, "the connected calendar", notes)
     if failures:
-        return 0, failures
+        return 0, failures, []
     text = "# peerloop busy-time cache: start and end of busy events (refetched by `peerloop sync`).\n"
     table = {"refreshed_at": session.now, "busy": freetime.busy_to_toml(found) or None}
     with store.change():
         store.save_busy(text + dump_toml(table))
-    return len(found), []
+    return len(found), [], notes
 
 
 class Respected(NamedTuple):
@@ -146,8 +150,9 @@ def respected(session: Session, slots: list[Slot], refresh_first: bool = False) 
             raise PeerloopError(
                 "nothing to refresh: `peerloop connect busy FILE-OR-URL` or `connect caldav` first"
             )
-        count, failures = refresh(store, session, found)
+        count, failures, left_out = refresh(store, session, found)
         notes += [f"warning: {failure} (the last busy times are kept)" for failure in failures]
+        notes += [f"warning: {line}" for line in left_out]
         if not failures:
             notes.append(f"Fetched {count} busy time{'s' if count != 1 else ''} from your calendars.")
     try:

@@ -7,6 +7,7 @@ by recurring-ical-events, never by hand. Imported only by the commands that refr
 from __future__ import annotations
 
 import datetime as dt
+import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
@@ -15,7 +16,7 @@ from peerloop.connect import host_of, redacted, tls_context
 from peerloop.core.connections import LOCAL_HOSTS
 from peerloop.core.freetime import Busy
 from peerloop.errors import DataFileError, InputError, LoginRefusedError, RemoteRefusedError, UnreachableError
-from peerloop.inert import one_line
+from peerloop.inert import one_line, shortened
 
 if TYPE_CHECKING:
     import urllib.request
@@ -29,6 +30,16 @@ MAX_FEED_BYTES = 16 * 1024 * 1024
 DEADLINE = 30.0
 """Seconds a download may take in all."""
 _MAX_SUMMARY = 200
+MAX_BUSY_PER_FEED = 5_000
+"""Busy intervals kept from one feed, and from the connected calendar in all (`capped`): the earliest, with a
+note when there are more."""
+MAX_COMPONENTS = 20_000
+"""Components icalendar would build (events, alarms, zones) once `prefilter` has dropped the far events, or all
+of them when it cannot: more is refused before parsing (20,000 cost about 9 s and 290 MB)."""
+MAX_RULE_STEPS = 1_000_000
+"""Steps dateutil may walk for a feed's series, from their DTSTART (where it always starts) to the window's end."""
+MAX_IN_WINDOW = 20_000
+"""Occurrences a feed's series may have in the window, by the same upper bound."""
 
 
 def from_ics(
@@ -40,23 +51,48 @@ def from_ics(
     keep_summary: bool,
     *,
     source: str = "the calendar data",
+    notes: list[str] | None = None,
 ) -> list[Busy]:
     """The busy intervals (UTC, in order) of every event and free/busy period overlapping the window.
 
     Floating times and all-day events are read in the leader's `zone`. Free (TRANSP:TRANSPARENT), cancelled
     and declined events do not block, nor do peerloop's own events. `data` may hold several VCALENDARs.
+    Events far from the window are dropped before parsing (`prefilter`: the result is the same). A series
+    that repeats too often to expand is left out, and at most MAX_BUSY_PER_FEED intervals are kept (the
+    earliest): each is one line added to `notes`, when given.
     """
     import icalendar
     import recurring_ical_events  # type: ignore[import-untyped]
+
+    from peerloop.connect.prefilter import near_window
 
     if window_start.tzinfo is None or window_end.tzinfo is None:
         raise ValueError("the busy-time window needs aware datetimes")
     low, high = window_start.astimezone(UTC), window_end.astimezone(UTC)
     email = _address(leader_email) if leader_email else None
+    said = notes if notes is not None else []
+    near = near_window(data, window_start, window_end)
+    # icalendar 7 returns no calendar at all for data cut off, silently (CalDAV data, direct callers)
+    if not near.complete:
+        raise DataFileError(
+            f"{source} is not valid iCalendar (it does not end with END:VCALENDAR: cut off?); check the file or feed"
+        )
+    if near.components > MAX_COMPONENTS:
+        raise DataFileError(
+            f"{source} has more than {MAX_COMPONENTS:,} events to read for the coming weeks: is it one person's "
+            "calendar? Export a shorter range"
+        )
     found: list[Busy] = []
     try:
-        calendars = icalendar.Calendar.from_ical(data, multiple=True)
-        for calendar in calendars:
+        for calendar in icalendar.Calendar.from_ical(near.data, multiple=True):
+            skipped = _skip_dense_series(calendar, low, high, zone)
+            if skipped:
+                names = ", ".join(f"'{shortened(summary, 40)}'" for summary in skipped[:3])
+                more = f" and {len(skipped) - 3} more" if len(skipped) > 3 else ""
+                one = len(skipped) == 1
+                said.append(f"{source}: {names}{more} repeat{'s' if one else ''} too often to expand; left out "
+                            f"(give {'it' if one else 'them'} an end or delete {'it' if one else 'them'} in that "
+                            "calendar)")  # fmt: skip
             query = recurring_ical_events.of(calendar, skip_bad_series=True)
             for event in query.between(window_start.astimezone(zone), window_end.astimezone(zone)):
                 if _blocks(event, email):
@@ -70,8 +106,101 @@ def from_ics(
         raise DataFileError(
             f"{source} is not valid iCalendar ({one_line(str(error))}); check the file or feed"
         ) from None
-    kept = [b for b in found if b.start < high and low < b.end and b.start < b.end]
-    return sorted(kept, key=lambda b: (b.start, b.end))
+    return capped(
+        [b for b in found if b.start < high and low < b.end and b.start < b.end], zone, source, said
+    )
+
+
+def capped(found: list[Busy], zone: dt.tzinfo, source: str, notes: list[str]) -> list[Busy]:
+    """The busy intervals in order, at most MAX_BUSY_PER_FEED of them (the earliest), with a note when cut."""
+    kept = sorted(found, key=lambda b: (b.start, b.end))
+    if len(kept) > MAX_BUSY_PER_FEED:
+        last = kept[MAX_BUSY_PER_FEED - 1].start.astimezone(zone)
+        notes.append(f"{source}: only its first {MAX_BUSY_PER_FEED:,} busy times are used "
+                     f"(until {last:%Y-%m-%d})")  # fmt: skip
+        kept = kept[:MAX_BUSY_PER_FEED]
+    return kept
+
+
+_STEP = {"SECONDLY": 1, "MINUTELY": 60, "HOURLY": 3600, "DAILY": 86400, "WEEKLY": 7 * 86400,
+         "MONTHLY": 28 * 86400, "YEARLY": 365 * 86400}  # fmt: skip
+_YEAR_DAYS = ("BYDAY", "BYMONTHDAY", "BYYEARDAY", "BYWEEKNO")
+_SUB_DAILY = ("SECONDLY", "MINUTELY", "HOURLY")
+_EXPANDS = {"BYHOUR": ("YEARLY", "MONTHLY", "WEEKLY", "DAILY"),
+            "BYMINUTE": ("YEARLY", "MONTHLY", "WEEKLY", "DAILY", "HOURLY"),
+            "BYSECOND": ("YEARLY", "MONTHLY", "WEEKLY", "DAILY", "HOURLY", "MINUTELY")}  # fmt: skip
+
+
+def _rule_bounds(event: Any, low: dt.datetime, high: dt.datetime, zone: dt.tzinfo) -> tuple[float, float]:
+    """Upper bounds of the steps dateutil walks for the event's RRULEs (from DTSTART to the window's end,
+    UNTIL or COUNT) and RDATEs, and of their occurrences in the window, from icalendar's parsed values. The
+    BYxxx parts that filter are ignored: the bounds can be too high for rules nobody writes, never too low.
+    A rule repeating every second, minute or hour without UNTIL or COUNT is endless busy time, never a
+    calendar someone keeps: its bounds are infinite, so it is always left out."""
+    start = _utc(event["DTSTART"].dt, zone)
+    rdates = event.get("RDATE", [])
+    walk = inside = float(sum(len(dates.dts) for dates in (rdates if isinstance(rdates, list) else [rdates])))
+    rules = event.get("RRULE", [])
+    for rule in rules if isinstance(rules, list) else [rules]:
+        freq = str(rule.get("FREQ", [""])[0]).upper()
+        if freq not in _STEP:
+            continue  # recurring_ical_events skips a series with a bad rule
+        count = rule.get("COUNT")
+        if freq in _SUB_DAILY and not rule.get("UNTIL") and not count:
+            return math.inf, math.inf
+        step = _STEP[freq] * max(int(rule.get("INTERVAL", [1])[0]), 1)
+        end = min(high, _utc(rule["UNTIL"][0], zone)) if rule.get("UNTIL") else high
+        per_step = 1
+        if freq == "WEEKLY" and "BYDAY" in rule:
+            per_step = 7
+        elif freq == "MONTHLY" and ("BYDAY" in rule or "BYMONTHDAY" in rule):
+            per_step = 31
+        elif freq == "YEARLY" and any(part in rule for part in _YEAR_DAYS):
+            per_step = 366
+        elif freq == "YEARLY" and "BYMONTH" in rule:
+            per_step = 12
+        for part, coarser in _EXPANDS.items():
+            if freq in coarser and part in rule:
+                per_step *= max(len(rule[part]), 1)
+        steps = (max((end - start).total_seconds(), 0) / step + 1) * per_step
+        in_window = (max((end - max(start, low)).total_seconds(), 0) / step + 1) * per_step
+        if count:  # dateutil stops after COUNT; with no BYxxx part every step is an occurrence
+            in_window = min(in_window, int(count[0]))
+            steps = min(steps, int(count[0])) if not any(part.startswith("BY") for part in rule) else steps
+        walk, inside = walk + steps, inside + in_window
+    return walk, inside
+
+
+def _skip_dense_series(calendar: Any, low: dt.datetime, high: dt.datetime, zone: dt.tzinfo) -> list[str]:
+    """Remove the series (every VEVENT of their UID) that repeat too often to expand, the densest first,
+    until the rest fits MAX_RULE_STEPS, MAX_IN_WINDOW and MAX_BUSY_PER_FEED; the summaries of those removed."""
+    costs: dict[str, list[float]] = {}
+    for event in calendar.subcomponents:
+        if event.name == "VEVENT" and ("RRULE" in event or "RDATE" in event) and "DTSTART" in event:
+            try:
+                walk, inside = _rule_bounds(event, low, high, zone)
+            except (ValueError, TypeError, AttributeError, OverflowError):
+                continue  # a broken rule or DTSTART: recurring_ical_events skips that series
+            cost = costs.setdefault(str(event.get("UID", id(event))), [0.0, 0.0])
+            cost[0], cost[1] = cost[0] + walk, cost[1] + inside
+    walked = inside = 0.0
+    too_dense = set()
+    for uid, (walk, count) in sorted(costs.items(), key=lambda item: (item[1][1], item[1][0])):
+        if count > MAX_BUSY_PER_FEED or walked + walk > MAX_RULE_STEPS or inside + count > MAX_IN_WINDOW:
+            too_dense.add(uid)
+        else:
+            walked, inside = walked + walk, inside + count
+    if not too_dense:
+        return []
+    summaries, kept = [], []
+    for component in calendar.subcomponents:
+        if component.name == "VEVENT" and str(component.get("UID", id(component))) in too_dense:
+            if "RRULE" in component or "RDATE" in component:
+                summaries.append(" ".join(str(component.get("SUMMARY", "")).split()) or "(no summary)")
+        else:
+            kept.append(component)
+    calendar.subcomponents = kept
+    return summaries
 
 
 def _blocks(event: Any, email: str | None) -> bool:

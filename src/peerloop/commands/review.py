@@ -159,7 +159,7 @@ def review(
         raise
     recorded = recorded._replace(id=updated[1])
     updated_settings = updated[0]
-    say = text.message if json else text.out
+    say = text.message if json else text.out_wrapped
     if json:
         from peerloop.output.json import emit_json, evidence_json, review_json
 

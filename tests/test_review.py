@@ -612,7 +612,7 @@ def test_stop_keeps_the_settings_and_a_second_review_is_refused(cli: Invoke, sto
     )
 
 
-def test_an_early_review_needs_early(
+def test_an_early_review_needs_early_and_names_the_review_date_as_such(
     cli: Invoke, set_up: Callable[..., None], store: Store, at: Callable[[str], None]
 ) -> None:
     set_up(*PEERS)
@@ -621,7 +621,8 @@ def test_an_early_review_needs_early(
     refused = cli("review", "--added-value", "yes", "--decision", "continue")
     assert refused.exit_code == 2
     assert refused.stderr == (
-        "peerloop: error: the trial runs until 2026-08-31, 13 weeks from now; to review it now, pass --early\n"
+        "peerloop: error: the review is due on 2026-08-31, 13 weeks from now (the trial runs until 2026-08-30); "
+        "to review it now, pass --early\n"
     )
     assert store.load_journal().reviews == ()
     result = cli("review", "--early", "--added-value", "yes", "--decision", "continue")

@@ -238,8 +238,9 @@ def _check_can_review(settings: Settings, reviews: Iterable[Review], found: Evid
         )
     if found.early and not early:
         raise InputError(
-            f"the trial runs until {found.trial_end.isoformat()}, "
-            f"{day_count((found.trial_end - found.today).days)} from now; to review it now, pass --early"
+            f"the review is due on {found.trial_end.isoformat()}, "
+            f"{day_count((found.trial_end - found.today).days)} from now (the trial runs until "
+            f"{settings.counted_until.isoformat()}); to review it now, pass --early"
         )
 
 

@@ -61,6 +61,17 @@ def test_flags_answer_every_question(cli: Invoke, set_up: Callable[..., None], s
     ]  # not added without --add-names
 
 
+def test_the_six_month_test_wraps_at_spaces_to_the_terminal(
+    cli: Invoke, set_up: Callable[..., None], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    set_up("Ann Lee", "Bo Chen")
+    monkeypatch.setenv("COLUMNS", "80")
+    result = cli("reflect", "--name", "Ann Lee", "--excuse", "no time", "--add-names")
+    assert result.exit_code == 0, result.output
+    assert all(len(line) <= 80 for line in result.stdout.splitlines()), result.stdout
+    assert SIX_MONTH_TEST in " ".join(result.stdout.split())
+
+
 def test_add_names_adds_the_listed_names_not_yet_in_the_roster(
     cli: Invoke, set_up: Callable[..., None], store: Store
 ) -> None:

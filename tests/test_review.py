@@ -583,6 +583,18 @@ def test_adjust_starts_a_new_trial_and_says_which_commands_adjust(cli: Invoke, s
 
 
 @pytest.mark.usefixtures("due")
+def test_what_the_review_says_after_the_answers_wraps_at_spaces_to_the_terminal(
+    cli: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "60")
+    result = cli("review", "--added-value", "no", "--decision", "stop")
+    assert result.exit_code == 0, result.output
+    closing = result.stdout[result.stdout.index("Saved your review") :]
+    assert all(len(line) <= 60 or " " not in line.strip() for line in closing.splitlines()), closing  # a path
+    assert "`peerloop export` or `peerloop sync` cancels those in your calendar" in " ".join(closing.split())
+
+
+@pytest.mark.usefixtures("due")
 def test_stop_keeps_the_settings_and_a_second_review_is_refused(cli: Invoke, store: Store) -> None:
     before = store.load_roster().settings
     result = cli("review", "--added-value", "no", "--decision", "stop")
@@ -600,7 +612,7 @@ def test_stop_keeps_the_settings_and_a_second_review_is_refused(cli: Invoke, sto
     )
 
 
-def test_an_early_review_needs_early(
+def test_an_early_review_needs_early_and_names_the_review_date_as_such(
     cli: Invoke, set_up: Callable[..., None], store: Store, at: Callable[[str], None]
 ) -> None:
     set_up(*PEERS)
@@ -609,7 +621,8 @@ def test_an_early_review_needs_early(
     refused = cli("review", "--added-value", "yes", "--decision", "continue")
     assert refused.exit_code == 2
     assert refused.stderr == (
-        "peerloop: error: the trial runs until 2026-08-31, 13 weeks from now; to review it now, pass --early\n"
+        "peerloop: error: the review is due on 2026-08-31, 13 weeks from now (the trial runs until 2026-08-30); "
+        "to review it now, pass --early\n"
     )
     assert store.load_journal().reviews == ()
     result = cli("review", "--early", "--added-value", "yes", "--decision", "continue")
@@ -687,7 +700,7 @@ def test_review_report_writes_a_private_markdown_file(cli: Invoke, tmp_path: Pat
                      "- it feels awkward", "- 2026-03-10, Bo Chen: no time", "- Did it add value? partly",
                      "- What works well? the Tuesday slot", "- Decision: adjust"):  # fmt: skip
         assert expected in text
-    assert f"Wrote the evidence and your answers to {report}" in result.stdout
+    assert f"Wrote the evidence and your answers to {report}" in " ".join(result.stdout.split())  # wrapped
 
 
 @pytest.mark.usefixtures("due")

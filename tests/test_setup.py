@@ -1,4 +1,4 @@
-"""TODO docstring."""
+"""`peerloop init`: the settings, a running trial's start, and the start as people type it."""
 
 from __future__ import annotations
 
@@ -70,3 +70,20 @@ def test_init_without_a_new_start_changes_the_settings_of_a_running_trial_freely
     assert result.exit_code == 0, result.output
     assert as_json(cli, "status")["trial"]["start"] == "2026-12-28"
     assert as_json(cli, "next")["start"].endswith("T09:00:00+01:00")
+
+
+@pytest.mark.parametrize("typed", ["Jan 4", "4 January", "mon", "today"])
+def test_a_trial_start_typed_as_today_starts_today_not_a_week_or_a_year_later(
+    cli: Invoke, at: Callable[[str], None], typed: str
+) -> None:
+    at("2027-01-04T08:00")  # a Monday: the prompt offers today, and `Jan 4` as an example
+    result = cli("init", *SAME_SETTINGS, "--start", typed)
+    assert result.exit_code == 0, result.output
+    assert "Trial:    2027-01-04 to 2027-07-04" in result.stdout
+    assert as_json(cli, "status")["trial"]["start"] == "2027-01-04"
+
+
+def test_next_weekday_as_a_trial_start_is_still_a_week_ahead(cli: Invoke, at: Callable[[str], None]) -> None:
+    at("2027-01-04T08:00")
+    assert cli("init", *SAME_SETTINGS, "--start", "next mon").exit_code == 0
+    assert as_json(cli, "status")["trial"]["start"] == "2027-01-11"

@@ -391,7 +391,7 @@ def test_after_a_stop_nothing_is_planned_the_calendar_is_cancelled_and_a_new_tri
     assert as_json(cli, "next") is None
     assert as_json(cli, "plan") == []
     assert "Next      none: no meeting is planned once you stop" in cli("status").stdout.splitlines()
-    assert "behind the plan" in cli("status").stdout  # the calendar still shows what was stopped
+    assert "no longer match the plan" in cli("status").stdout  # the calendar still shows what was stopped
 
     result = cli("export", "-o", str(again))
     assert result.stderr == f"The trial is stopped: wrote no meeting to {again}. Events: 19 cancelled.\n"

@@ -27,10 +27,14 @@ class CalendarFreshness(NamedTuple):
         return "`peerloop sync`" if self.by == "sync" else "`peerloop export` and import the file again"
 
     def stale_line(self) -> str:
-        """ "the calendar is 3 weeks behind the plan: `peerloop sync`", said after a change that moved events."""
-        count = len(self.stale)
-        weeks = "1 week" if count == 1 else f"{count} weeks"
-        return f"the calendar is {weeks} behind the plan: {self.advice()}"
+        """ "3 weeks in your calendar no longer match the plan: `peerloop sync`", said after a change that moved
+        events (a count of weeks, not a delay; the review date is named, not counted as a week)."""
+        weeks = sum(key != "review" for key in self.stale)
+        parts = ([f"{weeks} week{'' if weeks == 1 else 's'}"] if weeks else []) + (
+            ["the review date"] if "review" in self.stale else []
+        )
+        verb = "matches" if len(self.stale) == 1 else "match"
+        return f"{' and '.join(parts)} in your calendar no longer {verb} the plan: {self.advice()}"
 
 
 def calendar_freshness(store: Store) -> CalendarFreshness | None:

@@ -159,7 +159,7 @@ def review(
         raise
     recorded = recorded._replace(id=updated[1])
     updated_settings = updated[0]
-    say = text.message if json else text.out
+    say = text.message if json else text.out_wrapped
     if json:
         from peerloop.output.json import emit_json, evidence_json, review_json
 
@@ -238,8 +238,9 @@ def _check_can_review(settings: Settings, reviews: Iterable[Review], found: Evid
         )
     if found.early and not early:
         raise InputError(
-            f"the trial runs until {found.trial_end.isoformat()}, "
-            f"{day_count((found.trial_end - found.today).days)} from now; to review it now, pass --early"
+            f"the review is due on {found.trial_end.isoformat()}, "
+            f"{day_count((found.trial_end - found.today).days)} from now (the trial runs until "
+            f"{settings.counted_until.isoformat()}); to review it now, pass --early"
         )
 
 

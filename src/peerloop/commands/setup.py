@@ -39,7 +39,7 @@ def settings_lines(settings: Settings) -> list[str]:
 def _trial_start(text_value: str, today: dt.date) -> dt.date:
     from peerloop.core.parse import dates
 
-    day = dates.parse_day(text_value, today, "future")
+    day = dates.parse_day(text_value, today, "onward")
     if not EARLIEST_DAY <= day <= LATEST_DAY:
         raise ValueError(
             f"{day.isoformat()} is outside the years peerloop plans in ({EARLIEST_DAY.year} to {LATEST_DAY.year})"

@@ -79,12 +79,12 @@ def say_saved(
     if reflection is None:
         text.message("Nothing answered, so nothing was saved.")
     else:
-        text.out(
+        text.out_wrapped(
             f"Saved your coaching thoughts of {text.day(reflection.date)} in the journal ({reflection.id})."
         )
     if added:
         listed = ", ".join(safe(name) for name in added)
-        text.out(f"Added {listed} to the roster ({len(roster.peers)} peers).")
-    text.out(six_month_test(settings))
+        text.out_wrapped(f"Added {listed} to the roster ({len(roster.peers)} peers).")
+    text.out_wrapped(six_month_test(settings))
     if added:
         warn_roster(roster)

@@ -13,7 +13,9 @@ import datetime as dt
 import re
 from typing import Literal
 
-Looking = Literal["past", "future"]
+Looking = Literal["past", "future", "onward"]
+"""Which way a date without a year (or a bare weekday) points: back (today included), ahead (today excluded:
+`pause --until`), or ahead from today (today included: a trial's start, whose default is today)."""
 
 DATE_FORMS = (
     "YYYY-MM-DD, Jan 5, 5 Jan 2027, today, yesterday, tue, last tue, next tue, a week ago, in 2 weeks, +2w"
@@ -104,26 +106,28 @@ def _named_month(key: str) -> tuple[int, int, int | None] | None:
 
 def _nearest(text: str, today: dt.date, month: int, day: int, looking: Looking) -> dt.date:
     """A month and day without a year: the last such date (today included) for an option that looks back,
-    the next one after today for one that looks ahead. A day no year has (Feb 30) is refused."""
+    the next one after today for one that looks ahead (today included when `onward`). A day no year has
+    (Feb 30) is refused."""
     years = range(today.year, today.year - 9, -1) if looking == "past" else range(today.year, today.year + 9)
     for year in years:
         try:
             candidate = dt.date(year, month, day)
         except ValueError:
             continue
-        if (candidate <= today) if looking == "past" else (candidate > today):
+        if {"past": candidate <= today, "future": candidate > today, "onward": candidate >= today}[looking]:
             return candidate
     return _calendar_date(text, today.year, month, day)
 
 
 def _weekday(text: str, today: dt.date, weekday: int, looking: Looking, strict: bool = False) -> dt.date:
     """The nearest such weekday: in the past today counts unless `strict`; in the future it never does,
-    because a future-looking option (`pause --until tue`) set to today would change nothing."""
+    because a future-looking option (`pause --until tue`) set to today would change nothing; onward it does
+    (a trial starting `mon`, typed on a Monday, starts today)."""
     if looking == "past":
         back = (today.weekday() - weekday) % 7
         return _shift(text, today, -(back or 7) if strict else -back)
     ahead = (weekday - today.weekday()) % 7
-    return _shift(text, today, ahead or 7)
+    return _shift(text, today, ahead if ahead or looking == "onward" else 7)
 
 
 def _shift(text: str, today: dt.date, days: int) -> dt.date:

@@ -341,3 +341,24 @@ def test_the_prompt_line_knows_the_folders_names_without_importing_them() -> Non
 
     assert shell_prompt.ENCRYPTION_FILE == layout.ENCRYPTION_FILE
     assert shell_prompt.PASSPHRASE_ENV == sealed.PASSPHRASE_ENV
+
+
+@pytest.mark.parametrize("command", ["encrypt", "decrypt"])
+def test_a_change_after_encrypt_or_decrypt_at_the_same_instant_never_looks_half_synced(
+    cli: Invoke, home: Path, at: Callable[[str], None], monkeypatch: pytest.MonkeyPatch, command: str
+) -> None:
+    """Every file a change writes is stamped with one moment, read in the leader's zone even while the change
+    moves the roster to its other form (the machine's zone here is UTC, the leader's Berlin)."""
+    monkeypatch.setenv("TZ", "UTC")
+    monkeypatch.setenv("PEERLOOP_PASSPHRASE", PASSPHRASE)
+    at("2027-01-12T15:00")
+    leader = ["--name", "Dana Ode", "--timezone", "Europe/Berlin", "--day", "tue", "--time", "08:30", "--start",
+              "2027-01-04", "--peer", "Ann Lee", "--peer", "Bo Chen"] + (["--encrypt"] if command == "decrypt" else [])  # fmt: skip
+    assert cli("init", *leader).exit_code == 0
+    assert cli("log", "Ann Lee", "--date", "2027-01-05").exit_code == 0
+    assert cli(command).exit_code == 0
+    logged = cli("log", "--win", "a win")
+    assert logged.exit_code == 0, logged.output
+    shown = cli("next")
+    assert (shown.exit_code, shown.stderr) == (0, "")
+    assert cli("edit", "Bo Chen", "--note", "still writable").exit_code == 0

@@ -55,6 +55,8 @@ class Store:
         self._staged: dict[Path, str | bytes] | None = None
         self._deleting: list[Path] = []
         self._sending: Sending | None = None
+        self._moment: dt.datetime | None = None
+        """Inside a change: the moment its records are stamped with (one per change)."""
 
     # --- where -----------------------------------------------------------------------------------------
 
@@ -185,7 +187,7 @@ class Store:
                         )
                     staged = self._stamped(staged)
                 finally:
-                    self._staged, self._sending, self._deleting = None, None, []
+                    self._staged, self._sending, self._deleting, self._moment = None, None, [], None
                 self.folder.commit(staged, sending, deleting)
                 landed = True
             finally:
@@ -231,6 +233,7 @@ class Store:
         encryption (None: in clear) with `encryption.toml` and `key.age`, the old forms removed, as one
         transaction. Later saves in the same change are written the new way. Returns the files with notes."""
         assert self._staged == {}, "reseal comes first inside store.change()"
+        self.moment()  # taken while the roster is still where it is
         from peerloop.store.written import without
 
         years = self.journal_years()
@@ -286,10 +289,16 @@ class Store:
 
     def moment(self) -> dt.datetime:
         """Now, in UTC to the second: when the records a change writes were changed (PEERLOOP_NOW is read in
-        the leader's zone, as everywhere)."""
+        the leader's zone, as everywhere). One moment per change, taken the first time it is needed (`reseal`
+        takes it before the roster moves to its other form, where it is not yet written)."""
+        if self._moment is not None:
+            return self._moment
         settings = self.load_roster().settings
         zone = settings.timezone if settings else clock.local_zone() or "UTC"
-        return clock.now(zone).astimezone(dt.UTC).replace(microsecond=0)
+        found = clock.now(zone).astimezone(dt.UTC).replace(microsecond=0)
+        if self._staged is not None:
+            self._moment = found
+        return found
 
     def save_calendar_state(self, state: dict[str, Any]) -> None:
         self._save(

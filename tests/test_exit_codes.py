@@ -311,10 +311,11 @@ def test_the_review_asks_again_for_an_answer_that_is_not_utf8(lived_in: Path) ->
 
 
 @pytest.mark.usefixtures("terminal")
-def test_a_confirmation_that_is_not_utf8_is_a_no(lived_in: Path) -> None:
+def test_a_confirmation_that_is_not_utf8_is_never_a_yes_and_is_asked_again(lived_in: Path) -> None:
     before = snapshot(lived_in)
-    result = CliRunner().invoke(app_for(["remove", "Ann Lee"]), ["remove", "Ann Lee"], input=b"\xffyes\n")
+    result = CliRunner().invoke(app_for(["remove", "Ann Lee"]), ["remove", "Ann Lee"], input=b"\xffyes\nn\n")
     assert result.exit_code == 0, result.output
+    assert "Please answer y or n." in result.stderr
     assert "Nothing removed." in result.stderr
     assert snapshot(lived_in) == before
 

@@ -227,6 +227,32 @@ def test_remove_on_a_terminal_asks_first(cli: Invoke, store: Store) -> None:
     assert store.load_roster().peers == ()
 
 
+@pytest.mark.usefixtures("terminal")
+def test_an_answer_that_is_neither_yes_nor_no_is_asked_again(cli: Invoke, store: Store) -> None:
+    cli(*INIT)
+    cli("add", "Ann Lee")
+    result = cli("remove", "Ann Lee", input="no time\nyes\n")
+    assert result.exit_code == 0
+    assert "Please answer y or n." in result.stderr
+    assert store.load_roster().peers == ()
+
+
+def test_a_second_resume_says_nothing_changed(cli: Invoke, store: Store, at: Callable[[str], None]) -> None:
+    at("2026-03-04T09:00")
+    cli(*INIT)
+    cli("add", "Ann Lee")
+    cli("add", "Bo Chen")
+    assert cli("pause", "Ann Lee", "--until", "in 6 weeks").exit_code == 0
+    first = cli("resume", "Ann Lee")
+    assert first.stdout == "Ann Lee is back in the rotation from the week of Mon 2026-03-09.\n"
+    roster = store.home / "roster.toml"
+    before = roster.stat().st_mtime_ns, roster.stat().st_ino
+    again = cli("resume", "Ann Lee")
+    assert (again.exit_code, again.stdout) == (
+        0, "Ann Lee is already back in the rotation from the week of Mon 2026-03-09; nothing changed.\n")  # fmt: skip
+    assert (roster.stat().st_mtime_ns, roster.stat().st_ino) == before
+
+
 def test_pause_and_resume(cli: Invoke, store: Store, at: Callable[[str], None]) -> None:
     at("2026-03-02T09:00")
     cli(*INIT)

@@ -108,4 +108,6 @@ def confirm(question: str, flag: str = "--yes") -> bool:
     """Yes or no, default no. Off a terminal the caller must have been given `flag`."""
     if not interactive():
         raise MissingValueError(f"pass {flag} to confirm (no terminal to ask on)")
-    return _read_line(f"{question} [y/N]: ").strip().lower() in ("y", "yes")
+    while (answer := _read_line(f"{question} [y/N]: ").strip().lower()) not in ("y", "yes", "n", "no", ""):
+        sys.stderr.write("Please answer y or n.\n")  # "no time" typed by mistake is not a no
+    return answer in ("y", "yes")

@@ -400,6 +400,10 @@ def resume(name: PeerArgument) -> None:
             raise ConflictError(f"{current.name} is not paused; nothing to resume")
         others = [p for p in session.roster.active_on(session.today) if p.key != current.key]
         back = week_start(session.today) + WEEK if others else None
+        if current.paused_until == back:  # resumed already: nothing to write
+            text.out(f"{safe(current.name)} is already back in the rotation from the week of {text.day(back)}; "
+                     "nothing changed.")  # fmt: skip
+            return
         store.save_roster(replace_peer(session.roster, current, current._replace(paused_until=back)))
     when = f"from the week of {text.day(back)}" if back else "from this week"
     text.out(f"{safe(current.name)} is back in the rotation {when}.")

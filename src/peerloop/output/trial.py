@@ -78,7 +78,7 @@ def _review_line(status: Status) -> str:
     if status.stopped_on is not None:
         return (
             f"done on {text.day(status.stopped_on)}: you decided to stop "
-            "(`peerloop init --start YYYY-MM-DD` starts a new trial)"
+            "(`peerloop init --start DATE` starts a new trial)"
         )
     if status.review_due:
         return text.style(f"due since {text.day(end)}: run `peerloop review`", "yellow")

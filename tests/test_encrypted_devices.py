@@ -80,3 +80,40 @@ def test_merge_file_on_age_versions_without_the_passphrase_is_exit_8_and_ours_un
     assert refused.stderr.count("\n") == 1
     assert "PEERLOOP_PASSPHRASE" in refused.stderr
     assert ours.read_bytes() == before
+
+
+@pytest.mark.parametrize("change", ["encrypt", "decrypt"])
+def test_a_half_synced_encrypt_or_decrypt_is_never_written_over_with_an_empty_roster(
+    devices: Devices,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+    change: str,
+) -> None:
+    """encryption.toml (or its deletion) arrived before the files the change rewrote: the roster in the folder's
+    form is missing, and a write would make it anew with nothing in it."""
+    monkeypatch.setenv("PEERLOOP_PASSPHRASE", PASSPHRASE)
+    laptop, desktop = devices.homes["laptop"], devices.homes["desktop"]
+    if change == "decrypt":
+        devices.ok("laptop", "encrypt")
+        devices.synced()
+        devices.ok("laptop", "decrypt")
+        (desktop / "encryption.toml").unlink()
+    else:
+        devices.ok("laptop", "encrypt")
+        shutil.copyfile(laptop / "encryption.toml", desktop / "encryption.toml")
+
+    def files() -> list[tuple[str, bytes]]:
+        return sorted(
+            (p.name, p.read_bytes()) for p in desktop.rglob("*") if p.is_file() and p.name[:6] != ".lock-"
+        )
+
+    before = files()
+    missing = "roster.toml" if change == "decrypt" else "roster.toml.age"
+    for args in (("add", "Eve Fox"), ("init", "--name", "Dana Ode", "--email", "dana@example.com", "--timezone",
+                 "Europe/Berlin", "--day", "tue", "--time", "08:30", "--start", "2027-01-04", "--peer", "Ann Lee")):  # fmt: skip
+        refused = devices.run("desktop", *args)
+        assert refused.exit_code == 5, refused.output
+        assert f"{missing} has not arrived yet" in refused.stderr
+    doctor = devices.run("desktop", "doctor", "--fix")
+    assert f"problem: {missing} has not arrived yet" in doctor.stdout
+    assert files() == before
+

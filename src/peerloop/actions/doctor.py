@@ -243,12 +243,15 @@ def check_halves(store: Store) -> list[Finding]:
 
 def check_encryption(store: Store) -> list[Finding]:
     """In an encrypted folder: no clear copy of an encrypted file, and `key.age` opens to the folder's key
-    (every other file is opened by `check_files`). In a clear one: age files peerloop does not read."""
+    (every other file is opened by `check_files`). In a clear one: age files peerloop does not read. Either way,
+    a file whose other form alone is here: half of an `encrypt` or `decrypt` another device made."""
+    halves = [Finding("problem", said, "let your sync tool finish: nothing is written until the rest arrives")
+              for _, said in store.half_encrypted()]  # fmt: skip
     if not store.folder.sealed():
-        return [Finding("note", f"{path} is an encrypted copy in a folder that is not encrypted: peerloop does "
+        return halves + [Finding("note", f"{path} is an encrypted copy in a folder that is not encrypted: peerloop does "
                         "not read it", "delete it, or `peerloop encrypt` (which replaces it)")
                 for path in store.folder.other_copies()]  # fmt: skip
-    findings = []
+    findings = halves
     for path in store.folder.other_copies():
         same = _same_as_sealed(store, path)
         findings.append(Finding("problem", f"{path} is a clear copy of an encrypted file: it holds your notes "

@@ -117,3 +117,22 @@ def test_a_half_synced_encrypt_or_decrypt_is_never_written_over_with_an_empty_ro
     assert f"problem: {missing} has not arrived yet" in doctor.stdout
     assert files() == before
 
+
+def test_decrypt_never_writes_over_a_clear_copy_another_device_logged_in(
+    devices: Devices,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The laptop encrypted while the desktop, not yet synced, logged in clear: its 2027.toml lands beside
+    2027.toml.age. Decrypting would write the encrypted year over the desktop's meeting."""
+    monkeypatch.setenv("PEERLOOP_PASSPHRASE", PASSPHRASE)
+    devices.ok("laptop", "log", "--note", "the first", now="2027-01-05T10:00")
+    devices.synced()
+    devices.ok("laptop", "encrypt", now="2027-01-05T11:00")
+    devices.ok("desktop", "log", "Bo Chen", "--note", f"desktop {SECRET}", now="2027-01-12T10:00")
+    clear = devices.homes["laptop"] / "journal" / "2027.toml"
+    shutil.copyfile(devices.homes["desktop"] / "journal" / "2027.toml", clear)
+    refused = devices.run("laptop", "decrypt", now="2027-01-12T11:00")
+    assert refused.exit_code == 3, refused.output
+    assert "journal/2027.toml is already here beside 2027.toml.age" in refused.stderr
+    assert f"desktop {SECRET}" in clear.read_text()
+    assert (devices.homes["laptop"] / "encryption.toml").exists()

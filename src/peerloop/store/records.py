@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from peerloop import clock
 from peerloop.core.merge.stamps import stamped_roster, stamped_year
 from peerloop.core.models import Journal, JournalYear, Roster
-from peerloop.errors import InputError, StorageError
+from peerloop.errors import ConflictError, InputError, StorageError
 from peerloop.store import written
 from peerloop.store.codecs import journal as journal_file
 from peerloop.store.codecs import roster as roster_file
@@ -260,6 +260,11 @@ class Store:
         for before, after, text in zip(old, new, texts, strict=True):
             if text is None:
                 continue
+            if after != before and os.path.lexists(after) and self.folder.read_bytes(after) != text.encode():
+                raise ConflictError(
+                    f"{after} is already here beside {before.name}, and holds something else (another device's "
+                    "copy?): merge what it holds by hand and delete it, then run this again; nothing was changed"
+                )
             self._staged[after] = without(text)
             rewritten.append(after)
             if after != before:

@@ -136,3 +136,16 @@ def test_decrypt_never_writes_over_a_clear_copy_another_device_logged_in(
     assert "journal/2027.toml is already here beside 2027.toml.age" in refused.stderr
     assert f"desktop {SECRET}" in clear.read_text()
     assert (devices.homes["laptop"] / "encryption.toml").exists()
+
+
+def test_doctor_fix_accepts_an_encrypted_year_whose_rest_will_never_come(encrypted_devices: Devices) -> None:
+    pair = encrypted_devices
+    pair.ok("laptop", "log", "Bo Chen", "--note", "before the rename", now="2027-01-05T10:00")
+    pair.synced()
+    pair.ok("laptop", "edit", "Bo Chen", "--name", "Bob Chen", now="2027-01-05T11:00")
+    year = "journal/2027.toml.age"
+    shutil.copyfile(pair.homes["laptop"] / year, pair.homes["desktop"] / year)  # the roster never comes
+    assert "roster.toml.age has not arrived yet" in pair.run("desktop", "doctor").stdout
+    fixed = pair.ok("desktop", "doctor", "--fix", now="2027-01-05T12:00")
+    assert f"accepted {year} as it is, without the rest of its change" in fixed.stdout
+    assert [entry["peer"] for entry in pair.history("desktop")] == ["Bob Chen"]

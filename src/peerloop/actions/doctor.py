@@ -357,7 +357,7 @@ def merge_for_devices(store: Store) -> list[str]:
                 elif path == store.connections_path:
                     store.save_connections(store.connections())
                 else:
-                    store.save_year(store.load_year(int(path.stem)), merged=True)
+                    store.save_year(store.load_year(int(path.name[:4])), merged=True)  # 2027.toml(.age)
         done += [
             f"accepted {path.relative_to(store.home)} as it is, without the rest of its change"
             for path in sorted(halves)

@@ -118,12 +118,12 @@ def test_a_half_synced_encrypt_or_decrypt_is_never_written_over_with_an_empty_ro
     assert files() == before
 
 
-def test_decrypt_never_writes_over_a_clear_copy_another_device_logged_in(
+def test_a_clear_year_another_device_logged_in_before_the_encrypt_reached_it_is_merged_not_written_over(
     devices: Devices,  # noqa: F811
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The laptop encrypted while the desktop, not yet synced, logged in clear: its 2027.toml lands beside
-    2027.toml.age. Decrypting would write the encrypted year over the desktop's meeting."""
+    2027.toml.age. Decrypting wrote the encrypted year over the desktop's meeting; doctor --fix merges it."""
     monkeypatch.setenv("PEERLOOP_PASSPHRASE", PASSPHRASE)
     devices.ok("laptop", "log", "--note", "the first", now="2027-01-05T10:00")
     devices.synced()
@@ -134,8 +134,16 @@ def test_decrypt_never_writes_over_a_clear_copy_another_device_logged_in(
     refused = devices.run("laptop", "decrypt", now="2027-01-12T11:00")
     assert refused.exit_code == 3, refused.output
     assert "journal/2027.toml is already here beside 2027.toml.age" in refused.stderr
+    assert "`peerloop doctor --fix` merges it" in refused.stderr
     assert f"desktop {SECRET}" in clear.read_text()
-    assert (devices.homes["laptop"] / "encryption.toml").exists()
+    fixed = devices.ok("laptop", "doctor", "--fix", now="2027-01-12T11:00")
+    assert "merged journal/2027.toml (a clear copy) into journal/2027.toml.age" in fixed.stdout
+    assert not clear.exists()
+    laptop = devices.homes["laptop"]
+    assert all(SECRET.encode() not in path.read_bytes() for path in laptop.rglob("*") if path.is_file())
+    devices.ok("laptop", "decrypt", now="2027-01-12T11:00")
+    notes = sorted(str(entry.get("note")) for entry in devices.history("laptop"))
+    assert notes == [f"desktop {SECRET}", "the first"]
 
 
 def test_doctor_fix_accepts_an_encrypted_year_whose_rest_will_never_come(encrypted_devices: Devices) -> None:

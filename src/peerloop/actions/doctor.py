@@ -256,8 +256,9 @@ def check_encryption(store: Store) -> list[Finding]:
         same = _same_as_sealed(store, path)
         findings.append(Finding("problem", f"{path} is a clear copy of an encrypted file: it holds your notes "
                                 "unencrypted" + (" (the same as its encrypted file)" if same else ""),
-                                "run `peerloop doctor --fix` to delete it" if same else "check what it holds "
-                                "that the encrypted file lacks, then delete it", fixable=same))  # fmt: skip
+                                "run `peerloop doctor --fix` to delete it" if same else "run `peerloop doctor "
+                                "--fix`: it merges it into the encrypted file, keeping every entry, and deletes it",
+                                fixable=True))  # fmt: skip
     key = store.folder.seal.key()
     if key.passphrase is not None:
         from peerloop.store.sealed import opens_to
@@ -333,12 +334,12 @@ def repair(store: Store) -> list[str]:
 def merge_for_devices(store: Store) -> list[str]:
     """Conflict copies merged (and what both devices changed), former names made current, and a folder a sync
     tool copied half of accepted as it is (its halves written again, as this device's)."""
-    from peerloop.actions.conflicts import merge_copies, rename_former_names
+    from peerloop.actions.conflicts import clear_copies, merge_copies, rename_former_names
     from peerloop.store.copies import find_copies
 
     store.accept_halves = True
     done = []
-    if find_copies(store.home):
+    if find_copies(store.home) or clear_copies(store):
         merged = merge_copies(store)
         done += merged.done + merged.notes
     done += rename_former_names(store)

@@ -261,9 +261,14 @@ class Store:
             if text is None:
                 continue
             if after != before and os.path.lexists(after) and self.folder.read_bytes(after) != text.encode():
+                fix = (
+                    "`peerloop doctor --fix` merges it"
+                    if encryption is None
+                    else "merge it by hand and delete it"
+                )
                 raise ConflictError(
                     f"{after} is already here beside {before.name}, and holds something else (another device's "
-                    "copy?): merge what it holds by hand and delete it, then run this again; nothing was changed"
+                    f"copy?): {fix}, then run this again; nothing was changed"
                 )
             self._staged[after] = without(text)
             rewritten.append(after)

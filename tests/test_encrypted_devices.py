@@ -80,3 +80,80 @@ def test_merge_file_on_age_versions_without_the_passphrase_is_exit_8_and_ours_un
     assert refused.stderr.count("\n") == 1
     assert "PEERLOOP_PASSPHRASE" in refused.stderr
     assert ours.read_bytes() == before
+
+
+@pytest.mark.parametrize("change", ["encrypt", "decrypt"])
+def test_a_half_synced_encrypt_or_decrypt_is_never_written_over_with_an_empty_roster(
+    devices: Devices,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+    change: str,
+) -> None:
+    """encryption.toml (or its deletion) arrived before the files the change rewrote: the roster in the folder's
+    form is missing, and a write would make it anew with nothing in it."""
+    monkeypatch.setenv("PEERLOOP_PASSPHRASE", PASSPHRASE)
+    laptop, desktop = devices.homes["laptop"], devices.homes["desktop"]
+    if change == "decrypt":
+        devices.ok("laptop", "encrypt")
+        devices.synced()
+        devices.ok("laptop", "decrypt")
+        (desktop / "encryption.toml").unlink()
+    else:
+        devices.ok("laptop", "encrypt")
+        shutil.copyfile(laptop / "encryption.toml", desktop / "encryption.toml")
+
+    def files() -> list[tuple[str, bytes]]:
+        return sorted(
+            (p.name, p.read_bytes()) for p in desktop.rglob("*") if p.is_file() and p.name[:6] != ".lock-"
+        )
+
+    before = files()
+    missing = "roster.toml" if change == "decrypt" else "roster.toml.age"
+    for args in (("add", "Eve Fox"), ("init", "--name", "Dana Ode", "--email", "dana@example.com", "--timezone",
+                 "Europe/Berlin", "--day", "tue", "--time", "08:30", "--start", "2027-01-04", "--peer", "Ann Lee")):  # fmt: skip
+        refused = devices.run("desktop", *args)
+        assert refused.exit_code == 5, refused.output
+        assert f"{missing} has not arrived yet" in refused.stderr
+    doctor = devices.run("desktop", "doctor", "--fix")
+    assert f"problem: {missing} has not arrived yet" in doctor.stdout
+    assert files() == before
+
+
+def test_a_clear_year_another_device_logged_in_before_the_encrypt_reached_it_is_merged_not_written_over(
+    devices: Devices,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The laptop encrypted while the desktop, not yet synced, logged in clear: its 2027.toml lands beside
+    2027.toml.age. Decrypting wrote the encrypted year over the desktop's meeting; doctor --fix merges it."""
+    monkeypatch.setenv("PEERLOOP_PASSPHRASE", PASSPHRASE)
+    devices.ok("laptop", "log", "--note", "the first", now="2027-01-05T10:00")
+    devices.synced()
+    devices.ok("laptop", "encrypt", now="2027-01-05T11:00")
+    devices.ok("desktop", "log", "Bo Chen", "--note", f"desktop {SECRET}", now="2027-01-12T10:00")
+    clear = devices.homes["laptop"] / "journal" / "2027.toml"
+    shutil.copyfile(devices.homes["desktop"] / "journal" / "2027.toml", clear)
+    refused = devices.run("laptop", "decrypt", now="2027-01-12T11:00")
+    assert refused.exit_code == 3, refused.output
+    assert "journal/2027.toml is already here beside 2027.toml.age" in refused.stderr
+    assert "`peerloop doctor --fix` merges it" in refused.stderr
+    assert f"desktop {SECRET}" in clear.read_text()
+    fixed = devices.ok("laptop", "doctor", "--fix", now="2027-01-12T11:00")
+    assert "merged journal/2027.toml (a clear copy) into journal/2027.toml.age" in fixed.stdout
+    assert not clear.exists()
+    laptop = devices.homes["laptop"]
+    assert all(SECRET.encode() not in path.read_bytes() for path in laptop.rglob("*") if path.is_file())
+    devices.ok("laptop", "decrypt", now="2027-01-12T11:00")
+    notes = sorted(str(entry.get("note")) for entry in devices.history("laptop"))
+    assert notes == [f"desktop {SECRET}", "the first"]
+
+
+def test_doctor_fix_accepts_an_encrypted_year_whose_rest_will_never_come(encrypted_devices: Devices) -> None:
+    pair = encrypted_devices
+    pair.ok("laptop", "log", "Bo Chen", "--note", "before the rename", now="2027-01-05T10:00")
+    pair.synced()
+    pair.ok("laptop", "edit", "Bo Chen", "--name", "Bob Chen", now="2027-01-05T11:00")
+    year = "journal/2027.toml.age"
+    shutil.copyfile(pair.homes["laptop"] / year, pair.homes["desktop"] / year)  # the roster never comes
+    assert "roster.toml.age has not arrived yet" in pair.run("desktop", "doctor").stdout
+    fixed = pair.ok("desktop", "doctor", "--fix", now="2027-01-05T12:00")
+    assert f"accepted {year} as it is, without the rest of its change" in fixed.stdout
+    assert [entry["peer"] for entry in pair.history("desktop")] == ["Bob Chen"]

@@ -273,8 +273,8 @@ def test_doctor_opens_every_file_and_finds_clear_copies(encrypted: Path, cli: In
     fixed = cli("doctor", "--fix")
     assert "a clear copy of its encrypted file" in fixed.stdout
     assert not (encrypted / "journal" / "2026.toml").exists()
-    assert (encrypted / "roster.toml").exists()
-    (encrypted / "roster.toml").unlink()
+    assert "merged roster.toml (a clear copy) into roster.toml.age" in fixed.stdout
+    assert not (encrypted / "roster.toml").exists()
     damaged = (encrypted / "journal" / "2026.toml.age").read_bytes()
     (encrypted / "journal" / "2026.toml.age").write_bytes(damaged[:-20])
     (encrypted / "key.age").write_bytes(sealed.key_file(sealed.derive(PASSPHRASE, b"another salt")))

@@ -238,3 +238,18 @@ def test_sync_works_on_an_encrypted_folder(sealed_home: Path, tmp_path: Path) ->
         assert stored
         assert all(SECRET.encode() not in event for event in stored)
     assert SECRET.encode() not in _every_byte(home)
+
+
+def test_peerloop_reads_an_armored_file_age_wrote_with_the_passphrase(
+    sealed_home: Path, tmp_path: Path
+) -> None:
+    home = Path(shutil.copytree(sealed_home, tmp_path / "home"))
+    year = home / "journal" / "2026.toml.age"
+    plain = _unlocked(home).folder.read(year)
+    assert plain is not None
+    source = tmp_path / "plain.toml"
+    source.write_text(plain.replace(SECRET, "edited with age -a -p", 1))
+    year.unlink()
+    assert _age_on_a_terminal(["age", "-a", "-p", "-o", str(year), str(source)], PASSPHRASE, PASSPHRASE) == 0
+    assert year.read_bytes().startswith(b"-----BEGIN AGE ENCRYPTED FILE-----")
+    assert "edited with age -a -p" in json.dumps(_history(home))

@@ -59,7 +59,7 @@ class PeerloopGroup(TyperGroup):
             store.folder.seal.passphrase = None  # what runs after a command never asks for the passphrase
             _after(command, store, options.current.stale_before)
             if not folder.committed:
-                for _, said in store.halves()[:1]:
+                for _, said in (store.half_encrypted() + store.halves())[:1]:
                     text.message(f"peerloop: {said}: what this shows may miss it; let your sync tool finish")
         return result
 

@@ -20,6 +20,7 @@ from peerloop.core.merge.roster import merge_rosters
 from peerloop.core.merge.tables import merge_calendar, merge_connections
 from peerloop.errors import DataFileError
 from peerloop.store.copies import Copy, find_copies
+from peerloop.store.layout import SEALED
 from peerloop.store.records import Store
 
 T = TypeVar("T")
@@ -37,7 +38,7 @@ def merge_copies(store: Store) -> Merge:
     own files. A copy that cannot be read stops the merge with nothing changed (one line: which, and why)."""
     done: list[str] = []
     notes: list[str] = []
-    copies = find_copies(store.home)
+    copies = find_copies(store.home) + clear_copies(store)
     with store.change():
         roster = store.load_roster()
         for copy in _of(copies, store.roster_path):
@@ -81,6 +82,16 @@ def merge_copies(store: Store) -> Merge:
             copy.path.unlink(missing_ok=True)
             done.append(f"deleted {_name(store, copy.path)}, a conflict copy of a device's own file")
     return Merge(done, notes)
+
+
+def clear_copies(store: Store) -> list[Copy]:
+    """In an encrypted folder, a clear data file beside its encrypted one: another device changed it before the
+    `encrypt` made on this one reached it (or the sync tool brought back what `encrypt` deleted). It is merged
+    as a conflict copy is, into the encrypted file, and deleted."""
+    if not store.folder.sealed():
+        return []
+    found = [(path, path.with_name(path.name + SEALED)) for path in store.folder.other_copies()]
+    return [Copy(path, sealed, "a clear copy") for path, sealed in found if sealed.exists()]
 
 
 def rename_former_names(store: Store) -> list[str]:

@@ -243,18 +243,22 @@ def check_halves(store: Store) -> list[Finding]:
 
 def check_encryption(store: Store) -> list[Finding]:
     """In an encrypted folder: no clear copy of an encrypted file, and `key.age` opens to the folder's key
-    (every other file is opened by `check_files`). In a clear one: age files peerloop does not read."""
+    (every other file is opened by `check_files`). In a clear one: age files peerloop does not read. Either way,
+    a file whose other form alone is here: half of an `encrypt` or `decrypt` another device made."""
+    halves = [Finding("problem", said, "let your sync tool finish: nothing is written until the rest arrives")
+              for _, said in store.half_encrypted()]  # fmt: skip
     if not store.folder.sealed():
-        return [Finding("note", f"{path} is an encrypted copy in a folder that is not encrypted: peerloop does "
+        return halves + [Finding("note", f"{path} is an encrypted copy in a folder that is not encrypted: peerloop does "
                         "not read it", "delete it, or `peerloop encrypt` (which replaces it)")
                 for path in store.folder.other_copies()]  # fmt: skip
-    findings = []
+    findings = halves
     for path in store.folder.other_copies():
         same = _same_as_sealed(store, path)
         findings.append(Finding("problem", f"{path} is a clear copy of an encrypted file: it holds your notes "
                                 "unencrypted" + (" (the same as its encrypted file)" if same else ""),
-                                "run `peerloop doctor --fix` to delete it" if same else "check what it holds "
-                                "that the encrypted file lacks, then delete it", fixable=same))  # fmt: skip
+                                "run `peerloop doctor --fix` to delete it" if same else "run `peerloop doctor "
+                                "--fix`: it merges it into the encrypted file, keeping every entry, and deletes it",
+                                fixable=True))  # fmt: skip
     key = store.folder.seal.key()
     if key.passphrase is not None:
         from peerloop.store.sealed import opens_to
@@ -330,12 +334,12 @@ def repair(store: Store) -> list[str]:
 def merge_for_devices(store: Store) -> list[str]:
     """Conflict copies merged (and what both devices changed), former names made current, and a folder a sync
     tool copied half of accepted as it is (its halves written again, as this device's)."""
-    from peerloop.actions.conflicts import merge_copies, rename_former_names
+    from peerloop.actions.conflicts import clear_copies, merge_copies, rename_former_names
     from peerloop.store.copies import find_copies
 
     store.accept_halves = True
     done = []
-    if find_copies(store.home):
+    if find_copies(store.home) or clear_copies(store):
         merged = merge_copies(store)
         done += merged.done + merged.notes
     done += rename_former_names(store)
@@ -354,7 +358,7 @@ def merge_for_devices(store: Store) -> list[str]:
                 elif path == store.connections_path:
                     store.save_connections(store.connections())
                 else:
-                    store.save_year(store.load_year(int(path.stem)), merged=True)
+                    store.save_year(store.load_year(int(path.name[:4])), merged=True)  # 2027.toml(.age)
         done += [
             f"accepted {path.relative_to(store.home)} as it is, without the rest of its change"
             for path in sorted(halves)

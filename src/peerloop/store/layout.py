@@ -93,6 +93,20 @@ class Layout:
                   if (match := _JOURNAL_NAME.match(name)) and bool(match[2]) != sealed]  # fmt: skip
         return [path for path in found if os.path.lexists(path)]
 
+    def half_forms(self) -> list[tuple[Path, Path]]:
+        """(missing, here) for each data file whose form in this folder is missing while its other form is here:
+        a sync tool copied `encryption.toml` (or its deletion) before the files `encrypt` (or `decrypt`) rewrote.
+        Written then, the missing file would be a new, empty one: the roster without its peers."""
+        sealed = self.sealed()
+        found = []
+        for here in self.other_copies():
+            missing = (
+                here.with_name(here.name + SEALED) if sealed else here.with_name(here.name[: -len(SEALED)])
+            )
+            if not os.path.lexists(missing) and missing not in self._overlay:
+                found.append((missing, here))
+        return found
+
     def old_copies(self) -> list[Path]:
         """Parsed copies an older peerloop kept beside big files (`journal/.2026.toml.cache`): never read, as
         they may hold what a file said before a change; each write deletes them, `doctor` reports them."""

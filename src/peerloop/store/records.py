@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from peerloop import clock
 from peerloop.core.merge.stamps import stamped_roster, stamped_year
 from peerloop.core.models import Journal, JournalYear, Roster
-from peerloop.errors import InputError, StorageError
+from peerloop.errors import ConflictError, InputError, StorageError
 from peerloop.store import written
 from peerloop.store.codecs import journal as journal_file
 from peerloop.store.codecs import roster as roster_file
@@ -160,6 +160,18 @@ class Store:
         data = {path: w for path, w in self._written.items() if is_data(str(path.relative_to(self.home)))}
         return written.halves(self.home, data)
 
+    def half_encrypted(self) -> list[tuple[Path, str]]:
+        """Data files missing in the folder's form (encrypted or not) while the other form is here: a sync tool
+        copied half of an `encrypt` or `decrypt`. Never accepted as they are (doctor --fix neither): what is
+        missing would be written anew, empty."""
+        state = (
+            "encrypted (encryption.toml is here)"
+            if self.folder.sealed()
+            else "not encrypted (no encryption.toml)"
+        )
+        return [(missing, f"{missing.relative_to(self.home)} has not arrived yet: the folder is {state} and only "
+                          f"{here.relative_to(self.home)} is here") for missing, here in self.folder.half_forms()]  # fmt: skip
+
     # --- writing ---------------------------------------------------------------------------------------
 
     @contextlib.contextmanager
@@ -177,11 +189,17 @@ class Store:
             self._written.clear()
             self._staged, self._sending, self._deleting = {}, None, []
             landed = False
+            half = (
+                self.half_encrypted()
+            )  # as the folder is before the change (`encrypt` stages the other form)
             try:
                 try:
                     yield
                     staged, sending, deleting = self._staged, self._sending, tuple(self._deleting)
-                    if staged and not self.accept_halves and (found := self.halves()):
+                    found = half if staged or deleting else []
+                    if staged and not self.accept_halves:
+                        found += self.halves()
+                    if found:
                         raise StorageError(
                             f"{found[0][1]}: let your sync tool finish, then run this again (nothing was changed)"
                         )
@@ -245,6 +263,16 @@ class Store:
         for before, after, text in zip(old, new, texts, strict=True):
             if text is None:
                 continue
+            if after != before and os.path.lexists(after) and self.folder.read_bytes(after) != text.encode():
+                fix = (
+                    "`peerloop doctor --fix` merges it"
+                    if encryption is None
+                    else "merge it by hand and delete it"
+                )
+                raise ConflictError(
+                    f"{after} is already here beside {before.name}, and holds something else (another device's "
+                    f"copy?): {fix}, then run this again; nothing was changed"
+                )
             self._staged[after] = without(text)
             rewritten.append(after)
             if after != before:

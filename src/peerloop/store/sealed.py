@@ -137,8 +137,9 @@ class Key:
             raise DataFileError(
                 f"{path} is not an age file (damaged?); restore it from a backup, or move it away"
             )
+        binary = _dearmored(raw) if raw.lstrip().startswith(_ARMOR_MAGIC) else raw
         try:
-            if raw.startswith(_AGE_MAGIC) and b"\n-> scrypt " in raw.partition(b"\n---")[0]:
+            if binary.startswith(_AGE_MAGIC) and b"\n-> scrypt " in binary.partition(b"\n---")[0]:
                 if self.passphrase is None:
                     raise DataFileError(
                         f"{path} was encrypted with a passphrase, and this folder uses an identity file: "
@@ -151,6 +152,17 @@ class Key:
                 f"{path} cannot be decrypted with this folder's key (damaged, or encrypted to another key); "
                 "restore it from a backup"
             ) from None
+
+
+def _dearmored(raw: bytes) -> bytes:
+    """The binary age file inside an armored one (`age -a`): its header tells how it was encrypted."""
+    import base64
+    import binascii
+
+    try:
+        return base64.b64decode(b"".join(raw.strip().splitlines()[1:-1]))
+    except binascii.Error:
+        return b""
 
 
 def derive(passphrase: str, salt: bytes, work_factor: int = WORK_FACTOR) -> Key:

@@ -400,7 +400,7 @@ def resume(name: PeerArgument) -> None:
             raise ConflictError(f"{current.name} is not paused; nothing to resume")
         others = [p for p in session.roster.active_on(session.today) if p.key != current.key]
         back = week_start(session.today) + WEEK if others else None
-        if current.paused_until == back:  # resumed already: nothing to write
+        if back is not None and current.paused_until == back:  # resumed already: nothing to write
             text.out(f"{safe(current.name)} is already back in the rotation from the week of {text.day(back)}; "
                      "nothing changed.")  # fmt: skip
             return

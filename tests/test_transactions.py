@@ -102,8 +102,9 @@ def _run(
 
 
 def _said(home: Path, stdout: str) -> str:
-    """What a command said, with its folders' names taken out (each run has its own)."""
-    return stdout.replace(str(home.parent / "out"), "OUT").replace(str(home), "HOME")
+    """What a command said, word for word, with its folders' names taken out (each run has its own, of its own
+    length, so the lines wrap at other words)."""
+    return " ".join(stdout.replace(str(home.parent / "out"), "OUT").replace(str(home), "HOME").split())
 
 
 def _data(home: Path) -> dict[str, bytes]:

@@ -157,3 +157,43 @@ def test_doctor_fix_accepts_an_encrypted_year_whose_rest_will_never_come(encrypt
     fixed = pair.ok("desktop", "doctor", "--fix", now="2027-01-05T12:00")
     assert f"accepted {year} as it is, without the rest of its change" in fixed.stdout
     assert [entry["peer"] for entry in pair.history("desktop")] == ["Bob Chen"]
+
+
+def test_a_year_the_other_device_sealed_before_a_new_passphrase_reached_it_still_opens_and_merges(
+    encrypted_devices: Devices, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A new passphrase on the laptop while the desktop, offline, logs under the old key: the desktop's year
+    arrives as a conflict copy (and, as a tool that lets the newer file win would leave it, as the year
+    itself), sealed to a key the folder no longer has. earlier-keys.age, sealed to the new key, opens it."""
+    pair = encrypted_devices
+    pair.ok("laptop", "log", "--note", f"laptop {SECRET}", now="2027-01-05T10:00")
+    monkeypatch.setenv("PEERLOOP_NEW_PASSPHRASE", "a new one")
+    pair.ok("laptop", "encrypt", now="2027-01-05T10:30")
+    monkeypatch.setenv("PEERLOOP_PASSPHRASE", "a new one")
+    pair.ok("laptop", "encrypt", now="2027-01-05T10:40")  # twice: every earlier key is kept
+    laptop = pair.homes["laptop"]
+    assert (laptop / "earlier-keys.age").is_file()
+    monkeypatch.setenv("PEERLOOP_PASSPHRASE", PASSPHRASE)
+    pair.ok("desktop", "log", "Bo Chen", "--note", f"desktop {SECRET}", now="2027-01-05T11:00")
+    monkeypatch.setenv("PEERLOOP_PASSPHRASE", "a new one")
+    pair.conflict("journal/2027.toml.age", COPY)
+    fixed = pair.ok("laptop", "doctor", "--fix")
+    assert f"merged {COPY} (Syncthing) into journal/2027.toml.age" in fixed.stdout
+    notes = sorted(str(entry.get("note")) for entry in pair.history("laptop"))
+    assert notes == [f"desktop {SECRET}", f"laptop {SECRET}"]
+    shutil.copyfile(pair.homes["desktop"] / "journal/2027.toml.age", laptop / "journal/2027.toml.age")
+    assert [str(entry.get("note")) for entry in pair.history("laptop")] == [f"desktop {SECRET}"]
+    assert pair.ok("laptop", "log", "Cy Dee", "--note", "sealed anew", now="2027-01-12T10:00")
+    monkeypatch.setenv("PEERLOOP_PASSPHRASE", PASSPHRASE)
+    assert pair.run("laptop", "next").exit_code == 8  # the old passphrase opens nothing here
+    assert all(SECRET.encode() not in p.read_bytes() for p in laptop.rglob("*") if p.is_file())
+
+
+def test_decrypt_leaves_no_key_behind(encrypted_devices: Devices, monkeypatch: pytest.MonkeyPatch) -> None:
+    pair = encrypted_devices
+    monkeypatch.setenv("PEERLOOP_NEW_PASSPHRASE", "a new one")
+    pair.ok("laptop", "encrypt", now="2027-01-05T10:30")
+    monkeypatch.setenv("PEERLOOP_PASSPHRASE", "a new one")
+    pair.ok("laptop", "decrypt", now="2027-01-05T10:40")
+    names = sorted(p.name for p in pair.homes["laptop"].iterdir() if not p.name.startswith("."))
+    assert names == ["roster.toml"]

@@ -249,7 +249,9 @@ def check_encryption(store: Store) -> list[Finding]:
               for _, said in store.half_encrypted()]  # fmt: skip
     if not store.folder.sealed():
         return halves + [Finding("note", f"{path} is an encrypted copy in a folder that is not encrypted: peerloop does "
-                        "not read it", "delete it, or `peerloop encrypt` (which replaces it)")
+                        "not read it (another device may have written it while the folder was decrypted)",
+                        "open it with `age -d -i` and the identity from a backup of key.age, merge what it holds by "
+                        "hand, then delete it")
                 for path in store.folder.other_copies()]  # fmt: skip
     findings = halves
     for path in store.folder.other_copies():

@@ -18,7 +18,7 @@ from peerloop.store.device import owner
 
 DATA_NAME = (
     r"(?:roster|calendar|connections|busy|encryption)\.toml|journal/\d{4}\.toml"
-    r"|roster\.toml\.age|journal/\d{4}\.toml\.age|key\.age"
+    r"|roster\.toml\.age|journal/\d{4}\.toml\.age|key\.age|earlier-keys\.age"
 )
 """The data files, by their path in the folder."""
 _DATA = re.compile(rf"^(?:{DATA_NAME})$")

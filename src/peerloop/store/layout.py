@@ -18,6 +18,9 @@ BUSY_FILE = "busy.toml"
 JOURNAL_DIR = "journal"
 ENCRYPTION_FILE = "encryption.toml"
 KEY_FILE = "key.age"
+EARLIER_KEYS_FILE = "earlier-keys.age"
+"""The folder's earlier keys, sealed to its current one: a file another device sealed before a new passphrase
+reached it still opens."""
 SEALED = ".age"
 """The ending of an encrypted file: `roster.toml.age`, `journal/2027.toml.age`."""
 
@@ -64,6 +67,10 @@ class Layout:
     @property
     def key_path(self) -> Path:
         return self.home / KEY_FILE
+
+    @property
+    def earlier_keys_path(self) -> Path:
+        return self.home / EARLIER_KEYS_FILE
 
     def year_path(self, year: int) -> Path:
         return self.journal_dir / (f"{year:04d}.toml" + (SEALED if self.sealed() else ""))
@@ -121,7 +128,7 @@ class Layout:
         from peerloop.store.home import names_a_data_file
 
         data = [self.roster_path, self.calendar_path, self.connections_path, self.busy_path]
-        data += [self.encryption_path, self.key_path]
+        data += [self.encryption_path, self.key_path, self.earlier_keys_path]
         return names_a_data_file(
             self.home, path, lambda: data + [self.year_path(y) for y in self.journal_years()]
         )

@@ -215,7 +215,12 @@ class Store:
     def _stamped(self, staged: dict[Path, str | bytes]) -> dict[Path, str | bytes]:
         """Each data file a change writes, ended with the `[written]` table that names the change (not the
         busy-time cache, nor `encryption.toml` and `key.age`, which say how the others are read)."""
-        unstamped = (self.busy_path, self.folder.encryption_path, self.folder.key_path)
+        unstamped = (
+            self.busy_path,
+            self.folder.encryption_path,
+            self.folder.key_path,
+            self.folder.earlier_keys_path,
+        )
         synced = [path for path in staged if path not in unstamped and isinstance(staged[path], str)]
         if not synced:
             return staged
@@ -257,6 +262,7 @@ class Store:
         years = self.journal_years()
         old = [self.roster_path, *(self.year_path(year) for year in years)]
         texts = [self.folder.read(path) for path in old]  # opened with the current key, if any
+        earlier = self.folder.seal.retired() if encryption is not None else None
         self.folder.seal.stage(encryption, key)
         new = [self.roster_path, *(self.year_path(year) for year in years)]
         rewritten = []
@@ -280,7 +286,7 @@ class Store:
         from peerloop.store.sealed import encryption_text
 
         for path, content in ((self.folder.encryption_path, encryption and encryption_text(encryption)),
-                              (self.folder.key_path, key_file)):  # fmt: skip
+                              (self.folder.key_path, key_file), (self.folder.earlier_keys_path, earlier)):  # fmt: skip
             if content:
                 self._staged[path] = content
             elif os.path.lexists(path):

@@ -16,6 +16,7 @@ passphrase comes from. The passphrase and the identity never are in the folder.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -39,6 +40,9 @@ _SALT_LABEL = b"peerloop.encryption.v1/"
 _AGE_MAGIC = b"age-encryption.org/v1\n"
 _ARMOR_MAGIC = b"-----BEGIN AGE ENCRYPTED FILE-----"
 
+EARLIER_HEADER = """\
+# peerloop: the keys this folder had before its passphrase changed, newest first (sealed to its key now)
+"""
 HEADER = """\
 # peerloop encryption: roster.toml.age and journal/YYYY.toml.age are age files. No key is kept here: the
 # passphrase comes from $PEERLOOP_PASSPHRASE, the source named below (if any) or a prompt (docs/guide.md).
@@ -82,7 +86,36 @@ class Seal:
             return self.staged[1]
         if self._key is None:
             self._key = unlock(self.encryption(), self.passphrase or from_environment, self.home)
+            self._key.earlier = self._earlier
         return self._key
+
+    def _earlier(self) -> list[x25519.Identity]:
+        """The folder's earlier keys (`earlier-keys.age`, opened with the current one), oldest last."""
+        from pyrage import x25519
+
+        from peerloop.store.layout import EARLIER_KEYS_FILE
+
+        text = self._read(self.home / EARLIER_KEYS_FILE) or ""
+        found = []
+        for line in text.splitlines():
+            if line.startswith("AGE-SECRET-KEY-1"):
+                try:
+                    found.append(x25519.Identity.from_str(line))
+                except Exception:  # pyrage raises its own IdentityError: a damaged line opens nothing
+                    continue
+        return found
+
+    def retired(self) -> str | None:
+        """Before a change gives the folder a new key: `earlier-keys.age`'s text under it (the key it had and
+        the ones before), so a file another device sealed before the new key reached it still opens; None
+        for a clear folder."""
+        from peerloop.store.layout import ENCRYPTION_FILE
+
+        if self._read(self.home / ENCRYPTION_FILE) is None:
+            return None
+        current = self.key()
+        identities = dict.fromkeys([str(current.identity), *(str(i) for i in self._earlier())])
+        return EARLIER_HEADER + "".join(f"{identity}\n" for identity in identities)
 
     def encryption(self) -> Encryption:
         from peerloop.store.layout import ENCRYPTION_FILE
@@ -119,6 +152,8 @@ class Key:
         self.identity = identity
         self.passphrase = passphrase
         """Kept to open a file that `age -p` wrote with the same passphrase."""
+        self.earlier: Callable[[], list[x25519.Identity]] | None = None
+        """The folder's earlier keys, tried when a file does not open with this one."""
 
     @property
     def recipient(self) -> str:
@@ -148,6 +183,12 @@ class Key:
                 return bytes(pyrage.passphrase.decrypt(raw, self.passphrase))
             return bytes(pyrage.decrypt(raw, [self.identity]))
         except pyrage.DecryptError:
+            from peerloop.store.layout import EARLIER_KEYS_FILE
+
+            earlier = self.earlier() if self.earlier and path.name != EARLIER_KEYS_FILE else []
+            if earlier:
+                with contextlib.suppress(pyrage.DecryptError):
+                    return bytes(pyrage.decrypt(raw, earlier))
             raise DataFileError(
                 f"{path} cannot be decrypted with this folder's key (damaged, or encrypted to another key); "
                 "restore it from a backup"

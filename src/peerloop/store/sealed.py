@@ -91,6 +91,7 @@ class Seal:
 
     def _earlier(self) -> list[x25519.Identity]:
         """The folder's earlier keys (`earlier-keys.age`, opened with the current one), oldest last."""
+        import pyrage
         from pyrage import x25519
 
         from peerloop.store.layout import EARLIER_KEYS_FILE
@@ -99,10 +100,8 @@ class Seal:
         found = []
         for line in text.splitlines():
             if line.startswith("AGE-SECRET-KEY-1"):
-                try:
+                with contextlib.suppress(pyrage.IdentityError):  # a damaged line opens nothing
                     found.append(x25519.Identity.from_str(line))
-                except Exception:  # pyrage raises its own IdentityError: a damaged line opens nothing
-                    continue
         return found
 
     def retired(self) -> str | None:

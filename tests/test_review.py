@@ -730,6 +730,19 @@ def test_review_on_a_terminal_asks_after_the_evidence(
     assert result.stdout.index("The review of your 6-month trial") < result.stdout.index("Saved your review")
 
 
+@pytest.mark.usefixtures("due")
+def test_the_questions_wrap_at_spaces_to_a_narrow_terminal(
+    cli: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(prompts, "interactive", lambda: True)
+    monkeypatch.setenv("COLUMNS", "50")
+    result = cli("review", input="yes\n\n\nstop\n")
+    assert result.exit_code == 0, result.output
+    asked = result.stderr[result.stderr.index("Your decision") :]
+    assert all(len(line) < 50 for line in asked.splitlines()), asked
+    assert "Your decision: continue (a new trial starts today), adjust" in " ".join(asked.split())
+
+
 def test_a_touch_leaves_the_rotation_and_counts_in_peers_history_and_review(
     cli: Invoke, roster: Callable[[str], None], at: Callable[[str], None]
 ) -> None:

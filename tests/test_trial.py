@@ -267,7 +267,12 @@ def test_six_months_lived_week_by_week_add_up_and_end_in_a_review(
     assert life.json(day(12, 2), "next")["overdue"] is True
     life.check_week(12)
     first = life.run(day(13, 0), "next")
-    assert first.stderr.startswith("Last week (of Mon 2027-03-22) ended with nothing logged")
+    assert first.stderr == (
+        "Last week (of Mon 2027-03-22) ended with nothing logged, so it counts as missed.\n"
+        "  If you met: `peerloop log NAME --date 2027-03-23`\n"
+        "  If not, say why: `peerloop log --skip --date 2027-03-23 --reason TEXT`\n"
+    )
+    assert max(len(line) for line in first.stderr.splitlines()) <= 80
     assert life.run(day(13, 0), "next").stderr == ""
     assert life.json(day(13, 0), "next")["missed_last_week"] == "2027-03-22"
     assert life.meet(13) == "Bo Chen"  # the missed week's peer keeps the turn

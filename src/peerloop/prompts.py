@@ -22,7 +22,10 @@ def interactive() -> bool:
 
 
 def _read_line(question: str) -> str:
-    sys.stderr.write(question)
+    from peerloop.output.text import terminal_width, wrap
+
+    lines = wrap(question.rstrip(" "), terminal_width() - 1, 2)  # at spaces, never a word cut by the terminal
+    sys.stderr.write("\n".join(lines) + question[len(question.rstrip(" ")) :])
     sys.stderr.flush()
     stdin = sys.stdin
     if getattr(stdin, "errors", None) == "strict" and hasattr(stdin, "reconfigure"):

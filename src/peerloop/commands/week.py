@@ -97,11 +97,11 @@ def next_(json: options.JsonOption = False, refresh: RefreshOption = False) -> N
         return
     if missed is not None and _first_mention(session, missed):
         slot_day = missed + dt.timedelta(days=settings.weekday)
-        text.message(
-            f"Last week (of {text.day(missed)}) ended with nothing logged, so it counts as missed. If you did "
-            f"meet, `peerloop log NAME --date {slot_day.isoformat()}`; if not, record why with "
-            f"`peerloop log --skip --date {slot_day.isoformat()} --reason TEXT`."
-        )
+        text.messages([  # short lines: a note on stderr is never wrapped
+            f"Last week (of {text.day(missed)}) ended with nothing logged, so it counts as missed.",
+            f"  If you met: `peerloop log NAME --date {slot_day.isoformat()}`",
+            f"  If not, say why: `peerloop log --skip --date {slot_day.isoformat()} --reason TEXT`",
+        ])  # fmt: skip
     if slot.peer is None:
         back = min((p.paused_until for p in roster.peers if p.paused_until), default=None)
         when = f" until {text.day(back)}" if back else ""

@@ -13,6 +13,8 @@ import datetime as dt
 import re
 from typing import Literal
 
+from peerloop.core.models import WEEKDAY_NAMES
+
 Looking = Literal["past", "future", "onward"]
 """Which way a date without a year (or a bare weekday) points: back (today included), ahead (today excluded:
 `pause --until`), or ahead from today (today included: a trial's start, whose default is today)."""
@@ -21,15 +23,9 @@ DATE_FORMS = (
     "YYYY-MM-DD, Jan 5, 5 Jan 2027, today, yesterday, tue, last tue, next tue, a week ago, in 2 weeks, +2w"
 )
 
-_WEEKDAYS = {
-    "mon": 0, "monday": 0,
-    "tue": 1, "tues": 1, "tuesday": 1,
-    "wed": 2, "weds": 2, "wednesday": 2,
-    "thu": 3, "thur": 3, "thurs": 3, "thursday": 3,
-    "fri": 4, "friday": 4,
-    "sat": 5, "saturday": 5,
-    "sun": 6, "sunday": 6,
-}  # fmt: skip
+_WEEKDAYS = {form: n for n, name in enumerate(WEEKDAY_NAMES) for form in (name.lower(), name[:3].lower())}
+_WEEKDAYS |= {"tues": 1, "weds": 2, "thur": 3, "thurs": 3}
+"""The weekdays as people type them, from the one table (`core.models.WEEKDAY_NAMES`)."""
 _MONTHS = (
     "January", "February", "March", "April", "May", "June",
     "July", "August", "September", "October", "November", "December",

@@ -189,11 +189,47 @@ def test_a_year_the_other_device_sealed_before_a_new_passphrase_reached_it_still
     assert all(SECRET.encode() not in p.read_bytes() for p in laptop.rglob("*") if p.is_file())
 
 
-def test_decrypt_leaves_no_key_behind(encrypted_devices: Devices, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_year_the_other_device_sealed_while_the_folder_was_decrypted_is_merged_with_the_keys_kept(
+    encrypted_devices: Devices, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`decrypt` on the laptop while the desktop, offline, logs encrypted: the desktop's year comes back beside
+    the clear one. The clear folder kept its keys in earlier-keys.age, a passphrase file: `doctor --fix` opens
+    the year with them (the old passphrase) and merges it; without the passphrase nothing is written."""
     pair = encrypted_devices
-    monkeypatch.setenv("PEERLOOP_NEW_PASSPHRASE", "a new one")
-    pair.ok("laptop", "encrypt", now="2027-01-05T10:30")
-    monkeypatch.setenv("PEERLOOP_PASSPHRASE", "a new one")
-    pair.ok("laptop", "decrypt", now="2027-01-05T10:40")
-    names = sorted(p.name for p in pair.homes["laptop"].iterdir() if not p.name.startswith("."))
+    pair.ok("laptop", "log", "--note", f"laptop {SECRET}", now="2027-01-05T10:00")
+    pair.ok("laptop", "decrypt", now="2027-01-05T10:30")
+    laptop = pair.homes["laptop"]
+    assert sorted(p.name for p in laptop.iterdir() if not p.name.startswith(".")) == [
+        "earlier-keys.age", "journal", "roster.toml"]  # fmt: skip
+    assert SECRET.encode() not in (laptop / "earlier-keys.age").read_bytes()
+    pair.ok("desktop", "log", "Bo Chen", "--note", f"desktop {SECRET}", now="2027-01-05T11:00")
+    shutil.copyfile(pair.homes["desktop"] / "journal/2027.toml.age", laptop / "journal/2027.toml.age")
+    doctor = pair.run("laptop", "doctor")
+    assert "journal/2027.toml.age is an encrypted copy in a folder that is not encrypted" in doctor.stdout
+    assert "with the passphrase the folder had" in doctor.stdout
+    monkeypatch.delenv("PEERLOOP_PASSPHRASE")
+    before = {p: p.read_bytes() for p in laptop.rglob("*") if p.is_file()}
+    assert pair.run("laptop", "doctor", "--fix").exit_code == 8
+    assert {p: p.read_bytes() for p in laptop.rglob("*") if p.is_file()} == before
+    monkeypatch.setenv("PEERLOOP_PASSPHRASE", PASSPHRASE)
+    fixed = pair.ok("laptop", "doctor", "--fix")
+    assert "merged journal/2027.toml.age (an encrypted copy) into journal/2027.toml" in fixed.stdout
+    notes = sorted(str(entry.get("note")) for entry in pair.history("laptop"))
+    assert notes == [f"desktop {SECRET}", f"laptop {SECRET}"]
+    assert not (laptop / "journal/2027.toml.age").exists()
+    monkeypatch.delenv("PEERLOOP_PASSPHRASE")
+    assert pair.ok("laptop", "next").stderr == ""  # a clear folder: no passphrase asked
+
+
+def test_decrypt_with_an_identity_file_keeps_no_key(
+    devices: Devices,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    identity = tmp_path / "peerloop.txt"
+    from pyrage import x25519
+
+    identity.write_text(f"{x25519.Identity.generate()}\n", encoding="utf-8")
+    devices.ok("laptop", "encrypt", "--identity", str(identity), now="2027-01-04T09:30")
+    devices.ok("laptop", "decrypt", now="2027-01-04T09:40")
+    names = sorted(p.name for p in devices.homes["laptop"].iterdir() if not p.name.startswith("."))
     assert names == ["roster.toml"]

@@ -38,7 +38,7 @@ def merge_copies(store: Store) -> Merge:
     own files. A copy that cannot be read stops the merge with nothing changed (one line: which, and why)."""
     done: list[str] = []
     notes: list[str] = []
-    copies = find_copies(store.home) + clear_copies(store)
+    copies = find_copies(store.home) + other_form_copies(store)
     with store.change():
         roster = store.load_roster()
         for copy in _of(copies, store.roster_path):
@@ -84,14 +84,18 @@ def merge_copies(store: Store) -> Merge:
     return Merge(done, notes)
 
 
-def clear_copies(store: Store) -> list[Copy]:
-    """In an encrypted folder, a clear data file beside its encrypted one: another device changed it before the
-    `encrypt` made on this one reached it (or the sync tool brought back what `encrypt` deleted). It is merged
-    as a conflict copy is, into the encrypted file, and deleted."""
-    if not store.folder.sealed():
+def other_form_copies(store: Store) -> list[Copy]:
+    """A data file in the other form than the folder's: another device changed it before the `encrypt` (or
+    `decrypt`) made on this one reached it, or the sync tool brought back what that change deleted. In an
+    encrypted folder a clear file beside its encrypted one; in a folder `decrypt` made clear, an encrypted
+    file, opened with the keys the folder kept (`earlier-keys.age`). Merged as a conflict copy is, and deleted."""
+    if store.folder.sealed():
+        found = [(path, path.with_name(path.name + SEALED)) for path in store.folder.other_copies()]
+        return [Copy(path, sealed, "a clear copy") for path, sealed in found if sealed.exists()]
+    if not store.folder.earlier_keys_path.exists():
         return []
-    found = [(path, path.with_name(path.name + SEALED)) for path in store.folder.other_copies()]
-    return [Copy(path, sealed, "a clear copy") for path, sealed in found if sealed.exists()]
+    return [Copy(path, path.with_name(path.name.removesuffix(SEALED)), "an encrypted copy")
+            for path in store.folder.other_copies()]  # fmt: skip
 
 
 def rename_former_names(store: Store) -> list[str]:

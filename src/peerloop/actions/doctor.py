@@ -46,7 +46,8 @@ def _data_paths(store: Store) -> list[Path]:
     mine = known_device_id()
     fixed = [store.roster_path, store.calendar_path, store.connections_path]
     fixed += [store.home / f"{device.LOCK_PREFIX}{mine}"] if mine else []
-    fixed += [store.folder.encryption_path, store.folder.key_path, *store.folder.other_copies()]
+    fixed += [store.folder.encryption_path, store.folder.key_path, store.folder.earlier_keys_path]
+    fixed += store.folder.other_copies()
     return [*fixed, *(store.year_path(year) for year in store.journal_years())]
 
 
@@ -248,11 +249,14 @@ def check_encryption(store: Store) -> list[Finding]:
     halves = [Finding("problem", said, "let your sync tool finish: nothing is written until the rest arrives")
               for _, said in store.half_encrypted()]  # fmt: skip
     if not store.folder.sealed():
+        kept = store.folder.earlier_keys_path.exists()
+        fix = ("run `peerloop doctor --fix` with the passphrase the folder had: it opens it with the keys kept in "
+               "earlier-keys.age, merges it, keeping every entry, and deletes it") if kept else (
+               "open it with `age -d -i` and the identity from a backup of key.age, merge what it holds by hand, "
+               "then delete it")  # fmt: skip
         return halves + [Finding("note", f"{path} is an encrypted copy in a folder that is not encrypted: peerloop does "
-                        "not read it (another device may have written it while the folder was decrypted)",
-                        "open it with `age -d -i` and the identity from a backup of key.age, merge what it holds by "
-                        "hand, then delete it")
-                for path in store.folder.other_copies()]  # fmt: skip
+                        "not read it (another device may have written it while the folder was decrypted)", fix,
+                        fixable=kept) for path in store.folder.other_copies()]  # fmt: skip
     findings = halves
     for path in store.folder.other_copies():
         same = _same_as_sealed(store, path)
@@ -336,12 +340,12 @@ def repair(store: Store) -> list[str]:
 def merge_for_devices(store: Store) -> list[str]:
     """Conflict copies merged (and what both devices changed), former names made current, and a folder a sync
     tool copied half of accepted as it is (its halves written again, as this device's)."""
-    from peerloop.actions.conflicts import clear_copies, merge_copies, rename_former_names
+    from peerloop.actions.conflicts import merge_copies, other_form_copies, rename_former_names
     from peerloop.store.copies import find_copies
 
     store.accept_halves = True
     done = []
-    if find_copies(store.home) or clear_copies(store):
+    if find_copies(store.home) or other_form_copies(store):
         merged = merge_copies(store)
         done += merged.done + merged.notes
     done += rename_former_names(store)

@@ -37,9 +37,9 @@ def data_files(store: Store) -> list[tuple[str, Path, str, str]]:
                       "(no key)", "`peerloop encrypt`"))  # fmt: skip
         files.append(("key.age", store.folder.key_path, "the key, for the `age` tool (opened by your passphrase)",
                       "`peerloop encrypt` with a passphrase"))  # fmt: skip
-        if store.folder.earlier_keys_path.exists():
-            files.append(("earlier-keys.age", store.folder.earlier_keys_path, "the keys the folder had before its "
-                          "passphrase changed", "`peerloop encrypt` on an encrypted folder"))  # fmt: skip
+    if store.folder.earlier_keys_path.exists():
+        files.append(("earlier-keys.age", store.folder.earlier_keys_path, "the keys the folder had before a new "
+                      "passphrase or `decrypt`", "`peerloop encrypt` or `decrypt` on an encrypted folder"))  # fmt: skip
     files.append(
         (
             "calendar.toml",

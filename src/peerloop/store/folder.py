@@ -95,7 +95,7 @@ class Folder(Layout):
         change through its temp files."""
         self._overlay: dict[Path, Path] = {}
         self._gone: set[Path] = set()
-        self.seal = Seal(home, self.read)
+        self.seal = Seal(home, self.read, self.read_bytes)
         """The folder's key (store.sealed)."""
 
     def sealed(self) -> bool:

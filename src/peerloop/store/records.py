@@ -262,7 +262,8 @@ class Store:
         years = self.journal_years()
         old = [self.roster_path, *(self.year_path(year) for year in years)]
         texts = [self.folder.read(path) for path in old]  # opened with the current key, if any
-        earlier = self.folder.seal.retired() if encryption is not None else None
+        seal = self.folder.seal
+        earlier = seal.retired() if encryption is not None else seal.kept_at_decrypt()
         self.folder.seal.stage(encryption, key)
         new = [self.roster_path, *(self.year_path(year) for year in years)]
         rewritten = []

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from peerloop.errors import DataFileError, LockedError
+from peerloop.store.agefile import AGE_MAGIC, ARMOR_MAGIC, bech32, dearmored, passphrase_file
 
 if TYPE_CHECKING:  # the folder imports this module: what only an encrypted folder needs comes when it does
     from pyrage import x25519
@@ -37,9 +38,9 @@ WORK_FACTOR = 14
 """log2 of scrypt's N for the derived identity: 16 MiB and about 30 ms here, scrypt's own figure for
 interactive use; age's default (18) costs about 16 times as much (docs/performance.md)."""
 _SALT_LABEL = b"peerloop.encryption.v1/"
-_AGE_MAGIC = b"age-encryption.org/v1\n"
-_ARMOR_MAGIC = b"-----BEGIN AGE ENCRYPTED FILE-----"
 
+ENCRYPTION_NAME, EARLIER_NAME = "encryption.toml", "earlier-keys.age"
+"""As `store.layout` names them (it imports this module's neighbour, not this one)."""
 EARLIER_HEADER = """\
 # peerloop: the keys this folder had before its passphrase changed, newest first (sealed to its key now)
 """
@@ -71,8 +72,10 @@ class Seal:
     """A folder's key: unlocked the first time an age file is read or written, once per process; inside a
     change that encrypts, re-keys or decrypts the folder, that change's new key."""
 
-    def __init__(self, home: Path, read: Callable[[Path], str | None]) -> None:
-        self.home, self._read = home, read
+    def __init__(
+        self, home: Path, read: Callable[[Path], str | None], read_raw: Callable[[Path], bytes | None]
+    ) -> None:
+        self.home, self._read, self._read_raw = home, read, read_raw
         self.passphrase: PassphraseSource | None = None
         """Where the passphrase comes from (None: the environment only, as a shell prompt and what runs
         after a command may use it); the command layer sets one that may ask."""
@@ -85,9 +88,48 @@ class Seal:
             assert self.staged[1] is not None, "a clear folder has no key"
             return self.staged[1]
         if self._key is None:
-            self._key = unlock(self.encryption(), self.passphrase or from_environment, self.home)
-            self._key.earlier = self._earlier
+            if self._read(self.home / ENCRYPTION_NAME) is None and self._read_raw(self.home / EARLIER_NAME):
+                self._key = self._decrypted_folders_key()
+            else:
+                self._key = unlock(self.encryption(), self.passphrase or from_environment, self.home)
+                self._key.earlier = self._earlier
         return self._key
+
+    def _decrypted_folders_key(self) -> Key:
+        """In a folder `decrypt` made clear: the keys it had, from `earlier-keys.age` (a passphrase file, opened
+        by the passphrase it had), to open an age file another device wrote before the `decrypt` reached it."""
+        import pyrage
+        from pyrage import x25519
+
+        path = self.home / EARLIER_NAME
+        passphrase = (self.passphrase or from_environment)(Encryption(recipient=""))
+        try:
+            text = bytes(pyrage.passphrase.decrypt(self._read_raw(path) or b"", passphrase)).decode()
+        except (pyrage.DecryptError, UnicodeDecodeError):
+            raise LockedError(
+                f"{path} does not open with this passphrase: give the one the folder had before `decrypt`"
+            ) from None
+        identities = []
+        for line in text.splitlines():
+            if line.startswith("AGE-SECRET-KEY-1"):
+                with contextlib.suppress(pyrage.IdentityError):
+                    identities.append(x25519.Identity.from_str(line))
+        if not identities:
+            raise DataFileError(f"{path} holds no key; restore it from a backup")
+        key = Key(identities[0])
+        key.earlier = lambda: identities[1:]
+        return key
+
+    def kept_at_decrypt(self) -> bytes | None:
+        """Before `decrypt`: `earlier-keys.age` as the clear folder keeps it, the folder's keys in a passphrase
+        file (the scrypt stanza `key.age` has, opened by the same passphrase); None with an identity file,
+        which stays outside the folder and still opens what it sealed."""
+        current = self.key()
+        if current.passphrase is None:
+            return None
+        identities = dict.fromkeys([str(current.identity), *(str(i) for i in self._earlier())])
+        text = EARLIER_HEADER + "".join(f"{identity}\n" for identity in identities)
+        return passphrase_file(current.passphrase, text.encode(), WORK_FACTOR)
 
     def _earlier(self) -> list[x25519.Identity]:
         """The folder's earlier keys (`earlier-keys.age`, opened with the current one), oldest last."""
@@ -167,13 +209,13 @@ class Key:
         """The plaintext of an age file: to this identity, or (with a passphrase) an `age -p` file."""
         import pyrage
 
-        if not (raw.startswith(_AGE_MAGIC) or raw.lstrip().startswith(_ARMOR_MAGIC)):
+        if not (raw.startswith(AGE_MAGIC) or raw.lstrip().startswith(ARMOR_MAGIC)):
             raise DataFileError(
                 f"{path} is not an age file (damaged?); restore it from a backup, or move it away"
             )
-        binary = _dearmored(raw) if raw.lstrip().startswith(_ARMOR_MAGIC) else raw
+        binary = dearmored(raw) if raw.lstrip().startswith(ARMOR_MAGIC) else raw
         try:
-            if binary.startswith(_AGE_MAGIC) and b"\n-> scrypt " in binary.partition(b"\n---")[0]:
+            if binary.startswith(AGE_MAGIC) and b"\n-> scrypt " in binary.partition(b"\n---")[0]:
                 if self.passphrase is None:
                     raise DataFileError(
                         f"{path} was encrypted with a passphrase, and this folder uses an identity file: "
@@ -194,17 +236,6 @@ class Key:
             ) from None
 
 
-def _dearmored(raw: bytes) -> bytes:
-    """The binary age file inside an armored one (`age -a`): its header tells how it was encrypted."""
-    import base64
-    import binascii
-
-    try:
-        return base64.b64decode(b"".join(raw.strip().splitlines()[1:-1]))
-    except binascii.Error:
-        return b""
-
-
 def derive(passphrase: str, salt: bytes, work_factor: int = WORK_FACTOR) -> Key:
     """The identity a passphrase gives with this salt (the same every time)."""
     import hashlib
@@ -215,7 +246,7 @@ def derive(passphrase: str, salt: bytes, work_factor: int = WORK_FACTOR) -> Key:
         passphrase.encode("utf-8"), salt=_SALT_LABEL + salt, n=1 << work_factor, r=8, p=1,
         maxmem=min(2048 << work_factor, 2**31 - 1), dklen=32,
     )  # fmt: skip
-    return Key(x25519.Identity.from_str(_bech32("age-secret-key-", secret).upper()), passphrase)
+    return Key(x25519.Identity.from_str(bech32("age-secret-key-", secret).upper()), passphrase)
 
 
 def new_passphrase_key(passphrase: str, source: PasswordSource) -> tuple[Key, Encryption]:
@@ -230,42 +261,13 @@ def new_passphrase_key(passphrase: str, source: PasswordSource) -> tuple[Key, En
 
 
 def key_file(key: Key) -> bytes:
-    """`key.age`: the identity in an age file for the passphrase (an scrypt stanza), for `age -d key.age`.
-
-    Written here, not by pyrage: pyrage takes the work factor rust-age measures on the machine (17 to 20
-    here, 0.9 to 9.5 s, both to write and to open) and has no way to set it. Its work factor is the
-    derived identity's: the passphrase is no better guarded by one than by the other (docs/storage.md).
-    Opened with pyrage (`opens_to`) and the `age` binary in the tests.
-    """
-    import base64
-    import hashlib
-    import hmac
-    import secrets
-
-    from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
-
+    """`key.age`: the identity in an age file for the passphrase (an scrypt stanza), for `age -d key.age`."""
     assert key.passphrase is not None
-
-    def b64(raw: bytes) -> bytes:
-        return base64.b64encode(raw).rstrip(b"=")
-
-    file_key, salt, nonce = secrets.token_bytes(16), secrets.token_bytes(16), secrets.token_bytes(16)
-    wrap_key = hashlib.scrypt(key.passphrase.encode("utf-8"), salt=b"age-encryption.org/v1/scrypt" + salt,
-                              n=1 << WORK_FACTOR, r=8, p=1, maxmem=2048 << WORK_FACTOR, dklen=32)  # fmt: skip
-    body = ChaCha20Poly1305(wrap_key).encrypt(bytes(12), file_key, None)
-    header = _AGE_MAGIC + b"-> scrypt " + b64(salt) + b" %d\n" % WORK_FACTOR + b64(body) + b"\n---"
-    mac = hmac.new(_hkdf(file_key, b"", b"header"), header, "sha256").digest()
-    text = f"# the age identity of a peerloop data folder\n{key.identity}\n".encode()
-    payload = ChaCha20Poly1305(_hkdf(file_key, nonce, b"payload")).encrypt(bytes(11) + b"\x01", text, None)
-    return header + b" " + b64(mac) + b"\n" + nonce + payload
-
-
-def _hkdf(secret: bytes, salt: bytes, info: bytes) -> bytes:
-    """HKDF-SHA-256 (RFC 5869) for one 32-byte key, as age derives its header and payload keys."""
-    import hmac
-
-    pseudo_random = hmac.new(salt or bytes(32), secret, "sha256").digest()
-    return hmac.new(pseudo_random, info + b"\x01", "sha256").digest()
+    return passphrase_file(
+        key.passphrase,
+        f"# the age identity of a peerloop data folder\n{key.identity}\n".encode(),
+        WORK_FACTOR,
+    )
 
 
 def opens_to(key_file: bytes | None, key: Key) -> bool:
@@ -296,7 +298,7 @@ def identity_key(path: Path) -> Key:
             os.close(fd)
     except OSError as error:
         raise LockedError(f"cannot read the identity file {path}: {error.strerror}") from None
-    if raw.startswith(_AGE_MAGIC) or raw.lstrip().startswith(_ARMOR_MAGIC):
+    if raw.startswith(AGE_MAGIC) or raw.lstrip().startswith(ARMOR_MAGIC):
         raise LockedError(
             f"the identity file {path} is itself encrypted; peerloop reads a plain one (age-keygen -o FILE)"
         )
@@ -386,27 +388,3 @@ def encryption_text(encryption: Encryption) -> str:
         table |= {"passphrase_command": source.command, "passphrase_env": source.env}
         table |= {"keyring": True} if source.keyring else {}
     return HEADER + dump_toml({k: v for k, v in table.items() if v is not None})
-
-
-_CHARSET = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
-_GENERATOR = (0x3B6A57B2, 0x26508E6D, 0x1EA119FA, 0x3D4233DD, 0x2A1462B3)
-
-
-def _bech32(prefix: str, data: bytes) -> str:
-    """Bech32 (BIP 173), the text form of age keys: pyrage takes an identity only as text."""
-    acc = bits = 0
-    words = []
-    for byte in data:
-        acc, bits = acc << 8 | byte, bits + 8
-        while bits >= 5:
-            bits -= 5
-            words.append(acc >> bits & 31)
-    if bits:
-        words.append(acc << (5 - bits) & 31)
-    check = 1
-    for value in [ord(c) >> 5 for c in prefix] + [0] + [ord(c) & 31 for c in prefix] + words + [0] * 6:
-        top, check = check >> 25, (check & 0x1FFFFFF) << 5 ^ value
-        for n, generator in enumerate(_GENERATOR):
-            check ^= generator if top >> n & 1 else 0
-    check ^= 1
-    return prefix + "1" + "".join(_CHARSET[w] for w in words + [check >> 5 * (5 - n) & 31 for n in range(6)])

@@ -83,6 +83,16 @@ def test_a_trial_start_typed_as_today_starts_today_not_a_week_or_a_year_later(
     assert as_json(cli, "status")["trial"]["start"] == "2027-01-04"
 
 
+@pytest.mark.parametrize(("typed", "start"), [("Jan 4", "2027-01-04"), ("Jan 3", "2028-01-03"),
+                                              ("Dec 29", "2027-12-29")])  # fmt: skip
+def test_a_trial_start_without_a_year_is_this_weeks_day_or_ahead_never_a_year_late_by_a_day(
+    cli: Invoke, at: Callable[[str], None], typed: str, start: str
+) -> None:
+    at("2027-01-05T08:00")  # a Tuesday: "Jan 4" is this week's Monday; Jan 3 ended last week
+    assert cli("init", *SAME_SETTINGS, "--start", typed).exit_code == 0
+    assert as_json(cli, "status")["trial"]["start"] == start
+
+
 def test_next_weekday_as_a_trial_start_is_still_a_week_ahead(cli: Invoke, at: Callable[[str], None]) -> None:
     at("2027-01-04T08:00")
     assert cli("init", *SAME_SETTINGS, "--start", "next mon").exit_code == 0

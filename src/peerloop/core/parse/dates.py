@@ -102,15 +102,17 @@ def _named_month(key: str) -> tuple[int, int, int | None] | None:
 
 def _nearest(text: str, today: dt.date, month: int, day: int, looking: Looking) -> dt.date:
     """A month and day without a year: the last such date (today included) for an option that looks back,
-    the next one after today for one that looks ahead (today included when `onward`). A day no year has
-    (Feb 30) is refused."""
-    years = range(today.year, today.year - 9, -1) if looking == "past" else range(today.year, today.year + 9)
+    the next one after today for one that looks ahead; `onward` (a trial's start) from this week's Monday on,
+    so "Jan 4" typed on Tuesday 5 January is this week's Monday, not next year's. A day no year has (Feb 30)
+    is refused."""
+    monday = today - dt.timedelta(days=today.weekday())
+    years = range(today.year, today.year - 9, -1) if looking == "past" else range(today.year - 1, today.year + 9)
     for year in years:
         try:
             candidate = dt.date(year, month, day)
         except ValueError:
             continue
-        if {"past": candidate <= today, "future": candidate > today, "onward": candidate >= today}[looking]:
+        if {"past": candidate <= today, "future": candidate > today, "onward": candidate >= monday}[looking]:
             return candidate
     return _calendar_date(text, today.year, month, day)
 

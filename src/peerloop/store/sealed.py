@@ -99,7 +99,6 @@ class Seal:
         """In a folder `decrypt` made clear: the keys it had, from `earlier-keys.age` (a passphrase file, opened
         by the passphrase it had), to open an age file another device wrote before the `decrypt` reached it."""
         import pyrage
-        from pyrage import x25519
 
         path = self.home / EARLIER_NAME
         passphrase = (self.passphrase or from_environment)(Encryption(recipient=""))
@@ -109,11 +108,7 @@ class Seal:
             raise LockedError(
                 f"{path} does not open with this passphrase: give the one the folder had before `decrypt`"
             ) from None
-        identities = []
-        for line in text.splitlines():
-            if line.startswith("AGE-SECRET-KEY-1"):
-                with contextlib.suppress(pyrage.IdentityError):
-                    identities.append(x25519.Identity.from_str(line))
+        identities = _identities(text)
         if not identities:
             raise DataFileError(f"{path} holds no key; restore it from a backup")
         key = Key(identities[0])
@@ -133,18 +128,9 @@ class Seal:
 
     def _earlier(self) -> list[x25519.Identity]:
         """The folder's earlier keys (`earlier-keys.age`, opened with the current one), oldest last."""
-        import pyrage
-        from pyrage import x25519
-
         from peerloop.store.layout import EARLIER_KEYS_FILE
 
-        text = self._read(self.home / EARLIER_KEYS_FILE) or ""
-        found = []
-        for line in text.splitlines():
-            if line.startswith("AGE-SECRET-KEY-1"):
-                with contextlib.suppress(pyrage.IdentityError):  # a damaged line opens nothing
-                    found.append(x25519.Identity.from_str(line))
-        return found
+        return _identities(self._read(self.home / EARLIER_KEYS_FILE) or "")
 
     def retired(self) -> str | None:
         """Before a change gives the folder a new key: `earlier-keys.age`'s text under it (the key it had and
@@ -258,6 +244,19 @@ def new_passphrase_key(passphrase: str, source: PasswordSource) -> tuple[Key, En
     salt = secrets.token_bytes(16)
     key = derive(passphrase, salt)
     return key, Encryption(key.recipient, salt=salt, source=source)
+
+
+def _identities(text: str) -> list[x25519.Identity]:
+    """The identities in a file of keys, one `AGE-SECRET-KEY-1…` line each (a damaged line opens nothing)."""
+    import pyrage
+    from pyrage import x25519
+
+    found = []
+    for line in text.splitlines():
+        if line.startswith("AGE-SECRET-KEY-1"):
+            with contextlib.suppress(pyrage.IdentityError):
+                found.append(x25519.Identity.from_str(line))
+    return found
 
 
 def key_file(key: Key) -> bytes:

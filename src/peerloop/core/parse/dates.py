@@ -106,7 +106,9 @@ def _nearest(text: str, today: dt.date, month: int, day: int, looking: Looking) 
     so "Jan 4" typed on Tuesday 5 January is this week's Monday, not next year's. A day no year has (Feb 30)
     is refused."""
     monday = today - dt.timedelta(days=today.weekday())
-    years = range(today.year, today.year - 9, -1) if looking == "past" else range(today.year - 1, today.year + 9)
+    years = (
+        range(today.year, today.year - 9, -1) if looking == "past" else range(today.year - 1, today.year + 9)
+    )
     for year in years:
         try:
             candidate = dt.date(year, month, day)

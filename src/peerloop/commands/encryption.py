@@ -52,6 +52,9 @@ def encrypt(
 def decrypt() -> None:
     """Write the journal and the roster in clear again (plain TOML), in one change.
 
+    With a passphrase, the folder keeps its keys in earlier-keys.age, which only that passphrase opens: if
+    another device wrote an encrypted year before the change reached it, `peerloop doctor --fix` merges it.
+
     Examples:
 
       peerloop decrypt

@@ -407,15 +407,11 @@ def utc(moment: dt.datetime) -> dt.datetime:
     return moment.astimezone(dt.UTC)
 
 
-class Khal:
-    """khal with its own config, calendar folder and cache in a temp folder."""
-
-    def __init__(self, folder: Path, zone: str) -> None:
-        self.folder, self.zone = folder, zone
-        (folder / "calendar").mkdir(parents=True, exist_ok=True)
-        self.config = folder / f"khal-{zone.replace('/', '-')}.conf"
-        self.config.write_text(
-            f"""[calendars]
+def khal_config(folder: Path, db: Path, zone: str | None = None) -> str:
+    """khal reading `folder/calendar` as the calendar `peers`, with ISO dates and 24-hour times (and `zone` for
+    its local and default time zone when given)."""
+    zones = f"local_timezone = {zone}\ndefault_timezone = {zone}\n" if zone else ""
+    return f"""[calendars]
 [[peers]]
 path = {folder / "calendar"}
 type = calendar
@@ -426,13 +422,21 @@ dateformat = %Y-%m-%d
 longdateformat = %Y-%m-%d
 datetimeformat = %Y-%m-%d %H:%M
 longdatetimeformat = %Y-%m-%d %H:%M
-local_timezone = {zone}
-default_timezone = {zone}
-
+{zones}
 [sqlite]
-path = {folder / f"khal-{zone.replace('/', '-')}.db"}
-""",
-            encoding="utf-8",
+path = {db}
+"""
+
+
+class Khal:
+    """khal with its own config, calendar folder and cache in a temp folder."""
+
+    def __init__(self, folder: Path, zone: str) -> None:
+        self.folder, self.zone = folder, zone
+        (folder / "calendar").mkdir(parents=True, exist_ok=True)
+        self.config = folder / f"khal-{zone.replace('/', '-')}.conf"
+        self.config.write_text(
+            khal_config(folder, folder / f"khal-{zone.replace('/', '-')}.db", zone), encoding="utf-8"
         )
 
     def run(self, *args: str) -> str:

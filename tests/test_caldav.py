@@ -71,18 +71,18 @@ def test_listing_finds_only_peerloops_events_with_the_etags_the_server_gave(
 ) -> None:
     first = calendar.create(PREFIX + "1", event(PREFIX + "1"))
     second = calendar.create(PREFIX + "2", event(PREFIX + "2", day=10))
-    assert isinstance(first, caldav.Written)
-    assert isinstance(second, caldav.Written)
+    assert isinstance(first, Remote)
+    assert isinstance(second, Remote)
     leader_puts(server, first.href.replace(PREFIX + "1", "dentist"), event("dentist-at-9", "Dentist"))
     assert calendar.list_events(PREFIX) == {
-        PREFIX + "1": Remote(first.href, first.etag),
-        PREFIX + "2": Remote(second.href, second.etag),
+        PREFIX + "1": first,
+        PREFIX + "2": second,
     }
 
 
 def test_create_stores_the_event_and_gives_its_current_etag(calendar: caldav.Calendar) -> None:
     written = calendar.create(PREFIX + "1", event(PREFIX + "1", "Lunch with Bo"))
-    assert isinstance(written, caldav.Written)
+    assert isinstance(written, Remote)
     body, etag = read_back(calendar, written.href)
     assert b"SUMMARY:Lunch with Bo\n" in body.replace(b"\r\n", b"\n")
     assert etag == written.etag
@@ -90,7 +90,7 @@ def test_create_stores_the_event_and_gives_its_current_etag(calendar: caldav.Cal
 
 def test_create_never_replaces_an_event_already_there(calendar: caldav.Calendar) -> None:
     written = calendar.create(PREFIX + "1", event(PREFIX + "1", "First"))
-    assert isinstance(written, caldav.Written)
+    assert isinstance(written, Remote)
     assert calendar.create(PREFIX + "1", event(PREFIX + "1", "Second")) == caldav.Conflict(written.href)
     assert b"SUMMARY:First" in read_back(calendar, written.href)[0]
 
@@ -99,9 +99,9 @@ def test_update_with_the_current_etag_replaces_the_event_and_gives_its_new_etag(
     calendar: caldav.Calendar,
 ) -> None:
     written = calendar.create(PREFIX + "1", event(PREFIX + "1", "Coffee with Ann"))
-    assert isinstance(written, caldav.Written)
+    assert isinstance(written, Remote)
     updated = calendar.update(written.href, event(PREFIX + "1", "Call with Ann"), written.etag)
-    assert isinstance(updated, caldav.Written)
+    assert isinstance(updated, Remote)
     assert updated.etag != written.etag
     body, etag = read_back(calendar, written.href)
     assert b"SUMMARY:Call with Ann" in body
@@ -112,13 +112,13 @@ def test_update_with_a_stale_etag_is_a_conflict_and_keeps_the_leaders_edit(
     calendar: caldav.Calendar, server: Server
 ) -> None:
     written = calendar.create(PREFIX + "1", event(PREFIX + "1"))
-    assert isinstance(written, caldav.Written)
+    assert isinstance(written, Remote)
     leader_puts(server, written.href, event(PREFIX + "1", "Moved by the leader", hour=14))
     assert calendar.update(written.href, event(PREFIX + "1", "Ours"), written.etag) == caldav.Conflict(
         written.href
     )
     assert b"SUMMARY:Moved by the leader" in read_back(calendar, written.href)[0]
-    assert isinstance(calendar.update(written.href, event(PREFIX + "1", "Ours"), None), caldav.Written)
+    assert isinstance(calendar.update(written.href, event(PREFIX + "1", "Ours"), None), Remote)
     assert b"SUMMARY:Ours" in read_back(calendar, written.href)[0]
 
 
@@ -126,7 +126,7 @@ def test_delete_needs_the_current_etag_and_an_event_already_gone_counts_as_delet
     calendar: caldav.Calendar, server: Server
 ) -> None:
     written = calendar.create(PREFIX + "1", event(PREFIX + "1"))
-    assert isinstance(written, caldav.Written)
+    assert isinstance(written, Remote)
     leader_puts(server, written.href, event(PREFIX + "1", "Edited"))
     assert calendar.delete(written.href, written.etag) == caldav.Conflict(written.href)
     current = calendar.list_events(PREFIX)[PREFIX + "1"].etag
@@ -432,7 +432,7 @@ def sparse(sparse_url: str) -> Iterator[caldav.Calendar]:
 
 def test_etags_the_server_leaves_out_are_asked_for(sparse: caldav.Calendar) -> None:
     ics = event(PREFIX + "1")
-    assert sparse.create(PREFIX + "1", ics) == caldav.Written(f"/cal/{PREFIX}1.ics", f'"{len(ics)}"')
+    assert sparse.create(PREFIX + "1", ics) == Remote(f"/cal/{PREFIX}1.ics", f'"{len(ics)}"')
     assert sparse.list_events(PREFIX) == {PREFIX + "1": Remote(f"/cal/{PREFIX}1.ics", f'"{len(ics)}"')}
 
 

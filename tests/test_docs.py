@@ -49,6 +49,7 @@ from typer.testing import CliRunner
 
 from peerloop.cli import app, app_for
 from peerloop.errors import Exit
+from tests.calendars import khal_config
 from tests.conftest import Invoke
 from tests.lived_in import NOW, populate, subprocess_env
 from tests.servers import radicale
@@ -373,23 +374,6 @@ ANSWERS = {
 no) to every question."""
 
 
-KHAL_CONFIG = """[calendars]
-[[peers]]
-path = {folder}/calendar
-type = calendar
-
-[locale]
-timeformat = %H:%M
-dateformat = %Y-%m-%d
-longdateformat = %Y-%m-%d
-datetimeformat = %Y-%m-%d %H:%M
-longdatetimeformat = %Y-%m-%d %H:%M
-
-[sqlite]
-path = {folder}/khal.db
-"""
-
-
 WORK_CALENDAR = """BEGIN:VCALENDAR\r
 VERSION:2.0\r
 PRODID:-//example//work//EN\r
@@ -431,7 +415,7 @@ def user_environment(folder: Path) -> Path:
     (folder / "Desktop").mkdir(parents=True)
     khal = folder / ".config" / "khal"
     (khal / "calendar").mkdir(parents=True)
-    (khal / "config").write_text(KHAL_CONFIG.format(folder=khal), encoding="utf-8")
+    (khal / "config").write_text(khal_config(khal, khal / "khal.db"), encoding="utf-8")
     (folder / "calendars").mkdir()
     (folder / "calendars" / "work.ics").write_text(WORK_CALENDAR, encoding="utf-8")
     return folder

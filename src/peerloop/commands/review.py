@@ -15,6 +15,7 @@ from peerloop.core.parse import values
 from peerloop.errors import ConflictError, InputError, MissingValueError
 from peerloop.inert import safe
 from peerloop.output import text
+from peerloop.output.messages import NEW_TRIAL
 from peerloop.store.records import Store
 from peerloop.store.session import load_evidence, require_settings
 
@@ -174,7 +175,7 @@ def review(
         say(
             f"The loop stops here: no meeting is planned any more (`peerloop export` or `peerloop sync` cancels "
             f"those in your calendar). Your journal stays in {store.home}; "
-            "`peerloop init --start DATE` starts a new trial if you come back to it."
+            f"{NEW_TRIAL} if you come back to it."
         )
         _cancel_invitations(store, send_cancel, say)
         return
@@ -215,8 +216,7 @@ def _save_review(
         done = review_for(settings_now, (*reviews, *year.reviews))
         if done is not None:
             raise ConflictError(
-                f"this trial was reviewed on {done.date.isoformat()} ({done.id}); nothing was saved. "
-                "`peerloop init --start DATE` starts a new trial"
+                f"this trial was reviewed on {done.date.isoformat()} ({done.id}); nothing was saved. {NEW_TRIAL}"
             )
         entry_id = ids.new_id(year, found.today, store.folder.device)
         store.save_year(year._replace(reviews=(*year.reviews, recorded._replace(id=entry_id))))
@@ -233,8 +233,7 @@ def _check_can_review(settings: Settings, reviews: Iterable[Review], found: Evid
     done = review_for(settings, reviews)
     if done is not None:
         raise ConflictError(
-            f"you reviewed this trial on {done.date.isoformat()} and decided to {done.decision.value}; "
-            "`peerloop init --start DATE` starts a new trial"
+            f"you reviewed this trial on {done.date.isoformat()} and decided to {done.decision.value}; {NEW_TRIAL}"
         )
     if found.early and not early:
         raise InputError(

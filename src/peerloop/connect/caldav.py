@@ -40,14 +40,6 @@ _PHRASES = {
 
 
 @dataclass(frozen=True)
-class Written:
-    """The server accepted a PUT: the event's href and its new ETag."""
-
-    href: str
-    etag: str
-
-
-@dataclass(frozen=True)
 class Conflict:
     """The server refused a conditional request (412): the event is not what we last saw."""
 
@@ -129,12 +121,12 @@ class Calendar:
             found = {uid: (href, etag or etags.get(href)) for uid, (href, etag) in found.items()}
         return {uid: Remote(href, etag) for uid, (href, etag) in found.items() if etag}
 
-    def create(self, uid: str, ics: bytes) -> Written | Conflict:
+    def create(self, uid: str, ics: bytes) -> Remote | Conflict:
         """PUT a new event at <calendar>/<uid>.ics; If-None-Match: * so an existing one is never replaced."""
         href = urlsplit(self.url).path + quote(uid, safe="") + ".ics"
         return self._put(href, ics, {"If-None-Match": "*"})
 
-    def update(self, href: str, ics: bytes, etag: str | None) -> Written | Conflict:
+    def update(self, href: str, ics: bytes, etag: str | None) -> Remote | Conflict:
         """Replace an event if its ETag is still `etag` (None: overwrite whatever is there)."""
         return self._put(href, ics, {"If-Match": etag} if etag else {})
 
@@ -151,7 +143,7 @@ class Calendar:
         """One sync change, answered: accepted (where the event now is, or gone) or refused (412: the event
         changed between listing and sending)."""
         if action.kind is Kind.DELETE and action.href:
-            outcome: Written | Conflict | None = self.delete(action.href, action.etag)
+            outcome: Remote | Conflict | None = self.delete(action.href, action.etag)
         elif action.kind is Kind.CREATE and action.ics is not None:
             outcome = self.create(action.uid, action.ics)
         elif action.kind is Kind.UPDATE and action.href and action.ics is not None:
@@ -215,7 +207,7 @@ class Calendar:
             f"{host_of(self.url)} gave no ETag for {href}: this server cannot be synced safely"
         )
 
-    def _put(self, href: str, ics: bytes, condition: dict[str, str]) -> Written | Conflict:
+    def _put(self, href: str, ics: bytes, condition: dict[str, str]) -> Remote | Conflict:
         response = self._send("PUT", self._url(href), ics.decode("utf-8"), {**_ICS, **condition})
         if response.status == 412:
             return Conflict(href)
@@ -223,7 +215,7 @@ class Calendar:
         location = response.headers.get("Location")
         if location:
             href = urlsplit(urljoin(self.url, location)).path
-        return Written(href, _strong(response.headers.get("ETag")) or self._etag(href))
+        return Remote(href, _strong(response.headers.get("ETag")) or self._etag(href))
 
     def _url(self, href: str) -> str:
         return urljoin(self.url, quote(href, safe="/@:!$&'()*+,;=-._~%"))

@@ -18,7 +18,7 @@ def stopped(settings: Settings) -> str:
     from peerloop.output.text import day
 
     when = f" on {day(settings.stopped_on)}" if settings.stopped_on else ""
-    return f"You stopped the trial{when}: no meeting is planned. `peerloop init --start DATE` starts a new trial."
+    return f"You stopped the trial{when}: no meeting is planned. {NEW_TRIAL}."
 
 
 def roster_warning(count: int, ask: bool = False) -> str | None:

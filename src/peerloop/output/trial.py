@@ -6,6 +6,7 @@ from peerloop.core.rotation import first_trial_week
 from peerloop.core.trial import LEGEND, MARKS, Evidence, Noted, Status, WeekState
 from peerloop.inert import safe
 from peerloop.output import text
+from peerloop.output.messages import NEW_TRIAL
 from peerloop.output.tables import EVIDENCE_COLUMNS, layout, slot_time
 
 
@@ -76,10 +77,7 @@ def _next_line(status: Status) -> str:
 def _review_line(status: Status) -> str:
     end = status.settings.trial_end
     if status.stopped_on is not None:
-        return (
-            f"done on {text.day(status.stopped_on)}: you decided to stop "
-            "(`peerloop init --start DATE` starts a new trial)"
-        )
+        return f"done on {text.day(status.stopped_on)}: you decided to stop ({NEW_TRIAL})"
     if status.review_due:
         return text.style(f"due since {text.day(end)}: run `peerloop review`", "yellow")
     return f"{text.day(end)}, in {day_count((end - status.today).days)}"

@@ -7,7 +7,7 @@ import sys
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterable
     from pathlib import Path
 
 HOME_ENV = "PEERLOOP_HOME"
@@ -89,22 +89,21 @@ def names_a_data_file(home: Path, path: Path, data_files: Callable[[], list[Path
         name = os.path.abspath(home)
         return os.path.abspath(path) == name or os.path.abspath(path).startswith(name + os.sep)
     here = Path(os.path.abspath(path))
-    for above in (here, *here.parents):
-        try:
-            info = os.stat(above)
-        except OSError:
-            continue
-        if (info.st_dev, info.st_ino) == (folder.st_dev, folder.st_ino):
-            return True
+    if _any_is(folder, (here, *here.parents)):
+        return True
     try:
         target = os.stat(here)
     except OSError:
         return False
-    for known in data_files():
+    return _any_is(target, data_files())
+
+
+def _any_is(wanted: os.stat_result, paths: Iterable[Path]) -> bool:
+    """Whether one of `paths` is the file or folder `wanted` by device and inode; one that cannot be read is not."""
+    for path in paths:
         try:
-            info = os.stat(known)
+            if os.path.samestat(os.stat(path), wanted):
+                return True
         except OSError:
             continue
-        if (info.st_dev, info.st_ino) == (target.st_dev, target.st_ino):
-            return True
     return False

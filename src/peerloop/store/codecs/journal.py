@@ -100,10 +100,12 @@ def _replaced(f: Fields) -> tuple[Replaced, ...]:
 
 
 def _versions(entry: Entry) -> dict[str, Any]:
-    """When the entry was last changed, and the versions of it that lost a merge."""
+    """When the entry was last changed, the versions of it that lost a merge, and the keys a newer peerloop wrote
+    (kept as they were)."""
     return {
         "changed": entry.changed,
         "replaced": [{"changed": r.changed, **r.fields} for r in entry.replaced] or None,
+        **entry.extra,
     }
 
 
@@ -132,7 +134,6 @@ def _meeting_to_toml(meeting: Meeting) -> dict[str, Any]:
         or None,
         "note": meeting.note,
         **_versions(meeting),
-        **meeting.extra,
     }
 
 
@@ -166,7 +167,6 @@ def _skip_to_toml(skip: Skip) -> dict[str, Any]:
         "peer": skip.peer,
         "reason": skip.reason,
         **_versions(skip),
-        **skip.extra,
     }
 
 
@@ -195,7 +195,6 @@ def _reflection_to_toml(reflection: Reflection) -> dict[str, Any]:
         "ceo": reflection.ceo,
         "purpose": reflection.purpose,
         **_versions(reflection),
-        **reflection.extra,
     }
 
 
@@ -218,7 +217,6 @@ def _touch_to_toml(touch: Touch) -> dict[str, Any]:
         "peer": touch.peer,
         "note": touch.note,
         **_versions(touch),
-        **touch.extra,
     }
 
 
@@ -249,7 +247,6 @@ def _review_to_toml(review: Review) -> dict[str, Any]:
         "improve": review.improve,
         "early": review.early or None,
         **_versions(review),
-        **review.extra,
     }
 
 

@@ -168,7 +168,9 @@ def test_each_shells_script_is_printed_whatever_the_parent(
 @pytest.mark.skipif(shutil.which("bash") is None, reason="bash is not installed")
 def test_show_completion_prints_the_script_of_the_shell_it_runs_in(tmp_path: Path) -> None:
     """The guide's line, as written: `peerloop --show-completion` from bash prints bash's script."""
-    script = f'"{sys.executable}" -m peerloop --show-completion'
+    # Not the last command of the script: bash would exec it in its own place, and typer, which looks at the
+    # parent process for the shell, would find whatever ran bash (pytest's worker: "Shell not supported").
+    script = f'"{sys.executable}" -m peerloop --show-completion; exit $?'
     result = subprocess.run(["bash", "--norc", "--noprofile", "-c", script], capture_output=True, text=True,
                             stdin=subprocess.DEVNULL, check=False)  # fmt: skip
     assert result.returncode == 0, result.stderr

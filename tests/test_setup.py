@@ -93,6 +93,28 @@ def test_a_trial_start_without_a_year_is_this_weeks_day_or_ahead_never_a_year_la
     assert as_json(cli, "status")["trial"]["start"] == start
 
 
+def test_a_start_far_ahead_is_said_with_how_to_start_sooner(cli: Invoke, at: Callable[[str], None]) -> None:
+    at("2027-01-05T08:00")
+    result = cli("init", *SAME_SETTINGS, "--start", "Jan 3")
+    assert result.exit_code == 0, result.output
+    assert (
+        "The trial starts 51 weeks from today; to start sooner, `peerloop init --start DATE`.\n"
+        in result.stderr
+    )
+    assert "weeks from today" not in cli("init", "--start", "Jan 4").stderr
+
+
+def test_moving_the_start_of_a_trial_whose_first_week_has_not_come_asks_nothing(
+    cli: Invoke, at: Callable[[str], None]
+) -> None:
+    at("2027-01-06T08:00")  # a Wednesday: with a Tuesday slot, the first week is the one of 11 January
+    assert cli("init", *SAME_SETTINGS, "--start", "2027-01-06").exit_code == 0
+    at("2027-01-07T08:00")
+    moved = cli("init", "--start", "2027-01-04")
+    assert moved.exit_code == 0, moved.output
+    assert as_json(cli, "status")["trial"]["start"] == "2027-01-04"
+
+
 def test_next_weekday_as_a_trial_start_is_still_a_week_ahead(cli: Invoke, at: Callable[[str], None]) -> None:
     at("2027-01-04T08:00")
     assert cli("init", *SAME_SETTINGS, "--start", "next mon").exit_code == 0

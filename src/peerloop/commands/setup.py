@@ -172,6 +172,11 @@ def init(
     text.out(("Updated" if before else "Saved") + f" your settings in {store.roster_path}")
     for line in settings_lines(settings):
         text.out("  " + line)
+    if (settings.trial_start - today).days > 8 * 7:  # "Jan 3" typed on 5 January is next year's
+        weeks = (settings.trial_start - today).days // 7
+        text.message(
+            f"The trial starts {weeks} weeks from today; to start sooner, `peerloop init --start DATE`."
+        )
     for peer_name in skipped:
         text.message(f"{safe(peer_name)} is already in the roster; kept as is.")
     if updated.peers:
@@ -333,6 +338,8 @@ def _confirm_moves(before: Settings | None, after: Settings, yes: bool) -> None:
     from peerloop.core.trial import trial_week
 
     week = trial_week(before, today)
+    if week < 1:
+        return  # its first week has not come: nothing runs to be moved
     question = (
         f"Your trial is running (week {week}, started {before.trial_start.isoformat()}). Move its start to "
         f"{after.trial_start.isoformat()}? Its weeks and review date move with it"

@@ -156,8 +156,17 @@ def test_files_encrypted_to_an_identity_file_open_with_age(clear: Path, tmp_path
 
 ENCRYPT_STEPS = ["begin", *(f"temp#{n}" for n in range(1, 6)), "record", *(f"rename#{n}" for n in range(1, 6)),
                  *(f"delete#{n}" for n in range(1, 4)), "done"]  # fmt: skip
-DECRYPT_STEPS = ["begin", *(f"temp#{n}" for n in range(1, 4)), "record", *(f"rename#{n}" for n in range(1, 4)),
+DECRYPT_STEPS = ["begin", *(f"temp#{n}" for n in range(1, 5)), "record", *(f"rename#{n}" for n in range(1, 5)),
                  *(f"delete#{n}" for n in range(1, 6)), "done"]  # fmt: skip
+"""Decrypt writes the roster, two years and earlier-keys.age (the keys, for what another device sealed)."""
+REKEY_STEPS = [
+    "begin",
+    *(f"temp#{n}" for n in range(1, 7)),
+    "record",
+    *(f"rename#{n}" for n in range(1, 7)),
+    "done",
+]
+"""A new passphrase rewrites the roster, two years, encryption.toml, key.age and earlier-keys.age."""
 
 
 def _form(home: Path) -> str:
@@ -198,6 +207,28 @@ def test_a_kill_at_each_step_of_encrypt_and_decrypt_leaves_one_form_or_the_other
         if _form(home) == "sealed":
             assert SECRET.encode() not in b"".join(p.read_bytes() for p in home.rglob("*") if p.is_file()
                                                    and not p.name.endswith(".tmp"))  # fmt: skip
+
+
+def test_a_kill_at_each_step_of_a_new_passphrase_leaves_the_old_key_or_the_new_one_whole(
+    sealed_home: Path, tmp_path: Path
+) -> None:
+    expected = _history(sealed_home)
+    for step in REKEY_STEPS:
+        home = Path(shutil.copytree(sealed_home, tmp_path / step.replace("#", "-") / "home"))
+        killed = _run(home, "encrypt", fault=f"{step}:KILL", PEERLOOP_NEW_PASSPHRASE="a new passphrase")
+        assert killed.returncode == -signal.SIGKILL, (step, killed.stderr)
+        landed = step not in ("begin",) and not step.startswith("temp")
+        old, new = _run(home, "next"), _run(home, "next", PEERLOOP_PASSPHRASE="a new passphrase")
+        assert (old.returncode, new.returncode) == ((8, 0) if landed else (0, 8)), (
+            step,
+            old.stderr,
+            new.stderr,
+        )
+        kept = json.loads(_run(home, "history", "--all", "--json", PEERLOOP_PASSPHRASE="a new passphrase"
+                               if landed else PASSPHRASE).stdout)  # fmt: skip
+        assert kept == expected, step
+        assert (home / "earlier-keys.age").exists() == landed, step
+        assert SECRET.encode() not in _every_byte(home), step
 
 
 def test_a_kill_while_finishing_a_left_encrypt_is_finished_by_the_next_command(

@@ -102,7 +102,11 @@ def from_ics(
                     found.append(Busy(start, end, summary))
             for freebusy in calendar.walk("VFREEBUSY"):
                 found.extend(_busy_periods(freebusy, zone))
-    except ValueError as error:
+    except (
+        ValueError,
+        TypeError,
+        OverflowError,
+    ) as error:  # icalendar and recurring_ical_events on odd values
         raise DataFileError(
             f"{source} is not valid iCalendar ({one_line(str(error))}); check the file or feed"
         ) from None

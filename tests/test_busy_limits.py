@@ -286,6 +286,8 @@ def test_the_connected_calendar_keeps_at_most_the_cap_in_all_and_says_so(
         "UID:y\nDTSTART:00010101T000000Z\nDURATION:-P10D\nSUMMARY:Before the first year",
         "UID:y\nUID:z\nDTSTART:20261201T090000Z\nDURATION:PT1H\nSUMMARY:Two UIDs",
         "UID:y\nDTSTART;VALUE=PERIOD:20261201T090000Z/PT1H\nSUMMARY:A period",
+        "UID:y\nSUMMARY:No start",
+        "UID:y\nDTSTART:20261201T090000Z\nSUMMARY:Outer\nBEGIN:VEVENT\nSUMMARY:Nested, no start\nEND:VEVENT",
     ],
 )
 def test_a_feed_icalendar_cannot_expand_is_one_warning_naming_it_and_the_last_busy_times_are_kept(

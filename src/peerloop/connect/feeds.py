@@ -102,11 +102,12 @@ def from_ics(
                     found.append(Busy(start, end, summary))
             for freebusy in calendar.walk("VFREEBUSY"):
                 found.extend(_busy_periods(freebusy, zone))
-    except (
-        ValueError,
-        TypeError,
-        OverflowError,
-    ) as error:  # icalendar and recurring_ical_events on odd values
+    except KeyError as error:  # recurring_ical_events reads DTSTART without asking
+        raise DataFileError(
+            f"{source} is not valid iCalendar (an event has no {one_line(str(error.args[0]))}); "
+            "check the file or feed"
+        ) from None
+    except (ValueError, TypeError, OverflowError) as error:  # from icalendar or recurring_ical_events
         raise DataFileError(
             f"{source} is not valid iCalendar ({one_line(str(error))}); check the file or feed"
         ) from None

@@ -286,7 +286,8 @@ def _read_file(path: Path) -> bytes:
     import stat
 
     try:
-        with open(path, "rb") as file:
+        # O_NONBLOCK: opening a pipe with no writer would wait for one forever; a regular file ignores it
+        with open(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "rb") as file:
             info = os.fstat(file.fileno())
             if not stat.S_ISREG(info.st_mode):
                 raise DataFileError(f"the busy-time source {path} is not a regular file; give an .ics file")

@@ -667,6 +667,25 @@ def test_a_feed_cut_off_half_way_is_refused_not_read_as_fewer_events(feeds: Feed
         load_feed(f"{feeds.http}/cut", deadline=10)
 
 
+def test_a_feed_path_that_became_a_pipe_with_no_writer_is_refused_without_waiting(tmp_path: Path) -> None:
+    pipe = tmp_path / "work.ics"
+    os.mkfifo(pipe)
+    outcome: list[BaseException] = []
+
+    def read() -> None:
+        try:
+            load_feed(str(pipe))
+        except DataFileError as error:
+            outcome.append(error)
+
+    reader = threading.Thread(target=read, daemon=True)  # a reader that hangs must not hang the tests
+    reader.start()
+    reader.join(timeout=10)
+    assert [str(error) for error in outcome] == [
+        f"the busy-time source {pipe} is not a regular file; give an .ics file"
+    ]
+
+
 def test_only_a_regular_file_of_a_sane_size_is_read_as_a_feed(tmp_path: Path) -> None:
     with pytest.raises(DataFileError, match="/dev/zero is not a regular file"):
         load_feed("/dev/zero")

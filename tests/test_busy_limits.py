@@ -277,3 +277,33 @@ def test_the_connected_calendar_keeps_at_most_the_cap_in_all_and_says_so(
         refreshed.stderr
     )
     assert "Fetched 10 busy times from your calendars." in refreshed.stderr
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        "UID:y\nDTSTART:99991231T235959Z\nDURATION:P10D\nSUMMARY:Past the last year",
+        "UID:y\nDTSTART:00010101T000000Z\nDURATION:-P10D\nSUMMARY:Before the first year",
+        "UID:y\nUID:z\nDTSTART:20261201T090000Z\nDURATION:PT1H\nSUMMARY:Two UIDs",
+        "UID:y\nDTSTART;VALUE=PERIOD:20261201T090000Z/PT1H\nSUMMARY:A period",
+        "UID:y\nSUMMARY:No start",
+        "UID:y\nDTSTART:20261201T090000Z\nSUMMARY:Outer\nBEGIN:VEVENT\nSUMMARY:Nested, no start\nEND:VEVENT",
+    ],
+)
+def test_a_feed_icalendar_cannot_expand_is_one_warning_naming_it_and_the_last_busy_times_are_kept(
+    cli: Invoke, set_up: Callable[..., None], tmp_path: Path, hostile: str
+) -> None:
+    set_up("Ann Lee", "Bo Chen", "Cy Dee", now="2026-03-09T07:00")
+    feed = tmp_path / "work.ics"
+    board = ("UID:board\nDTSTART;TZID=Europe/Berlin:20260310T080000\nDTEND;TZID=Europe/Berlin:20260310T100000\n"
+             "SUMMARY:Board meeting")  # fmt: skip
+    feed.write_bytes(vcalendar(board))
+    assert cli("connect", "busy", str(feed), "--keep-summaries").exit_code == 0
+    assert cli("plan", "--refresh", "--weeks", "2").exit_code == 0
+    feed.write_bytes(vcalendar(board, hostile))
+    refreshed = cli("plan", "--refresh", "--weeks", "2", "--json")
+    assert refreshed.exit_code == 0, refreshed.output
+    assert f"warning: {feed} is not valid iCalendar (" in refreshed.stderr
+    assert "(the last busy times are kept)" in refreshed.stderr
+    assert json.loads(refreshed.stdout)[0]["note"] == "moved from Tue 08:30: Board meeting"
+    assert cli("next").exit_code == 0

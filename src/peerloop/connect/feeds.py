@@ -102,7 +102,12 @@ def from_ics(
                     found.append(Busy(start, end, summary))
             for freebusy in calendar.walk("VFREEBUSY"):
                 found.extend(_busy_periods(freebusy, zone))
-    except ValueError as error:
+    except KeyError as error:  # recurring_ical_events reads DTSTART without asking
+        raise DataFileError(
+            f"{source} is not valid iCalendar (an event has no {one_line(str(error.args[0]))}); "
+            "check the file or feed"
+        ) from None
+    except (ValueError, TypeError, OverflowError) as error:  # from icalendar or recurring_ical_events
         raise DataFileError(
             f"{source} is not valid iCalendar ({one_line(str(error))}); check the file or feed"
         ) from None
@@ -281,7 +286,8 @@ def _read_file(path: Path) -> bytes:
     import stat
 
     try:
-        with open(path, "rb") as file:
+        # O_NONBLOCK: opening a pipe with no writer would wait for one forever; a regular file ignores it
+        with open(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "rb") as file:
             info = os.fstat(file.fileno())
             if not stat.S_ISREG(info.st_mode):
                 raise DataFileError(f"the busy-time source {path} is not a regular file; give an .ics file")

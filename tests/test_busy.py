@@ -280,6 +280,12 @@ def test_damaged_calendar_data_is_a_data_error_naming_the_source(data: bytes) ->
     assert "\n" not in caught.value.message
 
 
+def test_a_feed_whose_lines_end_with_cr_alone_is_named_for_it_not_called_cut_off() -> None:
+    data = calendar(WEEKLY).replace(b"\r\n", b"\n").replace(b"\n", b"\r")
+    with pytest.raises(DataFileError, match=r"its lines end with CR alone, not CRLF"):
+        from_ics(data, *WINDOW, BERLIN, LEADER, True, source="work.ics")
+
+
 def test_a_broken_series_is_skipped_and_the_rest_still_blocks() -> None:
     broken = "DTSTART:garbage\nSUMMARY:Broken"
     bad_rule = "DTSTART:20260317T080000Z\nDTEND:20260317T090000Z\nRRULE:FREQ=SOMETIMES\nSUMMARY:Bad rule"
@@ -684,6 +690,21 @@ def test_a_feed_path_that_became_a_pipe_with_no_writer_is_refused_without_waitin
     assert [str(error) for error in outcome] == [
         f"the busy-time source {pipe} is not a regular file; give an .ics file"
     ]
+
+
+def test_connecting_a_feed_that_is_a_pipe_or_a_folder_says_what_it_is(
+    cli: Invoke, set_up: Callable[..., None], tmp_path: Path
+) -> None:
+    set_up(*PEERS, now="2026-03-09T07:00")
+    os.mkfifo(tmp_path / "pipe.ics")
+    for source, said in ((tmp_path / "pipe.ics", "not a regular file"), (tmp_path, "not a regular file"),
+                         (tmp_path / "gone.ics", "no such file")):  # fmt: skip
+        result = cli("connect", "busy", str(source))
+        assert result.exit_code == 2, result.output
+        assert result.stderr == (
+            f"peerloop: error: {source}: {said}{' (a folder, a pipe or a device?)' if 'regular' in said else ''}; "
+            "give an .ics file or an https feed address\n"
+        )
 
 
 def test_only_a_regular_file_of_a_sane_size_is_read_as_a_feed(tmp_path: Path) -> None:

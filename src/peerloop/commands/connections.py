@@ -325,7 +325,8 @@ def connect_busy(
     else:
         path = Path(source).expanduser()
         if not path.is_file():
-            raise InputError(f"{source}: no such file; give an .ics file or an https feed address")
+            what = "not a regular file (a folder, a pipe or a device?)" if path.exists() else "no such file"
+            raise InputError(f"{source}: {what}; give an .ics file or an https feed address")
         kept = str(path.resolve())
     feed = BusyFeed(kept, checked_ca_file(ca_file))
 

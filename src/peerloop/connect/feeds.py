@@ -73,6 +73,11 @@ def from_ics(
     said = notes if notes is not None else []
     near = near_window(data, window_start, window_end)
     # icalendar 7 returns no calendar at all for data cut off, silently (CalDAV data, direct callers)
+    if b"\r" in data and b"\n" not in data:
+        raise DataFileError(
+            f"{source} is not valid iCalendar (its lines end with CR alone, not CRLF); save it again with "
+            "standard line ends"
+        )
     if not near.complete:
         raise DataFileError(
             f"{source} is not valid iCalendar (it does not end with END:VCALENDAR: cut off?); check the file or feed"

@@ -103,9 +103,7 @@ class Folder(Layout):
         process left is finished, or read through, so the answer is that of the whole change or none)."""
         if self.seal.staged is not None:
             return self.seal.staged[0] is not None
-        records = self.records()
-        if not self._locked and any(os.path.lexists(r) for r in records):
-            self._settle()
+        self._settle_left_change()
         path = self.encryption_path
         return path in self._overlay or (path not in self._gone and os.path.lexists(path))
 
@@ -150,12 +148,16 @@ class Folder(Layout):
 
     def read_bytes(self, path: Path) -> bytes | None:
         """The file's bytes as they are on disk (an age file stays sealed), with `read`'s checks."""
-        records = self.records()
-        if path not in records and not self._locked and any(os.path.lexists(r) for r in records):
-            self._settle()
+        if path not in self.records():
+            self._settle_left_change()
         if path in self._gone:
             return None
         return read_bytes(self._overlay.get(path, path), path)
+
+    def _settle_left_change(self) -> None:
+        """Before a read outside the lock: a commit record this device left is finished (or read through)."""
+        if not self._locked and any(os.path.lexists(record) for record in self.records()):
+            self._settle()
 
     def _settle(self) -> None:
         """Finish a left commit under the lock; where that cannot be done (a read-only folder, `doctor`),

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from peerloop.errors import DataFileError, LockedError
 from peerloop.store.agefile import AGE_MAGIC, ARMOR_MAGIC, bech32, dearmored, passphrase_file
+from peerloop.store.layout import EARLIER_KEYS_FILE, ENCRYPTION_FILE
 
 if TYPE_CHECKING:  # the folder imports this module: what only an encrypted folder needs comes when it does
     from pyrage import x25519
@@ -39,8 +40,6 @@ WORK_FACTOR = 14
 interactive use; age's default (18) costs about 16 times as much (docs/performance.md)."""
 _SALT_LABEL = b"peerloop.encryption.v1/"
 
-ENCRYPTION_NAME, EARLIER_NAME = "encryption.toml", "earlier-keys.age"
-"""As `store.layout` names them (it imports this module's neighbour, not this one)."""
 EARLIER_HEADER = """\
 # peerloop: the keys this folder had before its passphrase changed, newest first (sealed to its key now)
 """
@@ -88,22 +87,26 @@ class Seal:
             assert self.staged[1] is not None, "a clear folder has no key"
             return self.staged[1]
         if self._key is None:
-            if self._read(self.home / ENCRYPTION_NAME) is None and self._read_raw(self.home / EARLIER_NAME):
-                self._key = self._decrypted_folders_key()
+            settings = self._read(self.home / ENCRYPTION_FILE)
+            kept = self._read_raw(self.home / EARLIER_KEYS_FILE) if settings is None else None
+            if kept:
+                self._key = self._decrypted_folders_key(kept)
             else:
-                self._key = unlock(self.encryption(), self.passphrase or from_environment, self.home)
+                encryption = self._encryption(settings)
+                self._key = unlock(encryption, self.passphrase or from_environment, self.home)
                 self._key.earlier = self._earlier
         return self._key
 
-    def _decrypted_folders_key(self) -> Key:
-        """In a folder `decrypt` made clear: the keys it had, from `earlier-keys.age` (a passphrase file, opened
-        by the passphrase it had), to open an age file another device wrote before the `decrypt` reached it."""
+    def _decrypted_folders_key(self, kept: bytes) -> Key:
+        """In a folder `decrypt` made clear: the keys it had, from `earlier-keys.age` (`kept`: a passphrase file,
+        opened by the passphrase it had), to open an age file another device wrote before the `decrypt`
+        reached it."""
         import pyrage
 
-        path = self.home / EARLIER_NAME
+        path = self.home / EARLIER_KEYS_FILE
         passphrase = (self.passphrase or from_environment)(Encryption(recipient=""))
         try:
-            text = bytes(pyrage.passphrase.decrypt(self._read_raw(path) or b"", passphrase)).decode()
+            text = bytes(pyrage.passphrase.decrypt(kept, passphrase)).decode()
         except (pyrage.DecryptError, UnicodeDecodeError):
             raise LockedError(
                 f"{path} does not open with this passphrase: give the one the folder had before `decrypt`"
@@ -122,33 +125,31 @@ class Seal:
         current = self.key()
         if current.passphrase is None:
             return None
-        identities = dict.fromkeys([str(current.identity), *(str(i) for i in self._earlier())])
-        text = EARLIER_HEADER + "".join(f"{identity}\n" for identity in identities)
-        return passphrase_file(current.passphrase, text.encode(), WORK_FACTOR)
+        return passphrase_file(current.passphrase, self._keys_text(current).encode(), WORK_FACTOR)
 
     def _earlier(self) -> list[x25519.Identity]:
         """The folder's earlier keys (`earlier-keys.age`, opened with the current one), oldest last."""
-        from peerloop.store.layout import EARLIER_KEYS_FILE
-
         return _identities(self._read(self.home / EARLIER_KEYS_FILE) or "")
 
     def retired(self) -> str | None:
         """Before a change gives the folder a new key: `earlier-keys.age`'s text under it (the key it had and
         the ones before), so a file another device sealed before the new key reached it still opens; None
         for a clear folder."""
-        from peerloop.store.layout import ENCRYPTION_FILE
-
         if self._read(self.home / ENCRYPTION_FILE) is None:
             return None
-        current = self.key()
+        return self._keys_text(self.key())
+
+    def _keys_text(self, current: Key) -> str:
+        """The text of `earlier-keys.age`: the current key, then the earlier ones, each once."""
         identities = dict.fromkeys([str(current.identity), *(str(i) for i in self._earlier())])
         return EARLIER_HEADER + "".join(f"{identity}\n" for identity in identities)
 
     def encryption(self) -> Encryption:
-        from peerloop.store.layout import ENCRYPTION_FILE
+        return self._encryption(self._read(self.home / ENCRYPTION_FILE))
 
+    def _encryption(self, text: str | None) -> Encryption:
+        """What `encryption.toml` (its `text`) says; a missing one is one line."""
         path = self.home / ENCRYPTION_FILE
-        text = self._read(path)
         if text is None:
             raise DataFileError(f"{path} is missing; restore it from a backup")
         return encryption_from_toml(text, path)
@@ -210,8 +211,6 @@ class Key:
                 return bytes(pyrage.passphrase.decrypt(raw, self.passphrase))
             return bytes(pyrage.decrypt(raw, [self.identity]))
         except pyrage.DecryptError:
-            from peerloop.store.layout import EARLIER_KEYS_FILE
-
             earlier = self.earlier() if self.earlier and path.name != EARLIER_KEYS_FILE else []
             if earlier:
                 with contextlib.suppress(pyrage.DecryptError):

@@ -1,21 +1,8 @@
 """Calendar documents, built with icalendar's components from the pure plan in `peerloop.core.calendar`.
 
-icalendar escapes TEXT and quotes parameters; this module adds what it does not do the way calendars need:
-
-- A CN holding a backslash is quoted: icalendar leaves `Trailing\\` bare, and a bare value that ends in
-  a backslash is read (by icalendar itself) as escaping the `;` that follows. Inside quotes a backslash
-  is plain text for every reader; a double quote is written `^'` and a caret `^^` (RFC 6868).
-- Lines are folded by `output.folding`, never inside an escape; the VTIMEZONE comes from `output.vtimezone`
-  (yearly RRULEs, which Outlook reads), built once per document.
-- A meeting's DTSTART and DTEND are real moments, written as wall times with TZID, except a wall time
-  of a repeated autumn hour, which is written in UTC: RFC 5545 reads it as the first pass, khal (pytz)
-  as the second. DTEND rather than DURATION: icalendar and ical add a DURATION to the wall time, which
-  makes a meeting across the repeated hour an hour too long.
-- A series is DTSTART at the weekly wall time, DURATION in exact time (`PT24H`, never the nominal `P1D`)
-  and RRULE; each of its meetings that readers would read otherwise (in a gap, in a repeated hour, across
-  a change) is also written as an override with its real DTSTART and DTEND.
-
-icalendar is imported at the top: only `export`, `invite` and the CalDAV sync import this module.
+What icalendar does not do the way calendars need (a CN quoted when it holds a backslash, folds never inside
+an escape, a repeated hour's wall time written in UTC, DTEND rather than DURATION, a series' overrides across
+DST changes) is explained in docs/calendar.md. Only `export`, `invite` and the CalDAV sync import this module.
 """
 
 from __future__ import annotations

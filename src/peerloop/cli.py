@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from typer.core import TyperGroup
@@ -16,6 +16,9 @@ from peerloop.errors import Exit, InputError
 from peerloop.exits import fail, guarded
 from peerloop.output import text
 from peerloop.store import folder
+
+if TYPE_CHECKING:
+    from peerloop.actions.calendar import CalendarFreshness
 
 
 class PeerloopGroup(TyperGroup):
@@ -73,30 +76,27 @@ QUIET_ABOUT_THE_REVIEW = frozenset({"review", "status"})
 """`review` is the answer to the reminder; `status` reports it itself."""
 
 
-def _stale_weeks(store: Any) -> tuple[str, ...] | None:
-    """The weeks the calendar shows otherwise than the plan (None: never given the plan). Never fails: the
-    command itself reports a damaged file."""
+def _freshness(store: Any) -> CalendarFreshness | None:
+    """How the calendar shows the plan (None: never given the plan). Never fails: the command itself reports
+    a damaged file."""
     from peerloop.actions.calendar import calendar_freshness
     from peerloop.errors import PeerloopError
 
     try:
-        fresh = calendar_freshness(store)
+        return calendar_freshness(store)
     except (PeerloopError, OSError, ValueError):
         return None
-    return fresh.stale if fresh is not None else None
 
 
 def _after(command: str, store: Any, before: tuple[str, ...] | None) -> None:
     """One line each, on stderr, when the change just made left the calendar behind the plan, or the review
     is due."""
-    from peerloop.actions.calendar import calendar_freshness
     from peerloop.actions.reminder import due_review
     from peerloop.output.messages import reminder_line
 
-    if folder.committed and command in MOVES_THE_PLAN and _stale_weeks(store) not in (None, (), before):
-        fresh = calendar_freshness(store)
-        if fresh is not None:
-            text.message(f"peerloop: {fresh.stale_line()}.")
+    fresh = _freshness(store) if folder.committed and command in MOVES_THE_PLAN else None
+    if fresh is not None and fresh.stale not in ((), before):
+        text.message(f"peerloop: {fresh.stale_line()}.")
     if command not in QUIET_ABOUT_THE_REVIEW:
         due = due_review(store)
         if due is not None:
@@ -162,7 +162,8 @@ def _main(
     if ctx.invoked_subcommand not in QUIET_ABOUT_COPIES:
         _notice_copies(options.current.home)
     if ctx.invoked_subcommand in MOVES_THE_PLAN:  # to tell, after it, whether the change moved an event
-        options.current.stale_before = _stale_weeks(options.store())
+        fresh = _freshness(options.store())
+        options.current.stale_before = fresh.stale if fresh is not None else None
 
 
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -251,27 +252,16 @@ HELP_COLUMNS = 80
 
 def help_texts() -> dict[str, str]:
     """`peerloop --help` (key "") and `peerloop COMMAND --help` for every command, as Typer prints them."""
-    import os
-
     from typer.testing import CliRunner
 
-    runner = CliRunner()
-    env = {"COLUMNS": str(HELP_COLUMNS), "NO_COLOR": "1", "TERM": "dumb"}
+    env = {"COLUMNS": str(HELP_COLUMNS), "NO_COLOR": "1", "TERM": "dumb"}  # CliRunner restores os.environ
     texts = {}
-    saved = {key: os.environ.get(key) for key in env}
-    try:
-        for name in ("", *COMMANDS):
-            args = [name, "--help"] if name else ["--help"]
-            result = runner.invoke(full_app(), args, env=env, prog_name="peerloop")
-            if result.exit_code != 0:
-                raise RuntimeError(f"peerloop {' '.join(args)} failed: {result.output}")
-            texts[name] = result.stdout
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+    for name in ("", *COMMANDS):
+        args = [name, "--help"] if name else ["--help"]
+        result = CliRunner().invoke(full_app(), args, env=env, prog_name="peerloop")
+        if result.exit_code != 0:
+            raise RuntimeError(f"peerloop {' '.join(args)} failed: {result.output}")
+        texts[name] = result.stdout
     return texts
 
 

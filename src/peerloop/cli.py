@@ -272,23 +272,11 @@ def cli_markdown(texts: dict[str, str]) -> str:
         "# CLI reference",
         "",
         "Generated from the program by `python scripts/generate.py`; a test fails when it is out of date.",
-        "",
-        "```text",
-        "$ peerloop --help",
-        texts[""].rstrip(),
-        "```",
     ]
-    for name, help_text in texts.items():
-        if name:
-            parts += [
-                "",
-                f"## peerloop {name}",
-                "",
-                "```text",
-                f"$ peerloop {name} --help",
-                help_text.rstrip(),
-                "```",
-            ]
+    for name, help_text in texts.items():  # `peerloop --help` first, as help_texts gives it
+        command = f"peerloop {name}".rstrip()
+        heading = [f"## {command}", ""] if name else []
+        parts += ["", *heading, "```text", f"$ {command} --help", help_text.rstrip(), "```"]
     return "\n".join(parts) + "\n"
 
 

@@ -107,7 +107,6 @@ def _unambiguous(moment: dt.datetime) -> dt.datetime:
 def _real(wall: dt.datetime) -> dt.datetime:
     """The moment RFC 5545 gives a wall time (3.3.5: a time in a gap moves forward by the gap, a repeated
     time is its first pass), in the same zone."""
-    assert wall.tzinfo is not None
     return wall.replace(fold=0).astimezone(dt.UTC).astimezone(wall.tzinfo)
 
 
@@ -210,13 +209,6 @@ def _events(sent: Sent, now: dt.datetime) -> list[Event]:
 # --- documents -----------------------------------------------------------------------------------------------
 
 
-def _calendar(header: Sequence[tuple[str, str]]) -> Calendar:
-    document = Calendar()
-    for name, value in [("version", "2.0"), ("prodid", PRODID), ("calscale", "GREGORIAN"), *header]:
-        document.add(name, value)
-    return document
-
-
 def _zone_for(settings: Settings, events: Sequence[Planned]) -> Timezone | None:
     """The VTIMEZONE the events' TZIDs need, over their dates (None when every event is a whole day)."""
     if not any(isinstance(event.start, dt.datetime) for event in events):
@@ -226,7 +218,9 @@ def _zone_for(settings: Settings, events: Sequence[Planned]) -> Timezone | None:
 
 
 def _document(header: Sequence[tuple[str, str]], zone: Timezone | None, events: Sequence[Event]) -> bytes:
-    document = _calendar(header)
+    document = Calendar()
+    for name, value in [("version", "2.0"), ("prodid", PRODID), ("calscale", "GREGORIAN"), *header]:
+        document.add(name, value)
     if zone is not None and any(
         "TZID" in event[name].params
         for event in events
@@ -327,8 +321,6 @@ def _series_document(
     state: CalendarState,
     now: dt.datetime,
 ) -> Built:
-    if now.tzinfo is None:
-        raise ValueError("now must be an aware datetime")
     outcome = plan.sequenced(events, state, now.astimezone(ZoneInfo(settings.timezone)).date())
     zone = vtimezone(settings.timezone, events[0].day, settings.trial_end)
     data = _document([("method", method)], zone, [e for sent in outcome.events for e in _events(sent, now)])

@@ -120,17 +120,6 @@ def _notice_copies(home: Path | None) -> None:
         )
 
 
-_APP_SETTINGS: dict[str, Any] = {
-    "name": "peerloop",
-    "cls": PeerloopGroup,
-    "help": "Meet one peer a week, keep what it gave you, and decide after six months whether it added value.",
-    "rich_markup_mode": None,
-    "pretty_exceptions_enable": False,
-    "invoke_without_command": True,
-    "context_settings": {"help_option_names": ["-h", "--help"]},
-}
-
-
 def _version(value: bool) -> None:
     if value:
         text.out(f"peerloop {__version__}")
@@ -196,14 +185,19 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 """Every command, in the order `peerloop --help` lists them: name -> (module in peerloop.commands, function)."""
 
-_OPTIONS_WITH_A_VALUE = ("--home",)
-
 
 def _build(names: Sequence[str]) -> typer.Typer:
     """A Typer app with the callback and the commands named (imported only now)."""
     import importlib
 
-    built = typer.Typer(**_APP_SETTINGS)
+    built = typer.Typer(
+        name="peerloop",
+        cls=PeerloopGroup,
+        rich_markup_mode=None,
+        pretty_exceptions_enable=False,
+        invoke_without_command=True,
+        context_settings={"help_option_names": ["-h", "--help"]},
+    )
     built.callback()(_main)
     for name in names:
         module, function = COMMANDS[name]
@@ -219,7 +213,7 @@ def command_in(args: Sequence[str]) -> str | None:
     """The command a command line runs (after the app's own options), if it names one."""
     rest = list(args)
     while rest and rest[0].startswith("-"):
-        rest = rest[2:] if rest[0] in _OPTIONS_WITH_A_VALUE else rest[1:]
+        rest = rest[2:] if rest[0] == "--home" else rest[1:]  # the one option with a value
     return rest[0] if rest and rest[0] in COMMANDS else None
 
 

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from icalendar import Timezone, TimezoneDaylight, TimezoneStandard
 
-_WEEKDAY_CODES = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
+from peerloop.core.models import WEEKDAY_NAMES
 
 
 class _Observance(NamedTuple):
@@ -90,7 +90,7 @@ def _yearly_rule(starts: Sequence[dt.datetime]) -> dict[str, object] | None:
         return None
     if any((s.month, s.weekday(), s.time()) != (first.month, first.weekday(), first.time()) for s in starts):
         return None
-    month, code = first.month, _WEEKDAY_CODES[first.weekday()]
+    month, code = first.month, WEEKDAY_NAMES[first.weekday()][:2].upper()
     ordinals = {(start.day - 1) // 7 + 1 for start in starts}
     if len(ordinals) == 1 and (ordinal := ordinals.pop()) <= 4:
         return {"FREQ": "YEARLY", "BYMONTH": month, "BYDAY": f"{ordinal}{code}"}

@@ -22,8 +22,7 @@ DEBUG_ENV = "PEERLOOP_DEBUG"
 
 
 def fail(message: str, code: int) -> int:
-    saved = _saved_note()
-    text.message(f"peerloop: error: {safe(message)}{saved}")
+    text.message(f"peerloop: error: {safe(message)}{_saved_note()}")
     return code
 
 

@@ -46,8 +46,10 @@ def cached_line(home: str) -> str | None:
         return None
     if len(lines) < 3 or lines[0] != CACHE_MAGIC or not lines[1].startswith("valid-until "):
         return None
+    if not lines[2].startswith("line "):
+        return None
     try:
-        if time.time() >= float(lines[1].split(" ", 1)[1]):
+        if time.time() >= float(lines[1].removeprefix("valid-until ")):
             return None
     except ValueError:
         return None
@@ -55,8 +57,6 @@ def cached_line(home: str) -> str | None:
         path, _, checksum = stamp[len("file ") :].rpartition("\t")
         if stamp and (not stamp.startswith("file ") or _checksum(path) != checksum):
             return None
-    if not lines[2].startswith("line "):
-        return None
     from peerloop.inert import safe  # the cache is a file anyone in the folder could edit
 
     return safe(lines[2][len("line ") :])

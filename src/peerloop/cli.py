@@ -28,16 +28,14 @@ class PeerloopGroup(TyperGroup):
         self,
         args: Sequence[str] | None = None,
         prog_name: str | None = None,
-        complete_var: str | None = None,
         standalone_mode: bool = True,
         **extra: Any,
     ) -> Any:
         def invoke() -> Any:
             try:
                 return super(PeerloopGroup, self).main(
-                    args=args, prog_name=prog_name or "peerloop", complete_var=complete_var,
-                    standalone_mode=False, **extra,
-                )  # fmt: skip
+                    args=args, prog_name=prog_name or "peerloop", standalone_mode=False, **extra
+                )
             except typer.Abort:
                 raise KeyboardInterrupt from None
             except typer.TyperException as error:  # click's usage errors, as Typer exports them

@@ -207,24 +207,18 @@ def _build(names: Sequence[str]) -> typer.Typer:
     return built
 
 
-def command_in(args: Sequence[str]) -> str | None:
-    """The command a command line runs (after the app's own options), if it names one."""
-    rest = list(args)
-    while rest and rest[0].startswith("-"):
-        rest = rest[2:] if rest[0] == "--home" else rest[1:]  # the one option with a value
-    return rest[0] if rest and rest[0] in COMMANDS else None
-
-
 def app_for(args: Sequence[str]) -> typer.Typer:
     """The Typer app for a command line: only its command's parameters are read (building all of them
     costs a weekly command about twice Python's start-up); the whole app for the top-level help, shell
     completion, or a command line that names no command (Typer then says what is wrong)."""
     import os
 
-    name = command_in(args)
-    if name is None or "_PEERLOOP_COMPLETE" in os.environ:
+    rest = list(args)
+    while rest and rest[0].startswith("-"):  # the app's own options: --home DIR is the one with a value
+        rest = rest[2:] if rest[0] == "--home" else rest[1:]
+    if not rest or rest[0] not in COMMANDS or "_PEERLOOP_COMPLETE" in os.environ:
         return full_app()
-    return _build([name])
+    return _build([rest[0]])
 
 
 def full_app() -> typer.Typer:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from typer.core import TyperGroup
@@ -17,6 +17,9 @@ from peerloop.exits import fail, guarded
 from peerloop.output import text
 from peerloop.store import folder
 
+if TYPE_CHECKING:
+    from peerloop.actions.calendar import CalendarFreshness
+
 
 class PeerloopGroup(TyperGroup):
     """Runs every command and turns every failure into one line on stderr and a documented exit code."""
@@ -25,16 +28,14 @@ class PeerloopGroup(TyperGroup):
         self,
         args: Sequence[str] | None = None,
         prog_name: str | None = None,
-        complete_var: str | None = None,
         standalone_mode: bool = True,
         **extra: Any,
     ) -> Any:
         def invoke() -> Any:
             try:
                 return super(PeerloopGroup, self).main(
-                    args=args, prog_name=prog_name or "peerloop", complete_var=complete_var,
-                    standalone_mode=False, **extra,
-                )  # fmt: skip
+                    args=args, prog_name=prog_name or "peerloop", standalone_mode=False, **extra
+                )
             except typer.Abort:
                 raise KeyboardInterrupt from None
             except typer.TyperException as error:  # click's usage errors, as Typer exports them
@@ -73,30 +74,27 @@ QUIET_ABOUT_THE_REVIEW = frozenset({"review", "status"})
 """`review` is the answer to the reminder; `status` reports it itself."""
 
 
-def _stale_weeks(store: Any) -> tuple[str, ...] | None:
-    """The weeks the calendar shows otherwise than the plan (None: never given the plan). Never fails: the
-    command itself reports a damaged file."""
+def _freshness(store: Any) -> CalendarFreshness | None:
+    """How the calendar shows the plan (None: never given the plan). Never fails: the command itself reports
+    a damaged file."""
     from peerloop.actions.calendar import calendar_freshness
     from peerloop.errors import PeerloopError
 
     try:
-        fresh = calendar_freshness(store)
+        return calendar_freshness(store)
     except (PeerloopError, OSError, ValueError):
         return None
-    return fresh.stale if fresh is not None else None
 
 
 def _after(command: str, store: Any, before: tuple[str, ...] | None) -> None:
     """One line each, on stderr, when the change just made left the calendar behind the plan, or the review
     is due."""
-    from peerloop.actions.calendar import calendar_freshness
     from peerloop.actions.reminder import due_review
     from peerloop.output.messages import reminder_line
 
-    if folder.committed and command in MOVES_THE_PLAN and _stale_weeks(store) not in (None, (), before):
-        fresh = calendar_freshness(store)
-        if fresh is not None:
-            text.message(f"peerloop: {fresh.stale_line()}.")
+    fresh = _freshness(store) if folder.committed and command in MOVES_THE_PLAN else None
+    if fresh is not None and fresh.stale not in ((), before):
+        text.message(f"peerloop: {fresh.stale_line()}.")
     if command not in QUIET_ABOUT_THE_REVIEW:
         due = due_review(store)
         if due is not None:
@@ -118,17 +116,6 @@ def _notice_copies(home: Path | None) -> None:
             f"peerloop: {len(copies)} conflict {'copy' if len(copies) == 1 else 'copies'} from another device: "
             "`peerloop doctor --fix` merges them"
         )
-
-
-_APP_SETTINGS: dict[str, Any] = {
-    "name": "peerloop",
-    "cls": PeerloopGroup,
-    "help": "Meet one peer a week, keep what it gave you, and decide after six months whether it added value.",
-    "rich_markup_mode": None,
-    "pretty_exceptions_enable": False,
-    "invoke_without_command": True,
-    "context_settings": {"help_option_names": ["-h", "--help"]},
-}
 
 
 def _version(value: bool) -> None:
@@ -162,7 +149,8 @@ def _main(
     if ctx.invoked_subcommand not in QUIET_ABOUT_COPIES:
         _notice_copies(options.current.home)
     if ctx.invoked_subcommand in MOVES_THE_PLAN:  # to tell, after it, whether the change moved an event
-        options.current.stale_before = _stale_weeks(options.store())
+        fresh = _freshness(options.store())
+        options.current.stale_before = fresh.stale if fresh is not None else None
 
 
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -195,14 +183,19 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 """Every command, in the order `peerloop --help` lists them: name -> (module in peerloop.commands, function)."""
 
-_OPTIONS_WITH_A_VALUE = ("--home",)
-
 
 def _build(names: Sequence[str]) -> typer.Typer:
     """A Typer app with the callback and the commands named (imported only now)."""
     import importlib
 
-    built = typer.Typer(**_APP_SETTINGS)
+    built = typer.Typer(
+        name="peerloop",
+        cls=PeerloopGroup,
+        rich_markup_mode=None,
+        pretty_exceptions_enable=False,
+        invoke_without_command=True,
+        context_settings={"help_option_names": ["-h", "--help"]},
+    )
     built.callback()(_main)
     for name in names:
         module, function = COMMANDS[name]
@@ -214,24 +207,18 @@ def _build(names: Sequence[str]) -> typer.Typer:
     return built
 
 
-def command_in(args: Sequence[str]) -> str | None:
-    """The command a command line runs (after the app's own options), if it names one."""
-    rest = list(args)
-    while rest and rest[0].startswith("-"):
-        rest = rest[2:] if rest[0] in _OPTIONS_WITH_A_VALUE else rest[1:]
-    return rest[0] if rest and rest[0] in COMMANDS else None
-
-
 def app_for(args: Sequence[str]) -> typer.Typer:
     """The Typer app for a command line: only its command's parameters are read (building all of them
     costs a weekly command about twice Python's start-up); the whole app for the top-level help, shell
     completion, or a command line that names no command (Typer then says what is wrong)."""
     import os
 
-    name = command_in(args)
-    if name is None or "_PEERLOOP_COMPLETE" in os.environ:
+    rest = list(args)
+    while rest and rest[0].startswith("-"):  # the app's own options: --home DIR is the one with a value
+        rest = rest[2:] if rest[0] == "--home" else rest[1:]
+    if not rest or rest[0] not in COMMANDS or "_PEERLOOP_COMPLETE" in os.environ:
         return full_app()
-    return _build([name])
+    return _build([rest[0]])
 
 
 def full_app() -> typer.Typer:
@@ -251,27 +238,16 @@ HELP_COLUMNS = 80
 
 def help_texts() -> dict[str, str]:
     """`peerloop --help` (key "") and `peerloop COMMAND --help` for every command, as Typer prints them."""
-    import os
-
     from typer.testing import CliRunner
 
-    runner = CliRunner()
-    env = {"COLUMNS": str(HELP_COLUMNS), "NO_COLOR": "1", "TERM": "dumb"}
+    env = {"COLUMNS": str(HELP_COLUMNS), "NO_COLOR": "1", "TERM": "dumb"}  # CliRunner restores os.environ
     texts = {}
-    saved = {key: os.environ.get(key) for key in env}
-    try:
-        for name in ("", *COMMANDS):
-            args = [name, "--help"] if name else ["--help"]
-            result = runner.invoke(full_app(), args, env=env, prog_name="peerloop")
-            if result.exit_code != 0:
-                raise RuntimeError(f"peerloop {' '.join(args)} failed: {result.output}")
-            texts[name] = result.stdout
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+    for name in ("", *COMMANDS):
+        args = [name, "--help"] if name else ["--help"]
+        result = CliRunner().invoke(full_app(), args, env=env, prog_name="peerloop")
+        if result.exit_code != 0:
+            raise RuntimeError(f"peerloop {' '.join(args)} failed: {result.output}")
+        texts[name] = result.stdout
     return texts
 
 
@@ -282,23 +258,11 @@ def cli_markdown(texts: dict[str, str]) -> str:
         "# CLI reference",
         "",
         "Generated from the program by `python scripts/generate.py`; a test fails when it is out of date.",
-        "",
-        "```text",
-        "$ peerloop --help",
-        texts[""].rstrip(),
-        "```",
     ]
-    for name, help_text in texts.items():
-        if name:
-            parts += [
-                "",
-                f"## peerloop {name}",
-                "",
-                "```text",
-                f"$ peerloop {name} --help",
-                help_text.rstrip(),
-                "```",
-            ]
+    for name, help_text in texts.items():  # `peerloop --help` first, as help_texts gives it
+        command = f"peerloop {name}".rstrip()
+        heading = [f"## {command}", ""] if name else []
+        parts += ["", *heading, "```text", f"$ {command} --help", help_text.rstrip(), "```"]
     return "\n".join(parts) + "\n"
 
 

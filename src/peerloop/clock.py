@@ -13,10 +13,6 @@ from pathlib import Path
 NOW_ENV = "PEERLOOP_NOW"
 
 
-FIRST_YEAR, LAST_YEAR = 1900, 9000
-"""The years peerloop plans in (the dates' range elsewhere too): far from the ends of `datetime`."""
-
-
 def pinned() -> dt.datetime | None:
     """`PEERLOOP_NOW` as a date-time (naive: in the leader's zone), None when unset; one clear error line
     when it is not an ISO date or date-time in 1900..9000. Also checked before every commit, so a bad
@@ -24,16 +20,18 @@ def pinned() -> dt.datetime | None:
     value = os.environ.get(NOW_ENV)
     if not value:
         return None
+    from peerloop.core.models import EARLIEST_DAY, LATEST_DAY  # the years peerloop keeps
+
     try:
         moment = dt.datetime.fromisoformat(value.strip())
     except ValueError:
         moment = None
-    if moment is None or not FIRST_YEAR <= moment.year <= LAST_YEAR:
+    if moment is None or not EARLIEST_DAY <= moment.date() <= LATEST_DAY:
         from peerloop.errors import InputError
 
         shown = value if value.isprintable() and len(value) <= 40 else f"{value[:40]!r}"
         raise InputError(
-            f"{NOW_ENV}={shown} is not an ISO date or date-time between {FIRST_YEAR} and {LAST_YEAR} "
+            f"{NOW_ENV}={shown} is not an ISO date or date-time between {EARLIEST_DAY.year} and {LATEST_DAY.year} "
             "(such as 2026-04-15T09:00); unset it to use the real clock"
         )
     return moment

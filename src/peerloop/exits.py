@@ -6,6 +6,7 @@ without importing Typer. Exit codes: `errors.Exit`.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
@@ -21,8 +22,7 @@ DEBUG_ENV = "PEERLOOP_DEBUG"
 
 
 def fail(message: str, code: int) -> int:
-    saved = _saved_note()
-    text.message(f"peerloop: error: {safe(message)}{saved}")
+    text.message(f"peerloop: error: {safe(message)}{_saved_note()}")
     return code
 
 
@@ -116,9 +116,6 @@ def _flush_quietly() -> None:
 def _silence_broken_pipe() -> None:
     """The reader went away (e.g. `| head`): stop quietly instead of failing again at exit."""
     devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
+    with contextlib.suppress(OSError, ValueError):
         os.dup2(devnull, sys.stdout.fileno())
-    except (OSError, ValueError):
-        pass
-    finally:
-        os.close(devnull)
+    os.close(devnull)

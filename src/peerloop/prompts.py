@@ -43,16 +43,9 @@ def ask(question: str, parse: Callable[[str], T], flag: str, default: str | None
     """Ask until the answer parses; Enter takes the default."""
     if not interactive():
         raise MissingValueError(f"{flag} is required (no terminal to ask on)")
-    shown = f" [{safe(default)}]" if default else ""
-    while True:
-        answer = _read_line(f"{question}{shown}: ").strip() or (default or "")
-        if not answer:
-            sys.stderr.write("  Please answer (or press Ctrl-C to stop).\n")
-            continue
-        try:
-            return parse(answer)
-        except ValueError as error:
-            sys.stderr.write(f"  {error}\n")
+    while (answer := ask_optional(question, parse, default)) is None:
+        sys.stderr.write("  Please answer (or press Ctrl-C to stop).\n")
+    return answer
 
 
 def ask_secret(question: str) -> str:

@@ -1,14 +1,9 @@
 """`peerloop status --line`: one short line for shell prompts and tmux, e.g. `peer: Ann Lee · Tue 08:30`.
 
-A prompt runs it at every command, so it is answered before Typer loads (`__main__`). The line is computed
-by the same code as `peerloop status` (`session.load_status`) and kept in `.status-line` with what it was
-computed from: a CRC-32 of every data file it read (so a file replaced with the same size and mtime is
-still noticed), and the moment it stops being true (the local midnight that makes the meeting overdue,
-starts a new week, or makes the review due). While those hold, printing it costs a few small reads and no
-imports beyond `os`, `time` and `zlib`. What it prints is made inert: no byte a terminal would obey.
-
-In an encrypted folder the line is "locked" unless the passphrase is in the environment (a prompt never
-asks, nor runs a password command), and no cache is kept: the line names a peer.
+A prompt runs it at every command, so it is answered before Typer loads (`__main__`), from a cache that knows
+when it is stale (docs/performance.md). What it prints is made inert: no byte a terminal would obey. In an
+encrypted folder the line is "locked" unless the passphrase is in the environment (a prompt never asks, nor
+runs a password command), and no cache is kept: the line names a peer.
 """
 
 from __future__ import annotations
@@ -51,8 +46,10 @@ def cached_line(home: str) -> str | None:
         return None
     if len(lines) < 3 or lines[0] != CACHE_MAGIC or not lines[1].startswith("valid-until "):
         return None
+    if not lines[2].startswith("line "):
+        return None
     try:
-        if time.time() >= float(lines[1].split(" ", 1)[1]):
+        if time.time() >= float(lines[1].removeprefix("valid-until ")):
             return None
     except ValueError:
         return None
@@ -60,8 +57,6 @@ def cached_line(home: str) -> str | None:
         path, _, checksum = stamp[len("file ") :].rpartition("\t")
         if stamp and (not stamp.startswith("file ") or _checksum(path) != checksum):
             return None
-    if not lines[2].startswith("line "):
-        return None
     from peerloop.inert import safe  # the cache is a file anyone in the folder could edit
 
     return safe(lines[2][len("line ") :])

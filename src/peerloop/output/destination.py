@@ -23,17 +23,13 @@ class Output:
         self.path, self.data = path, data
         self.temp: str | None = None
         try:
-            info = os.stat(path)
+            mode = os.stat(path).st_mode
         except FileNotFoundError:
-            info = None
+            mode = stat.S_IFREG  # a new file
         except OSError as error:
             raise write_error(path, error) from None
-        self.stream = info is not None and not stat.S_ISREG(info.st_mode)
-        if (
-            self.stream
-            and info is not None
-            and not (stat.S_ISFIFO(info.st_mode) or stat.S_ISCHR(info.st_mode))
-        ):
+        self.stream = not stat.S_ISREG(mode)
+        if self.stream and not (stat.S_ISFIFO(mode) or stat.S_ISCHR(mode)):
             raise StorageError(f"could not write {path}: it is not a regular file, a pipe or a device")
         if path.is_symlink():
             self.path = path.resolve()
@@ -51,9 +47,7 @@ class Output:
             except OSError as error:
                 raise write_error(self.path, error) from None
             return
-        if self.temp is None:
-            self.stage()
-        assert self.temp is not None
+        assert self.temp is not None, "staged before"
         try:
             os.replace(self.temp, self.path)
         except OSError as error:

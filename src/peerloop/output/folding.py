@@ -1,11 +1,6 @@
-"""Content lines folded at 75 octets, never inside a character nor inside an escape.
-
-icalendar 7 folds between characters and moves a trailing backslash to the next line, but it looks at the
-last character only: after a whole escaped backslash it still moves the second one, and `\\\\` is split
-(`SUMMARY:xxx…\\` then ` \\yyy`). RFC 5545 lets a fold fall anywhere, but a reader that unescapes before it
-unfolds then reads a backslash and a line break. Here a fold never falls inside a value's escape (`\\\\`,
-`\\;`, `\\,`, `\\n`) nor inside a parameter's RFC 6868 escape (`^^`, `^'`, `^n`).
-"""
+"""Content lines folded at 75 octets, never inside a character nor inside an escape: icalendar 7 splits an
+escaped backslash, which a reader that unescapes before it unfolds reads as a backslash and a line break
+(docs/calendar.md)."""
 
 from __future__ import annotations
 

@@ -1,21 +1,8 @@
 """Calendar documents, built with icalendar's components from the pure plan in `peerloop.core.calendar`.
 
-icalendar escapes TEXT and quotes parameters; this module adds what it does not do the way calendars need:
-
-- A CN holding a backslash is quoted: icalendar leaves `Trailing\\` bare, and a bare value that ends in
-  a backslash is read (by icalendar itself) as escaping the `;` that follows. Inside quotes a backslash
-  is plain text for every reader; a double quote is written `^'` and a caret `^^` (RFC 6868).
-- Lines are folded by `output.folding`, never inside an escape; the VTIMEZONE comes from `output.vtimezone`
-  (yearly RRULEs, which Outlook reads), built once per document.
-- A meeting's DTSTART and DTEND are real moments, written as wall times with TZID, except a wall time
-  of a repeated autumn hour, which is written in UTC: RFC 5545 reads it as the first pass, khal (pytz)
-  as the second. DTEND rather than DURATION: icalendar and ical add a DURATION to the wall time, which
-  makes a meeting across the repeated hour an hour too long.
-- A series is DTSTART at the weekly wall time, DURATION in exact time (`PT24H`, never the nominal `P1D`)
-  and RRULE; each of its meetings that readers would read otherwise (in a gap, in a repeated hour, across
-  a change) is also written as an override with its real DTSTART and DTEND.
-
-icalendar is imported at the top: only `export`, `invite` and the CalDAV sync import this module.
+What icalendar does not do the way calendars need (a CN quoted when it holds a backslash, folds never inside
+an escape, a repeated hour's wall time written in UTC, DTEND rather than DURATION, a series' overrides across
+DST changes) is explained in docs/calendar.md. Only `export`, `invite` and the CalDAV sync import this module.
 """
 
 from __future__ import annotations
@@ -120,7 +107,6 @@ def _unambiguous(moment: dt.datetime) -> dt.datetime:
 def _real(wall: dt.datetime) -> dt.datetime:
     """The moment RFC 5545 gives a wall time (3.3.5: a time in a gap moves forward by the gap, a repeated
     time is its first pass), in the same zone."""
-    assert wall.tzinfo is not None
     return wall.replace(fold=0).astimezone(dt.UTC).astimezone(wall.tzinfo)
 
 
@@ -223,13 +209,6 @@ def _events(sent: Sent, now: dt.datetime) -> list[Event]:
 # --- documents -----------------------------------------------------------------------------------------------
 
 
-def _calendar(header: Sequence[tuple[str, str]]) -> Calendar:
-    document = Calendar()
-    for name, value in [("version", "2.0"), ("prodid", PRODID), ("calscale", "GREGORIAN"), *header]:
-        document.add(name, value)
-    return document
-
-
 def _zone_for(settings: Settings, events: Sequence[Planned]) -> Timezone | None:
     """The VTIMEZONE the events' TZIDs need, over their dates (None when every event is a whole day)."""
     if not any(isinstance(event.start, dt.datetime) for event in events):
@@ -239,7 +218,9 @@ def _zone_for(settings: Settings, events: Sequence[Planned]) -> Timezone | None:
 
 
 def _document(header: Sequence[tuple[str, str]], zone: Timezone | None, events: Sequence[Event]) -> bytes:
-    document = _calendar(header)
+    document = Calendar()
+    for name, value in [("version", "2.0"), ("prodid", PRODID), ("calscale", "GREGORIAN"), *header]:
+        document.add(name, value)
     if zone is not None and any(
         "TZID" in event[name].params
         for event in events
@@ -340,8 +321,6 @@ def _series_document(
     state: CalendarState,
     now: dt.datetime,
 ) -> Built:
-    if now.tzinfo is None:
-        raise ValueError("now must be an aware datetime")
     outcome = plan.sequenced(events, state, now.astimezone(ZoneInfo(settings.timezone)).date())
     zone = vtimezone(settings.timezone, events[0].day, settings.trial_end)
     data = _document([("method", method)], zone, [e for sent in outcome.events for e in _events(sent, now)])

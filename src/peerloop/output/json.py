@@ -15,7 +15,7 @@ from typing import Any
 from peerloop.core.journal import handle
 from peerloop.core.models import Entry, Meeting, Peer, Reflection, Review, Skip, Touch
 from peerloop.core.rotation import Slot
-from peerloop.core.trial import Evidence, Noted, PeerCount, Status, WeekState, strip_text
+from peerloop.core.trial import Evidence, Noted, Progress, Status, WeekState, strip_text
 
 _RAW_IN_JSON = re.compile("[\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 """What json.dumps leaves raw but a terminal may obey: DEL, C1 controls, line separators, bidi overrides."""
@@ -61,13 +61,6 @@ def peer_json(peer: Peer, today: dt.date) -> dict[str, Any]:
     }
 
 
-def follow_up_json(meeting: Meeting) -> list[dict[str, Any]]:
-    return [
-        {"handle": handle(meeting, item), "n": item.n, "text": item.text, "done": item.done}
-        for item in meeting.follow_ups
-    ]
-
-
 def entry_json(entry: Entry) -> dict[str, Any]:
     """One history entry for scripts: id, kind, date, then every field of its kind, then `replaced`: the
     versions another device wrote at the same time, kept beside the newer one (each with its `changed` and
@@ -89,7 +82,10 @@ def _fields_json(entry: Entry) -> dict[str, Any]:
             "win": entry.win,
             "works": entry.works,
             "improve": entry.improve,
-            "follow_ups": follow_up_json(entry),
+            "follow_ups": [
+                {"handle": handle(entry, item), "n": item.n, "text": item.text, "done": item.done}
+                for item in entry.follow_ups
+            ],
             "note": entry.note,
         }
     if isinstance(entry, Skip):
@@ -109,6 +105,11 @@ def _fields_json(entry: Entry) -> dict[str, Any]:
 
 def _noted_json(items: Sequence[Noted]) -> list[dict[str, Any]]:
     return [{"date": item.date, "peer": item.peer, "text": item.text} for item in items]
+
+
+def _tallies(so_far: Progress) -> dict[str, int]:
+    """How many weeks so far were kept, skipped, missed, paused and open, in that order."""
+    return {state.value: so_far.tally(state) for state in WeekState if state is not WeekState.TO_COME}
 
 
 def reflection_json(reflection: Reflection) -> dict[str, Any]:
@@ -148,11 +149,7 @@ def evidence_json(found: Evidence) -> dict[str, Any]:
         },
         "weeks": {
             "so_far": so_far.planned,
-            "kept": so_far.tally(WeekState.KEPT),
-            "skipped": so_far.tally(WeekState.SKIPPED),
-            "missed": so_far.tally(WeekState.MISSED),
-            "paused": so_far.tally(WeekState.PAUSED),
-            "open": so_far.tally(WeekState.OPEN),
+            **_tallies(so_far),
             "strip": strip_text(so_far.strip),
         },
         "meetings": found.meetings,
@@ -169,13 +166,9 @@ def evidence_json(found: Evidence) -> dict[str, Any]:
         "skip_reasons": _noted_json(found.skip_reasons),
         "excuses": list(found.excuses),
         "reflections": [reflection_json(r) for r in found.reflections],
-        "touches": _counts_json(found.touches),
+        "touches": [{"name": c.name, "count": c.meetings, "last": c.last_met} for c in found.touches],
         "purpose": found.purpose,
     }
-
-
-def _counts_json(counts: Sequence[PeerCount]) -> list[dict[str, Any]]:
-    return [{"name": c.name, "count": c.meetings, "last": c.last_met} for c in counts]
 
 
 def status_json(status: Status, check: tuple[int, str | None]) -> dict[str, Any]:
@@ -193,11 +186,7 @@ def status_json(status: Status, check: tuple[int, str | None]) -> dict[str, Any]
         "strip": strip_text(so_far.strip),
         "weeks": [{"week": w.number, "monday": w.monday, "state": w.state.value} for w in so_far.so_far],
         "planned": so_far.planned,
-        "kept": so_far.tally(WeekState.KEPT),
-        "skipped": so_far.tally(WeekState.SKIPPED),
-        "missed": so_far.tally(WeekState.MISSED),
-        "paused": so_far.tally(WeekState.PAUSED),
-        "open": so_far.tally(WeekState.OPEN),
+        **_tallies(so_far),
         "meetings": len(so_far.meetings),
         "skips": [{"date": s.date, "peer": s.peer, "reason": s.reason} for s in so_far.skips],
         "next": slot_json(status.next) if status.next is not None and not status.stopped else None,

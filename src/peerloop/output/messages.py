@@ -29,9 +29,8 @@ def roster_warning(count: int, ask: bool = False) -> str | None:
     if count == 0:
         return NO_PEERS
     if count < FEWEST_PEERS:
-        if ask:
-            return f"{count} peer{'s' if count > 1 else ''} in the roster. {TROUBLE_QUESTION}"
-        return f"{count} peer{'s' if count > 1 else ''} in the roster; the method suggests 4 to 5."
+        said = f"{count} peer{'s' if count > 1 else ''} in the roster"
+        return f"{said}. {TROUBLE_QUESTION}" if ask else f"{said}; the method suggests 4 to 5."
     if count > MOST_PEERS:
         return (
             f"{count} peers: each is seen every {count} weeks, less often than every {MOST_PEERS}. "

@@ -14,8 +14,7 @@ _MARKDOWN_SPECIAL = str.maketrans({ch: "\\" + ch for ch in "\\`*_[]<>#|"})
 
 def md(text: str) -> str:
     """User text as one line of inert Markdown: no headings, links, HTML or table breaks from a note, and
-    no escape sequence for a terminal showing the file (`render.safe` writes control characters as escapes)."""
-
+    no escape sequence for a terminal showing the file (`inert.safe` writes control characters as escapes)."""
     return safe(" ".join(text.split())).translate(_MARKDOWN_SPECIAL)
 
 

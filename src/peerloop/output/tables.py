@@ -1,11 +1,7 @@
 """The tables people read: the one layout (rich renders it), and the tables built from the core's records.
 
-A table fits its width by choosing columns, never by cutting a word. Free text wraps at spaces; other values
-(names, dates, modes) keep their line. When the columns do not fit so, the optional ones leave, in the order
-each table gives (docs/guide.md, "On a narrow terminal"), and a line on stderr says which and how to see
-them; when even the others do not fit, they wrap at spaces too, each column at least as wide as its longest
-word (a date, a time range, a handle, an e-mail); below that, each row is a stacked block of `Label: value`
-lines.
+A table fits its width by choosing columns, never by cutting a word (docs/guide.md, "On a narrow terminal"):
+the optional columns leave first, then free text wraps at spaces, then each row becomes a stacked block.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ from peerloop.output.tables import EVIDENCE_COLUMNS, layout, slot_time
 
 def day_count(days: int) -> str:
     if days < 14:
-        return f"{days} day{'s' if days != 1 else ''}"
+        return text.plural(days, "day")
     return f"{round(days / 7)} weeks"
 
 

@@ -1,25 +1,8 @@
 """A VTIMEZONE from the zone database, with yearly RRULEs wherever the zone's changes follow a yearly rule.
 
-Outlook reads a VTIMEZONE's yearly rules and misreads one made of RDATEs (every summer meeting an hour
-off), so RDATEs are written only for changes no yearly rule describes (a change that follows Ramadan, or
-Cairo's "day after the last Thursday of October" the years it falls in November).
-
-The changes over the window (a year before `first` to a year after `last`) are found with `zoneinfo`: a
-daily probe, then bisection to the second. They are grouped by kind (offset and name before, offset and
-name after); within a kind, the longest runs of consecutive years that one rule describes become one
-observance each, trying in turn:
-
-1. `BYMONTH=m;BYDAY=nDD` (n = 1..4): the n-th weekday of the month (the US: `2SU` in March);
-2. `BYMONTH=m;BYDAY=-1DD`: the last weekday of the month (the EU);
-3. `BYMONTH=m;BYDAY=DD;BYMONTHDAY=<7 days>`: the weekday within a fixed 7-day set, as RFC 5545 allows
-   (Jerusalem's "Friday before the last Sunday of March" is `BYDAY=FR;BYMONTHDAY=23,...,29`, Santiago's
-   "first Sunday on or after the 2nd" `BYDAY=SU;BYMONTHDAY=2,...,8`); February's set is counted from the
-   month's end (negative days), since its length varies.
-
-A run that ends inside the window gets `COUNT` (dateutil's tzical, which icalendar reads with, refuses a
-UTC UNTIL beside a floating DTSTART); the run that reaches the window's end stays open. A zone without
-changes in the window is one STANDARD observance, and so is the state at the window's start when its first
-change is not part of a rule (readers need the offset before the first onset).
+Outlook misreads a VTIMEZONE made of RDATEs (every summer meeting an hour off), so RDATEs are written only for
+changes no yearly rule describes. The rules tried, and why, are in docs/calendar.md ("Text, escaping, folding
+and time zones").
 """
 
 from __future__ import annotations
@@ -32,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from icalendar import Timezone, TimezoneDaylight, TimezoneStandard
 
-_WEEKDAY_CODES = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
+from peerloop.core.models import WEEKDAY_NAMES
 
 
 class _Observance(NamedTuple):
@@ -107,7 +90,7 @@ def _yearly_rule(starts: Sequence[dt.datetime]) -> dict[str, object] | None:
         return None
     if any((s.month, s.weekday(), s.time()) != (first.month, first.weekday(), first.time()) for s in starts):
         return None
-    month, code = first.month, _WEEKDAY_CODES[first.weekday()]
+    month, code = first.month, WEEKDAY_NAMES[first.weekday()][:2].upper()
     ordinals = {(start.day - 1) // 7 + 1 for start in starts}
     if len(ordinals) == 1 and (ordinal := ordinals.pop()) <= 4:
         return {"FREQ": "YEARLY", "BYMONTH": month, "BYDAY": f"{ordinal}{code}"}

@@ -403,6 +403,29 @@ def test_the_prompt_path_and_typer_agree_on_the_line(
         assert fast.stdout.startswith("peer: ")
 
 
+@pytest.mark.parametrize(
+    ("how", "redirect", "env", "code", "shown"),
+    [
+        ("stdout closed", ">&-", {}, 0, None),
+        ("broken pipe", "| head -c0", {}, 1, None),
+        ("ascii terminal", "", {"PYTHONIOENCODING": "ascii"}, 0, "peer: Ann Lee ? Tue"),
+    ],
+)  # fmt: skip
+def test_the_line_on_a_closed_stdout_a_broken_pipe_or_an_ascii_terminal_is_no_traceback(
+    cli: Invoke, set_up: SetUp, home: Path, how: str, redirect: str, env: dict[str, str], code: int,
+    shown: str | None,
+) -> None:  # fmt: skip
+    set_up(*PEERS, now="2026-03-02T09:00")
+    done = subprocess.run(f'"$PY" -m peerloop status --line {redirect}; echo "rc=${{PIPESTATUS[0]}}" >&2',
+                          shell=True, executable="/bin/bash", capture_output=True, text=True,
+                          stdin=subprocess.DEVNULL, check=False,
+                          env={**os.environ, "PY": sys.executable, "PEERLOOP_HOME": str(home),
+                               "PEERLOOP_NOW": "2026-03-02T09:00", **env})  # fmt: skip
+    assert done.stderr == f"rc={code}\n", how
+    if shown is not None:
+        assert done.stdout.startswith(shown)
+
+
 def test_a_warm_line_imports_almost_nothing(cli: Invoke, home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     _real_set_up(cli, monkeypatch)
     line(cli)

@@ -8,6 +8,7 @@ runs a password command), and no cache is kept: the line names a peer.
 
 from __future__ import annotations
 
+import io
 import os
 import sys
 import time
@@ -75,6 +76,10 @@ def print_line(home: str | None) -> int:
     the one place every command's failures go through (imported only then: the prompt stays lean)."""
     try:
         line = current_line(home)
+        if line and isinstance(sys.stdout, io.TextIOWrapper):  # None when stdout is closed: nothing to show
+            sys.stdout.reconfigure(errors="replace")  # any locale, as every command's output
+            sys.stdout.write(line + "\n")
+            sys.stdout.flush()  # a closed pipe is reported here, not after exit
     except BaseException as failure:  # not swallowed: handed to `exits.guarded`, as every command's
         from peerloop.exits import guarded
 
@@ -84,8 +89,6 @@ def print_line(home: str | None) -> int:
             raise problem
 
         return guarded(again)
-    if line:
-        sys.stdout.write(line + "\n")
     return 0
 
 

@@ -35,25 +35,11 @@ QUESTIONS = {
 """The short reflection asked after a meeting, in order; each one is skipped with Enter."""
 
 
-def _day(session: Session, date: str | None, default: dt.date | None = None) -> dt.date:
+def _day(session: Session, date: str | None) -> dt.date:
     if date is None:
-        return default or session.today
+        return session.today
     day = options.parse_day(date, "--date", session.today, "past")
     return journal.check_not_future(day, session.today)
-
-
-def _texts(**given: str | None) -> dict[str, str | None]:
-    return {
-        field: journal.check_text(value, f"--{field}") for field, value in given.items() if value is not None
-    }
-
-
-def _follow_up_texts(items: list[str] | None) -> tuple[str, ...]:
-    return tuple(t for item in items or () if (t := journal.check_text(item, "--follow-up")) is not None)
-
-
-def _numbers(items: list[int] | None) -> tuple[int, ...]:
-    return tuple(items or ())
 
 
 def next_line(session: Session) -> str:
@@ -159,10 +145,12 @@ def log(
 
       peerloop log --amend 20260303-psve7 --win "the VP said yes"
     """
-    texts = _texts(issue=issue, win=win, works=works, improve=improve, note=note)
-    follow_ups = FollowUpChanges(
-        _numbers(done), _numbers(reopen), _numbers(drop), _follow_up_texts(follow_up)
-    )
+    given = {"issue": issue, "win": win, "works": works, "improve": improve, "note": note}
+    texts = {
+        field: journal.check_text(value, f"--{field}") for field, value in given.items() if value is not None
+    }
+    added = tuple(t for item in follow_up or () if (t := journal.check_text(item, "--follow-up")) is not None)
+    follow_ups = FollowUpChanges(tuple(done or ()), tuple(reopen or ()), tuple(drop or ()), added)
     gains = tuple(dict.fromkeys(gain)) if gain is not None else None
     if sum((skip, touch, amend is not None)) > 1:
         raise InputError("--skip, --touch and --amend do not go together: choose one")
@@ -196,7 +184,7 @@ def log(
         _log_touch(name, date, texts.get("note"))
     else:
         notes = Notes(texts.get("issue"), gains or (), texts.get("win"), texts.get("works"), texts.get("improve"),
-                      _follow_up_texts(follow_up), texts.get("note"))  # fmt: skip
+                      added, texts.get("note"))  # fmt: skip
         _log_meeting(name, date, mode, notes, asked=bool(meeting_flags))
 
 

@@ -261,12 +261,12 @@ def _given(
     today = clock.today(zone)
     if day is not None or asking or current is None:
         default_day = WEEKDAYS[current.weekday] if current else "tue"
-        given["weekday"] = (
-            WEEKDAYS.index(day.value)
-            if day
-            else resolve(
-                None, "--day", "Weekday for peer meetings (mon..sun)", values.parse_weekday, default_day
-            )
+        given["weekday"] = resolve(
+            day.value if day else None,
+            "--day",
+            "Weekday for peer meetings (mon..sun)",
+            values.parse_weekday,
+            default_day,
         )
     if time is not None or asking or current is None:
         given["time"] = resolve(time, "--time", "Start time (e.g. 08:30 or 8:30am)", values.parse_time,
@@ -280,16 +280,12 @@ def _given(
     if any(value is not None for value in mode_times.values()):
         given["mode_times"] = times
     if duration is not None or asking or current is None:
-        given["duration"] = (
-            duration
-            if duration is not None
-            else resolve(
-                None,
-                "--duration",
-                "Length in minutes",
-                values.parse_duration,
-                str(current.duration) if current else "45",
-            )
+        given["duration"] = resolve(
+            None if duration is None else str(duration),
+            "--duration",
+            "Length in minutes",
+            values.parse_duration,
+            str(current.duration) if current else "45",
         )
     if mode is not None or asking or current is None:
         given["mode"] = mode if mode is not None else resolve(

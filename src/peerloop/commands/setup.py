@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from peerloop import clock, options, prompts
-from peerloop.core.models import EARLIEST_DAY, LATEST_DAY, WEEKDAYS, Mode, Peer, Settings
+from peerloop.core.models import EARLIEST_DAY, LATEST_DAY, WEEKDAY_NAMES, WEEKDAYS, Mode, Peer, Settings
 from peerloop.core.parse import parse_flag, values
 from peerloop.core.roster import add_peer, with_settings
 from peerloop.errors import Declined, InputError, MissingValueError
@@ -18,11 +18,9 @@ from peerloop.output import text
 from peerloop.output.messages import warn_roster
 from peerloop.store.records import Store
 
-DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-
 
 def settings_lines(settings: Settings) -> list[str]:
-    slot = f"{DAY_NAMES[settings.weekday]}s at {settings.time:%H:%M} ({settings.timezone})"
+    slot = f"{WEEKDAY_NAMES[settings.weekday]}s at {settings.time:%H:%M} ({settings.timezone})"
     per_mode = ", ".join(
         f"{mode.value} {settings.mode_times[mode]:%H:%M}" for mode in Mode if mode in settings.mode_times
     )

@@ -23,17 +23,6 @@ from peerloop.inert import safe
 from peerloop.output import text
 from peerloop.store.session import Session
 
-QUESTIONS = {
-    "issue": "The pressing issue you went deep on",
-    "gains": "What did it give you? advice, strength, motivation (separate several with commas)",
-    "win": "A win worth celebrating",
-    "works": "What works well",
-    "improve": "What can be improved",
-    "follow_ups": "Follow-ups you owe or are owed",
-    "note": "A private note",
-}
-"""The short reflection asked after a meeting, in order; each one is skipped with Enter."""
-
 
 def _day(session: Session, date: str | None) -> dt.date:
     if date is None:
@@ -218,6 +207,8 @@ def _chosen_peer(session: Session, name: str | None, day: dt.date) -> Peer:
 
 
 def _ask_reflection() -> Notes:
+    """The short reflection asked after a meeting, in order; each question is skipped with Enter."""
+
     def answer(value: str) -> str:
         try:
             return values.check_utf8(value)
@@ -226,15 +217,18 @@ def _ask_reflection() -> Notes:
                 "that answer is not valid UTF-8 (a stray byte from the terminal?); retype it"
             ) from None
 
-    def ask(key: str) -> str | None:
-        return journal.text_or_none(prompts.ask_optional(f"{QUESTIONS[key]} (Enter to skip)", answer))
+    def ask(question: str) -> str | None:
+        return journal.text_or_none(prompts.ask_optional(f"{question} (Enter to skip)", answer))
 
-    issue = ask("issue")
-    gains = prompts.ask_optional(f"{QUESTIONS['gains']} (Enter to skip)", lambda a: journal.parse_gains([a]))
-    win, works, improve = ask("win"), ask("works"), ask("improve")
-    listed = prompts.ask_list(QUESTIONS["follow_ups"])
+    issue = ask("The pressing issue you went deep on")
+    gains = prompts.ask_optional(
+        "What did it give you? advice, strength, motivation (separate several with commas) (Enter to skip)",
+        lambda a: journal.parse_gains([a]),
+    )
+    win, works, improve = ask("A win worth celebrating"), ask("What works well"), ask("What can be improved")
+    listed = prompts.ask_list("Follow-ups you owe or are owed")
     follow_ups = tuple(t for item in listed if (t := journal.check_text(item, "a follow-up")))
-    return Notes(issue, gains or (), win, works, improve, follow_ups, ask("note"))
+    return Notes(issue, gains or (), win, works, improve, follow_ups, ask("A private note"))
 
 
 def _log_meeting(name: str | None, date: str | None, mode: Mode | None, notes: Notes, asked: bool) -> None:

@@ -33,11 +33,11 @@ MAX_WEEKS = 520
 MAX_ALARM = 7 * 24 * 60
 
 
-def output_target(store: Store, output: str, flag: str = "--output") -> Path | None:
+def output_target(store: Store, output: str) -> Path | None:
     """None for stdout; else the file, checked before anything is built: not in the data folder, not a folder."""
     if output == STDOUT:
         return None
-    return options.output_path(store, output, flag, f"{DEFAULT_EXPORT}, or '-' for stdout")
+    return options.output_path(store, output, "--output", f"{DEFAULT_EXPORT}, or '-' for stdout")
 
 
 class Written:

@@ -7,10 +7,11 @@ would be ignored by calendars). Output paths are checked before anything is writ
 
 from __future__ import annotations
 
+import contextlib
 import sys
-from collections.abc import Callable
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -26,19 +27,17 @@ if TYPE_CHECKING:
     from peerloop.output.destination import Output
     from peerloop.output.ics import Built
 
-T = TypeVar("T")
-
 STDOUT = "-"
 DEFAULT_EXPORT = "peerloop.ics"
 MAX_WEEKS = 520
 MAX_ALARM = 7 * 24 * 60
 
 
-def output_target(store: Store, output: str, flag: str = "--output") -> Path | None:
+def output_target(store: Store, output: str) -> Path | None:
     """None for stdout; else the file, checked before anything is built: not in the data folder, not a folder."""
     if output == STDOUT:
         return None
-    return options.output_path(store, output, flag, f"{DEFAULT_EXPORT}, or '-' for stdout")
+    return options.output_path(store, output, "--output", f"{DEFAULT_EXPORT}, or '-' for stdout")
 
 
 class Written:
@@ -56,32 +55,26 @@ class Written:
         self.data = data
         self.output = Output(self.target, data).stage() if self.target is not None else None
 
-    def discard(self) -> None:
-        if self.output is not None:
-            self.output.discard()
-
-    def finish(self) -> None:
-        if self.output is not None:
-            self.output.finish()
-        else:
-            sys.stdout.flush()
-            sys.stdout.buffer.write(self.data)
-            sys.stdout.buffer.flush()
-
     def where(self) -> str:
         return "stdout" if self.target is None else str(self.target)
 
 
-def _written(target: Path | None, run: Callable[[Written], T]) -> tuple[T, Written]:
+@contextlib.contextmanager
+def _written(target: Path | None) -> Iterator[Written]:
     """Run a change that stages a file, then put the file in place once the change (and its lock) is done."""
     written = Written(target)
     try:
-        result = run(written)
+        yield written
     except BaseException:
-        written.discard()
+        if written.output is not None:
+            written.output.discard()
         raise
-    written.finish()
-    return result, written
+    if written.output is not None:
+        written.output.finish()
+    else:
+        sys.stdout.flush()
+        sys.stdout.buffer.write(written.data)
+        sys.stdout.buffer.flush()
 
 
 def changes_line(built: Built) -> str:
@@ -151,10 +144,8 @@ def export(
         notes.extend(placed.notes)
         return placed.slots
 
-    done, written = _written(
-        output_target(store, output),
-        lambda file: export_calendar(store, weeks, alarm, no_alarm, place, file.stage),
-    )
+    with _written(output_target(store, output)) as written:
+        done = export_calendar(store, weeks, alarm, no_alarm, place, written.stage)
     text.messages(notes)
     if done.review is None:
         text.message(
@@ -244,7 +235,8 @@ def invite(
     if by == "mail" and target is None:
         done = inviting.invite(store, name, by=by)
     else:
-        done, _ = _written(target, lambda file: inviting.invite(store, name, by=by, stage=file.stage))
+        with _written(target) as file:
+            done = inviting.invite(store, name, by=by, stage=file.stage)
     first, interval, settings = done.series.first, done.series.interval, Session(store).settings
     every = "every week" if interval == 1 else f"every {interval} weeks"
     when = (

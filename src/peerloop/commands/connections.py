@@ -113,22 +113,13 @@ def connect(ctx: typer.Context, json: options.JsonOption = False) -> None:
     if ctx.invoked_subcommand is not None:
         return
     found = options.store().connections()
+    caldav, smtp = found.caldav, found.smtp
     rows = []
-    if found.caldav:
-        rows.append(
-            (
-                "caldav",
-                found.caldav.url,
-                f"user {found.caldav.user}, password {found.caldav.password.describe()}",
-            )
-        )
-    if found.smtp:
-        login = (
-            f"user {found.smtp.user}, password {found.smtp.password.describe()}"
-            if found.smtp.user
-            else "no login"
-        )
-        rows.append(("smtp", f"{found.smtp.host}:{found.smtp.port} ({found.smtp.security})", login))
+    if caldav:
+        rows.append(("caldav", caldav.url, f"user {caldav.user}, password {caldav.password.describe()}"))
+    if smtp:
+        login = f"user {smtp.user}, password {smtp.password.describe()}" if smtp.user else "no login"
+        rows.append(("smtp", f"{smtp.host}:{smtp.port} ({smtp.security})", login))
     if found.sendmail:
         rows.append(("sendmail", found.sendmail.command, ""))
     rows += [("busy", redacted(feed.source), "") for feed in found.busy]
@@ -173,14 +164,10 @@ def connect_caldav(
         )
     if parts.username or parts.password:
         raise InputError("leave the user and password out of the URL: --user NAME and a password source")
-    if user is None:
-        user = (
-            prompts.ask("Your user name on the server", str.strip, "--user")
-            if prompts.interactive()
-            else None
-        )
-        if not user:
+    if user is None:  # asked until answered on a terminal
+        if not prompts.interactive():
             raise InputError("--user is required: your user name on the calendar server")
+        user = prompts.ask("Your user name on the server", str.strip, "--user")
     source = password_source(password_command, password_env, keyring, needed=True)
     connection = CalDav(
         url if url.endswith("/") else url + "/", user.strip(), source, checked_ca_file(ca_file)

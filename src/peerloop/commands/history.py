@@ -167,9 +167,7 @@ def history(
             when = f" since {text.day(start)}" if start and since is not None else ""
             text.message(f"Nothing logged{whom}{when} yet: `peerloop log` records a meeting.")
         return
-    rows: list[tuple[str, ...]] = []
-    for entry in shown:
-        rows.append((entry.id, text.day(entry.date), safe(what(entry)), "\n".join(details(entry))))
+    rows = [(entry.id, text.day(entry.date), safe(what(entry)), "\n".join(details(entry))) for entry in shown]
     from peerloop.output.tables import HISTORY_COLUMNS, show
 
     show(HISTORY_COLUMNS, rows, spaced=True)  # several lines each: a blank line tells them apart

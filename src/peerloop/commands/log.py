@@ -23,37 +23,12 @@ from peerloop.inert import safe
 from peerloop.output import text
 from peerloop.store.session import Session
 
-QUESTIONS = {
-    "issue": "The pressing issue you went deep on",
-    "gains": "What did it give you? advice, strength, motivation (separate several with commas)",
-    "win": "A win worth celebrating",
-    "works": "What works well",
-    "improve": "What can be improved",
-    "follow_ups": "Follow-ups you owe or are owed",
-    "note": "A private note",
-}
-"""The short reflection asked after a meeting, in order; each one is skipped with Enter."""
 
-
-def _day(session: Session, date: str | None, default: dt.date | None = None) -> dt.date:
+def _day(session: Session, date: str | None) -> dt.date:
     if date is None:
-        return default or session.today
+        return session.today
     day = options.parse_day(date, "--date", session.today, "past")
     return journal.check_not_future(day, session.today)
-
-
-def _texts(**given: str | None) -> dict[str, str | None]:
-    return {
-        field: journal.check_text(value, f"--{field}") for field, value in given.items() if value is not None
-    }
-
-
-def _follow_up_texts(items: list[str] | None) -> tuple[str, ...]:
-    return tuple(t for item in items or () if (t := journal.check_text(item, "--follow-up")) is not None)
-
-
-def _numbers(items: list[int] | None) -> tuple[int, ...]:
-    return tuple(items or ())
 
 
 def next_line(session: Session) -> str:
@@ -159,10 +134,12 @@ def log(
 
       peerloop log --amend 20260303-psve7 --win "the VP said yes"
     """
-    texts = _texts(issue=issue, win=win, works=works, improve=improve, note=note)
-    follow_ups = FollowUpChanges(
-        _numbers(done), _numbers(reopen), _numbers(drop), _follow_up_texts(follow_up)
-    )
+    given = {"issue": issue, "win": win, "works": works, "improve": improve, "note": note}
+    texts = {
+        field: journal.check_text(value, f"--{field}") for field, value in given.items() if value is not None
+    }
+    added = tuple(t for item in follow_up or () if (t := journal.check_text(item, "--follow-up")) is not None)
+    follow_ups = FollowUpChanges(tuple(done or ()), tuple(reopen or ()), tuple(drop or ()), added)
     gains = tuple(dict.fromkeys(gain)) if gain is not None else None
     if sum((skip, touch, amend is not None)) > 1:
         raise InputError("--skip, --touch and --amend do not go together: choose one")
@@ -196,7 +173,7 @@ def log(
         _log_touch(name, date, texts.get("note"))
     else:
         notes = Notes(texts.get("issue"), gains or (), texts.get("win"), texts.get("works"), texts.get("improve"),
-                      _follow_up_texts(follow_up), texts.get("note"))  # fmt: skip
+                      added, texts.get("note"))  # fmt: skip
         _log_meeting(name, date, mode, notes, asked=bool(meeting_flags))
 
 
@@ -230,6 +207,8 @@ def _chosen_peer(session: Session, name: str | None, day: dt.date) -> Peer:
 
 
 def _ask_reflection() -> Notes:
+    """The short reflection asked after a meeting, in order; each question is skipped with Enter."""
+
     def answer(value: str) -> str:
         try:
             return values.check_utf8(value)
@@ -238,15 +217,18 @@ def _ask_reflection() -> Notes:
                 "that answer is not valid UTF-8 (a stray byte from the terminal?); retype it"
             ) from None
 
-    def ask(key: str) -> str | None:
-        return journal.text_or_none(prompts.ask_optional(f"{QUESTIONS[key]} (Enter to skip)", answer))
+    def ask(question: str) -> str | None:
+        return journal.text_or_none(prompts.ask_optional(f"{question} (Enter to skip)", answer))
 
-    issue = ask("issue")
-    gains = prompts.ask_optional(f"{QUESTIONS['gains']} (Enter to skip)", lambda a: journal.parse_gains([a]))
-    win, works, improve = ask("win"), ask("works"), ask("improve")
-    listed = prompts.ask_list(QUESTIONS["follow_ups"])
+    issue = ask("The pressing issue you went deep on")
+    gains = prompts.ask_optional(
+        "What did it give you? advice, strength, motivation (separate several with commas) (Enter to skip)",
+        lambda a: journal.parse_gains([a]),
+    )
+    win, works, improve = ask("A win worth celebrating"), ask("What works well"), ask("What can be improved")
+    listed = prompts.ask_list("Follow-ups you owe or are owed")
     follow_ups = tuple(t for item in listed if (t := journal.check_text(item, "a follow-up")))
-    return Notes(issue, gains or (), win, works, improve, follow_ups, ask("note"))
+    return Notes(issue, gains or (), win, works, improve, follow_ups, ask("A private note"))
 
 
 def _log_meeting(name: str | None, date: str | None, mode: Mode | None, notes: Notes, asked: bool) -> None:

@@ -33,16 +33,12 @@ ADJUST_HELP = (
     "the roster; `peerloop init --day DAY --time HH:MM --duration MIN --mode MODE` changes the slot; "
     "`peerloop plan` shows the weeks ahead."
 )
+WROTE = "Wrote the evidence and your answers to {} (readable only by you)."
 VERDICT_TEXT = {
     Verdict.YES: "it added value",
     Verdict.PARTLY: "it partly added value",
     Verdict.NO: "it did not add value",
 }
-
-
-def report_target(store: Store, report: Path) -> Path:
-    """The --report file, checked before anything is written: never a data file, never a folder."""
-    return options.output_path(store, str(report), "--report", "review.md")
 
 
 def review(
@@ -111,7 +107,7 @@ def review(
     for flag, value in (("--works", works), ("--improve", improve)):
         journal.check_text(value, flag)  # refused before the evidence is shown, not after
     store = options.store()
-    target = report_target(store, report) if report is not None else None
+    target = options.output_path(store, str(report), "--report", "review.md") if report is not None else None
     if show is not None:
         _show_past(store, show, target, json)
         return
@@ -151,15 +147,14 @@ def review(
         early=found.early,
     )  # fmt: skip
 
-    output = _staged_report(target, found, recorded)
+    output = _staged_report(target, found, recorded) if target is not None else None
     try:
-        updated = _save_review(store, settings, found, found_journal.reviews, recorded, choice)
+        updated_settings, entry_id = _save_review(store, settings, found_journal.reviews, recorded)
     except BaseException:
         if output is not None:
             output.discard()
         raise
-    recorded = recorded._replace(id=updated[1])
-    updated_settings = updated[0]
+    recorded = recorded._replace(id=entry_id)
     say = text.message if json else text.out_wrapped
     if json:
         from peerloop.output.json import emit_json, evidence_json, review_json
@@ -170,7 +165,7 @@ def review(
     )
     if output is not None:
         output.finish()
-        say(f"Wrote the evidence and your answers to {output.path} (readable only by you).")
+        say(WROTE.format(output.path))
     if choice is Decision.STOP:
         say(
             f"The loop stops here: no meeting is planned any more (`peerloop export` or `peerloop sync` cancels "
@@ -189,20 +184,15 @@ def review(
         say(ADJUST_HELP)
 
 
-def _staged_report(target: Path | None, found: Evidence, recorded: Review) -> Output | None:
+def _staged_report(target: Path, found: Evidence, recorded: Review) -> Output:
     from peerloop.output.destination import Output
     from peerloop.output.report import report_markdown
 
-    return Output(target, report_markdown(found, recorded).encode("utf-8")).stage() if target else None
+    return Output(target, report_markdown(found, recorded).encode("utf-8")).stage()
 
 
 def _save_review(
-    store: Store,
-    settings: Settings,
-    found: Evidence,
-    reviews: Iterable[Review],
-    recorded: Review,
-    choice: Decision,
+    store: Store, settings: Settings, reviews: Iterable[Review], recorded: Review
 ) -> tuple[Settings, str]:
     """Check and save under one lock: two reviews at once record one. The new settings and the review's id."""
     from peerloop.core.trial import next_trial, review_for
@@ -212,15 +202,15 @@ def _save_review(
         settings_now = require_settings(roster)
         if settings_now.trial_start != settings.trial_start:
             raise ConflictError("the trial changed while you answered (another review?); nothing was saved")
-        year = store.load_year(found.today.year)
+        year = store.load_year(recorded.date.year)
         done = review_for(settings_now, (*reviews, *year.reviews))
         if done is not None:
             raise ConflictError(
                 f"this trial was reviewed on {done.date.isoformat()} ({done.id}); nothing was saved. {NEW_TRIAL}"
             )
-        entry_id = ids.new_id(year, found.today, store.folder.device)
+        entry_id = ids.new_id(year, recorded.date, store.folder.device)
         store.save_year(year._replace(reviews=(*year.reviews, recorded._replace(id=entry_id))))
-        updated = next_trial(settings_now, choice, found.today)
+        updated = next_trial(settings_now, recorded.decision, recorded.date)
         if updated != settings_now:
             store.save_roster(roster._replace(settings=updated))
     return updated, entry_id
@@ -241,13 +231,6 @@ def _check_can_review(settings: Settings, reviews: Iterable[Review], found: Evid
             f"{day_count((found.trial_end - found.today).days)} from now (the trial runs until "
             f"{settings.counted_until.isoformat()}); to review it now, pass --early"
         )
-
-
-def _write_report(target: Path, found: Evidence, recorded: Review, say: Callable[[str], None]) -> None:
-    output = _staged_report(target, found, recorded)
-    assert output is not None
-    output.finish()
-    say(f"Wrote the evidence and your answers to {target} (readable only by you).")
 
 
 def _show_past(store: Store, wanted: str, target: Path | None, json: bool) -> None:
@@ -279,7 +262,8 @@ def _show_past(store: Store, wanted: str, target: Path | None, json: bool) -> No
         for label, value in (("What works well", entry.works), ("What can be improved", entry.improve)):
             text.out_wrapped(f"  {label}: {safe(value) if value else '-'}")
     if target is not None:
-        _write_report(target, found, entry, text.message if json else text.out)
+        _staged_report(target, found, entry).finish()
+        (text.message if json else text.out)(WROTE.format(target))
 
 
 def _cancel_invitations(store: Store, send_cancel: bool | None, say: Callable[[str], None]) -> None:

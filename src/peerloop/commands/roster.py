@@ -33,11 +33,17 @@ NoteOption = Annotated[
 MAX_PAUSE = dt.timedelta(days=3 * 366)
 
 
-def optional_text(value: str | None, flag: str, parse: Any = None) -> Any:
-    """A flag that may clear a field: an empty value means 'none'; free text must be UTF-8."""
-    if value is None or not value.strip():
-        return None
-    return parse_flag(value, flag, parse) if parse else parse_flag(value.strip(), flag, values.check_utf8)
+def _details(**given: str | None) -> dict[str, Any]:
+    """The --email, --org and --note given, checked: an empty value clears its field; free text must be UTF-8."""
+
+    def checked(field: str, value: str) -> str | None:
+        if not value.strip():
+            return None
+        if field == "email":
+            return parse_flag(value, "--email", values.check_email)
+        return parse_flag(value.strip(), f"--{field}", values.check_utf8)
+
+    return {field: checked(field, value) for field, value in given.items() if value is not None}
 
 
 def where_they_land(store: Store, peer: Peer) -> str:
@@ -77,11 +83,7 @@ def add(
     """
     store = options.store()
     peer_name = parse_flag(name, "NAME", values.clean_name)
-    fields = {
-        "email": optional_text(email, "--email", values.check_email),
-        "org": optional_text(org, "--org"),
-        "note": optional_text(note, "--note"),
-    }
+    fields = _details(email=email, org=org, note=note)
     like = resembling(store.load_roster(), peer_name)
     if like is not None and not prompts.new_name_confirmed(peer_name, like.name, yes):
         text.message("Nothing added.")
@@ -191,17 +193,8 @@ def edit(
     if all(value is None for value in (new_name, email, org, mode, note)):
         raise InputError("nothing to change: pass --name, --email, --org, --mode or --note")
     store = options.store()
-    changes: dict[str, Any] = {}
-    if new_name is not None:
-        changes["name"] = parse_flag(new_name, "--name", values.clean_name)
-    if email is not None:
-        changes["email"] = optional_text(email, "--email", values.check_email)
-    if org is not None:
-        changes["org"] = optional_text(org, "--org")
-    if mode is not None:
-        changes["mode"] = mode
-    if note is not None:
-        changes["note"] = optional_text(note, "--note")
+    renamed = {"name": parse_flag(new_name, "--name", values.clean_name)} if new_name is not None else {}
+    changes = {**renamed, **_details(email=email, org=org, note=note), **({"mode": mode} if mode else {})}
     with store.change():
         roster = store.load_roster()
         current = require_peer(store, roster, name)

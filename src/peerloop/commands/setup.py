@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from peerloop import clock, options, prompts
-from peerloop.core.models import EARLIEST_DAY, LATEST_DAY, WEEKDAYS, Mode, Peer, Settings
+from peerloop.core.models import EARLIEST_DAY, LATEST_DAY, WEEKDAY_NAMES, WEEKDAYS, Mode, Peer, Settings
 from peerloop.core.parse import parse_flag, values
 from peerloop.core.roster import add_peer, with_settings
 from peerloop.errors import Declined, InputError, MissingValueError
@@ -18,11 +18,9 @@ from peerloop.output import text
 from peerloop.output.messages import warn_roster
 from peerloop.store.records import Store
 
-DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-
 
 def settings_lines(settings: Settings) -> list[str]:
-    slot = f"{DAY_NAMES[settings.weekday]}s at {settings.time:%H:%M} ({settings.timezone})"
+    slot = f"{WEEKDAY_NAMES[settings.weekday]}s at {settings.time:%H:%M} ({settings.timezone})"
     per_mode = ", ".join(
         f"{mode.value} {settings.mode_times[mode]:%H:%M}" for mode in Mode if mode in settings.mode_times
     )
@@ -261,12 +259,12 @@ def _given(
     today = clock.today(zone)
     if day is not None or asking or current is None:
         default_day = WEEKDAYS[current.weekday] if current else "tue"
-        given["weekday"] = (
-            WEEKDAYS.index(day.value)
-            if day
-            else resolve(
-                None, "--day", "Weekday for peer meetings (mon..sun)", values.parse_weekday, default_day
-            )
+        given["weekday"] = resolve(
+            day.value if day else None,
+            "--day",
+            "Weekday for peer meetings (mon..sun)",
+            values.parse_weekday,
+            default_day,
         )
     if time is not None or asking or current is None:
         given["time"] = resolve(time, "--time", "Start time (e.g. 08:30 or 8:30am)", values.parse_time,
@@ -280,16 +278,12 @@ def _given(
     if any(value is not None for value in mode_times.values()):
         given["mode_times"] = times
     if duration is not None or asking or current is None:
-        given["duration"] = (
-            duration
-            if duration is not None
-            else resolve(
-                None,
-                "--duration",
-                "Length in minutes",
-                values.parse_duration,
-                str(current.duration) if current else "45",
-            )
+        given["duration"] = resolve(
+            None if duration is None else str(duration),
+            "--duration",
+            "Length in minutes",
+            values.parse_duration,
+            str(current.duration) if current else "45",
         )
     if mode is not None or asking or current is None:
         given["mode"] = mode if mode is not None else resolve(

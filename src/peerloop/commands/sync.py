@@ -6,7 +6,9 @@ accepted is recorded even when the sync stops half-way, so the next one finishes
 
 from __future__ import annotations
 
+import contextlib
 import sys
+from collections.abc import Callable, Iterator
 from typing import Annotated, Any
 
 import typer
@@ -58,11 +60,8 @@ def sync(
         raise ConflictError(
             "nothing to sync: `peerloop connect caldav URL --user NAME` (or `connect busy FILE-OR-URL`) first"
         )
-    if not dry_run and (found.busy or found.caldav is not None):
-        session = Session(store)
-        text.messages(
-            respected(session, [], refresh_first=True).notes
-        )  # busy times first, in their own commit
+    if not dry_run:  # busy times first, in their own commit
+        text.messages(respected(Session(store), [], refresh_first=True).notes)
     if found.caldav is None:
         text.message("No calendar is connected: only the busy times were refreshed.")
         return 0
@@ -109,33 +108,26 @@ def _report(outcome: Any, json: bool) -> int:
     return 0
 
 
-class _Steps:
-    """A progress bar on a terminal when there is more than a handful to send; otherwise nothing."""
+@contextlib.contextmanager
+def _progress() -> Iterator[Callable[[], None]]:
+    """A step per change that reached the server: after the first few, a progress bar on a terminal."""
+    bar: Any = None
+    done = 0
 
-    def __init__(self) -> None:
-        self.bar: Any = None
-        self.task: Any = None
-        self.done = 0
-
-    def __enter__(self) -> Any:
-        return self.step
-
-    def step(self) -> None:
-        """One change reached the server: after the first few, a progress line on a terminal."""
-        self.done += 1
-        if self.bar is None and self.done == 5 and sys.stderr.isatty():
+    def step() -> None:
+        nonlocal bar, done
+        done += 1
+        if bar is None and done == 5 and sys.stderr.isatty():
             from rich.progress import Progress
 
-            self.bar = Progress(transient=True)
-            self.bar.start()
-            self.task = self.bar.add_task("Syncing", total=None)
-        if self.bar is not None and self.task is not None:
-            self.bar.update(self.task, completed=self.done)
+            bar = Progress(transient=True)
+            bar.start()
+            bar.add_task("Syncing", total=None)
+        if bar is not None:
+            bar.update(bar.task_ids[0], completed=done)
 
-    def __exit__(self, *exc: object) -> None:
-        if self.bar is not None:
-            self.bar.stop()
-
-
-def _progress() -> _Steps:
-    return _Steps()
+    try:
+        yield step
+    finally:
+        if bar is not None:
+            bar.stop()

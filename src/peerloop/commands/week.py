@@ -11,7 +11,7 @@ import typer
 
 from peerloop import options
 from peerloop.core import ids, journal, rotation
-from peerloop.core.models import Journal, Meeting, peer_key
+from peerloop.core.models import Journal, peer_key
 from peerloop.core.trial import trial_years
 from peerloop.errors import InputError, PeerloopError
 from peerloop.inert import safe
@@ -19,12 +19,6 @@ from peerloop.output import messages, text
 from peerloop.output.messages import NO_PEERS
 from peerloop.output.tables import slot_time
 from peerloop.store.session import Session
-
-
-def last_meeting_with(found: Journal, name: str) -> Meeting | None:
-    key = peer_key(name)
-    meetings = [m for m in found.meetings if peer_key(m.peer) == key]
-    return max(meetings, key=ids.sort_key) if meetings else None
 
 
 def _with_trial_years(session: Session) -> Journal:
@@ -73,7 +67,8 @@ def next_(json: options.JsonOption = False, refresh: RefreshOption = False) -> N
     text.messages(placed.notes)
     slot = placed.slots[0]
     found = _with_trial_years(session)
-    last = last_meeting_with(found, slot.peer.name) if slot.peer else None
+    theirs = [meeting for meeting in found.meetings if slot.peer and peer_key(meeting.peer) == slot.peer.key]
+    last = max(theirs, key=ids.sort_key, default=None)
     still_open = journal.open_follow_ups(found.meetings, slot.peer) if slot.peer else []
     missed = _missed_last_week(session)
     if json:
@@ -169,12 +164,6 @@ def _missed_last_week(session: Session) -> dt.date | None:
     return last_week
 
 
-def default_weeks(session: Session, first_week: dt.date) -> int:
-    """The rest of the trial; once it is over, one full round of the active peers."""
-    left = rotation.trial_weeks_left(session.settings, first_week)
-    return left or max(1, len(session.roster.active_on(session.today)))
-
-
 def plan(
     weeks: Annotated[
         int | None,
@@ -235,7 +224,8 @@ def plan(
         raise InputError(f"--from {start}: that is beyond the years peerloop plans in")
     from peerloop.actions.busy import respected
 
-    count = weeks or default_weeks(session, first.week)
+    left = rotation.trial_weeks_left(session.settings, first.week)
+    count = weeks or left or max(1, len(session.roster.active_on(today)))  # after the trial: one round
     placed = respected(session, [first, *itertools.islice(upcoming, count - 1)], refresh)
     text.messages(placed.notes)
     slots = placed.slots

@@ -1,32 +1,9 @@
 """Calendar data without the VEVENTs that surely have no occurrence in the busy-time window, before icalendar
 parses it: parsing every event of a feed that goes back years is where refreshing busy time spends its time
 and memory. The result is exactly what parsing everything gives (tests/test_busy_limits.py compares both).
-
-icalendar's own unfolding (`UFOLD`, what `Contentlines.from_ical` does first) and its line rule (a line ends
-at LF, a CR before it is dropped) split the text; only BEGIN, END, UID, DTSTART, DTEND, DURATION and
-RECURRENCE-ID lines are read, their values by icalendar (`Contentline.parts`, `vDDDTypes`, `vDuration`) unless
-a line has no parameter, quote or backslash, when the value is plainly what follows its first colon. Whole
-VEVENTs are removed, nothing is changed; the rest goes to icalendar unfolded, which it reads as before. When
-anything looks unusual the data goes to icalendar untouched.
-
-A VEVENT is dropped only when all of these hold:
-
-* the text has a clean structure: every line has a plain property name, every BEGIN its END of the same
-  name, and nothing is cut off;
-* it sits directly in a VCALENDAR and holds no subcomponent but VALARMs;
-* each component of its UID group (UIDs compared loosely: case, spaces and backslashes ignored, so the groups
-  are at least as coarse as recurring_ical_events' exact match) has one readable DTSTART, at most one readable
-  DTEND or DURATION;
-* either no component of the group has RRULE, RDATE, EXRULE or RECURRENCE-ID and no component's own span
-  comes near the window (every occurrence of such a group is one of those spans);
-* or it is a RECURRENCE-ID override, with no RANGE and no RRULE/RDATE/EXDATE of its own, in a group without
-  RDATE or EXRULE, and neither its own span nor the instance it replaces (RECURRENCE-ID + the longest span of
-  the group's masters) comes near the window, and no override that stays has a RECURRENCE-ID within two
-  days of it (recurring_ical_events matches overrides by UTC and by wall time).
-
-"Near" is two days: more than any UTC offset (|offset| < 24 h) plus the one day of a DATE event without
-DTEND, so floating times, TZIDs (known, custom or unknown), X-WR-TIMEZONE and DATE values are all covered
-while the values are read as plain wall time.
+The lines are split with icalendar's own unfolding and read with its value parsers; when anything looks
+unusual the data goes to icalendar untouched. When a VEVENT may be dropped, and why "near" is two days:
+docs/performance.md ("Why a hand-written pre-filter").
 """
 
 from __future__ import annotations
@@ -99,6 +76,7 @@ class _Block(NamedTuple):
     end: int
     """Where the line after its END starts."""
     uid: str | None
+    """Compared loosely (case, spaces, backslashes ignored): groups as coarse as recurring_ical_events' or more."""
     recurring: bool
     """It has RRULE, RDATE, EXRULE or RECURRENCE-ID (nested VALARMs included, as everywhere here)."""
     rdate_or_exrule: bool

@@ -117,19 +117,10 @@ def check_files(store: Store) -> list[Finding]:
     for path, load in checked:
         try:
             load()
-        except DataFileError as error:
+        except (DataFileError, ValueError) as error:
+            what = error.message if isinstance(error, DataFileError) else f"{path}: {error}"
             findings.append(
-                Finding(
-                    "problem", error.message, f"fix it by hand, or move {path.name} away to start it afresh"
-                )
-            )
-        except ValueError as error:
-            findings.append(
-                Finding(
-                    "problem",
-                    f"{path}: {error}",
-                    f"fix it by hand, or move {path.name} away to start it afresh",
-                )
+                Finding("problem", what, f"fix it by hand, or move {path.name} away to start it afresh")
             )
     return findings
 
@@ -148,15 +139,23 @@ def _leftovers(store: Store) -> tuple[list[Path], list[Path]]:
     return own, theirs
 
 
+def _interrupted(store: Store) -> tuple[list[tuple[Path, Path]], str | None, str | None]:
+    """A killed change: the (temp, file) pairs its records name, the files it changes when a record is left
+    ("the folder" when it names none), and what a change waited for when it stopped."""
+    folder = store.folder
+    pending = [pair for record in folder.records() for pair in folder.pending(record) or []]
+    unfinished = any(os.path.lexists(record) for record in folder.records())
+    targets = ", ".join(sorted({target.name for _, target in pending})) or "the folder"
+    return pending, targets if unfinished else None, folder.sending()
+
+
 def check_transactions(store: Store) -> list[Finding]:
     """An interrupted commit (finished by the next command, or by --fix), temp files, a lock held now, and what
     another device's sync left here."""
     findings = []
     folder = store.folder
     try:
-        pending = [pair for record in folder.records() for pair in folder.pending(record) or []]
-        unfinished = any(os.path.lexists(record) for record in folder.records())
-        waiting = folder.sending()
+        pending, unfinished, waiting = _interrupted(store)
         left = folder.waiting()
         held = folder.pending(left) if left is not None else None
     except DataFileError as error:
@@ -168,8 +167,7 @@ def check_transactions(store: Store) -> list[Finding]:
                                 "run `peerloop doctor --fix` (or any command that writes) to drop it, then send "
                                 "again if needed", fixable=True))  # fmt: skip
     if unfinished:
-        targets = ", ".join(sorted({target.name for _, target in pending})) or "the folder"
-        findings.append(Finding("problem", f"a change to {targets} was committed but not finished (a killed process)",
+        findings.append(Finding("problem", f"a change to {unfinished} was committed but not finished (a killed process)",
                                 "run `peerloop doctor --fix` (or any command that writes) to finish it", fixable=True))  # fmt: skip
     own, theirs = _leftovers(store)
     for leftover in own:
@@ -300,19 +298,14 @@ def check_all(store: Store) -> list[Finding]:
 def repair(store: Store) -> list[str]:
     """What --fix does, all inside the data folder and never through a link."""
     done = []
-    finished = [pair for record in store.folder.records() for pair in store.folder.pending(record) or []]
-    unfinished = any(os.path.lexists(record) for record in store.folder.records())
-    waiting = store.folder.sending()
+    _, unfinished, waiting = _interrupted(store)
     # Taking the lock finishes an interrupted commit and drops a change that waited for a mail a killed process
     # sent; no other process writes meanwhile.
     with store.locked():
         if waiting is not None:
             done.append(f"dropped the change that waited for {waiting}")
         if unfinished:
-            done.append(
-                "finished the interrupted change to "
-                + (", ".join(sorted({t.name for _, t in finished})) or "the folder")
-            )
+            done.append(f"finished the interrupted change to {unfinished}")
         for folder in (store.home, store.journal_dir):
             if folder.is_dir() and not folder.is_symlink() and _mode(folder) != DIR_MODE:
                 os.chmod(folder, DIR_MODE)

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import quote, urljoin, urlsplit
 from xml.sax.saxutils import escape, quoteattr
 
-from peerloop.connect import host_of, redacted
+from peerloop.connect import calendar_fields, host_of, redacted
 from peerloop.core.calendar.reconcile import Action, Applied, Kind, Refused, Remote
 from peerloop.errors import InputError, LoginRefusedError, RemoteRefusedError, UnreachableError
 
@@ -113,7 +113,7 @@ class Calendar:
         match = f'<C:prop-filter name="UID"><C:text-match collation="i;octet">{escape(uid_prefix)}</C:text-match></C:prop-filter>'
         found = {}
         for href, etag, data in self._query(calendar_data, match):
-            uid = _uid(data)
+            uid = calendar_fields(data).get("UID")
             if uid is not None and uid.startswith(uid_prefix):
                 found[uid] = (href, etag)
         if any(etag is None for _, etag in found.values()):
@@ -167,7 +167,7 @@ class Calendar:
         match = f'<C:comp-filter name="VEVENT">{_time_range(start, end)}</C:comp-filter>'
         events = []
         for _, _, data in self._query("<C:calendar-data/>", match, nested=False):
-            uid = _uid(data)
+            uid = calendar_fields(data).get("UID")
             if uid is None or not uid.startswith(exclude_uid_prefix):
                 events.append(data.replace("\r\n", "\n").replace("\n", "\r\n").encode("utf-8"))
         return events
@@ -276,16 +276,6 @@ class Calendar:
             return parse()
         except (error.DAVError, AssertionError, ValueError):
             raise RemoteRefusedError(f"{host_of(self.url)} sent an answer that is not valid CalDAV") from None
-
-
-def _uid(data: str) -> str | None:
-    """The first UID line of an iCalendar text (lines unfolded as RFC 5545 says)."""
-    unfolded = data.replace("\r\n", "\n").replace("\n ", "").replace("\n\t", "")
-    for line in unfolded.split("\n"):
-        name, sep, value = line.partition(":")
-        if sep and name.split(";")[0].upper() == "UID":
-            return value.strip()
-    return None
 
 
 def _strong(etag: str | None) -> str | None:

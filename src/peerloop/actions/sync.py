@@ -90,29 +90,29 @@ def sync(
             )
             _save(store, after, record)
             record, outcome = _send(store, calendar, actions, after, record, on_step)
-            extra = {**after.extra, reconcile.KEY: reconcile.record_to(record)}
+            fresh = None
             if not outcome.refused:  # the calendar now shows the plan: `status` and the stale line say so
                 from peerloop.core.calendar import freshness
 
-                done = reconcile.SyncRecord(url, session.now, record.recorded, record.intents)
-                extra |= {
-                    reconcile.KEY: reconcile.record_to(done),
+                record = reconcile.SyncRecord(url, session.now, record.recorded, record.intents)
+                review = None if session.settings.stopped_on else session.settings.trial_end
+                fresh = {
                     freshness.KEY: freshness.record(
-                        before.extra.get(freshness.KEY),
-                        planned,
-                        "sync",
-                        session.now,
-                        None if session.settings.stopped_on else session.settings.trial_end,
-                    ),
+                        before.extra.get(freshness.KEY), planned, "sync", session.now, review
+                    )
                 }
-            with store.change():
-                store.save_calendar_state(state.state_to_toml(after._replace(extra=extra)))
+            _save(store, after, record, fresh)
             return outcome
 
 
-def _save(store: Store, after: state.CalendarState, record: reconcile.SyncRecord) -> None:
+def _save(
+    store: Store,
+    after: state.CalendarState,
+    record: reconcile.SyncRecord,
+    fresh: Mapping[str, object] | None = None,
+) -> None:
     with store.change():
-        table = {**after.extra, reconcile.KEY: reconcile.record_to(record)}
+        table = {**after.extra, reconcile.KEY: reconcile.record_to(record), **(fresh or {})}
         store.save_calendar_state(state.state_to_toml(after._replace(extra=table)))
 
 

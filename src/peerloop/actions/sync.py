@@ -1,14 +1,7 @@
-"""`peerloop sync` as a use case, under the folder's lock from the first read to the last record: the plan's
-events, what the server holds, the changes between them, and the record of each answer as it comes.
-
-One sync is many small local transactions, in this order, so that a kill, a Ctrl-C, a full disk or a server
-that dies at any instant leaves a state the next sync converges from (docs/calendar.md):
-
-1. the calendar state (the home id, each event's SEQUENCE) and an intent for every change to send, in one
-   commit, before the first request: a SEQUENCE is never used for two contents, nor a home id made twice;
-2. each answer (accepted or refused) as it comes, in a commit of its own.
-
-The network is only touched through `connect.caldav`; nothing here prints.
+"""`peerloop sync` as a use case, under the folder's lock from the first read to the last record. It is many
+small local transactions (the calendar state and an intent per change before the first request, then each
+answer as it comes), so that whatever stops it leaves a state the next sync converges from (docs/calendar.md,
+docs/storage.md). The network is only touched through `connect.caldav`; nothing here prints.
 """
 
 from __future__ import annotations

@@ -164,7 +164,10 @@ class Calendar:
 
     def events_between(self, start: dt.datetime, end: dt.datetime, *, exclude_uid_prefix: str) -> list[bytes]:
         """The raw iCalendar of every event overlapping [start, end), except peerloop's own."""
-        match = f'<C:comp-filter name="VEVENT">{_time_range(start, end)}</C:comp-filter>'
+        low, high = (
+            quoteattr(moment.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%SZ")) for moment in (start, end)
+        )
+        match = f'<C:comp-filter name="VEVENT"><C:time-range start={low} end={high}/></C:comp-filter>'
         events = []
         for _, _, data in self._query("<C:calendar-data/>", match, nested=False):
             uid = calendar_fields(data).get("UID")
@@ -281,13 +284,6 @@ class Calendar:
 def _strong(etag: str | None) -> str | None:
     """An ETag usable in If-Match: a weak one (W/...) never matches, so it is as good as none."""
     return etag if etag and not etag.startswith("W/") else None
-
-
-def _time_range(start: dt.datetime, end: dt.datetime) -> str:
-    if start.tzinfo is None or end.tzinfo is None:
-        raise ValueError("free/busy windows need aware datetimes")
-    utc = [moment.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%SZ") for moment in (start, end)]
-    return f"<C:time-range start={quoteattr(utc[0])} end={quoteattr(utc[1])}/>"
 
 
 def open_connected(connection: CalDav) -> Calendar:

@@ -117,7 +117,7 @@ class Calendar:
             if uid is not None and uid.startswith(uid_prefix):
                 found[uid] = (href, etag)
         if any(etag is None for _, etag in found.values()):
-            etags = self._etags()
+            etags = self._etags(self.url, "1", "list the events")
             found = {uid: (href, etag or etags.get(href)) for uid, (href, etag) in found.items()}
         return {uid: Remote(href, etag) for uid, (href, etag) in found.items() if etag}
 
@@ -190,25 +190,14 @@ class Calendar:
         results = self._parsed(response.parse_calendar_query)
         return [(r.href, r.etag, r.calendar_data or "") for r in results if r.status == 200]
 
-    def _etags(self) -> dict[str, str]:
-        """href -> ETag of every resource in the collection (for servers that leave ETags out of a REPORT)."""
+    def _etags(self, url: str, depth: str, doing: str) -> dict[str, str]:
+        """href -> ETag of what `url` holds (Depth 1: every resource of the collection), for servers that leave
+        ETags out of a REPORT or answer a PUT without one."""
         body = f'{_XML}<D:propfind xmlns:D="DAV:"><D:prop><D:getetag/></D:prop></D:propfind>'
-        response = self._send("PROPFIND", self.url, body, {"Depth": "1"})
-        self._expect(response, {207}, "list the events")
-        return {r.href: r.properties[tag] for r in self._parsed(response.parse_propfind)
+        response = self._send("PROPFIND", url, body, {"Depth": depth})
+        self._expect(response, {207}, doing)
+        return {r.href: str(r.properties[tag]) for r in self._parsed(response.parse_propfind)
                 for tag in ["{DAV:}getetag"] if r.properties.get(tag)}  # fmt: skip
-
-    def _etag(self, href: str) -> str:
-        """Ask for an event's ETag, for servers that answer a PUT or GET without one."""
-        body = f'{_XML}<D:propfind xmlns:D="DAV:"><D:prop><D:getetag/></D:prop></D:propfind>'
-        response = self._send("PROPFIND", self._url(href), body, {"Depth": "0"})
-        self._expect(response, {207}, f"read the ETag of {href}")
-        for result in self._parsed(response.parse_propfind):
-            if result.properties.get("{DAV:}getetag"):
-                return str(result.properties["{DAV:}getetag"])
-        raise RemoteRefusedError(
-            f"{host_of(self.url)} gave no ETag for {href}: this server cannot be synced safely"
-        )
 
     def _put(self, href: str, ics: bytes, condition: dict[str, str]) -> Remote | Conflict:
         response = self._send("PUT", self._url(href), ics.decode("utf-8"), {**_ICS, **condition})
@@ -218,7 +207,14 @@ class Calendar:
         location = response.headers.get("Location")
         if location:
             href = urlsplit(urljoin(self.url, location)).path
-        return Remote(href, _strong(response.headers.get("ETag")) or self._etag(href))
+        etag = _strong(response.headers.get("ETag"))
+        if etag is None:  # asked for, from a server that answers a PUT without one
+            etag = next(iter(self._etags(self._url(href), "0", f"read the ETag of {href}").values()), None)
+        if etag is None:
+            raise RemoteRefusedError(
+                f"{host_of(self.url)} gave no ETag for {href}: this server cannot be synced safely"
+            )
+        return Remote(href, etag)
 
     def _url(self, href: str) -> str:
         return urljoin(self.url, quote(href, safe="/@:!$&'()*+,;=-._~%"))

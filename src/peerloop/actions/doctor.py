@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Iterable
+from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
 
@@ -104,16 +104,13 @@ def check_files(store: Store) -> list[Finding]:
         findings.append(Finding("note", f"the journal names peers no longer in the roster: {', '.join(sorted(unknown_peers))}",
                                 "that is fine for removed peers; `peerloop add NAME` brings one back"))  # fmt: skip
 
-    def calendar_records() -> object:
-        return state_from_toml(store.load_calendar_state(), new_home_id="doctor0")
+    from peerloop.actions.busy import read_cache
 
-    def busy_times() -> object:
-        from peerloop.actions.busy import read_cache
-
-        return read_cache(store)
-
-    checked = ((store.calendar_path, calendar_records), (store.connections_path, store.connections),
-               (store.busy_path, busy_times))  # fmt: skip
+    checked: list[tuple[Path, Callable[[], object]]] = [
+        (store.calendar_path, lambda: state_from_toml(store.load_calendar_state(), new_home_id="doctor0")),
+        (store.connections_path, store.connections),
+        (store.busy_path, lambda: read_cache(store)),
+    ]
     for path, load in checked:
         try:
             load()
@@ -177,7 +174,10 @@ def check_transactions(store: Store) -> list[Finding]:
                                     fixable=True))  # fmt: skip
     elsewhere = [*device.foreign(store.home, known_device_id()), *theirs]
     if elsewhere:
-        findings.append(Finding("note", f"{text_list(p.name for p in elsewhere)}: another device's lock, records or "
+        names = ", ".join(p.name for p in elsewhere[:3]) + (
+            f" and {len(elsewhere) - 3} more" if len(elsewhere) > 3 else ""
+        )
+        findings.append(Finding("note", f"{names}: another device's lock, records or "
                                 "temp files, copied here by your sync tool (never acted on here)",
                                 "have the sync tool ignore them: `peerloop where --ignore TOOL` prints the lines"))  # fmt: skip
     for copy in folder.old_copies():
@@ -199,11 +199,6 @@ def check_transactions(store: Store) -> list[Finding]:
         finally:
             os.close(fd)
     return findings
-
-
-def text_list(names: Iterable[str]) -> str:
-    shown = list(names)
-    return ", ".join(shown[:3]) + (f" and {len(shown) - 3} more" if len(shown) > 3 else "")
 
 
 def check_devices(store: Store) -> list[Finding]:

@@ -109,7 +109,8 @@ def export(
         session = Session(store)
         settings, today = session.settings, session.today
         history = session.history()
-        if weeks is None and settings.stopped_on is None:
+        review = None if settings.stopped_on else settings.trial_end
+        if weeks is None and review is not None:
             weeks = rotation.trial_weeks_left(settings, rotation.first_open_week(settings, history, today))
             if weeks == 0:
                 raise ConflictError(
@@ -121,17 +122,9 @@ def export(
         before = calendar_state(store)
         reminder = state.remembered_alarm(before, alarm, no_alarm)
         built = ics.build_export(slots, settings, before, session.now, reminder)
-        stamped = {
-            **built.state.extra,
-            freshness.KEY: freshness.record(
-                before.extra.get(freshness.KEY),
-                slots,
-                "export",
-                session.now,
-                None if settings.stopped_on else settings.trial_end,
-            ),
-        }
+        mark = freshness.record(before.extra.get(freshness.KEY), slots, "export", session.now, review)
+        stamped = {**built.state.extra, freshness.KEY: mark}
         built = built._replace(state=state.with_alarm(built.state._replace(extra=stamped), reminder))
         stage(built.data)
         store.save_calendar_state(state.state_to_toml(built.state))
-    return Exported(built, slots, reminder, None if settings.stopped_on else settings.trial_end)
+    return Exported(built, slots, reminder, review)

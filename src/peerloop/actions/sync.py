@@ -89,11 +89,8 @@ def sync(
 
                 record = reconcile.SyncRecord(url, session.now, record.recorded, record.intents)
                 review = None if session.settings.stopped_on else session.settings.trial_end
-                fresh = {
-                    freshness.KEY: freshness.record(
-                        before.extra.get(freshness.KEY), planned, "sync", session.now, review
-                    )
-                }
+                mark = freshness.record(before.extra.get(freshness.KEY), planned, "sync", session.now, review)
+                fresh = {freshness.KEY: mark}
             _save(store, after, record, fresh)
             return outcome
 

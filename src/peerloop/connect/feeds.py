@@ -253,10 +253,7 @@ def _summary(event: Any) -> str | None:
 
 
 def _address(text: str) -> str:
-    text = text.strip()
-    if text[:7].lower() == "mailto:":
-        text = text[7:]
-    return text.casefold()
+    return text.strip().casefold().removeprefix("mailto:")
 
 
 def load_feed(source: str, ca_file: Path | None = None, deadline: float = DEADLINE) -> bytes:

@@ -19,7 +19,7 @@ from peerloop.inert import one_line
 if TYPE_CHECKING:
     import smtplib
     from email.headerregistry import Address
-    from email.message import EmailMessage, Message
+    from email.message import EmailMessage, MIMEPart
     from email.policy import EmailPolicy
 
 METHODS = ("REQUEST", "CANCEL")
@@ -230,21 +230,16 @@ def _address(name: str, email: str, owner: str, fix: str) -> Address:
     return address
 
 
-def _part_lines(part: Message, depth: int) -> list[str]:
-    from email.message import Message
-
+def _part_lines(part: MIMEPart, depth: int) -> list[str]:
     kind = part.get_content_type()
     method = part.get_param("method")
     if isinstance(method, str):
         kind += f"; method={method}"
     filename = part.get_filename()
     if part.is_multipart():
-        lines = ["  " * depth + kind]
-        children = part.get_payload()
-        for child in children if isinstance(children, list) else ():
-            if isinstance(child, Message):
-                lines += _part_lines(child, depth + 1)
-        return lines
+        return ["  " * depth + kind] + [
+            line for child in part.iter_parts() for line in _part_lines(child, depth + 1)
+        ]
     payload = part.get_payload(decode=True)
     size = len(payload) if isinstance(payload, bytes) else 0
     extra = f", attachment {filename!r}" if filename else ""

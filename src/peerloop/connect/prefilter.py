@@ -49,10 +49,10 @@ def near_window(data: bytes, window_start: dt.datetime, window_end: dt.datetime)
         groups.setdefault(block.uid if block.uid is not None else n, []).append(block)
     dropped: list[_Block] = []
     for group in groups.values():
-        if not any(block.recurring for block in group):
+        if not any(block.names & _RECURRING for block in group):
             if all(block.span is not None and _misses(block.span, low, high) for block in group):
                 dropped += group
-        elif not any(block.rdate_or_exrule for block in group):
+        elif not any(block.names & {"RDATE", "EXRULE"} for block in group):
             dropped += _far_overrides(group, low, high)
     if not dropped:
         return Prefiltered(data, len(_BEGIN.findall(text)), complete)
@@ -77,13 +77,8 @@ class _Block(NamedTuple):
     """Where the line after its END starts."""
     uid: str | None
     """Compared loosely (case, spaces, backslashes ignored): groups as coarse as recurring_ical_events' or more."""
-    recurring: bool
-    """It has RRULE, RDATE, EXRULE or RECURRENCE-ID (nested VALARMs included, as everywhere here)."""
-    rdate_or_exrule: bool
-    override: bool
-    """It has a RECURRENCE-ID."""
-    own_rules: bool
-    """It has RRULE, RDATE, EXRULE or EXDATE."""
+    names: frozenset[str]
+    """The names of its properties (nested VALARMs' included, as everywhere here)."""
     span: tuple[dt.datetime, dt.datetime] | None
     """Its own span as wall time, a day longer at its end; None when it must stay."""
     recurrence_id: dt.datetime | None
@@ -120,10 +115,9 @@ def _blocks(text: str) -> list[_Block]:
             if not stack or stack.pop() != _value(line)[0].upper():
                 raise _Unusual
             if len(stack) == 1 and begin >= 0:
-                blocks.append(_Block(
-                    begin, after, uid, bool(names & _RECURRING), bool(names & {"RDATE", "EXRULE"}),
-                    "RECURRENCE-ID" in names, bool(names & _OWN_RULES), _span(lines), _recurrence_id(lines),
-                ))  # fmt: skip
+                blocks.append(
+                    _Block(begin, after, uid, frozenset(names), _span(lines), _recurrence_id(lines))
+                )
                 begin = -1
         elif begin >= 0:
             names.add(name)
@@ -140,18 +134,18 @@ def _blocks(text: str) -> list[_Block]:
 
 def _far_overrides(group: list[_Block], low: dt.datetime, high: dt.datetime) -> list[_Block]:
     """The overrides of a series that replace an instance far from the window with one far from it."""
-    spans = [block.span for block in group if not block.override]
+    spans = [block.span for block in group if "RECURRENCE-ID" not in block.names]
     masters = [span for span in spans if span is not None]
     if len(masters) < len(spans):
         return []
     longest = max((last - first for first, last in masters), default=_DAY)
     candidates, stay = [], []
     for block in group:
-        if not block.override:
+        if "RECURRENCE-ID" not in block.names:
             continue
         span, rid = block.span, block.recurrence_id
         if (
-            span is not None and rid is not None and not block.own_rules
+            span is not None and rid is not None and not block.names & _OWN_RULES
             and _misses(span, low, high) and _misses((rid, rid + longest), low, high)
         ):  # fmt: skip
             candidates.append((rid, block))

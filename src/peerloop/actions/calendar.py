@@ -23,9 +23,6 @@ class CalendarFreshness(NamedTuple):
     stale: tuple[str, ...]
     """The weeks (ISO week keys, and "review") it shows otherwise than the plan ahead now."""
 
-    def advice(self) -> str:
-        return "`peerloop sync`" if self.by == "sync" else "`peerloop export` and import the file again"
-
     def stale_line(self) -> str:
         """ "3 weeks in your calendar no longer match the plan: `peerloop sync`", said after a change that moved
         events (a count of weeks, not a delay; the review date is named, not counted as a week)."""
@@ -34,7 +31,8 @@ class CalendarFreshness(NamedTuple):
             ["the review date"] if "review" in self.stale else []
         )
         verb = "matches" if len(self.stale) == 1 else "match"
-        return f"{' and '.join(parts)} in your calendar no longer {verb} the plan: {self.advice()}"
+        advice = "`peerloop sync`" if self.by == "sync" else "`peerloop export` and import the file again"
+        return f"{' and '.join(parts)} in your calendar no longer {verb} the plan: {advice}"
 
 
 def calendar_freshness(store: Store) -> CalendarFreshness | None:

@@ -1,9 +1,7 @@
 """Busy time from the leader's own calendars, cached in the data folder (`busy.toml`), and the plan's slots
-moved around it. Fetching is explicit (`sync`, `plan --refresh`, `next --refresh`); every other command
-reads the cache, so the weekly commands stay instant and work offline, and say when the cache is old.
-
-Only the start, the end and (if the leader allows it) the summary of a busy event are kept; nothing of
-them is ever exported or sent to a peer.
+moved around it. Fetching is explicit (`sync`, `plan --refresh`, `next --refresh`); every other command reads
+the cache, so the weekly commands stay instant and work offline (docs/calendar.md). Nothing of a busy event is
+ever exported or sent to a peer.
 """
 
 from __future__ import annotations

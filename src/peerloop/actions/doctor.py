@@ -1,8 +1,5 @@
-"""What `peerloop doctor` checks in a data folder, and the few repairs it may make.
-
-Read-only except `repair`, which only tightens permissions of plain files and folders inside the data
-folder (never through a link), finishes an interrupted transaction, and deletes temp files that no commit
-record names (those are copies of a change that never happened).
+"""What `peerloop doctor` checks in a data folder, and the few repairs `--fix` makes: all inside the data
+folder, never through a link, never deleting the only copy of data (docs/storage.md, "`peerloop doctor`").
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """`peerloop sync` as a use case, under the folder's lock from the first read to the last record. It is many
-small local transactions (the calendar state and an intent per change before the first request, then each
-answer as it comes), so that whatever stops it leaves a state the next sync converges from (docs/calendar.md,
-docs/storage.md). The network is only touched through `connect.caldav`; nothing here prints.
+small local transactions, so that whatever stops it leaves a state the next sync converges from
+(docs/calendar.md): the calendar state and an intent per change before the first request (a SEQUENCE is never
+used for two contents, nor a home id made twice), then each answer as it comes. The network is only touched
+through `connect.caldav`; nothing here prints.
 """
 
 from __future__ import annotations

@@ -23,8 +23,8 @@ def save_thoughts(store: Store, thoughts: Thoughts, today: dt.date) -> Saved:
     """Write the reflection (and add the listed names if asked) under the lock."""
     with store.change():
         roster = store.load_roster()
-        new = [name for name in thoughts.names if roster.find(name) is None and name not in thoughts.kept_out]
-        added = tuple(new) if thoughts.add_names else ()
+        asked = thoughts.names if thoughts.add_names else ()
+        added = tuple(name for name in asked if roster.find(name) is None and name not in thoughts.kept_out)
         if added:
             for name in added:
                 roster = add_peer(roster, Peer(name=name, added=today))

@@ -1,9 +1,7 @@
 """Busy time from the leader's own calendars, cached in the data folder (`busy.toml`), and the plan's slots
-moved around it. Fetching is explicit (`sync`, `plan --refresh`, `next --refresh`); every other command
-reads the cache, so the weekly commands stay instant and work offline, and say when the cache is old.
-
-Only the start, the end and (if the leader allows it) the summary of a busy event are kept; nothing of
-them is ever exported or sent to a peer.
+moved around it. Fetching is explicit (`sync`, `plan --refresh`, `next --refresh`); every other command reads
+the cache, so the weekly commands stay instant and work offline (docs/calendar.md). Nothing of a busy event is
+ever exported or sent to a peer.
 """
 
 from __future__ import annotations
@@ -79,14 +77,6 @@ def placed(
     return result
 
 
-def age_note(cache: Cache | None, now: dt.datetime) -> str | None:
-    if cache is None or now - cache.refreshed_at < OLD:
-        return None
-    days = (now - cache.refreshed_at).days
-    return (f"peerloop: busy times are {days} day{'s' if days != 1 else ''} old; `peerloop sync` or "
-            "`peerloop plan --refresh` fetches them again")  # fmt: skip
-
-
 def refresh(store: Store, session: Session, connections: Connections) -> tuple[int, list[str], list[str]]:
     """Fetch busy time from the connected calendar and every feed, and cache it (one transaction).
 
@@ -160,5 +150,8 @@ def respected(session: Session, slots: list[Slot], refresh_first: bool = False) 
     except DataFileError as damaged:  # a weekly command plans on without it; `doctor` reports it
         notes.append(f"warning: {damaged.message} (planned without busy times this time)")
         return Respected(slots, notes)
-    note = age_note(cache, session.now)
-    return Respected(placed(session, slots, found, cache), notes + ([note] if note else []))
+    if cache is not None and session.now - cache.refreshed_at >= OLD:
+        days = (session.now - cache.refreshed_at).days
+        notes.append(f"peerloop: busy times are {days} day{'s' if days != 1 else ''} old; `peerloop sync` or "
+                     "`peerloop plan --refresh` fetches them again")  # fmt: skip
+    return Respected(placed(session, slots, found, cache), notes)

@@ -23,9 +23,6 @@ class CalendarFreshness(NamedTuple):
     stale: tuple[str, ...]
     """The weeks (ISO week keys, and "review") it shows otherwise than the plan ahead now."""
 
-    def advice(self) -> str:
-        return "`peerloop sync`" if self.by == "sync" else "`peerloop export` and import the file again"
-
     def stale_line(self) -> str:
         """ "3 weeks in your calendar no longer match the plan: `peerloop sync`", said after a change that moved
         events (a count of weeks, not a delay; the review date is named, not counted as a week)."""
@@ -34,7 +31,8 @@ class CalendarFreshness(NamedTuple):
             ["the review date"] if "review" in self.stale else []
         )
         verb = "matches" if len(self.stale) == 1 else "match"
-        return f"{' and '.join(parts)} in your calendar no longer {verb} the plan: {self.advice()}"
+        advice = "`peerloop sync`" if self.by == "sync" else "`peerloop export` and import the file again"
+        return f"{' and '.join(parts)} in your calendar no longer {verb} the plan: {advice}"
 
 
 def calendar_freshness(store: Store) -> CalendarFreshness | None:
@@ -109,7 +107,8 @@ def export(
         session = Session(store)
         settings, today = session.settings, session.today
         history = session.history()
-        if weeks is None and settings.stopped_on is None:
+        review = None if settings.stopped_on else settings.trial_end
+        if weeks is None and review is not None:
             weeks = rotation.trial_weeks_left(settings, rotation.first_open_week(settings, history, today))
             if weeks == 0:
                 raise ConflictError(
@@ -121,17 +120,9 @@ def export(
         before = calendar_state(store)
         reminder = state.remembered_alarm(before, alarm, no_alarm)
         built = ics.build_export(slots, settings, before, session.now, reminder)
-        stamped = {
-            **built.state.extra,
-            freshness.KEY: freshness.record(
-                before.extra.get(freshness.KEY),
-                slots,
-                "export",
-                session.now,
-                None if settings.stopped_on else settings.trial_end,
-            ),
-        }
+        mark = freshness.record(before.extra.get(freshness.KEY), slots, "export", session.now, review)
+        stamped = {**built.state.extra, freshness.KEY: mark}
         built = built._replace(state=state.with_alarm(built.state._replace(extra=stamped), reminder))
         stage(built.data)
         store.save_calendar_state(state.state_to_toml(built.state))
-    return Exported(built, slots, reminder, None if settings.stopped_on else settings.trial_end)
+    return Exported(built, slots, reminder, review)

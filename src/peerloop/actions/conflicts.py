@@ -1,11 +1,6 @@
-"""Conflict copies a sync tool left in the data folder, merged into their files (`doctor --fix`), and the same
-merge for git (`merge-file`): the rules are `core.merge`'s, this reads and writes the files.
-
-`doctor --fix` merges every copy of a data file into the file it copies, and deletes the copies, in one
-transaction (the deletions are in the commit record: a kill at any step leaves all of it or none). Copies of
-a device's own files (a lock, a cache) hold nothing to merge and are deleted. After a merge, entries that
-name a peer by a name the roster now knows as a former one (another device logged under it before the
-rename reached it) are renamed, in the same transaction.
+"""Conflict copies a sync tool left in the data folder, merged into their files (`doctor --fix`) in one
+transaction, and the same merge for git (`merge-file`): the rules are `core.merge`'s, this reads and writes
+the files (docs/storage.md, "Merging").
 """
 
 from __future__ import annotations

@@ -1,15 +1,12 @@
-"""What `peerloop doctor` checks in a data folder, and the few repairs it may make.
-
-Read-only except `repair`, which only tightens permissions of plain files and folders inside the data
-folder (never through a link), finishes an interrupted transaction, and deletes temp files that no commit
-record names (those are copies of a change that never happened).
+"""What `peerloop doctor` checks in a data folder, and the few repairs `--fix` makes: all inside the data
+folder, never through a link, never deleting the only copy of data (docs/storage.md, "`peerloop doctor`").
 """
 
 from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Iterable
+from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
 
@@ -104,32 +101,20 @@ def check_files(store: Store) -> list[Finding]:
         findings.append(Finding("note", f"the journal names peers no longer in the roster: {', '.join(sorted(unknown_peers))}",
                                 "that is fine for removed peers; `peerloop add NAME` brings one back"))  # fmt: skip
 
-    def calendar_records() -> object:
-        return state_from_toml(store.load_calendar_state(), new_home_id="doctor0")
+    from peerloop.actions.busy import read_cache
 
-    def busy_times() -> object:
-        from peerloop.actions.busy import read_cache
-
-        return read_cache(store)
-
-    checked = ((store.calendar_path, calendar_records), (store.connections_path, store.connections),
-               (store.busy_path, busy_times))  # fmt: skip
+    checked: list[tuple[Path, Callable[[], object]]] = [
+        (store.calendar_path, lambda: state_from_toml(store.load_calendar_state(), new_home_id="doctor0")),
+        (store.connections_path, store.connections),
+        (store.busy_path, lambda: read_cache(store)),
+    ]
     for path, load in checked:
         try:
             load()
-        except DataFileError as error:
+        except (DataFileError, ValueError) as error:
+            what = error.message if isinstance(error, DataFileError) else f"{path}: {error}"
             findings.append(
-                Finding(
-                    "problem", error.message, f"fix it by hand, or move {path.name} away to start it afresh"
-                )
-            )
-        except ValueError as error:
-            findings.append(
-                Finding(
-                    "problem",
-                    f"{path}: {error}",
-                    f"fix it by hand, or move {path.name} away to start it afresh",
-                )
+                Finding("problem", what, f"fix it by hand, or move {path.name} away to start it afresh")
             )
     return findings
 
@@ -148,15 +133,23 @@ def _leftovers(store: Store) -> tuple[list[Path], list[Path]]:
     return own, theirs
 
 
+def _interrupted(store: Store) -> tuple[list[tuple[Path, Path]], str | None, str | None]:
+    """A killed change: the (temp, file) pairs its records name, the files it changes when a record is left
+    ("the folder" when it names none), and what a change waited for when it stopped."""
+    folder = store.folder
+    pending = [pair for record in folder.records() for pair in folder.pending(record) or []]
+    unfinished = any(os.path.lexists(record) for record in folder.records())
+    targets = ", ".join(sorted({target.name for _, target in pending})) or "the folder"
+    return pending, targets if unfinished else None, folder.sending()
+
+
 def check_transactions(store: Store) -> list[Finding]:
     """An interrupted commit (finished by the next command, or by --fix), temp files, a lock held now, and what
     another device's sync left here."""
     findings = []
     folder = store.folder
     try:
-        pending = [pair for record in folder.records() for pair in folder.pending(record) or []]
-        unfinished = any(os.path.lexists(record) for record in folder.records())
-        waiting = folder.sending()
+        pending, unfinished, waiting = _interrupted(store)
         left = folder.waiting()
         held = folder.pending(left) if left is not None else None
     except DataFileError as error:
@@ -168,8 +161,7 @@ def check_transactions(store: Store) -> list[Finding]:
                                 "run `peerloop doctor --fix` (or any command that writes) to drop it, then send "
                                 "again if needed", fixable=True))  # fmt: skip
     if unfinished:
-        targets = ", ".join(sorted({target.name for _, target in pending})) or "the folder"
-        findings.append(Finding("problem", f"a change to {targets} was committed but not finished (a killed process)",
+        findings.append(Finding("problem", f"a change to {unfinished} was committed but not finished (a killed process)",
                                 "run `peerloop doctor --fix` (or any command that writes) to finish it", fixable=True))  # fmt: skip
     own, theirs = _leftovers(store)
     for leftover in own:
@@ -179,7 +171,10 @@ def check_transactions(store: Store) -> list[Finding]:
                                     fixable=True))  # fmt: skip
     elsewhere = [*device.foreign(store.home, known_device_id()), *theirs]
     if elsewhere:
-        findings.append(Finding("note", f"{text_list(p.name for p in elsewhere)}: another device's lock, records or "
+        names = ", ".join(p.name for p in elsewhere[:3]) + (
+            f" and {len(elsewhere) - 3} more" if len(elsewhere) > 3 else ""
+        )
+        findings.append(Finding("note", f"{names}: another device's lock, records or "
                                 "temp files, copied here by your sync tool (never acted on here)",
                                 "have the sync tool ignore them: `peerloop where --ignore TOOL` prints the lines"))  # fmt: skip
     for copy in folder.old_copies():
@@ -201,11 +196,6 @@ def check_transactions(store: Store) -> list[Finding]:
         finally:
             os.close(fd)
     return findings
-
-
-def text_list(names: Iterable[str]) -> str:
-    shown = list(names)
-    return ", ".join(shown[:3]) + (f" and {len(shown) - 3} more" if len(shown) > 3 else "")
 
 
 def check_devices(store: Store) -> list[Finding]:
@@ -300,19 +290,14 @@ def check_all(store: Store) -> list[Finding]:
 def repair(store: Store) -> list[str]:
     """What --fix does, all inside the data folder and never through a link."""
     done = []
-    finished = [pair for record in store.folder.records() for pair in store.folder.pending(record) or []]
-    unfinished = any(os.path.lexists(record) for record in store.folder.records())
-    waiting = store.folder.sending()
+    _, unfinished, waiting = _interrupted(store)
     # Taking the lock finishes an interrupted commit and drops a change that waited for a mail a killed process
     # sent; no other process writes meanwhile.
     with store.locked():
         if waiting is not None:
             done.append(f"dropped the change that waited for {waiting}")
         if unfinished:
-            done.append(
-                "finished the interrupted change to "
-                + (", ".join(sorted({t.name for _, t in finished})) or "the folder")
-            )
+            done.append(f"finished the interrupted change to {unfinished}")
         for folder in (store.home, store.journal_dir):
             if folder.is_dir() and not folder.is_symlink() and _mode(folder) != DIR_MODE:
                 os.chmod(folder, DIR_MODE)

@@ -79,7 +79,8 @@ def invite(
     dry_run: bool = False,
 ) -> Invitation:
     """The peer's series as an invitation, under one lock: `by` "mail" (sent, recorded once accepted), "eml"
-    (a draft written by `stage`), "file" (the .ics written by `stage`). A dry run records nothing."""
+    (a draft written by `stage`), "file" (the .ics written by `stage`). A dry run builds and checks it all,
+    and records nothing."""
     from peerloop.actions.calendar import series_of
     from peerloop.connect import mail
     from peerloop.output import ics
@@ -103,21 +104,18 @@ def invite(
         sequence = built.state.events[event.uid].sequence
         before = invites.invited(state).get(peer.key)
         updated = before is not None and not before.withdrawn and sequence > before.sequence
+        sent = _sent(settings, series)
         email = None
         if by in ("mail", "eml"):
             every = "every week" if series.interval == 1 else f"every {series.interval} weeks"
             subject = f"{'Updated: ' if updated else ''}{mode_label(series.first.mode)}: {settings.name} and {peer.name}, {every}"
-            last = invites.last_series_date(settings, series.first.date, series.interval)
             email = message(built.data, "REQUEST", settings, peer, subject,
-                            invitation_text(settings, peer, series.first.start, every, last), session.now)  # fmt: skip
-        if dry_run:
-            raise _DryRun(Invitation(peer, series, built, email, updated, ""))
+                            invitation_text(settings, peer, series.first.start, every, sent.last), session.now)  # fmt: skip
+        if dry_run:  # nothing staged: the change commits nothing
+            return Invitation(peer, series, built, email, updated, "")
         data = built.data if by == "file" else mail.eml_bytes(email) if email is not None else b""
         if stage is not None:
             stage(data)
-        sent = invites.SentSeries(series.first.date, series.interval,
-                                  invites.last_series_date(settings, series.first.date, series.interval),
-                                  settings.time_for(series.first.mode))  # fmt: skip
         record = invites.Invited(event.uid, digest([event]), sequence, session.now,
                                  peer.email or "" if by != "file" else "", by, sent)  # fmt: skip
         store.save_calendar_state(state_to_toml(invites.with_invited(built.state, peer.key, record)))
@@ -125,23 +123,6 @@ def invite(
             store.send_on_commit(Sending(f"the invitation to {peer.name}", lambda: send(email, found)))
             return Invitation(peer, series, built, email, updated, how)
     return Invitation(peer, series, built, email, updated, "")
-
-
-def dry_run(store: Store, name: str, by: str) -> Invitation:
-    """What `invite` would send or write: built and checked under the lock, nothing recorded."""
-    try:
-        invite(store, name, by=by, dry_run=True)
-    except _DryRun as shown:
-        return shown.invitation
-    raise AssertionError("unreachable: a dry run always stops before the commit")
-
-
-class _DryRun(Exception):
-    """Leaves `store.change()` without committing, carrying what would have been sent."""
-
-    def __init__(self, invitation: Invitation) -> None:
-        super().__init__("dry run")
-        self.invitation = invitation
 
 
 def cancel(
@@ -156,7 +137,7 @@ def cancel(
     held = invites.invited(state).get(peer.key)
     if held is None or held.withdrawn:
         raise ConflictError(f"{peer.name} holds no invitation of yours; there is nothing to cancel")
-    sent = held.series or _as_planned(store, peer, settings, held)
+    sent = held.series or _as_planned(store, peer, settings)
     dates: list[dt.date] | None = None
     if before is not None:
         dates = [day for day in sent.dates() if now.date() <= day < before and day not in held.cancelled]
@@ -180,7 +161,7 @@ def cancel(
     return what, dates
 
 
-def _as_planned(store: Store, peer: Peer, settings: Settings, held: invites.Invited) -> invites.SentSeries:
+def _as_planned(store: Store, peer: Peer, settings: Settings) -> invites.SentSeries:
     """A record kept by an older peerloop names no series: the one the plan gives now stands for it."""
     from peerloop.actions.calendar import series_of
 
@@ -189,6 +170,11 @@ def _as_planned(store: Store, peer: Peer, settings: Settings, held: invites.Invi
         raise ConflictError(
             f"peerloop cannot tell which meetings {peer.name} was sent; nothing was cancelled"
         )
+    return _sent(settings, series)
+
+
+def _sent(settings: Settings, series: Series) -> invites.SentSeries:
+    """The series as the invitation carries it, recorded for a cancellation to name its meetings."""
     last = invites.last_series_date(settings, series.first.date, series.interval)
     return invites.SentSeries(series.first.date, series.interval, last, settings.time_for(series.first.mode))
 

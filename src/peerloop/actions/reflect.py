@@ -19,16 +19,12 @@ class Saved(NamedTuple):
     roster: Roster
 
 
-def not_in_roster(roster: Roster, names: tuple[str, ...]) -> tuple[str, ...]:
-    return tuple(name for name in names if roster.find(name) is None)
-
-
 def save_thoughts(store: Store, thoughts: Thoughts, today: dt.date) -> Saved:
     """Write the reflection (and add the listed names if asked) under the lock."""
     with store.change():
         roster = store.load_roster()
-        new = not_in_roster(roster, thoughts.names) if thoughts.add_names else ()
-        added = tuple(name for name in new if name not in thoughts.kept_out)
+        asked = thoughts.names if thoughts.add_names else ()
+        added = tuple(name for name in asked if roster.find(name) is None and name not in thoughts.kept_out)
         if added:
             for name in added:
                 roster = add_peer(roster, Peer(name=name, added=today))

@@ -19,21 +19,19 @@ if TYPE_CHECKING:
 
 def due_review(store: Store) -> Settings | None:
     """The settings of the trial whose review is due (end date passed, no review of it), else None."""
-    try:
-        return _due(store)
-    except (PeerloopError, OSError, ValueError):
-        return None
-
-
-def _due(store: Store) -> Settings | None:
     from peerloop import clock
     from peerloop.core.trial import review_due
     from peerloop.store.session import trial_journal
 
-    settings = store.load_roster().settings
-    if settings is None or settings.stopped_on is not None:
+    try:
+        settings = store.load_roster().settings
+        if settings is None or settings.stopped_on is not None:
+            return None
+        today = clock.today(settings.timezone)
+        if today < settings.trial_end:
+            return None
+        return (
+            settings if review_due(settings, trial_journal(store, settings, today).reviews, today) else None
+        )
+    except (PeerloopError, OSError, ValueError):
         return None
-    today = clock.today(settings.timezone)
-    if today < settings.trial_end:
-        return None
-    return settings if review_due(settings, trial_journal(store, settings, today).reviews, today) else None

@@ -1,14 +1,8 @@
-"""`peerloop sync` as a use case, under the folder's lock from the first read to the last record: the plan's
-events, what the server holds, the changes between them, and the record of each answer as it comes.
-
-One sync is many small local transactions, in this order, so that a kill, a Ctrl-C, a full disk or a server
-that dies at any instant leaves a state the next sync converges from (docs/calendar.md):
-
-1. the calendar state (the home id, each event's SEQUENCE) and an intent for every change to send, in one
-   commit, before the first request: a SEQUENCE is never used for two contents, nor a home id made twice;
-2. each answer (accepted or refused) as it comes, in a commit of its own.
-
-The network is only touched through `connect.caldav`; nothing here prints.
+"""`peerloop sync` as a use case, under the folder's lock from the first read to the last record. It is many
+small local transactions, so that whatever stops it leaves a state the next sync converges from
+(docs/calendar.md): the calendar state and an intent per change before the first request (a SEQUENCE is never
+used for two contents, nor a home id made twice), then each answer as it comes. The network is only touched
+through `connect.caldav`; nothing here prints.
 """
 
 from __future__ import annotations
@@ -90,29 +84,26 @@ def sync(
             )
             _save(store, after, record)
             record, outcome = _send(store, calendar, actions, after, record, on_step)
-            extra = {**after.extra, reconcile.KEY: reconcile.record_to(record)}
+            fresh = None
             if not outcome.refused:  # the calendar now shows the plan: `status` and the stale line say so
                 from peerloop.core.calendar import freshness
 
-                done = reconcile.SyncRecord(url, session.now, record.recorded, record.intents)
-                extra |= {
-                    reconcile.KEY: reconcile.record_to(done),
-                    freshness.KEY: freshness.record(
-                        before.extra.get(freshness.KEY),
-                        planned,
-                        "sync",
-                        session.now,
-                        None if session.settings.stopped_on else session.settings.trial_end,
-                    ),
-                }
-            with store.change():
-                store.save_calendar_state(state.state_to_toml(after._replace(extra=extra)))
+                record = reconcile.SyncRecord(url, session.now, record.recorded, record.intents)
+                review = None if session.settings.stopped_on else session.settings.trial_end
+                mark = freshness.record(before.extra.get(freshness.KEY), planned, "sync", session.now, review)
+                fresh = {freshness.KEY: mark}
+            _save(store, after, record, fresh)
             return outcome
 
 
-def _save(store: Store, after: state.CalendarState, record: reconcile.SyncRecord) -> None:
+def _save(
+    store: Store,
+    after: state.CalendarState,
+    record: reconcile.SyncRecord,
+    fresh: Mapping[str, object] | None = None,
+) -> None:
     with store.change():
-        table = {**after.extra, reconcile.KEY: reconcile.record_to(record)}
+        table = {**after.extra, reconcile.KEY: reconcile.record_to(record), **(fresh or {})}
         store.save_calendar_state(state.state_to_toml(after._replace(extra=table)))
 
 

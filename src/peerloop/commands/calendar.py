@@ -219,7 +219,7 @@ def invite(
         raise InputError("-o writes the .ics file; with --send, --eml or --dry-run the e-mail carries it")
     by = "mail" if send else "eml" if eml is not None else "file"
     if dry_run:
-        shown = inviting.dry_run(store, name, "mail" if by == "file" else by)
+        shown = inviting.invite(store, name, by="mail" if by == "file" else by, dry_run=True)
         assert shown.email is not None
         text.out(mail.describe(shown.email))
         text.message("Nothing was sent (--dry-run).")

@@ -51,3 +51,16 @@ def tls_context(ca_file: str | os.PathLike[str] | None) -> ssl.SSLContext:
             f"cannot read the CA file {os.fspath(ca_file or '')!r} ({one_line(reason)}); "
             "give a PEM file holding the server's CA certificate"
         ) from None
+
+
+def calendar_fields(text: str) -> dict[str, str]:
+    """METHOD and the first UID and SEQUENCE of an iCalendar text, read from its unfolded lines (RFC 5545),
+    without importing icalendar."""
+    unfolded = text.replace("\r\n", "\n").replace("\n ", "").replace("\n\t", "")
+    found: dict[str, str] = {}
+    for line in unfolded.split("\n"):
+        head, colon, value = line.partition(":")
+        key = head.partition(";")[0].upper()
+        if colon and key in ("METHOD", "UID", "SEQUENCE") and key not in found:
+            found[key] = value.strip()
+    return found

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import quote, urljoin, urlsplit
 from xml.sax.saxutils import escape, quoteattr
 
-from peerloop.connect import host_of, redacted
+from peerloop.connect import calendar_fields, host_of, redacted
 from peerloop.core.calendar.reconcile import Action, Applied, Kind, Refused, Remote
 from peerloop.errors import InputError, LoginRefusedError, RemoteRefusedError, UnreachableError
 
@@ -113,11 +113,11 @@ class Calendar:
         match = f'<C:prop-filter name="UID"><C:text-match collation="i;octet">{escape(uid_prefix)}</C:text-match></C:prop-filter>'
         found = {}
         for href, etag, data in self._query(calendar_data, match):
-            uid = _uid(data)
+            uid = calendar_fields(data).get("UID")
             if uid is not None and uid.startswith(uid_prefix):
                 found[uid] = (href, etag)
         if any(etag is None for _, etag in found.values()):
-            etags = self._etags()
+            etags = self._etags(self.url, "1", "list the events")
             found = {uid: (href, etag or etags.get(href)) for uid, (href, etag) in found.items()}
         return {uid: Remote(href, etag) for uid, (href, etag) in found.items() if etag}
 
@@ -164,10 +164,13 @@ class Calendar:
 
     def events_between(self, start: dt.datetime, end: dt.datetime, *, exclude_uid_prefix: str) -> list[bytes]:
         """The raw iCalendar of every event overlapping [start, end), except peerloop's own."""
-        match = f'<C:comp-filter name="VEVENT">{_time_range(start, end)}</C:comp-filter>'
+        low, high = (
+            quoteattr(moment.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%SZ")) for moment in (start, end)
+        )
+        match = f'<C:comp-filter name="VEVENT"><C:time-range start={low} end={high}/></C:comp-filter>'
         events = []
         for _, _, data in self._query("<C:calendar-data/>", match, nested=False):
-            uid = _uid(data)
+            uid = calendar_fields(data).get("UID")
             if uid is None or not uid.startswith(exclude_uid_prefix):
                 events.append(data.replace("\r\n", "\n").replace("\n", "\r\n").encode("utf-8"))
         return events
@@ -187,25 +190,14 @@ class Calendar:
         results = self._parsed(response.parse_calendar_query)
         return [(r.href, r.etag, r.calendar_data or "") for r in results if r.status == 200]
 
-    def _etags(self) -> dict[str, str]:
-        """href -> ETag of every resource in the collection (for servers that leave ETags out of a REPORT)."""
+    def _etags(self, url: str, depth: str, doing: str) -> dict[str, str]:
+        """href -> ETag of what `url` holds (Depth 1: every resource of the collection), for servers that leave
+        ETags out of a REPORT or answer a PUT without one."""
         body = f'{_XML}<D:propfind xmlns:D="DAV:"><D:prop><D:getetag/></D:prop></D:propfind>'
-        response = self._send("PROPFIND", self.url, body, {"Depth": "1"})
-        self._expect(response, {207}, "list the events")
-        return {r.href: r.properties[tag] for r in self._parsed(response.parse_propfind)
+        response = self._send("PROPFIND", url, body, {"Depth": depth})
+        self._expect(response, {207}, doing)
+        return {r.href: str(r.properties[tag]) for r in self._parsed(response.parse_propfind)
                 for tag in ["{DAV:}getetag"] if r.properties.get(tag)}  # fmt: skip
-
-    def _etag(self, href: str) -> str:
-        """Ask for an event's ETag, for servers that answer a PUT or GET without one."""
-        body = f'{_XML}<D:propfind xmlns:D="DAV:"><D:prop><D:getetag/></D:prop></D:propfind>'
-        response = self._send("PROPFIND", self._url(href), body, {"Depth": "0"})
-        self._expect(response, {207}, f"read the ETag of {href}")
-        for result in self._parsed(response.parse_propfind):
-            if result.properties.get("{DAV:}getetag"):
-                return str(result.properties["{DAV:}getetag"])
-        raise RemoteRefusedError(
-            f"{host_of(self.url)} gave no ETag for {href}: this server cannot be synced safely"
-        )
 
     def _put(self, href: str, ics: bytes, condition: dict[str, str]) -> Remote | Conflict:
         response = self._send("PUT", self._url(href), ics.decode("utf-8"), {**_ICS, **condition})
@@ -215,7 +207,14 @@ class Calendar:
         location = response.headers.get("Location")
         if location:
             href = urlsplit(urljoin(self.url, location)).path
-        return Remote(href, _strong(response.headers.get("ETag")) or self._etag(href))
+        etag = _strong(response.headers.get("ETag"))
+        if etag is None:  # asked for, from a server that answers a PUT without one
+            etag = next(iter(self._etags(self._url(href), "0", f"read the ETag of {href}").values()), None)
+        if etag is None:
+            raise RemoteRefusedError(
+                f"{host_of(self.url)} gave no ETag for {href}: this server cannot be synced safely"
+            )
+        return Remote(href, etag)
 
     def _url(self, href: str) -> str:
         return urljoin(self.url, quote(href, safe="/@:!$&'()*+,;=-._~%"))
@@ -278,26 +277,9 @@ class Calendar:
             raise RemoteRefusedError(f"{host_of(self.url)} sent an answer that is not valid CalDAV") from None
 
 
-def _uid(data: str) -> str | None:
-    """The first UID line of an iCalendar text (lines unfolded as RFC 5545 says)."""
-    unfolded = data.replace("\r\n", "\n").replace("\n ", "").replace("\n\t", "")
-    for line in unfolded.split("\n"):
-        name, sep, value = line.partition(":")
-        if sep and name.split(";")[0].upper() == "UID":
-            return value.strip()
-    return None
-
-
 def _strong(etag: str | None) -> str | None:
     """An ETag usable in If-Match: a weak one (W/...) never matches, so it is as good as none."""
     return etag if etag and not etag.startswith("W/") else None
-
-
-def _time_range(start: dt.datetime, end: dt.datetime) -> str:
-    if start.tzinfo is None or end.tzinfo is None:
-        raise ValueError("free/busy windows need aware datetimes")
-    utc = [moment.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%SZ") for moment in (start, end)]
-    return f"<C:time-range start={quoteattr(utc[0])} end={quoteattr(utc[1])}/>"
 
 
 def open_connected(connection: CalDav) -> Calendar:

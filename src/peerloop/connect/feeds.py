@@ -66,8 +66,6 @@ def from_ics(
 
     from peerloop.connect.prefilter import near_window
 
-    if window_start.tzinfo is None or window_end.tzinfo is None:
-        raise ValueError("the busy-time window needs aware datetimes")
     low, high = window_start.astimezone(UTC), window_end.astimezone(UTC)
     email = _address(leader_email) if leader_email else None
     said = notes if notes is not None else []
@@ -215,13 +213,12 @@ def _skip_dense_series(calendar: Any, low: dt.datetime, high: dt.datetime, zone:
 
 def _blocks(event: Any, email: str | None) -> bool:
     """Whether an occurrence takes the leader's time."""
-    if str(event.get("UID", "")).startswith(OWN_UID_PREFIX):
-        return False
-    if str(event.get("TRANSP", "OPAQUE")).upper() == "TRANSPARENT":
-        return False
-    if str(event.get("X-MICROSOFT-CDO-BUSYSTATUS", "")).upper() == "FREE":
-        return False
-    if str(event.get("STATUS", "")).upper() == "CANCELLED":
+    if (
+        str(event.get("UID", "")).startswith(OWN_UID_PREFIX)
+        or str(event.get("TRANSP", "OPAQUE")).upper() == "TRANSPARENT"
+        or str(event.get("X-MICROSOFT-CDO-BUSYSTATUS", "")).upper() == "FREE"
+        or str(event.get("STATUS", "")).upper() == "CANCELLED"
+    ):
         return False
     if email is not None:
         attendees = event.get("ATTENDEE", [])
@@ -256,10 +253,7 @@ def _summary(event: Any) -> str | None:
 
 
 def _address(text: str) -> str:
-    text = text.strip()
-    if text[:7].lower() == "mailto:":
-        text = text[7:]
-    return text.casefold()
+    return text.strip().casefold().removeprefix("mailto:")
 
 
 def load_feed(source: str, ca_file: Path | None = None, deadline: float = DEADLINE) -> bytes:

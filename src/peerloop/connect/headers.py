@@ -1,13 +1,7 @@
-"""E-mail header values peerloop writes itself (From, To, Subject), because CPython's folder damages them:
-it can fold a long display name so that a comma or a quote falls outside its quoting (the header then names
-several recipients), and it splits a long non-ASCII text into encoded-words with the space between two
-words outside them, where every RFC 2047 reader drops it (two words of a name read back as one).
-
-Plain words stay plain; each run of words that are not becomes one encoded-word, Q when it fits in 75
-characters, else B words split after a space (kept inside the first word) or between whole characters;
-lines break only between those tokens, at 78 characters where the tokens allow. A space is thus either
-plain text or inside an encoded-word, and every RFC 2047 reader keeps it. Only CPython's own address parser
-adds a space between two encoded-words of one long run (gh-128110).
+"""E-mail header values peerloop writes itself (From, To, Subject), because CPython's folder damages them
+(docs/calendar.md): plain words stay plain, each run of other words is one encoded-word (Q when it fits in
+75 characters, else B words split after a space or between whole characters), and lines break only between
+those tokens, so every space reads back in any RFC 2047 reader.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ import datetime as dt
 import os
 from typing import TYPE_CHECKING
 
-from peerloop.connect import tls_context
+from peerloop.connect import calendar_fields, tls_context
 from peerloop.connect.headers import address_header, unstructured_header
 from peerloop.core.connections import LOCAL_HOSTS, SECURITIES
 from peerloop.errors import InputError, LoginRefusedError, PeerloopError, RemoteRefusedError, UnreachableError
@@ -19,7 +19,7 @@ from peerloop.inert import one_line
 if TYPE_CHECKING:
     import smtplib
     from email.headerregistry import Address
-    from email.message import EmailMessage, Message
+    from email.message import EmailMessage, MIMEPart
     from email.policy import EmailPolicy
 
 METHODS = ("REQUEST", "CANCEL")
@@ -45,7 +45,7 @@ def imip_message(
     from email.utils import format_datetime, make_msgid
 
     text = calendar.decode("utf-8")
-    found = _calendar_fields(text)
+    found = calendar_fields(text)
     if method not in METHODS or found.get("METHOD") != method:
         raise ValueError(
             f"an iMIP {method!r} needs a calendar with METHOD:{method}, not {found.get('METHOD')!r}"
@@ -88,7 +88,7 @@ def eml_bytes(message: EmailMessage) -> bytes:
 def describe(message: EmailMessage) -> str:
     """What `--dry-run` shows: who, what, which calendar change and how the message is built; no bodies."""
     calendar = next((part for part in message.walk() if part.get_content_type() == "text/calendar"), None)
-    found = _calendar_fields(calendar.get_content()) if calendar is not None else {}
+    found = calendar_fields(calendar.get_content()) if calendar is not None else {}
     change = "  ".join(f"{key}:{found[key]}" for key in ("METHOD", "UID", "SEQUENCE") if key in found)
     lines = [
         f"From:     {message['From']}",
@@ -230,33 +230,16 @@ def _address(name: str, email: str, owner: str, fix: str) -> Address:
     return address
 
 
-def _calendar_fields(text: str) -> dict[str, str]:
-    """METHOD and the first event's UID and SEQUENCE, read from the unfolded lines (no icalendar import)."""
-    unfolded = text.replace("\r\n", "\n").replace("\n ", "").replace("\n\t", "")
-    found: dict[str, str] = {}
-    for line in unfolded.split("\n"):
-        head, colon, value = line.partition(":")
-        key = head.partition(";")[0].upper()
-        if colon and key in ("METHOD", "UID", "SEQUENCE") and key not in found:
-            found[key] = value.strip()
-    return found
-
-
-def _part_lines(part: Message, depth: int) -> list[str]:
-    from email.message import Message
-
+def _part_lines(part: MIMEPart, depth: int) -> list[str]:
     kind = part.get_content_type()
     method = part.get_param("method")
     if isinstance(method, str):
         kind += f"; method={method}"
     filename = part.get_filename()
     if part.is_multipart():
-        lines = ["  " * depth + kind]
-        children = part.get_payload()
-        for child in children if isinstance(children, list) else ():
-            if isinstance(child, Message):
-                lines += _part_lines(child, depth + 1)
-        return lines
+        return ["  " * depth + kind] + [
+            line for child in part.iter_parts() for line in _part_lines(child, depth + 1)
+        ]
     payload = part.get_payload(decode=True)
     size = len(payload) if isinstance(payload, bytes) else 0
     extra = f", attachment {filename!r}" if filename else ""

@@ -1,32 +1,9 @@
 """Calendar data without the VEVENTs that surely have no occurrence in the busy-time window, before icalendar
 parses it: parsing every event of a feed that goes back years is where refreshing busy time spends its time
 and memory. The result is exactly what parsing everything gives (tests/test_busy_limits.py compares both).
-
-icalendar's own unfolding (`UFOLD`, what `Contentlines.from_ical` does first) and its line rule (a line ends
-at LF, a CR before it is dropped) split the text; only BEGIN, END, UID, DTSTART, DTEND, DURATION and
-RECURRENCE-ID lines are read, their values by icalendar (`Contentline.parts`, `vDDDTypes`, `vDuration`) unless
-a line has no parameter, quote or backslash, when the value is plainly what follows its first colon. Whole
-VEVENTs are removed, nothing is changed; the rest goes to icalendar unfolded, which it reads as before. When
-anything looks unusual the data goes to icalendar untouched.
-
-A VEVENT is dropped only when all of these hold:
-
-* the text has a clean structure: every line has a plain property name, every BEGIN its END of the same
-  name, and nothing is cut off;
-* it sits directly in a VCALENDAR and holds no subcomponent but VALARMs;
-* each component of its UID group (UIDs compared loosely: case, spaces and backslashes ignored, so the groups
-  are at least as coarse as recurring_ical_events' exact match) has one readable DTSTART, at most one readable
-  DTEND or DURATION;
-* either no component of the group has RRULE, RDATE, EXRULE or RECURRENCE-ID and no component's own span
-  comes near the window (every occurrence of such a group is one of those spans);
-* or it is a RECURRENCE-ID override, with no RANGE and no RRULE/RDATE/EXDATE of its own, in a group without
-  RDATE or EXRULE, and neither its own span nor the instance it replaces (RECURRENCE-ID + the longest span of
-  the group's masters) comes near the window, and no override that stays has a RECURRENCE-ID within two
-  days of it (recurring_ical_events matches overrides by UTC and by wall time).
-
-"Near" is two days: more than any UTC offset (|offset| < 24 h) plus the one day of a DATE event without
-DTEND, so floating times, TZIDs (known, custom or unknown), X-WR-TIMEZONE and DATE values are all covered
-while the values are read as plain wall time.
+The lines are split with icalendar's own unfolding and read with its value parsers; when anything looks
+unusual the data goes to icalendar untouched. When a VEVENT may be dropped, and why "near" is two days:
+docs/performance.md ("Why a hand-written pre-filter").
 """
 
 from __future__ import annotations
@@ -72,10 +49,10 @@ def near_window(data: bytes, window_start: dt.datetime, window_end: dt.datetime)
         groups.setdefault(block.uid if block.uid is not None else n, []).append(block)
     dropped: list[_Block] = []
     for group in groups.values():
-        if not any(block.recurring for block in group):
+        if not any(block.names & _RECURRING for block in group):
             if all(block.span is not None and _misses(block.span, low, high) for block in group):
                 dropped += group
-        elif not any(block.rdate_or_exrule for block in group):
+        elif not any(block.names & {"RDATE", "EXRULE"} for block in group):
             dropped += _far_overrides(group, low, high)
     if not dropped:
         return Prefiltered(data, len(_BEGIN.findall(text)), complete)
@@ -99,13 +76,9 @@ class _Block(NamedTuple):
     end: int
     """Where the line after its END starts."""
     uid: str | None
-    recurring: bool
-    """It has RRULE, RDATE, EXRULE or RECURRENCE-ID (nested VALARMs included, as everywhere here)."""
-    rdate_or_exrule: bool
-    override: bool
-    """It has a RECURRENCE-ID."""
-    own_rules: bool
-    """It has RRULE, RDATE, EXRULE or EXDATE."""
+    """Compared loosely (case, spaces, backslashes ignored): groups as coarse as recurring_ical_events' or more."""
+    names: frozenset[str]
+    """The names of its properties (nested VALARMs' included, as everywhere here)."""
     span: tuple[dt.datetime, dt.datetime] | None
     """Its own span as wall time, a day longer at its end; None when it must stay."""
     recurrence_id: dt.datetime | None
@@ -142,10 +115,9 @@ def _blocks(text: str) -> list[_Block]:
             if not stack or stack.pop() != _value(line)[0].upper():
                 raise _Unusual
             if len(stack) == 1 and begin >= 0:
-                blocks.append(_Block(
-                    begin, after, uid, bool(names & _RECURRING), bool(names & {"RDATE", "EXRULE"}),
-                    "RECURRENCE-ID" in names, bool(names & _OWN_RULES), _span(lines), _recurrence_id(lines),
-                ))  # fmt: skip
+                blocks.append(
+                    _Block(begin, after, uid, frozenset(names), _span(lines), _recurrence_id(lines))
+                )
                 begin = -1
         elif begin >= 0:
             names.add(name)
@@ -162,18 +134,18 @@ def _blocks(text: str) -> list[_Block]:
 
 def _far_overrides(group: list[_Block], low: dt.datetime, high: dt.datetime) -> list[_Block]:
     """The overrides of a series that replace an instance far from the window with one far from it."""
-    spans = [block.span for block in group if not block.override]
+    spans = [block.span for block in group if "RECURRENCE-ID" not in block.names]
     masters = [span for span in spans if span is not None]
     if len(masters) < len(spans):
         return []
     longest = max((last - first for first, last in masters), default=_DAY)
     candidates, stay = [], []
     for block in group:
-        if not block.override:
+        if "RECURRENCE-ID" not in block.names:
             continue
         span, rid = block.span, block.recurrence_id
         if (
-            span is not None and rid is not None and not block.own_rules
+            span is not None and rid is not None and not block.names & _OWN_RULES
             and _misses(span, low, high) and _misses((rid, rid + longest), low, high)
         ):  # fmt: skip
             candidates.append((rid, block))

@@ -1,35 +1,7 @@
 """The data folder's file mechanics: one lock, atomic multi-file commits, private permissions, safe reads.
 
-It knows files and bytes, nothing of TOML records or the terminal (the records: `store.records`). Every
-change is one transaction (docs/storage.md):
-
-1. each new file is written to a private temp file beside its target and fsynced;
-2. a commit record (`.commit-DEVICE`) naming every temp file and its target (and any conflict copy the
-   change merged, to delete) is written atomically: this is the instant the change happens;
-3. the temp files are renamed over their targets, the copies deleted, then the record is removed.
-
-The lock, the records and the temp files carry this device's id (`store.device`): in a folder kept in sync
-between devices, another device's are never rolled forward nor honoured here.
-
-A change that records what reached the outside world (a mail sent) waits for it between steps 1 and 2: its
-record is written first as `.pending-DEVICE`, the mail is handed over, and only once the server accepted it
-does it become `.commit-DEVICE`. One left by a killed process is dropped by the next one (the outside world
-never confirmed it), which says so.
-
-A kill before step 2 leaves the old files (the temp files are leftovers); a kill after it leaves a record
-that the next process to take the lock rolls forward, so every command sees all of a change or none of it.
-SIGINT and SIGTERM are held from step 1 to the end of step 3. Any read that finds a record first takes
-the lock (which rolls it forward), so even a read-only command never sees half a change.
-
-A change may also delete files (`encrypt` replaces `roster.toml` by `roster.toml.age`): the record names
-them too, and they are deleted after the renames.
-
-In an encrypted folder (`encryption.toml` exists) the files with notes are age files: `read` opens them and
-`commit` seals them before anything is written, with the folder's key (`store.sealed`), unlocked the first
-time one is touched.
-
-`_PEERLOOP_FAULT` (tests only) sends the process a signal at a named step of a commit: see
-`store.interrupts.Fault`.
+It knows files and bytes, not TOML records (`store.records`). The commit protocol, rolling forward, a change
+that waits for a mail, device ids in file names, encryption and the fault hook: docs/storage.md.
 """
 
 from __future__ import annotations

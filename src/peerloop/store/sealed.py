@@ -1,17 +1,5 @@
-"""The journal encrypted at rest: the files that hold notes are age files (age-encryption.org/v1, written and
-read with pyrage), and this module is the one place that seals and opens them (docs/storage.md, Encryption).
-
-Each encrypted folder has one X25519 age identity. With a passphrase, the identity is derived from it:
-scrypt(passphrase, the folder's salt, N = 2**WORK_FACTOR, r = 8, p = 1) is the identity's 32 bytes. Every
-file is encrypted to that identity's recipient, so a command pays for scrypt once, not once per file
-(age's own scrypt recipient, at its default work factor, costs 0.5 to 9 s per file here: docs/performance.md).
-`key.age` holds the same identity in an age file for the passphrase, for the `age` tool:
-`age -d key.age > key.txt; age -d -i key.txt journal/2027.toml.age`. With an age identity file, every file
-is encrypted to that identity's recipient and nothing is derived.
-
-`encryption.toml` (clear) says how the folder is encrypted: the recipient (to tell a wrong passphrase
-before anything is read or written), the salt and work factor, or the identity file's path, and where the
-passphrase comes from. The passphrase and the identity never are in the folder.
+"""The journal encrypted at rest: the one place that seals and opens age files (pyrage), with one X25519
+identity per folder, derived from the passphrase or read from an identity file (docs/storage.md, Encryption).
 """
 
 from __future__ import annotations

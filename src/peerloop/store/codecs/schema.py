@@ -1,14 +1,5 @@
-"""The files' schema: the version this peerloop reads and writes, and the steps that bring a file written by an
-older peerloop up to date as it is read (the file itself is written in the current schema at its next
-change). A file from a newer peerloop is refused, naming both versions, and never rewritten in an older
-schema: on two devices, the one not yet upgraded stops instead of undoing what the other wrote.
-
-Schema 2: entries, peers and settings carry `changed` (when peerloop last changed them) and entries the
-versions another device changed at the same time (`replaced`); a year file keeps the ids it forgot
-(`forgotten`), the roster the peers removed (`removed`) and each peer its earlier names (`formerly`), so that
-two devices' files merge without losing or reviving anything. Follow-ups are `[[meetings.follow_ups]]` tables
-only (peerloop 0.1's two lists are converted).
-"""
+"""The files' schema: the version this peerloop reads and writes, and the steps that bring an older file up to
+date as it is read (docs/storage.md, Schema versions)."""
 
 from __future__ import annotations
 

@@ -56,7 +56,7 @@ class Folder(Layout):
     """One peerloop data folder, as files."""
 
     def __init__(self, home: Path, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> None:
-        self.home = home
+        super().__init__(home)
         self.lock_timeout = lock_timeout
         self.tightened: list[Path] = []
         """Folders whose looser permissions this process tightened to 0700 (the CLI says so once)."""

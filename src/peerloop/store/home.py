@@ -28,7 +28,11 @@ def data_home_text(override: str | None = None) -> str:
     from_env = os.environ.get(HOME_ENV)
     if from_env:
         return os.path.expanduser(from_env)
-    return _common_user_data_dir() or _platformdirs_user_data_dir()
+    if found := _common_user_data_dir():
+        return found
+    import platformdirs
+
+    return platformdirs.user_data_dir(APP_NAME, appauthor=False)
 
 
 def _common_user_data_dir() -> str | None:
@@ -47,12 +51,6 @@ def _common_user_data_dir() -> str | None:
         return None
     base = "Library/Application Support" if sys.platform == "darwin" else ".local/share"
     return os.path.join(home, base, APP_NAME)
-
-
-def _platformdirs_user_data_dir() -> str:
-    import platformdirs
-
-    return platformdirs.user_data_dir(APP_NAME, appauthor=False)
 
 
 def check_home(home: Path) -> Path:

@@ -12,12 +12,7 @@ from pathlib import Path
 from peerloop.errors import DataFileError
 
 ROSTER_FILE = "roster.toml"
-CALENDAR_FILE = "calendar.toml"
-CONNECTIONS_FILE = "connections.toml"
-BUSY_FILE = "busy.toml"
-JOURNAL_DIR = "journal"
 ENCRYPTION_FILE = "encryption.toml"
-KEY_FILE = "key.age"
 EARLIER_KEYS_FILE = "earlier-keys.age"
 """The folder's earlier keys, sealed to its current one: a file another device sealed before a new passphrase
 reached it still opens."""
@@ -31,11 +26,20 @@ _OLD_COPY = re.compile(r"^\..+\.toml\.cache(\.\d+-\d+(-\d+)?\.tmp)?$")
 class Layout:
     """The paths of one data folder; `store.folder.Folder` adds the lock, reads and transactions."""
 
-    home: Path
     _overlay: dict[Path, Path]
     """A committed change's targets, read from its temp files (while it cannot be finished)."""
     _gone: set[Path]
     """A committed change's removed files (likewise)."""
+
+    def __init__(self, home: Path) -> None:
+        self.home = home
+        self.calendar_path = home / "calendar.toml"
+        self.connections_path = home / "connections.toml"
+        self.busy_path = home / "busy.toml"
+        self.journal_dir = home / "journal"
+        self.encryption_path = home / ENCRYPTION_FILE
+        self.key_path = home / "key.age"
+        self.earlier_keys_path = home / EARLIER_KEYS_FILE
 
     def sealed(self) -> bool:
         raise NotImplementedError
@@ -43,34 +47,6 @@ class Layout:
     @property
     def roster_path(self) -> Path:
         return self.home / (ROSTER_FILE + SEALED if self.sealed() else ROSTER_FILE)
-
-    @property
-    def calendar_path(self) -> Path:
-        return self.home / CALENDAR_FILE
-
-    @property
-    def connections_path(self) -> Path:
-        return self.home / CONNECTIONS_FILE
-
-    @property
-    def busy_path(self) -> Path:
-        return self.home / BUSY_FILE
-
-    @property
-    def journal_dir(self) -> Path:
-        return self.home / JOURNAL_DIR
-
-    @property
-    def encryption_path(self) -> Path:
-        return self.home / ENCRYPTION_FILE
-
-    @property
-    def key_path(self) -> Path:
-        return self.home / KEY_FILE
-
-    @property
-    def earlier_keys_path(self) -> Path:
-        return self.home / EARLIER_KEYS_FILE
 
     def year_path(self, year: int) -> Path:
         return self.journal_dir / (f"{year:04d}.toml" + (SEALED if self.sealed() else ""))

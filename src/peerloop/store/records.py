@@ -48,6 +48,11 @@ class Store:
 
     def __init__(self, home: Path, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> None:
         self.folder = Folder(home, lock_timeout)
+        self.home = home
+        self.calendar_path = self.folder.calendar_path
+        self.connections_path = self.folder.connections_path
+        self.busy_path = self.folder.busy_path
+        self.journal_dir = self.folder.journal_dir
         self._cache: dict[tuple[Path, str], tuple[tuple[int, ...], Any]] = {}
         self._written: dict[Path, written.Written | None] = {}
         self.accept_halves = False
@@ -61,28 +66,8 @@ class Store:
     # --- where -----------------------------------------------------------------------------------------
 
     @property
-    def home(self) -> Path:
-        return self.folder.home
-
-    @property
     def roster_path(self) -> Path:
         return self.folder.roster_path
-
-    @property
-    def calendar_path(self) -> Path:
-        return self.folder.calendar_path
-
-    @property
-    def connections_path(self) -> Path:
-        return self.folder.connections_path
-
-    @property
-    def busy_path(self) -> Path:
-        return self.folder.busy_path
-
-    @property
-    def journal_dir(self) -> Path:
-        return self.folder.journal_dir
 
     @property
     def lock_path(self) -> Path:

@@ -176,10 +176,6 @@ class Fields:
     def get(self, key: str, kind: type[T], required: bool = False) -> T | None:
         self.used.add(key)
         value = self.data.get(key)
-        if (
-            type(value) is kind
-        ):  # the usual case, and the cheap test (a bool is not an int, nor a datetime a date)
-            return value
         if value is None:
             if required:
                 self.fail(key, MISSING)

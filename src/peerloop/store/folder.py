@@ -289,11 +289,9 @@ class Folder(Layout):
     def commit(
         self, files: dict[Path, str | bytes], sending: Sending | None = None, deleting: tuple[Path, ...] = ()
     ) -> None:
-        """Replace every file in `files` and delete every file in `deleting` (a data file replaced by its other
-        form, or a conflict copy merged) as one transaction (call under the lock). A text for an age file is
-        sealed first: no clear copy of it is ever written. With `sending`, the change waits for it: the mail
-        is handed over after the files are prepared, and the change happens only once it was accepted; if it
-        fails, or is interrupted, nothing changes."""
+        """Replace every file in `files` and delete every file in `deleting` as one transaction (under the
+        lock); an age file's text is sealed before anything is written. With `sending`, the change happens only
+        once the mail was accepted (docs/storage.md)."""
         if not files and not deleting:
             if sending is not None:
                 sending.send()

@@ -36,11 +36,8 @@ def data_home_text(override: str | None = None) -> str:
 
 
 def _common_user_data_dir() -> str | None:
-    """platformdirs' answer for the usual Linux and macOS set-ups, without importing it (docs/performance.md).
-
-    Only the plain cases: an absolute $XDG_DATA_HOME, or an absolute $HOME. Anything else (Windows,
-    a relative HOME, …) is left to platformdirs itself; tests/test_paths.py pins the two to agree.
-    """
+    """platformdirs' answer without importing it (docs/performance.md), for an absolute $XDG_DATA_HOME or
+    $HOME on Linux and macOS; anything else is left to platformdirs."""
     if sys.platform not in ("linux", "darwin"):
         return None
     xdg = os.environ.get("XDG_DATA_HOME", "")

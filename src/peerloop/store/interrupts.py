@@ -64,12 +64,8 @@ def interrupt_waiting() -> bool:
 
 @contextlib.contextmanager
 def held_signals() -> Iterator[None]:
-    """Hold SIGINT and SIGTERM until the block ends. If the block raised, one that arrived is delivered then
-    (nothing was written: "Aborted." is the truth); if it finished, the change landed and the command goes on
-    to say so, so the signal is discarded.
-
-    Outside the main thread signals cannot be blocked here (and are not delivered to it anyway).
-    """
+    """Hold SIGINT and SIGTERM until the block ends: delivered then if it raised (nothing was written), else
+    discarded (the change landed and the command says so). Outside the main thread nothing is held."""
     try:
         previous = signal.pthread_sigmask(signal.SIG_BLOCK, _HELD_SIGNALS)
     except (ValueError, OSError):

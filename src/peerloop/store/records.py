@@ -1,9 +1,5 @@
-"""The Store: peerloop's records in one data folder, read with one TOML reader per file kind and changed as
-one transaction under one lock.
-
-Reads are cached for the life of the process (per version of the file: a replaced file has a new inode) and
-read afresh inside `Store.change()`, where the lock makes them the truth the change is checked against.
-"""
+"""The Store: peerloop's records in one data folder, read with one TOML reader per file kind (kept per version
+of the file, read afresh inside `Store.change()`) and changed as one transaction under one lock."""
 
 from __future__ import annotations
 
@@ -161,11 +157,8 @@ class Store:
 
     @contextlib.contextmanager
     def change(self) -> Iterator[None]:
-        """One transaction: the lock is held from the first read inside the block to the commit at its end.
-
-        Every file saved inside is written together (all or nothing, also after a kill); nothing is written
-        if the block raises. Reads inside see the files as they are now, not as cached before.
-        """
+        """One transaction: the lock is held from the first read inside the block to the commit at its end;
+        nothing is written if the block raises. Reads inside see the files as they are now."""
         if self._staged is not None:
             yield
             return

@@ -122,11 +122,8 @@ def _dotted(path: tuple[str, ...]) -> str:
 
 
 def _without_empty(data: Mapping[str, Any]) -> dict[str, Any]:
-    """Drop unset values: TOML has no null, and an absent key reads back as None.
-
-    Only None is dropped: the `*_to_toml` functions give None for a known list that is empty, while an
-    unknown key's empty list (`tags = []` from a newer peerloop) must be written back as it was.
-    """
+    """Drop None (TOML has no null; an absent key reads back as None), and only None: an unknown key's empty
+    list (`tags = []` from a newer peerloop) is written back as it was."""
     cleaned: dict[str, Any] = {}
     for key, value in data.items():
         if value is None:

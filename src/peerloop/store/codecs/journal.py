@@ -250,66 +250,54 @@ def _review_to_toml(review: Review) -> dict[str, Any]:
     }
 
 
-_KINDS = ("meetings", "skips", "reflections", "reviews", "touches")
-
-
-def _entry_fields(item: Any, kind: str, n: int, text: str, path: Path) -> Fields:
-    """The nth `[[kind]]` table, for reading or for an error that points at it."""
-    return Fields(item, path, text, (kind, n), f"{kind[:-1]} #{n + 1}")
+_CODECS: dict[str, tuple[Callable[[Fields], Entry], Callable[[Any], dict[str, Any]]]] = {
+    "meetings": (_meeting_from_toml, _meeting_to_toml),
+    "skips": (_skip_from_toml, _skip_to_toml),
+    "reflections": (_reflection_from_toml, _reflection_to_toml),
+    "reviews": (_review_from_toml, _review_to_toml),
+    "touches": (_touch_from_toml, _touch_to_toml),
+}
+"""Each kind of entry, in the order a year file holds them: its reader and its writer."""
 
 
 def journal_year_from_toml(data: dict[str, Any], text: str, year: int, path: Path) -> JournalYear:
     data = upgraded(data, path, "journal")
-    readers: dict[str, Callable[[Fields], Entry]] = {
-        "meetings": _meeting_from_toml,
-        "skips": _skip_from_toml,
-        "reflections": _reflection_from_toml,
-        "reviews": _review_from_toml,
-        "touches": _touch_from_toml,
-    }
-    parsed: dict[str, list[Any]] = {}
+    parsed: dict[str, Any] = {}
     seen_ids: set[str] = set()
-    for kind, read in readers.items():
+    for kind, (read, _) in _CODECS.items():
         items = data.get(kind, [])
         if not isinstance(items, list):
             raise DataFileError(f"{path}: '{kind}' must be written as [[{kind}]] tables; fix it by hand")
         parsed[kind] = []
         for n, item in enumerate(items):
-            entry = read(_entry_fields(item, kind, n, text, path))
+            f = Fields(item, path, text, (kind, n), f"{kind[:-1]} #{n + 1}")
+            entry = read(f)
             if entry.date.year != year:
-                _entry_fields(item, kind, n, text, path).fail(
-                    "date", f"is in {entry.date.year}, but this file holds {year}; move the entry"
-                )
+                f.fail("date", f"is in {entry.date.year}, but this file holds {year}; move the entry")
             if entry.id in seen_ids:
-                _entry_fields(item, kind, n, text, path).fail(
-                    "id", f"{entry.id!r} is used twice in this file; give one a new id"
-                )
+                f.fail("id", f"{entry.id!r} is used twice in this file; give one a new id")
             seen_ids.add(entry.id)
             parsed[kind].append(entry)
-    extra = {key: value for key, value in data.items() if key not in {"schema_version", "forgotten", *_KINDS}}
+    extra = {
+        key: value for key, value in data.items() if key not in {"schema_version", "forgotten", *_CODECS}
+    }
     check_nesting(extra, path)
     return JournalYear(
         year=year,
-        meetings=tuple(parsed["meetings"]),
-        skips=tuple(parsed["skips"]),
-        reflections=tuple(parsed["reflections"]),
-        reviews=tuple(parsed["reviews"]),
-        touches=tuple(parsed["touches"]),
+        **{kind: tuple(entries) for kind, entries in parsed.items()},
         forgotten=moments(data.get("forgotten"), path, "forgotten"),
         extra=extra,
     )
 
 
 def journal_year_to_toml(journal_year: JournalYear) -> dict[str, Any]:
-    by_date: Callable[[Any], Any] = lambda entry: (entry.date, entry.id)  # noqa: E731
+    entries = {
+        kind: [write(entry) for entry in sorted(getattr(journal_year, kind), key=lambda e: (e.date, e.id))]
+        for kind, (_, write) in _CODECS.items()
+    }
     return {
         "schema_version": SCHEMA_VERSION,
         **journal_year.extra,
-        "meetings": [_meeting_to_toml(m) for m in sorted(journal_year.meetings, key=by_date)] or None,
-        "skips": [_skip_to_toml(s) for s in sorted(journal_year.skips, key=by_date)] or None,
-        "reflections": [_reflection_to_toml(r) for r in sorted(journal_year.reflections, key=by_date)]
-        or None,
-        "reviews": [_review_to_toml(r) for r in sorted(journal_year.reviews, key=by_date)] or None,
-        "touches": [_touch_to_toml(t) for t in sorted(journal_year.touches, key=by_date)] or None,
+        **{kind: written or None for kind, written in entries.items()},
         "forgotten": dict(sorted(journal_year.forgotten.items())) or None,
     }

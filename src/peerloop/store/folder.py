@@ -107,10 +107,8 @@ class Folder(Layout):
     # --- reading ---------------------------------------------------------------------------------------
 
     def read(self, path: Path) -> str | None:
-        """The file's text, or None when it does not exist (`store.files`: a regular, UTF-8 file of a sane
-        size, else one line). A commit record left by a killed process on this device is rolled forward
-        first, so what is read is the whole change or none of it. An age file is opened with the folder's
-        key."""
+        """The file's text, or None when it does not exist (`store.files` checks it), after a change a killed
+        process left is finished: the whole change or none of it. An age file is opened with the key."""
         raw = self.read_bytes(path)
         if raw is None:
             return None
@@ -150,10 +148,8 @@ class Folder(Layout):
 
     @contextlib.contextmanager
     def locked(self) -> Iterator[None]:
-        """Hold the folder's exclusive lock; wait at most `lock_timeout` seconds for another process.
-
-        Taking the lock first finishes a transaction that a killed process left committed.
-        """
+        """Hold the folder's exclusive lock (waiting at most `lock_timeout` seconds for another process), first
+        finishing a change a killed process left committed."""
         if self._locked:
             yield
             return
@@ -190,16 +186,14 @@ class Folder(Layout):
 
     # --- transactions ----------------------------------------------------------------------------------
 
-    def pending(self, record: Path | None = None) -> list[tuple[Path, Path]] | None:
-        """The (temp file, target) pairs of a committed transaction not yet finished (this device's, or the
-        record given: the change waiting for the outside world, an older peerloop's), or None."""
-        found = self.read_record(record or self.commit_path)
+    def pending(self, record: Path) -> list[tuple[Path, Path]] | None:
+        """The (temp file, target) pairs of a change `record` names that is not finished yet, or None."""
+        found = self.read_record(record)
         return None if found is None else found[0]
 
     def read_record(self, record: Path) -> tuple[list[tuple[Path, Path]], list[Path]] | None:
-        """A record's renames (temp file, target) and the files it deletes, or None when there is none. A line
-        naming anything else than a temp file beside a data file, a data file or a conflict copy of one, is a
-        damaged record: nothing of it is done."""
+        """A record's renames (temp file, target) and the files it deletes, or None when there is none; a line
+        naming anything else than our files is a damaged record, and nothing of it is done."""
         text = self.read(record)
         if text is None:
             return None

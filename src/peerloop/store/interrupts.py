@@ -12,11 +12,9 @@ _HELD_SIGNALS = {signal.SIGINT, signal.SIGTERM}
 
 FAULT_ENV = "_PEERLOOP_FAULT"
 STEPS = ("begin", "temp", "record", "rename", "delete", "done", "roll", "sending", "sent", "put", "read")
-"""Where a commit can be interrupted: before anything is written; after each temp file; after the record;
-after each rename; after each file a change deletes (a conflict copy merged, a file replaced by its other
-form); after the record is removed; after each rename or deletion of a roll-forward; before a mail is handed
-over and after it was accepted (a change that waits for one); after each change a CalDAV server accepted,
-before it is recorded; after a command read its session (STOP parks it there, for the race tests)."""
+"""Where a commit can be interrupted, in this order: before anything is written; after each temp file, the
+record, each rename, each deletion, the record's removal, each step of a roll-forward; before and after a mail
+is handed over; after a CalDAV server accepted a change; after a command read its session (for `STOP`)."""
 
 
 held_interrupt = False

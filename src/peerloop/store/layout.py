@@ -78,8 +78,7 @@ class Layout:
 
     def half_forms(self) -> list[tuple[Path, Path]]:
         """(missing, here) for each data file whose form in this folder is missing while its other form is here:
-        a sync tool copied `encryption.toml` (or its deletion) before the files `encrypt` (or `decrypt`) rewrote.
-        Written then, the missing file would be a new, empty one: the roster without its peers."""
+        a sync tool copied `encryption.toml` (or its deletion) before the files `encrypt` (or `decrypt`) rewrote."""
         sealed = self.sealed()
         found = []
         for here in self.other_copies():

@@ -230,9 +230,8 @@ class Store:
     def reseal(
         self, encryption: Encryption | None, key: Key | None, key_file: bytes | None = None
     ) -> list[Path]:
-        """Inside `change()`, before anything is saved: every file with notes rewritten under the new
-        encryption (None: in clear) with `encryption.toml` and `key.age`, the old forms removed, as one
-        transaction. Later saves in the same change are written the new way. Returns the files with notes."""
+        """First inside `change()`: every file with notes rewritten under the new encryption (None: in clear),
+        with `encryption.toml` and `key.age`, the old forms removed. Returns the files with notes."""
         assert self._staged == {}, "reseal comes first inside store.change()"
         self.moment()  # taken while the roster is still where it is
         from peerloop.store.written import without
@@ -301,9 +300,8 @@ class Store:
         self._save(self.year_path(journal_year.year), text)
 
     def moment(self) -> dt.datetime:
-        """Now, in UTC to the second: when the records a change writes were changed (PEERLOOP_NOW is read in
-        the leader's zone, as everywhere). One moment per change, taken the first time it is needed (`reseal`
-        takes it before the roster moves to its other form, where it is not yet written)."""
+        """Now, in UTC to the second, in the leader's zone (PEERLOOP_NOW): when the records a change writes were
+        changed. One per change, taken the first time it is needed."""
         if self._moment is not None:
             return self._moment
         settings = self.load_roster().settings

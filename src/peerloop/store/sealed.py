@@ -86,9 +86,8 @@ class Seal:
         return self._key
 
     def _decrypted_folders_key(self, kept: bytes) -> Key:
-        """In a folder `decrypt` made clear: the keys it had, from `earlier-keys.age` (`kept`: a passphrase file,
-        opened by the passphrase it had), to open an age file another device wrote before the `decrypt`
-        reached it."""
+        """In a folder `decrypt` made clear: the keys it had (`kept`, opened by its passphrase), for an age file
+        another device wrote before the `decrypt` reached it."""
         import pyrage
 
         path = self.home / EARLIER_KEYS_FILE
@@ -107,9 +106,8 @@ class Seal:
         return key
 
     def kept_at_decrypt(self) -> bytes | None:
-        """Before `decrypt`: `earlier-keys.age` as the clear folder keeps it, the folder's keys in a passphrase
-        file (the scrypt stanza `key.age` has, opened by the same passphrase); None with an identity file,
-        which stays outside the folder and still opens what it sealed."""
+        """Before `decrypt`: `earlier-keys.age` as the clear folder keeps it, the keys in a passphrase file; None
+        with an identity file, which stays outside the folder and still opens what it sealed."""
         current = self.key()
         if current.passphrase is None:
             return None
@@ -120,9 +118,8 @@ class Seal:
         return _identities(self._read(self.home / EARLIER_KEYS_FILE) or "")
 
     def retired(self) -> str | None:
-        """Before a change gives the folder a new key: `earlier-keys.age`'s text under it (the key it had and
-        the ones before), so a file another device sealed before the new key reached it still opens; None
-        for a clear folder."""
+        """Before a change gives the folder a new key: `earlier-keys.age`'s text (the keys it had), so a file
+        another device sealed before the new key reached it still opens; None for a clear folder."""
         if self._read(self.home / ENCRYPTION_FILE) is None:
             return None
         return self._keys_text(self.key())

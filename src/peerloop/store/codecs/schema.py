@@ -38,9 +38,8 @@ def upgraded(data: dict[str, Any], path: Path, kind: str) -> dict[str, Any]:
 
 
 def _from_1(data: dict[str, Any], kind: str) -> dict[str, Any]:
-    """Schema 1 to 2: a meeting's follow-ups as peerloop 0.1 wrote them, two lists of texts (`follow_ups`
-    open, `follow_ups_done` done), become tables numbered 1, 2, … in that order. Everything else schema 2
-    adds is optional: a schema-1 file means no merge has happened and nothing was forgotten or removed."""
+    """Schema 1 to 2: peerloop 0.1's follow-up lists (`follow_ups` open, `follow_ups_done` done) become tables
+    numbered 1, 2, … in that order; everything else schema 2 adds is optional."""
     if kind == "journal" and isinstance(data.get("meetings"), list):
         data = {**data, "meetings": [_tabled(item) for item in data["meetings"]]}
     return {**data, "schema_version": 2}

@@ -25,7 +25,7 @@ from peerloop.core.parse import values
 from peerloop.errors import DataFileError
 from peerloop.store.codecs.roster import day_field
 from peerloop.store.codecs.schema import SCHEMA_VERSION, upgraded
-from peerloop.store.codecs.toml import Fields, check_nesting, dump_toml, moment, moments, nested_line
+from peerloop.store.codecs.toml import Fields, dump_toml, moment, moments, nested_line
 
 T = TypeVar("T")
 
@@ -94,8 +94,7 @@ def _replaced(f: Fields) -> tuple[Replaced, ...]:
     found = []
     for item in raw:
         when = moment(Fields(item, f.path, f.text, f.where, f"{f.label} replaced"), "changed")
-        fields = {key: value for key, value in item.items() if key != "changed"}
-        found.append(Replaced(when, check_nesting(fields, f.path, 3)))
+        found.append(Replaced(when, {key: value for key, value in item.items() if key != "changed"}))
     return tuple(found)
 
 
@@ -281,7 +280,6 @@ def journal_year_from_toml(data: dict[str, Any], text: str, year: int, path: Pat
     extra = {
         key: value for key, value in data.items() if key not in {"schema_version", "forgotten", *_CODECS}
     }
-    check_nesting(extra, path)
     return JournalYear(
         year=year,
         **{kind: tuple(entries) for kind, entries in parsed.items()},

@@ -45,14 +45,9 @@ def parse(text: str, path: Path) -> dict[str, Any]:
             f"{path}{f' line {line}' if line else ''}: a number thousands of digits long (damaged?); "
             "fix it by hand or restore the file from a backup"
         ) from None
-    return check_nesting(data, path)
-
-
-def check_nesting(value: T, path: Path, depth: int = 0) -> T:
-    """`value`, unless it nests tables or lists deeper than `MAX_DEPTH` (it sits `depth` deep itself)."""
-    if _too_deep(value, depth):
+    if _too_deep(data, 0):  # the whole file: every table a codec reads, and writes back, is inside it
         raise _too_deep_error(path)
-    return value
+    return data
 
 
 def _too_deep_error(path: Path) -> DataFileError:
@@ -205,11 +200,8 @@ class Fields:
         return value
 
     def extra(self) -> dict[str, Any]:
-        """The keys peerloop does not know, kept as they are (checked for depth: they are written back)."""
-        found = {key: value for key, value in self.data.items() if key not in self.used}
-        if found:  # this table sits 1 deep (`[settings]`) or 2 (`[[peers]]`, an item of an array)
-            check_nesting(found, self.path, 1 if self.where[1] is None else 2)
-        return found
+        """The keys peerloop does not know, kept as they are (`parse` checked their depth)."""
+        return {key: value for key, value in self.data.items() if key not in self.used}
 
 
 _TYPE_NAMES: dict[type, str] = {

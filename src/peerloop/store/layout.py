@@ -40,6 +40,8 @@ class Layout:
         self.encryption_path = home / ENCRYPTION_FILE
         self.key_path = home / "key.age"
         self.earlier_keys_path = home / EARLIER_KEYS_FILE
+        self.unstamped = (self.busy_path, self.encryption_path, self.key_path, self.earlier_keys_path)
+        """The files without a `[written]` table: the busy-time cache, and those that say how the rest is read."""
 
     def sealed(self) -> bool:
         raise NotImplementedError

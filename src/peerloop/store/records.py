@@ -22,10 +22,10 @@ from peerloop.store.codecs.toml import dump_toml, parse
 from peerloop.store.copies import is_data
 from peerloop.store.files import file_version
 from peerloop.store.folder import DEFAULT_LOCK_TIMEOUT, Folder, Sending
+from peerloop.store.sealed import Encryption, Key, encryption_text
 
 if TYPE_CHECKING:
     from peerloop.core.connections import Connections
-    from peerloop.store.sealed import Encryption, Key
 
 T = TypeVar("T")
 LOCK_TIMEOUT_ENV = "PEERLOOP_LOCK_TIMEOUT"
@@ -167,9 +167,8 @@ class Store:
             self._written.clear()
             self._staged, self._sending, self._deleting = {}, None, []
             landed = False
-            half = (
-                self.half_encrypted()
-            )  # as the folder is before the change (`encrypt` stages the other form)
+            # as the folder is before the change (`encrypt` stages the other form)
+            half = self.half_encrypted()
             try:
                 try:
                     yield
@@ -191,14 +190,8 @@ class Store:
             self._cache.clear()
 
     def _stamped(self, staged: dict[Path, str | bytes]) -> dict[Path, str | bytes]:
-        """Each data file a change writes, ended with the `[written]` table that names the change (not the
-        busy-time cache, nor `encryption.toml` and `key.age`, which say how the others are read)."""
-        unstamped = (
-            self.busy_path,
-            self.folder.encryption_path,
-            self.folder.key_path,
-            self.folder.earlier_keys_path,
-        )
+        """Each data file a change writes, ended with the `[written]` table that names the change."""
+        unstamped = self.folder.unstamped
         synced = [path for path in staged if path not in unstamped and isinstance(staged[path], str)]
         if not synced:
             return staged
@@ -234,14 +227,12 @@ class Store:
         with `encryption.toml` and `key.age`, the old forms removed. Returns the files with notes."""
         assert self._staged == {}, "reseal comes first inside store.change()"
         self.moment()  # taken while the roster is still where it is
-        from peerloop.store.written import without
-
         years = self.journal_years()
         old = [self.roster_path, *(self.year_path(year) for year in years)]
         texts = [self.folder.read(path) for path in old]  # opened with the current key, if any
         seal = self.folder.seal
         earlier = seal.retired() if encryption is not None else seal.kept_at_decrypt()
-        self.folder.seal.stage(encryption, key)
+        seal.staged = (encryption, key)  # the paths and the key of what the change writes from here on
         new = [self.roster_path, *(self.year_path(year) for year in years)]
         rewritten = []
         for before, after, text in zip(old, new, texts, strict=True):
@@ -257,12 +248,10 @@ class Store:
                     f"{after} is already here beside {before.name}, and holds something else (another device's "
                     f"copy?): {fix}, then run this again; nothing was changed"
                 )
-            self._staged[after] = without(text)
+            self._staged[after] = written.without(text)
             rewritten.append(after)
             if after != before:
                 self.delete_on_commit(before)
-        from peerloop.store.sealed import encryption_text
-
         for path, content in ((self.folder.encryption_path, encryption and encryption_text(encryption)),
                               (self.folder.key_path, key_file), (self.folder.earlier_keys_path, earlier)):  # fmt: skip
             if content:

@@ -139,10 +139,6 @@ class Seal:
             raise DataFileError(f"{path} is missing; restore it from a backup")
         return encryption_from_toml(text, path)
 
-    def stage(self, encryption: Encryption | None, key: Key | None) -> None:
-        """Inside a change: the paths and the key its files are written with are the new encryption's."""
-        self.staged = (encryption, key)
-
     def end(self, landed: bool) -> None:
         """After the change: its key is the folder's if it landed, else nothing changed."""
         if self.staged is not None and landed:

@@ -54,9 +54,7 @@ def _meeting_from_toml(f: Fields) -> Meeting:
         improve=f.get("improve", str),
         follow_ups=_follow_ups(f),
         note=f.get("note", str),
-        changed=moment(f, "changed"),
-        replaced=_replaced(f),
-        extra=f.extra(),
+        **_versions_from(f),
     )
 
 
@@ -96,6 +94,11 @@ def _replaced(f: Fields) -> tuple[Replaced, ...]:
         when = moment(Fields(item, f.path, f.text, f.where, f"{f.label} replaced"), "changed")
         found.append(Replaced(when, {key: value for key, value in item.items() if key != "changed"}))
     return tuple(found)
+
+
+def _versions_from(f: Fields) -> dict[str, Any]:
+    """`_versions` read back; last, as the keys left are the entry's unknown ones."""
+    return {"changed": moment(f, "changed"), "replaced": _replaced(f), "extra": f.extra()}
 
 
 def _versions(entry: Entry) -> dict[str, Any]:
@@ -153,9 +156,7 @@ def _skip_from_toml(f: Fields) -> Skip:
         date=f.required(day_field(f, "date", required=True)),
         reason=f.get("reason", str) or "",
         peer=f.get("peer", str),
-        changed=moment(f, "changed"),
-        replaced=_replaced(f),
-        extra=f.extra(),
+        **_versions_from(f),
     )
 
 
@@ -178,9 +179,7 @@ def _reflection_from_toml(f: Fields) -> Reflection:
         excuses=f.text_list("excuses"),
         ceo=f.get("ceo", str),
         purpose=f.get("purpose", str),
-        changed=moment(f, "changed"),
-        replaced=_replaced(f),
-        extra=f.extra(),
+        **_versions_from(f),
     )
 
 
@@ -203,9 +202,7 @@ def _touch_from_toml(f: Fields) -> Touch:
         date=f.required(day_field(f, "date", required=True)),
         peer=f.required(f.get("peer", str, required=True)),
         note=f.get("note", str),
-        changed=moment(f, "changed"),
-        replaced=_replaced(f),
-        extra=f.extra(),
+        **_versions_from(f),
     )
 
 
@@ -229,9 +226,7 @@ def _review_from_toml(f: Fields) -> Review:
         works=f.get("works", str),
         improve=f.get("improve", str),
         early=bool(f.get("early", bool)),
-        changed=moment(f, "changed"),
-        replaced=_replaced(f),
-        extra=f.extra(),
+        **_versions_from(f),
     )
 
 

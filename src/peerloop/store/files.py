@@ -28,8 +28,6 @@ def read_bytes(source: Path, shown: Path | None = None) -> bytes | None:
                 f"{path} is a symbolic link; peerloop reads only plain files in its folder: "
                 "replace the link with the file itself"
             ) from None
-        if error.errno == errno.EISDIR:
-            raise DataFileError(f"{path} is a folder, not a file; move it away and try again") from None
         raise DataFileError(f"cannot read {path}: {error.strerror}") from None
     try:
         info = os.fstat(fd)

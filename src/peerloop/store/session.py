@@ -1,6 +1,5 @@
-"""What a command reads, as one Session: the roster, the settings, now and today, and the journal years it
-needs (the weekly commands read only the years the rotation needs, so their cost does not grow with history).
-"""
+"""What a command reads, as one Session: the roster, the settings, now and today, and only the journal years
+the rotation needs, so the weekly commands' cost does not grow with history."""
 
 from __future__ import annotations
 

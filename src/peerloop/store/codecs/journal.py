@@ -1,8 +1,5 @@
-"""A journal year as TOML tables and back: meetings, skips, reflections, reviews and touches. Errors name the
-file and the line.
-
-Pure: tables in, records out (and back). `store.records` reads and writes the files.
-"""
+"""A journal year as TOML tables and back (meetings, skips, reflections, reviews, touches); errors name the
+file and the line. Pure: `store.records` reads and writes the files."""
 
 from __future__ import annotations
 

@@ -1,7 +1,5 @@
-"""The roster as TOML tables and back. Errors name the file and the line (the journal: `journal_file`).
-
-Pure: text in, records out (and back). `store.records` reads and writes the file.
-"""
+"""The roster as TOML tables and back; errors name the file and the line. Pure: `store.records` reads and
+writes the file."""
 
 from __future__ import annotations
 

@@ -1,7 +1,5 @@
-"""TOML text in and out, with errors a person can act on: the file, the line, the key, the text found.
-
-Knows TOML and tables, not peerloop's records (the `*_file` codecs) nor where files live (`store.folder`).
-"""
+"""TOML text in and out, with errors a person can act on: the file, the line, the key, the text found. Knows
+TOML and tables, not peerloop's records (the other codecs) nor where files live (`store.folder`)."""
 
 from __future__ import annotations
 

@@ -9,10 +9,10 @@ import sys
 from pathlib import Path
 
 from peerloop.errors import InputError, StorageError
+from peerloop.store.home import APP_NAME
 
 DEVICE_ENV = "PEERLOOP_DEVICE"
 DEVICE_FILE = "device-id"
-APP_NAME = "peerloop"
 _DEVICE = re.compile(r"^[a-z0-9]{4,32}$")
 ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
 """Crockford's base 32 in lower case: no i, l, o or u to misread."""

@@ -84,9 +84,7 @@ class Layout:
         sealed = self.sealed()
         found = []
         for here in self.other_copies():
-            missing = (
-                here.with_name(here.name + SEALED) if sealed else here.with_name(here.name[: -len(SEALED)])
-            )
+            missing = here.with_name(here.name + SEALED if sealed else here.name[: -len(SEALED)])
             if not os.path.lexists(missing) and missing not in self._overlay:
                 found.append((missing, here))
         return found

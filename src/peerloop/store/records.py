@@ -49,6 +49,8 @@ class Store:
         self.connections_path = self.folder.connections_path
         self.busy_path = self.folder.busy_path
         self.journal_dir = self.folder.journal_dir
+        self.year_path = self.folder.year_path
+        self.journal_years = self.folder.journal_years
         self._cache: dict[tuple[Path, str], tuple[tuple[int, ...], Any]] = {}
         self._written: dict[Path, written.Written | None] = {}
         self.accept_halves = False
@@ -68,12 +70,6 @@ class Store:
     @property
     def lock_path(self) -> Path:
         return self.folder.lock_path
-
-    def year_path(self, year: int) -> Path:
-        return self.folder.year_path(year)
-
-    def journal_years(self) -> list[int]:
-        return self.folder.journal_years()
 
     # --- reading ---------------------------------------------------------------------------------------
 

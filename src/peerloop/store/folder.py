@@ -63,8 +63,7 @@ class Folder(Layout):
         self._locked = False
         self._device: str | None = None
         self.may_write = True
-        """False for `doctor` without --fix: nothing is written (no cache either), and reads see a committed
-        change through its temp files."""
+        """False for `doctor` without --fix: nothing is written; reads see a committed change through its temp files."""
         self._overlay: dict[Path, Path] = {}
         self._gone: set[Path] = set()
         self.seal = Seal(home, self.read, self.read_bytes)

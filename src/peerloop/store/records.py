@@ -74,9 +74,8 @@ class Store:
     # --- reading ---------------------------------------------------------------------------------------
 
     def _load(self, path: Path, decode: Callable[[dict[str, Any], str], T], empty: T) -> T:
-        """A file's records, parsed once per version of the file (its version is taken before the read, so
-        a change at any instant after it is seen by the next load). Its `[written]` table is kept aside
-        (`store.written`): what the records are, not what they say."""
+        """A file's records, parsed once per version of the file (taken before the read: a change after it is
+        seen by the next load), its `[written]` table kept aside: what the records are, not what they say."""
         version = file_version(path)
         kind = type(empty).__name__
         cached = self._cache.get((path, kind))

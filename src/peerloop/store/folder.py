@@ -39,8 +39,7 @@ LEGACY_PENDING = ".pending"
 """The records an older peerloop (one device per folder) wrote: still finished, or dropped, here."""
 DEFAULT_LOCK_TIMEOUT = 10.0
 DELETE = "delete"
-"""A record line `delete<TAB>PATH`: a data file the change removes (`encrypt` removes the clear roster), or a
-conflict copy it merged; deleted after the renames."""
+"""A record line `delete<TAB>PATH`: a data file or a conflict copy the change removes, after the renames."""
 
 _RECORD_LINE = re.compile(rf"^(?:journal/)?\.[^/\t]+\.tmp\t(?:{DATA_NAME})$")
 """A record line: a temp file beside its target, and the target one of the data files (nothing else)."""

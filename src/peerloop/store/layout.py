@@ -14,8 +14,7 @@ from peerloop.errors import DataFileError
 ROSTER_FILE = "roster.toml"
 ENCRYPTION_FILE = "encryption.toml"
 EARLIER_KEYS_FILE = "earlier-keys.age"
-"""The folder's earlier keys, sealed to its current one: a file another device sealed before a new passphrase
-reached it still opens."""
+"""The folder's earlier keys, sealed to its current one (docs/storage.md, Encryption)."""
 SEALED = ".age"
 """The ending of an encrypted file: `roster.toml.age`, `journal/2027.toml.age`."""
 

@@ -24,8 +24,7 @@ PASSPHRASE_ENV = "PEERLOOP_PASSPHRASE"
 KEYRING_USER = "journal"
 """The keyring entry of the passphrase: service "peerloop", user "journal"."""
 WORK_FACTOR = 14
-"""log2 of scrypt's N for the derived identity: 16 MiB and about 30 ms here, scrypt's own figure for
-interactive use; age's default (18) costs about 16 times as much (docs/performance.md)."""
+"""log2 of scrypt's N for the derived identity: 16 MiB and about 30 ms, scrypt's figure for interactive use."""
 _SALT_LABEL = b"peerloop.encryption.v1/"
 
 EARLIER_HEADER = """\
@@ -51,8 +50,7 @@ class Encryption(NamedTuple):
 
 
 PassphraseSource = Callable[[Encryption], str]
-"""Gives the passphrase of a folder, or raises LockedError (the command layer asks; the store only reads
-the environment)."""
+"""Gives the passphrase of a folder, or raises LockedError (the command layer asks; the store never does)."""
 
 
 class Seal:
@@ -64,8 +62,7 @@ class Seal:
     ) -> None:
         self.home, self._read, self._read_raw = home, read, read_raw
         self.passphrase: PassphraseSource | None = None
-        """Where the passphrase comes from (None: the environment only, as a shell prompt and what runs
-        after a command may use it); the command layer sets one that may ask."""
+        """Where the passphrase comes from: None, the environment only; the command layer sets one that asks."""
         self._key: Key | None = None
         self.staged: tuple[Encryption | None, Key | None] | None = None
         """Inside a change that encrypts, re-keys or decrypts the folder: its new encryption and key."""

@@ -21,13 +21,8 @@ def dearmored(raw: bytes) -> bytes:
 
 
 def passphrase_file(passphrase: str, text: bytes, work_factor: int) -> bytes:
-    """An age file for a passphrase (an scrypt stanza): `age -d` opens it with the passphrase.
-
-    Written here, not by pyrage: pyrage takes the work factor rust-age measures on the machine (17 to 20
-    here, 0.9 to 9.5 s, both to write and to open) and has no way to set it. `store.sealed` gives the
-    derived identity's work factor: the passphrase is no better guarded by one than by the other
-    (docs/storage.md). Opened with pyrage and the `age` binary in the tests.
-    """
+    """An age file for a passphrase (an scrypt stanza) that `age -d` opens, at the work factor given: pyrage
+    cannot be told one (docs/storage.md, `key.age`)."""
     import base64
     import hashlib
     import hmac

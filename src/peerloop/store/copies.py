@@ -1,11 +1,7 @@
-"""Conflict copies: the files a sync tool makes when two devices changed one file before they synced. Each tool
-names them its own way; this tells a copy's name from the name of the file it is a copy of.
-
-- Syncthing: `roster.sync-conflict-20270105-101010-ABCDEF7.toml`
-- Dropbox: `roster (Dana's conflicted copy 2027-01-05).toml`; Nextcloud: `roster (conflicted copy 2027-01-05
-  101010).toml`, and as older clients wrote it, `roster_conflict-20270105-101010.toml`
-- iCloud Drive: `roster 2.toml`
-"""
+"""Conflict copies: the files a sync tool makes when two devices changed one file before they synced, told by
+their names: `roster.sync-conflict-20270105-101010-ABCDEF7.toml` (Syncthing), `roster (Dana's conflicted copy
+2027-01-05).toml` (Dropbox, Nextcloud), `roster_conflict-20270105-101010.toml` (older Nextcloud),
+`roster 2.toml` (iCloud Drive)."""
 
 from __future__ import annotations
 

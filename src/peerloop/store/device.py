@@ -1,11 +1,5 @@
-"""This device among the devices that share one data folder (a synced folder or a git repository): its id, and
-the files that belong to it alone.
-
-The id is random, made once per device and kept outside the data folder (the user state folder, e.g.
-`~/.local/state/peerloop/device-id`; `$PEERLOOP_DEVICE` overrides it), so a sync tool never copies it. The
-lock, the commit record and the staged files carry it in their names: a sync tool that copies them anyway
-hands another device files it never rolls forward nor honours (docs/storage.md, "Two devices").
-"""
+"""This device among the devices that share one data folder: its id (kept outside the folder) and the files
+that belong to it alone (docs/storage.md, Two devices)."""
 
 from __future__ import annotations
 
@@ -15,10 +9,10 @@ import sys
 from pathlib import Path
 
 from peerloop.errors import InputError, StorageError
+from peerloop.store.home import APP_NAME
 
 DEVICE_ENV = "PEERLOOP_DEVICE"
 DEVICE_FILE = "device-id"
-APP_NAME = "peerloop"
 _DEVICE = re.compile(r"^[a-z0-9]{4,32}$")
 ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
 """Crockford's base 32 in lower case: no i, l, o or u to misread."""

@@ -14,15 +14,9 @@ MAX_FILE_BYTES = 16 * 1024 * 1024
 """A data file is a few KB a year; anything this big is not one of ours (and would be slow to parse)."""
 
 
-def read_text(source: Path, shown: Path | None = None) -> str | None:
-    """The file's text, or None when it does not exist; any other problem is one line naming `shown` (the
-    file as the user knows it, when `source` stands in for it)."""
-    raw = read_bytes(source, shown)
-    return None if raw is None else decode(raw, shown or source)
-
-
 def read_bytes(source: Path, shown: Path | None = None) -> bytes | None:
-    """The file's bytes, or None when it does not exist (with `read_text`'s checks, but for UTF-8)."""
+    """The file's bytes, or None when it does not exist; any other problem is one line naming `shown` (the
+    file as the user knows it, when `source` stands in for it)."""
     path = shown or source
     try:
         fd = os.open(source, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
@@ -34,8 +28,6 @@ def read_bytes(source: Path, shown: Path | None = None) -> bytes | None:
                 f"{path} is a symbolic link; peerloop reads only plain files in its folder: "
                 "replace the link with the file itself"
             ) from None
-        if error.errno == errno.EISDIR:
-            raise DataFileError(f"{path} is a folder, not a file; move it away and try again") from None
         raise DataFileError(f"cannot read {path}: {error.strerror}") from None
     try:
         info = os.fstat(fd)

@@ -1,35 +1,7 @@
 """The data folder's file mechanics: one lock, atomic multi-file commits, private permissions, safe reads.
 
-It knows files and bytes, nothing of TOML records or the terminal (the records: `store.records`). Every
-change is one transaction (docs/storage.md):
-
-1. each new file is written to a private temp file beside its target and fsynced;
-2. a commit record (`.commit-DEVICE`) naming every temp file and its target (and any conflict copy the
-   change merged, to delete) is written atomically: this is the instant the change happens;
-3. the temp files are renamed over their targets, the copies deleted, then the record is removed.
-
-The lock, the records and the temp files carry this device's id (`store.device`): in a folder kept in sync
-between devices, another device's are never rolled forward nor honoured here.
-
-A change that records what reached the outside world (a mail sent) waits for it between steps 1 and 2: its
-record is written first as `.pending-DEVICE`, the mail is handed over, and only once the server accepted it
-does it become `.commit-DEVICE`. One left by a killed process is dropped by the next one (the outside world
-never confirmed it), which says so.
-
-A kill before step 2 leaves the old files (the temp files are leftovers); a kill after it leaves a record
-that the next process to take the lock rolls forward, so every command sees all of a change or none of it.
-SIGINT and SIGTERM are held from step 1 to the end of step 3. Any read that finds a record first takes
-the lock (which rolls it forward), so even a read-only command never sees half a change.
-
-A change may also delete files (`encrypt` replaces `roster.toml` by `roster.toml.age`): the record names
-them too, and they are deleted after the renames.
-
-In an encrypted folder (`encryption.toml` exists) the files with notes are age files: `read` opens them and
-`commit` seals them before anything is written, with the folder's key (`store.sealed`), unlocked the first
-time one is touched.
-
-`_PEERLOOP_FAULT` (tests only) sends the process a signal at a named step of a commit: see
-`store.interrupts.Fault`.
+It knows files and bytes, not TOML records (`store.records`). The commit protocol, rolling forward, a change
+that waits for a mail, device ids in file names, encryption and the fault hook: docs/storage.md.
 """
 
 from __future__ import annotations
@@ -67,8 +39,7 @@ LEGACY_PENDING = ".pending"
 """The records an older peerloop (one device per folder) wrote: still finished, or dropped, here."""
 DEFAULT_LOCK_TIMEOUT = 10.0
 DELETE = "delete"
-"""A record line `delete<TAB>PATH`: a data file the change removes (`encrypt` removes the clear roster), or a
-conflict copy it merged; deleted after the renames."""
+"""A record line `delete<TAB>PATH`: a data file or a conflict copy the change removes, after the renames."""
 
 _RECORD_LINE = re.compile(rf"^(?:journal/)?\.[^/\t]+\.tmp\t(?:{DATA_NAME})$")
 """A record line: a temp file beside its target, and the target one of the data files (nothing else)."""
@@ -84,15 +55,14 @@ class Folder(Layout):
     """One peerloop data folder, as files."""
 
     def __init__(self, home: Path, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> None:
-        self.home = home
+        super().__init__(home)
         self.lock_timeout = lock_timeout
         self.tightened: list[Path] = []
         """Folders whose looser permissions this process tightened to 0700 (the CLI says so once)."""
         self._locked = False
         self._device: str | None = None
         self.may_write = True
-        """False for `doctor` without --fix: nothing is written (no cache either), and reads see a committed
-        change through its temp files."""
+        """False for `doctor` without --fix: nothing is written; reads see a committed change through its temp files."""
         self._overlay: dict[Path, Path] = {}
         self._gone: set[Path] = set()
         self.seal = Seal(home, self.read, self.read_bytes)
@@ -135,10 +105,8 @@ class Folder(Layout):
     # --- reading ---------------------------------------------------------------------------------------
 
     def read(self, path: Path) -> str | None:
-        """The file's text, or None when it does not exist (`store.files`: a regular, UTF-8 file of a sane
-        size, else one line). A commit record left by a killed process on this device is rolled forward
-        first, so what is read is the whole change or none of it. An age file is opened with the folder's
-        key."""
+        """The file's text, or None when it does not exist (`store.files` checks it), after a change a killed
+        process left is finished: the whole change or none of it. An age file is opened with the key."""
         raw = self.read_bytes(path)
         if raw is None:
             return None
@@ -178,10 +146,8 @@ class Folder(Layout):
 
     @contextlib.contextmanager
     def locked(self) -> Iterator[None]:
-        """Hold the folder's exclusive lock; wait at most `lock_timeout` seconds for another process.
-
-        Taking the lock first finishes a transaction that a killed process left committed.
-        """
+        """Hold the folder's exclusive lock (waiting at most `lock_timeout` seconds for another process), first
+        finishing a change a killed process left committed."""
         if self._locked:
             yield
             return
@@ -218,16 +184,14 @@ class Folder(Layout):
 
     # --- transactions ----------------------------------------------------------------------------------
 
-    def pending(self, record: Path | None = None) -> list[tuple[Path, Path]] | None:
-        """The (temp file, target) pairs of a committed transaction not yet finished (this device's, or the
-        record given: the change waiting for the outside world, an older peerloop's), or None."""
-        found = self.read_record(record or self.commit_path)
+    def pending(self, record: Path) -> list[tuple[Path, Path]] | None:
+        """The (temp file, target) pairs of a change `record` names that is not finished yet, or None."""
+        found = self.read_record(record)
         return None if found is None else found[0]
 
     def read_record(self, record: Path) -> tuple[list[tuple[Path, Path]], list[Path]] | None:
-        """A record's renames (temp file, target) and the files it deletes, or None when there is none. A line
-        naming anything else than a temp file beside a data file, a data file or a conflict copy of one, is a
-        damaged record: nothing of it is done."""
+        """A record's renames (temp file, target) and the files it deletes, or None when there is none; a line
+        naming anything else than our files is a damaged record, and nothing of it is done."""
         text = self.read(record)
         if text is None:
             return None
@@ -317,11 +281,9 @@ class Folder(Layout):
     def commit(
         self, files: dict[Path, str | bytes], sending: Sending | None = None, deleting: tuple[Path, ...] = ()
     ) -> None:
-        """Replace every file in `files` and delete every file in `deleting` (a data file replaced by its other
-        form, or a conflict copy merged) as one transaction (call under the lock). A text for an age file is
-        sealed first: no clear copy of it is ever written. With `sending`, the change waits for it: the mail
-        is handed over after the files are prepared, and the change happens only once it was accepted; if it
-        fails, or is interrupted, nothing changes."""
+        """Replace every file in `files` and delete every file in `deleting` as one transaction (under the
+        lock); an age file's text is sealed before anything is written. With `sending`, the change happens only
+        once the mail was accepted (docs/storage.md)."""
         if not files and not deleting:
             if sending is not None:
                 sending.send()

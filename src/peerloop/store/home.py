@@ -28,15 +28,16 @@ def data_home_text(override: str | None = None) -> str:
     from_env = os.environ.get(HOME_ENV)
     if from_env:
         return os.path.expanduser(from_env)
-    return _common_user_data_dir() or _platformdirs_user_data_dir()
+    if found := _common_user_data_dir():
+        return found
+    import platformdirs
+
+    return platformdirs.user_data_dir(APP_NAME, appauthor=False)
 
 
 def _common_user_data_dir() -> str | None:
-    """platformdirs' answer for the usual Linux and macOS set-ups, without importing it (docs/performance.md).
-
-    Only the plain cases: an absolute $XDG_DATA_HOME, or an absolute $HOME. Anything else (Windows,
-    a relative HOME, …) is left to platformdirs itself; tests/test_paths.py pins the two to agree.
-    """
+    """platformdirs' answer without importing it (docs/performance.md), for an absolute $XDG_DATA_HOME or
+    $HOME on Linux and macOS; anything else is left to platformdirs."""
     if sys.platform not in ("linux", "darwin"):
         return None
     xdg = os.environ.get("XDG_DATA_HOME", "")
@@ -47,12 +48,6 @@ def _common_user_data_dir() -> str | None:
         return None
     base = "Library/Application Support" if sys.platform == "darwin" else ".local/share"
     return os.path.join(home, base, APP_NAME)
-
-
-def _platformdirs_user_data_dir() -> str:
-    import platformdirs
-
-    return platformdirs.user_data_dir(APP_NAME, appauthor=False)
 
 
 def check_home(home: Path) -> Path:

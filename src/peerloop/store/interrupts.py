@@ -7,17 +7,14 @@ import contextlib
 import os
 import signal
 from collections.abc import Iterator
-from typing import ClassVar
 
 _HELD_SIGNALS = {signal.SIGINT, signal.SIGTERM}
 
 FAULT_ENV = "_PEERLOOP_FAULT"
 STEPS = ("begin", "temp", "record", "rename", "delete", "done", "roll", "sending", "sent", "put", "read")
-"""Where a commit can be interrupted: before anything is written; after each temp file; after the record;
-after each rename; after each file a change deletes (a conflict copy merged, a file replaced by its other
-form); after the record is removed; after each rename or deletion of a roll-forward; before a mail is handed
-over and after it was accepted (a change that waits for one); after each change a CalDAV server accepted,
-before it is recorded; after a command read its session (STOP parks it there, for the race tests)."""
+"""Where a commit can be interrupted, in this order: before anything is written; after each temp file, the
+record, each rename, each deletion, the record's removal, each step of a roll-forward; before and after a mail
+is handed over; after a CalDAV server accepted a change; after a command read its session (for `STOP`)."""
 
 
 held_interrupt = False
@@ -25,40 +22,33 @@ held_interrupt = False
 commits (`sync`) stops after the one it interrupted."""
 
 
-class Fault:
-    """A test seam: `_PEERLOOP_FAULT=STEP[#N][:SIGNAL]` sends this process SIGNAL (KILL, INT or TERM;
-    KILL by default) the Nth time (1 by default) it passes STEP (one of `STEPS`). Read once per process;
-    set `Fault.active` directly in-process."""
-
-    active: ClassVar[tuple[str, int, signal.Signals] | None] = None
-    seen: ClassVar[dict[str, int]] = {}
-
-    @classmethod
-    def from_env(cls) -> None:
-        value = os.environ.get(FAULT_ENV, "")
-        if not value:
-            return
-        spec, _, name = value.partition(":")
-        step, _, nth = spec.partition("#")
-        number = getattr(signal, f"SIG{name or 'KILL'}", None)
-        if step not in STEPS or not (nth or "1").isdigit() or number not in _FAULT_SIGNALS:
-            raise ValueError(
-                f"{FAULT_ENV}={value!r}: want STEP[#N][:KILL|INT|TERM|STOP], STEP one of {STEPS}"
-            )
-        cls.active = (step, int(nth or "1"), signal.Signals(number))
-
-    @classmethod
-    def step(cls, name: str) -> None:
-        if cls.active is None or cls.active[0] != name:
-            return
-        cls.seen[name] = cls.seen.get(name, 0) + 1
-        if cls.seen[name] == cls.active[1]:
-            os.kill(os.getpid(), cls.active[2])
-
-
 _FAULT_SIGNALS = {signal.SIGKILL, signal.SIGINT, signal.SIGTERM, signal.SIGSTOP}
-Fault.from_env()
-step = Fault.step
+
+
+def _fault() -> tuple[str, int, signal.Signals] | None:
+    """The test seam: `_PEERLOOP_FAULT=STEP[#N][:SIGNAL]` sends this process SIGNAL (KILL, INT, TERM or STOP;
+    KILL by default) the Nth time (1 by default) it passes STEP (one of `STEPS`). Read once per process."""
+    value = os.environ.get(FAULT_ENV, "")
+    if not value:
+        return None
+    spec, _, name = value.partition(":")
+    step, _, nth = spec.partition("#")
+    number = getattr(signal, f"SIG{name or 'KILL'}", None)
+    if step not in STEPS or not (nth or "1").isdigit() or number not in _FAULT_SIGNALS:
+        raise ValueError(f"{FAULT_ENV}={value!r}: want STEP[#N][:KILL|INT|TERM|STOP], STEP one of {STEPS}")
+    return step, int(nth or "1"), signal.Signals(number)
+
+
+_ACTIVE = _fault()
+_seen: dict[str, int] = {}
+
+
+def step(name: str) -> None:
+    if _ACTIVE is None or _ACTIVE[0] != name:
+        return
+    _seen[name] = _seen.get(name, 0) + 1
+    if _seen[name] == _ACTIVE[1]:
+        os.kill(os.getpid(), _ACTIVE[2])
 
 
 def interrupt_waiting() -> bool:
@@ -72,12 +62,8 @@ def interrupt_waiting() -> bool:
 
 @contextlib.contextmanager
 def held_signals() -> Iterator[None]:
-    """Hold SIGINT and SIGTERM until the block ends. If the block raised, one that arrived is delivered then
-    (nothing was written: "Aborted." is the truth); if it finished, the change landed and the command goes on
-    to say so, so the signal is discarded.
-
-    Outside the main thread signals cannot be blocked here (and are not delivered to it anyway).
-    """
+    """Hold SIGINT and SIGTERM until the block ends: delivered then if it raised (nothing was written), else
+    discarded (the change landed and the command says so). Outside the main thread nothing is held."""
     try:
         previous = signal.pthread_sigmask(signal.SIG_BLOCK, _HELD_SIGNALS)
     except (ValueError, OSError):

@@ -12,15 +12,9 @@ from pathlib import Path
 from peerloop.errors import DataFileError
 
 ROSTER_FILE = "roster.toml"
-CALENDAR_FILE = "calendar.toml"
-CONNECTIONS_FILE = "connections.toml"
-BUSY_FILE = "busy.toml"
-JOURNAL_DIR = "journal"
 ENCRYPTION_FILE = "encryption.toml"
-KEY_FILE = "key.age"
 EARLIER_KEYS_FILE = "earlier-keys.age"
-"""The folder's earlier keys, sealed to its current one: a file another device sealed before a new passphrase
-reached it still opens."""
+"""The folder's earlier keys, sealed to its current one (docs/storage.md, Encryption)."""
 SEALED = ".age"
 """The ending of an encrypted file: `roster.toml.age`, `journal/2027.toml.age`."""
 
@@ -31,11 +25,22 @@ _OLD_COPY = re.compile(r"^\..+\.toml\.cache(\.\d+-\d+(-\d+)?\.tmp)?$")
 class Layout:
     """The paths of one data folder; `store.folder.Folder` adds the lock, reads and transactions."""
 
-    home: Path
     _overlay: dict[Path, Path]
     """A committed change's targets, read from its temp files (while it cannot be finished)."""
     _gone: set[Path]
     """A committed change's removed files (likewise)."""
+
+    def __init__(self, home: Path) -> None:
+        self.home = home
+        self.calendar_path = home / "calendar.toml"
+        self.connections_path = home / "connections.toml"
+        self.busy_path = home / "busy.toml"
+        self.journal_dir = home / "journal"
+        self.encryption_path = home / ENCRYPTION_FILE
+        self.key_path = home / "key.age"
+        self.earlier_keys_path = home / EARLIER_KEYS_FILE
+        self.unstamped = (self.busy_path, self.encryption_path, self.key_path, self.earlier_keys_path)
+        """The files without a `[written]` table: the busy-time cache, and those that say how the rest is read."""
 
     def sealed(self) -> bool:
         raise NotImplementedError
@@ -43,34 +48,6 @@ class Layout:
     @property
     def roster_path(self) -> Path:
         return self.home / (ROSTER_FILE + SEALED if self.sealed() else ROSTER_FILE)
-
-    @property
-    def calendar_path(self) -> Path:
-        return self.home / CALENDAR_FILE
-
-    @property
-    def connections_path(self) -> Path:
-        return self.home / CONNECTIONS_FILE
-
-    @property
-    def busy_path(self) -> Path:
-        return self.home / BUSY_FILE
-
-    @property
-    def journal_dir(self) -> Path:
-        return self.home / JOURNAL_DIR
-
-    @property
-    def encryption_path(self) -> Path:
-        return self.home / ENCRYPTION_FILE
-
-    @property
-    def key_path(self) -> Path:
-        return self.home / KEY_FILE
-
-    @property
-    def earlier_keys_path(self) -> Path:
-        return self.home / EARLIER_KEYS_FILE
 
     def year_path(self, year: int) -> Path:
         return self.journal_dir / (f"{year:04d}.toml" + (SEALED if self.sealed() else ""))
@@ -102,14 +79,11 @@ class Layout:
 
     def half_forms(self) -> list[tuple[Path, Path]]:
         """(missing, here) for each data file whose form in this folder is missing while its other form is here:
-        a sync tool copied `encryption.toml` (or its deletion) before the files `encrypt` (or `decrypt`) rewrote.
-        Written then, the missing file would be a new, empty one: the roster without its peers."""
+        a sync tool copied `encryption.toml` (or its deletion) before the files `encrypt` (or `decrypt`) rewrote."""
         sealed = self.sealed()
         found = []
         for here in self.other_copies():
-            missing = (
-                here.with_name(here.name + SEALED) if sealed else here.with_name(here.name[: -len(SEALED)])
-            )
+            missing = here.with_name(here.name + SEALED if sealed else here.name[: -len(SEALED)])
             if not os.path.lexists(missing) and missing not in self._overlay:
                 found.append((missing, here))
         return found

@@ -1,9 +1,5 @@
-"""The Store: peerloop's records in one data folder, read with one TOML reader per file kind and changed as
-one transaction under one lock.
-
-Reads are cached for the life of the process (per version of the file: a replaced file has a new inode) and
-read afresh inside `Store.change()`, where the lock makes them the truth the change is checked against.
-"""
+"""The Store: peerloop's records in one data folder, read with one TOML reader per file kind (kept per version
+of the file, read afresh inside `Store.change()`) and changed as one transaction under one lock."""
 
 from __future__ import annotations
 
@@ -26,10 +22,10 @@ from peerloop.store.codecs.toml import dump_toml, parse
 from peerloop.store.copies import is_data
 from peerloop.store.files import file_version
 from peerloop.store.folder import DEFAULT_LOCK_TIMEOUT, Folder, Sending
+from peerloop.store.sealed import Encryption, Key, encryption_text
 
 if TYPE_CHECKING:
     from peerloop.core.connections import Connections
-    from peerloop.store.sealed import Encryption, Key
 
 T = TypeVar("T")
 LOCK_TIMEOUT_ENV = "PEERLOOP_LOCK_TIMEOUT"
@@ -48,6 +44,13 @@ class Store:
 
     def __init__(self, home: Path, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> None:
         self.folder = Folder(home, lock_timeout)
+        self.home = home
+        self.calendar_path = self.folder.calendar_path
+        self.connections_path = self.folder.connections_path
+        self.busy_path = self.folder.busy_path
+        self.journal_dir = self.folder.journal_dir
+        self.year_path = self.folder.year_path
+        self.journal_years = self.folder.journal_years
         self._cache: dict[tuple[Path, str], tuple[tuple[int, ...], Any]] = {}
         self._written: dict[Path, written.Written | None] = {}
         self.accept_halves = False
@@ -61,45 +64,18 @@ class Store:
     # --- where -----------------------------------------------------------------------------------------
 
     @property
-    def home(self) -> Path:
-        return self.folder.home
-
-    @property
     def roster_path(self) -> Path:
         return self.folder.roster_path
-
-    @property
-    def calendar_path(self) -> Path:
-        return self.folder.calendar_path
-
-    @property
-    def connections_path(self) -> Path:
-        return self.folder.connections_path
-
-    @property
-    def busy_path(self) -> Path:
-        return self.folder.busy_path
-
-    @property
-    def journal_dir(self) -> Path:
-        return self.folder.journal_dir
 
     @property
     def lock_path(self) -> Path:
         return self.folder.lock_path
 
-    def year_path(self, year: int) -> Path:
-        return self.folder.year_path(year)
-
-    def journal_years(self) -> list[int]:
-        return self.folder.journal_years()
-
     # --- reading ---------------------------------------------------------------------------------------
 
     def _load(self, path: Path, decode: Callable[[dict[str, Any], str], T], empty: T) -> T:
-        """A file's records, parsed once per version of the file (its version is taken before the read, so
-        a change at any instant after it is seen by the next load). Its `[written]` table is kept aside
-        (`store.written`): what the records are, not what they say."""
+        """A file's records, parsed once per version of the file (taken before the read: a change after it is
+        seen by the next load), its `[written]` table kept aside: what the records are, not what they say."""
         version = file_version(path)
         kind = type(empty).__name__
         cached = self._cache.get((path, kind))
@@ -176,11 +152,8 @@ class Store:
 
     @contextlib.contextmanager
     def change(self) -> Iterator[None]:
-        """One transaction: the lock is held from the first read inside the block to the commit at its end.
-
-        Every file saved inside is written together (all or nothing, also after a kill); nothing is written
-        if the block raises. Reads inside see the files as they are now, not as cached before.
-        """
+        """One transaction: the lock is held from the first read inside the block to the commit at its end;
+        nothing is written if the block raises. Reads inside see the files as they are now."""
         if self._staged is not None:
             yield
             return
@@ -189,9 +162,8 @@ class Store:
             self._written.clear()
             self._staged, self._sending, self._deleting = {}, None, []
             landed = False
-            half = (
-                self.half_encrypted()
-            )  # as the folder is before the change (`encrypt` stages the other form)
+            # as the folder is before the change (`encrypt` stages the other form)
+            half = self.half_encrypted()
             try:
                 try:
                     yield
@@ -213,14 +185,8 @@ class Store:
             self._cache.clear()
 
     def _stamped(self, staged: dict[Path, str | bytes]) -> dict[Path, str | bytes]:
-        """Each data file a change writes, ended with the `[written]` table that names the change (not the
-        busy-time cache, nor `encryption.toml` and `key.age`, which say how the others are read)."""
-        unstamped = (
-            self.busy_path,
-            self.folder.encryption_path,
-            self.folder.key_path,
-            self.folder.earlier_keys_path,
-        )
+        """Each data file a change writes, ended with the `[written]` table that names the change."""
+        unstamped = self.folder.unstamped
         synced = [path for path in staged if path not in unstamped and isinstance(staged[path], str)]
         if not synced:
             return staged
@@ -252,19 +218,16 @@ class Store:
     def reseal(
         self, encryption: Encryption | None, key: Key | None, key_file: bytes | None = None
     ) -> list[Path]:
-        """Inside `change()`, before anything is saved: every file with notes rewritten under the new
-        encryption (None: in clear) with `encryption.toml` and `key.age`, the old forms removed, as one
-        transaction. Later saves in the same change are written the new way. Returns the files with notes."""
+        """First inside `change()`: every file with notes rewritten under the new encryption (None: in clear),
+        with `encryption.toml` and `key.age`, the old forms removed. Returns the files with notes."""
         assert self._staged == {}, "reseal comes first inside store.change()"
         self.moment()  # taken while the roster is still where it is
-        from peerloop.store.written import without
-
         years = self.journal_years()
         old = [self.roster_path, *(self.year_path(year) for year in years)]
         texts = [self.folder.read(path) for path in old]  # opened with the current key, if any
         seal = self.folder.seal
         earlier = seal.retired() if encryption is not None else seal.kept_at_decrypt()
-        self.folder.seal.stage(encryption, key)
+        seal.staged = (encryption, key)  # the paths and the key of what the change writes from here on
         new = [self.roster_path, *(self.year_path(year) for year in years)]
         rewritten = []
         for before, after, text in zip(old, new, texts, strict=True):
@@ -280,12 +243,10 @@ class Store:
                     f"{after} is already here beside {before.name}, and holds something else (another device's "
                     f"copy?): {fix}, then run this again; nothing was changed"
                 )
-            self._staged[after] = without(text)
+            self._staged[after] = written.without(text)
             rewritten.append(after)
             if after != before:
                 self.delete_on_commit(before)
-        from peerloop.store.sealed import encryption_text
-
         for path, content in ((self.folder.encryption_path, encryption and encryption_text(encryption)),
                               (self.folder.key_path, key_file), (self.folder.earlier_keys_path, earlier)):  # fmt: skip
             if content:
@@ -323,9 +284,8 @@ class Store:
         self._save(self.year_path(journal_year.year), text)
 
     def moment(self) -> dt.datetime:
-        """Now, in UTC to the second: when the records a change writes were changed (PEERLOOP_NOW is read in
-        the leader's zone, as everywhere). One moment per change, taken the first time it is needed (`reseal`
-        takes it before the roster moves to its other form, where it is not yet written)."""
+        """Now, in UTC to the second, in the leader's zone (PEERLOOP_NOW): when the records a change writes were
+        changed. One per change, taken the first time it is needed."""
         if self._moment is not None:
             return self._moment
         settings = self.load_roster().settings

@@ -1,17 +1,5 @@
-"""The journal encrypted at rest: the files that hold notes are age files (age-encryption.org/v1, written and
-read with pyrage), and this module is the one place that seals and opens them (docs/storage.md, Encryption).
-
-Each encrypted folder has one X25519 age identity. With a passphrase, the identity is derived from it:
-scrypt(passphrase, the folder's salt, N = 2**WORK_FACTOR, r = 8, p = 1) is the identity's 32 bytes. Every
-file is encrypted to that identity's recipient, so a command pays for scrypt once, not once per file
-(age's own scrypt recipient, at its default work factor, costs 0.5 to 9 s per file here: docs/performance.md).
-`key.age` holds the same identity in an age file for the passphrase, for the `age` tool:
-`age -d key.age > key.txt; age -d -i key.txt journal/2027.toml.age`. With an age identity file, every file
-is encrypted to that identity's recipient and nothing is derived.
-
-`encryption.toml` (clear) says how the folder is encrypted: the recipient (to tell a wrong passphrase
-before anything is read or written), the salt and work factor, or the identity file's path, and where the
-passphrase comes from. The passphrase and the identity never are in the folder.
+"""The journal encrypted at rest: the one place that seals and opens age files (pyrage), with one X25519
+identity per folder, derived from the passphrase or read from an identity file (docs/storage.md, Encryption).
 """
 
 from __future__ import annotations
@@ -36,8 +24,7 @@ PASSPHRASE_ENV = "PEERLOOP_PASSPHRASE"
 KEYRING_USER = "journal"
 """The keyring entry of the passphrase: service "peerloop", user "journal"."""
 WORK_FACTOR = 14
-"""log2 of scrypt's N for the derived identity: 16 MiB and about 30 ms here, scrypt's own figure for
-interactive use; age's default (18) costs about 16 times as much (docs/performance.md)."""
+"""log2 of scrypt's N for the derived identity: 16 MiB and about 30 ms, scrypt's figure for interactive use."""
 _SALT_LABEL = b"peerloop.encryption.v1/"
 
 EARLIER_HEADER = """\
@@ -63,8 +50,7 @@ class Encryption(NamedTuple):
 
 
 PassphraseSource = Callable[[Encryption], str]
-"""Gives the passphrase of a folder, or raises LockedError (the command layer asks; the store only reads
-the environment)."""
+"""Gives the passphrase of a folder, or raises LockedError (the command layer asks; the store never does)."""
 
 
 class Seal:
@@ -76,8 +62,7 @@ class Seal:
     ) -> None:
         self.home, self._read, self._read_raw = home, read, read_raw
         self.passphrase: PassphraseSource | None = None
-        """Where the passphrase comes from (None: the environment only, as a shell prompt and what runs
-        after a command may use it); the command layer sets one that may ask."""
+        """Where the passphrase comes from: None, the environment only; the command layer sets one that asks."""
         self._key: Key | None = None
         self.staged: tuple[Encryption | None, Key | None] | None = None
         """Inside a change that encrypts, re-keys or decrypts the folder: its new encryption and key."""
@@ -98,9 +83,8 @@ class Seal:
         return self._key
 
     def _decrypted_folders_key(self, kept: bytes) -> Key:
-        """In a folder `decrypt` made clear: the keys it had, from `earlier-keys.age` (`kept`: a passphrase file,
-        opened by the passphrase it had), to open an age file another device wrote before the `decrypt`
-        reached it."""
+        """In a folder `decrypt` made clear: the keys it had (`kept`, opened by its passphrase), for an age file
+        another device wrote before the `decrypt` reached it."""
         import pyrage
 
         path = self.home / EARLIER_KEYS_FILE
@@ -119,9 +103,8 @@ class Seal:
         return key
 
     def kept_at_decrypt(self) -> bytes | None:
-        """Before `decrypt`: `earlier-keys.age` as the clear folder keeps it, the folder's keys in a passphrase
-        file (the scrypt stanza `key.age` has, opened by the same passphrase); None with an identity file,
-        which stays outside the folder and still opens what it sealed."""
+        """Before `decrypt`: `earlier-keys.age` as the clear folder keeps it, the keys in a passphrase file; None
+        with an identity file, which stays outside the folder and still opens what it sealed."""
         current = self.key()
         if current.passphrase is None:
             return None
@@ -132,9 +115,8 @@ class Seal:
         return _identities(self._read(self.home / EARLIER_KEYS_FILE) or "")
 
     def retired(self) -> str | None:
-        """Before a change gives the folder a new key: `earlier-keys.age`'s text under it (the key it had and
-        the ones before), so a file another device sealed before the new key reached it still opens; None
-        for a clear folder."""
+        """Before a change gives the folder a new key: `earlier-keys.age`'s text (the keys it had), so a file
+        another device sealed before the new key reached it still opens; None for a clear folder."""
         if self._read(self.home / ENCRYPTION_FILE) is None:
             return None
         return self._keys_text(self.key())
@@ -153,10 +135,6 @@ class Seal:
         if text is None:
             raise DataFileError(f"{path} is missing; restore it from a backup")
         return encryption_from_toml(text, path)
-
-    def stage(self, encryption: Encryption | None, key: Key | None) -> None:
-        """Inside a change: the paths and the key its files are written with are the new encryption's."""
-        self.staged = (encryption, key)
 
     def end(self, landed: bool) -> None:
         """After the change: its key is the folder's if it landed, else nothing changed."""

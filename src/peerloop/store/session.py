@@ -1,6 +1,5 @@
-"""What a command reads, as one Session: the roster, the settings, now and today, and the journal years it
-needs (the weekly commands read only the years the rotation needs, so their cost does not grow with history).
-"""
+"""What a command reads, as one Session: the roster, the settings, now and today, and only the journal years
+the rotation needs, so the weekly commands' cost does not grow with history."""
 
 from __future__ import annotations
 
@@ -33,11 +32,8 @@ def today_for(roster: Roster) -> dt.date:
 
 
 def recent_journal(store: Store, roster: Roster, today: dt.date) -> Journal:
-    """The years back from today until every roster peer's last meeting is found.
-
-    A peer's meetings cannot predate the year they were added, so the walk back stops there: usually
-    this year alone (and last year in January), whatever the length of the history.
-    """
+    """The years back from today until every roster peer's last meeting is found, or the year they were added:
+    usually this year alone, whatever the length of the history."""
     on_disk = [year for year in store.journal_years() if year <= today.year]
     wanted = {peer.key: peer.added.year for peer in roster.peers}
     oldest_needed = rotation.week_start(today).year
@@ -53,10 +49,8 @@ def recent_journal(store: Store, roster: Roster, today: dt.date) -> Journal:
 
 
 class Session:
-    """What a weekly command works on: the roster, settings, now and today, and the journal years it read.
-
-    More years load on demand (`year`), so a command that touches an old week reads that year too.
-    """
+    """What a weekly command works on: the roster, settings, now and today, and the journal years it read
+    (more load on demand: `year`)."""
 
     def __init__(self, store: Store, now: dt.datetime | None = None) -> None:
         self.store = store

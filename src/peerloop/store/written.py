@@ -1,13 +1,5 @@
-"""Which change wrote a file, so that a folder a sync tool has copied only half of is noticed.
-
-Every data file a change writes (roster, journal years, calendar, connections) ends with a `[written]` table:
-the device, the moment, and the other files the same change wrote. A sync tool copies files one by one: on
-the other device, the journal year may arrive before the roster that the same rename rewrote. A file whose
-`[written]` names a file that is missing, or older from the same device, is such a half: commands that only
-read say so once; a command that would write refuses (exit 5) until the rest arrives, so it never rewrites
-the older half into a loss; `doctor --fix` accepts the folder as it is when the rest will never come.
-Moments are compared only between files one device wrote: the clocks of two devices need not agree.
-"""
+"""Which change wrote a file (its `[written]` table), so that a folder a sync tool has copied only half of is
+noticed (docs/storage.md, Two devices)."""
 
 from __future__ import annotations
 

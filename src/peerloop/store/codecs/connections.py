@@ -1,6 +1,5 @@
-"""connections.toml as records and back. Every value is checked for its type and meaning, and an error names
-the file, the line, the key and what to write instead: the commands and `doctor` read it through here alone.
-"""
+"""connections.toml as records and back, every value checked; an error names the file, the line, the key and
+what to write instead."""
 
 from __future__ import annotations
 

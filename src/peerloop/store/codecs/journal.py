@@ -1,8 +1,5 @@
-"""A journal year as TOML tables and back: meetings, skips, reflections, reviews and touches. Errors name the
-file and the line.
-
-Pure: tables in, records out (and back). `store.records` reads and writes the files.
-"""
+"""A journal year as TOML tables and back (meetings, skips, reflections, reviews, touches); errors name the
+file and the line. Pure: `store.records` reads and writes the files."""
 
 from __future__ import annotations
 
@@ -25,7 +22,7 @@ from peerloop.core.parse import values
 from peerloop.errors import DataFileError
 from peerloop.store.codecs.roster import day_field
 from peerloop.store.codecs.schema import SCHEMA_VERSION, upgraded
-from peerloop.store.codecs.toml import Fields, check_nesting, dump_toml, moment, moments, nested_line
+from peerloop.store.codecs.toml import Fields, dump_toml, moment, moments, nested_line
 
 T = TypeVar("T")
 
@@ -54,9 +51,7 @@ def _meeting_from_toml(f: Fields) -> Meeting:
         improve=f.get("improve", str),
         follow_ups=_follow_ups(f),
         note=f.get("note", str),
-        changed=moment(f, "changed"),
-        replaced=_replaced(f),
-        extra=f.extra(),
+        **_versions_from(f),
     )
 
 
@@ -94,9 +89,13 @@ def _replaced(f: Fields) -> tuple[Replaced, ...]:
     found = []
     for item in raw:
         when = moment(Fields(item, f.path, f.text, f.where, f"{f.label} replaced"), "changed")
-        fields = {key: value for key, value in item.items() if key != "changed"}
-        found.append(Replaced(when, check_nesting(fields, f.path, 3)))
+        found.append(Replaced(when, {key: value for key, value in item.items() if key != "changed"}))
     return tuple(found)
+
+
+def _versions_from(f: Fields) -> dict[str, Any]:
+    """`_versions` read back; last, as the keys left are the entry's unknown ones."""
+    return {"changed": moment(f, "changed"), "replaced": _replaced(f), "extra": f.extra()}
 
 
 def _versions(entry: Entry) -> dict[str, Any]:
@@ -154,9 +153,7 @@ def _skip_from_toml(f: Fields) -> Skip:
         date=f.required(day_field(f, "date", required=True)),
         reason=f.get("reason", str) or "",
         peer=f.get("peer", str),
-        changed=moment(f, "changed"),
-        replaced=_replaced(f),
-        extra=f.extra(),
+        **_versions_from(f),
     )
 
 
@@ -179,9 +176,7 @@ def _reflection_from_toml(f: Fields) -> Reflection:
         excuses=f.text_list("excuses"),
         ceo=f.get("ceo", str),
         purpose=f.get("purpose", str),
-        changed=moment(f, "changed"),
-        replaced=_replaced(f),
-        extra=f.extra(),
+        **_versions_from(f),
     )
 
 
@@ -204,9 +199,7 @@ def _touch_from_toml(f: Fields) -> Touch:
         date=f.required(day_field(f, "date", required=True)),
         peer=f.required(f.get("peer", str, required=True)),
         note=f.get("note", str),
-        changed=moment(f, "changed"),
-        replaced=_replaced(f),
-        extra=f.extra(),
+        **_versions_from(f),
     )
 
 
@@ -230,9 +223,7 @@ def _review_from_toml(f: Fields) -> Review:
         works=f.get("works", str),
         improve=f.get("improve", str),
         early=bool(f.get("early", bool)),
-        changed=moment(f, "changed"),
-        replaced=_replaced(f),
-        extra=f.extra(),
+        **_versions_from(f),
     )
 
 
@@ -250,66 +241,53 @@ def _review_to_toml(review: Review) -> dict[str, Any]:
     }
 
 
-_KINDS = ("meetings", "skips", "reflections", "reviews", "touches")
-
-
-def _entry_fields(item: Any, kind: str, n: int, text: str, path: Path) -> Fields:
-    """The nth `[[kind]]` table, for reading or for an error that points at it."""
-    return Fields(item, path, text, (kind, n), f"{kind[:-1]} #{n + 1}")
+_CODECS: dict[str, tuple[Callable[[Fields], Entry], Callable[[Any], dict[str, Any]]]] = {
+    "meetings": (_meeting_from_toml, _meeting_to_toml),
+    "skips": (_skip_from_toml, _skip_to_toml),
+    "reflections": (_reflection_from_toml, _reflection_to_toml),
+    "reviews": (_review_from_toml, _review_to_toml),
+    "touches": (_touch_from_toml, _touch_to_toml),
+}
+"""Each kind of entry, in the order a year file holds them: its reader and its writer."""
 
 
 def journal_year_from_toml(data: dict[str, Any], text: str, year: int, path: Path) -> JournalYear:
     data = upgraded(data, path, "journal")
-    readers: dict[str, Callable[[Fields], Entry]] = {
-        "meetings": _meeting_from_toml,
-        "skips": _skip_from_toml,
-        "reflections": _reflection_from_toml,
-        "reviews": _review_from_toml,
-        "touches": _touch_from_toml,
-    }
-    parsed: dict[str, list[Any]] = {}
+    parsed: dict[str, Any] = {}
     seen_ids: set[str] = set()
-    for kind, read in readers.items():
+    for kind, (read, _) in _CODECS.items():
         items = data.get(kind, [])
         if not isinstance(items, list):
             raise DataFileError(f"{path}: '{kind}' must be written as [[{kind}]] tables; fix it by hand")
         parsed[kind] = []
         for n, item in enumerate(items):
-            entry = read(_entry_fields(item, kind, n, text, path))
+            f = Fields(item, path, text, (kind, n), f"{kind[:-1]} #{n + 1}")
+            entry = read(f)
             if entry.date.year != year:
-                _entry_fields(item, kind, n, text, path).fail(
-                    "date", f"is in {entry.date.year}, but this file holds {year}; move the entry"
-                )
+                f.fail("date", f"is in {entry.date.year}, but this file holds {year}; move the entry")
             if entry.id in seen_ids:
-                _entry_fields(item, kind, n, text, path).fail(
-                    "id", f"{entry.id!r} is used twice in this file; give one a new id"
-                )
+                f.fail("id", f"{entry.id!r} is used twice in this file; give one a new id")
             seen_ids.add(entry.id)
             parsed[kind].append(entry)
-    extra = {key: value for key, value in data.items() if key not in {"schema_version", "forgotten", *_KINDS}}
-    check_nesting(extra, path)
+    extra = {
+        key: value for key, value in data.items() if key not in {"schema_version", "forgotten", *_CODECS}
+    }
     return JournalYear(
         year=year,
-        meetings=tuple(parsed["meetings"]),
-        skips=tuple(parsed["skips"]),
-        reflections=tuple(parsed["reflections"]),
-        reviews=tuple(parsed["reviews"]),
-        touches=tuple(parsed["touches"]),
+        **{kind: tuple(entries) for kind, entries in parsed.items()},
         forgotten=moments(data.get("forgotten"), path, "forgotten"),
         extra=extra,
     )
 
 
 def journal_year_to_toml(journal_year: JournalYear) -> dict[str, Any]:
-    by_date: Callable[[Any], Any] = lambda entry: (entry.date, entry.id)  # noqa: E731
+    entries = {
+        kind: [write(entry) for entry in sorted(getattr(journal_year, kind), key=lambda e: (e.date, e.id))]
+        for kind, (_, write) in _CODECS.items()
+    }
     return {
         "schema_version": SCHEMA_VERSION,
         **journal_year.extra,
-        "meetings": [_meeting_to_toml(m) for m in sorted(journal_year.meetings, key=by_date)] or None,
-        "skips": [_skip_to_toml(s) for s in sorted(journal_year.skips, key=by_date)] or None,
-        "reflections": [_reflection_to_toml(r) for r in sorted(journal_year.reflections, key=by_date)]
-        or None,
-        "reviews": [_review_to_toml(r) for r in sorted(journal_year.reviews, key=by_date)] or None,
-        "touches": [_touch_to_toml(t) for t in sorted(journal_year.touches, key=by_date)] or None,
+        **{kind: written or None for kind, written in entries.items()},
         "forgotten": dict(sorted(journal_year.forgotten.items())) or None,
     }

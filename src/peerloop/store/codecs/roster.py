@@ -1,7 +1,5 @@
-"""The roster as TOML tables and back. Errors name the file and the line (the journal: `journal_file`).
-
-Pure: text in, records out (and back). `store.records` reads and writes the file.
-"""
+"""The roster as TOML tables and back; errors name the file and the line. Pure: `store.records` reads and
+writes the file."""
 
 from __future__ import annotations
 
@@ -21,7 +19,7 @@ from peerloop.core.models import (
 from peerloop.core.parse import values
 from peerloop.errors import DataFileError
 from peerloop.store.codecs.schema import SCHEMA_VERSION, upgraded
-from peerloop.store.codecs.toml import Fields, check_nesting, dump_toml, line_of, moment, moments
+from peerloop.store.codecs.toml import Fields, dump_toml, line_of, moment, moments
 
 ROSTER_HEADER = """\
 # peerloop roster: your settings and the peers you meet, one a week.
@@ -155,7 +153,6 @@ def roster_from_toml(data: dict[str, Any], text: str, path: Path) -> Roster:
         seen[peer.key] = n
     known = {"schema_version", "settings", "peers", "removed"}
     extra = {key: value for key, value in data.items() if key not in known}
-    check_nesting(extra, path)
     return Roster(
         settings=settings, peers=peers, removed=moments(data.get("removed"), path, "removed"), extra=extra
     )

@@ -1,14 +1,5 @@
-"""The files' schema: the version this peerloop reads and writes, and the steps that bring a file written by an
-older peerloop up to date as it is read (the file itself is written in the current schema at its next
-change). A file from a newer peerloop is refused, naming both versions, and never rewritten in an older
-schema: on two devices, the one not yet upgraded stops instead of undoing what the other wrote.
-
-Schema 2: entries, peers and settings carry `changed` (when peerloop last changed them) and entries the
-versions another device changed at the same time (`replaced`); a year file keeps the ids it forgot
-(`forgotten`), the roster the peers removed (`removed`) and each peer its earlier names (`formerly`), so that
-two devices' files merge without losing or reviving anything. Follow-ups are `[[meetings.follow_ups]]` tables
-only (peerloop 0.1's two lists are converted).
-"""
+"""The files' schema: the version this peerloop reads and writes, and the steps that bring an older file up to
+date as it is read (docs/storage.md, Schema versions)."""
 
 from __future__ import annotations
 
@@ -47,9 +38,8 @@ def upgraded(data: dict[str, Any], path: Path, kind: str) -> dict[str, Any]:
 
 
 def _from_1(data: dict[str, Any], kind: str) -> dict[str, Any]:
-    """Schema 1 to 2: a meeting's follow-ups as peerloop 0.1 wrote them, two lists of texts (`follow_ups`
-    open, `follow_ups_done` done), become tables numbered 1, 2, … in that order. Everything else schema 2
-    adds is optional: a schema-1 file means no merge has happened and nothing was forgotten or removed."""
+    """Schema 1 to 2: peerloop 0.1's follow-up lists (`follow_ups` open, `follow_ups_done` done) become tables
+    numbered 1, 2, … in that order; everything else schema 2 adds is optional."""
     if kind == "journal" and isinstance(data.get("meetings"), list):
         data = {**data, "meetings": [_tabled(item) for item in data["meetings"]]}
     return {**data, "schema_version": 2}

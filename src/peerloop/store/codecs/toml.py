@@ -1,7 +1,5 @@
-"""TOML text in and out, with errors a person can act on: the file, the line, the key, the text found.
-
-Knows TOML and tables, not peerloop's records (the `*_file` codecs) nor where files live (`store.folder`).
-"""
+"""TOML text in and out, with errors a person can act on: the file, the line, the key, the text found. Knows
+TOML and tables, not peerloop's records (the other codecs) nor where files live (`store.folder`)."""
 
 from __future__ import annotations
 
@@ -45,14 +43,9 @@ def parse(text: str, path: Path) -> dict[str, Any]:
             f"{path}{f' line {line}' if line else ''}: a number thousands of digits long (damaged?); "
             "fix it by hand or restore the file from a backup"
         ) from None
-    return check_nesting(data, path)
-
-
-def check_nesting(value: T, path: Path, depth: int = 0) -> T:
-    """`value`, unless it nests tables or lists deeper than `MAX_DEPTH` (it sits `depth` deep itself)."""
-    if _too_deep(value, depth):
+    if _too_deep(data, 0):  # the whole file: every table a codec reads, and writes back, is inside it
         raise _too_deep_error(path)
-    return value
+    return data
 
 
 def _too_deep_error(path: Path) -> DataFileError:
@@ -122,11 +115,8 @@ def _dotted(path: tuple[str, ...]) -> str:
 
 
 def _without_empty(data: Mapping[str, Any]) -> dict[str, Any]:
-    """Drop unset values: TOML has no null, and an absent key reads back as None.
-
-    Only None is dropped: the `*_to_toml` functions give None for a known list that is empty, while an
-    unknown key's empty list (`tags = []` from a newer peerloop) must be written back as it was.
-    """
+    """Drop None (TOML has no null; an absent key reads back as None), and only None: an unknown key's empty
+    list (`tags = []` from a newer peerloop) is written back as it was."""
     cleaned: dict[str, Any] = {}
     for key, value in data.items():
         if value is None:
@@ -176,10 +166,6 @@ class Fields:
     def get(self, key: str, kind: type[T], required: bool = False) -> T | None:
         self.used.add(key)
         value = self.data.get(key)
-        if (
-            type(value) is kind
-        ):  # the usual case, and the cheap test (a bool is not an int, nor a datetime a date)
-            return value
         if value is None:
             if required:
                 self.fail(key, MISSING)
@@ -212,11 +198,8 @@ class Fields:
         return value
 
     def extra(self) -> dict[str, Any]:
-        """The keys peerloop does not know, kept as they are (checked for depth: they are written back)."""
-        found = {key: value for key, value in self.data.items() if key not in self.used}
-        if found:  # this table sits 1 deep (`[settings]`) or 2 (`[[peers]]`, an item of an array)
-            check_nesting(found, self.path, 1 if self.where[1] is None else 2)
-        return found
+        """The keys peerloop does not know, kept as they are (`parse` checked their depth)."""
+        return {key: value for key, value in self.data.items() if key not in self.used}
 
 
 _TYPE_NAMES: dict[type, str] = {

@@ -18,23 +18,20 @@ from __future__ import annotations
 import datetime as dt
 import enum
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 KEY = "caldav"
 """calendar.toml's table for the record."""
 
 
-@dataclass(frozen=True)
-class Desired:
+class Desired(NamedTuple):
     """One event as the plan wants it: the iCalendar bytes and a digest of what matters in them."""
 
     ics: bytes
     digest: str
 
 
-@dataclass(frozen=True)
-class Recorded:
+class Recorded(NamedTuple):
     """What the server accepted for a UID at the last sync (kept in the data folder)."""
 
     href: str
@@ -42,8 +39,7 @@ class Recorded:
     digest: str
 
 
-@dataclass(frozen=True)
-class Remote:
+class Remote(NamedTuple):
     """A peerloop event as the server holds it now."""
 
     href: str
@@ -63,8 +59,7 @@ class Kind(enum.StrEnum):
 SENDS = frozenset({Kind.CREATE, Kind.UPDATE, Kind.DELETE})
 
 
-@dataclass(frozen=True)
-class Action:
+class Action(NamedTuple):
     """One step of a sync. `etag` is the If-Match value for UPDATE/DELETE, the server's for the others."""
 
     kind: Kind
@@ -76,8 +71,7 @@ class Action:
     digest: str | None = None
 
 
-@dataclass(frozen=True)
-class Applied:
+class Applied(NamedTuple):
     """The server accepted an action: where the event now is, or `href=None` when it is gone."""
 
     uid: str
@@ -85,8 +79,7 @@ class Applied:
     etag: str | None
 
 
-@dataclass(frozen=True)
-class Refused:
+class Refused(NamedTuple):
     """The server refused a conditional write (412): the event changed between listing and sending."""
 
     uid: str
@@ -148,8 +141,7 @@ def _decide_planned(
 # --- the record ----------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Intent:
+class Intent(NamedTuple):
     """A change about to be sent for a UID: what it says (digest), its SEQUENCE, and its DTSTAMP as written."""
 
     digest: str
@@ -157,8 +149,7 @@ class Intent:
     stamp: str
 
 
-@dataclass(frozen=True)
-class SyncRecord:
+class SyncRecord(NamedTuple):
     """What calendar.toml keeps of the last syncs to one calendar."""
 
     url: str

@@ -34,31 +34,25 @@ from peerloop.errors import ConflictError, InputError
 LogEntry = Meeting | Skip
 """The entries `log` and `history` work on."""
 
-KIND_NAMES: Mapping[type, str] = {
-    Meeting: "meeting",
-    Skip: "skip",
-    Reflection: "reflection",
-    Review: "review",
-    Touch: "touch",
+_KINDS: Mapping[type, tuple[str, str]] = {
+    Meeting: ("meeting", "meetings"),
+    Skip: ("skip", "skips"),
+    Reflection: ("reflection", "reflections"),
+    Review: ("review", "reviews"),
+    Touch: ("touch", "touches"),
 }
 
 
 def kind_of(entry: Entry) -> str:
-    return KIND_NAMES[type(entry)]
+    return _KINDS[type(entry)][0]
+
+
+def field_of(entry: Entry) -> str:
+    """The JournalYear field that holds the entry."""
+    return _KINDS[type(entry)][1]
 
 
 # --- adding, replacing, removing ---------------------------------------------------------------------------
-
-
-def _field_for(entry: Entry) -> str:
-    kinds = {
-        Meeting: "meetings",
-        Skip: "skips",
-        Reflection: "reflections",
-        Review: "reviews",
-        Touch: "touches",
-    }
-    return kinds[type(entry)]
 
 
 def add_entry(journal_year: JournalYear, entry: Entry) -> JournalYear:
@@ -67,7 +61,7 @@ def add_entry(journal_year: JournalYear, entry: Entry) -> JournalYear:
         raise ValueError(f"an entry dated {entry.date} does not belong in the {journal_year.year} file")
     if entry.id in taken_ids(journal_year):
         raise ValueError(f"id {entry.id} is already taken in {journal_year.year}")
-    field = _field_for(entry)
+    field = field_of(entry)
     changes: dict[str, Any] = {field: (*getattr(journal_year, field), entry)}
     return journal_year._replace(**changes)
 
@@ -85,7 +79,7 @@ def remove_entry(journal_year: JournalYear, wanted: str) -> tuple[JournalYear, E
     entry = find_entry([journal_year], wanted)
     if entry is None:
         raise unknown_id(wanted)
-    field = _field_for(entry)
+    field = field_of(entry)
     changes: dict[str, Any] = {field: tuple(e for e in getattr(journal_year, field) if e.id != entry.id)}
     return journal_year._replace(**changes), entry
 

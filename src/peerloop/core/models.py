@@ -259,6 +259,8 @@ class Review(NamedTuple):
 
 
 Entry = Meeting | Skip | Reflection | Review | Touch
+ENTRY_FIELDS = ("meetings", "skips", "reflections", "reviews", "touches")
+"""The JournalYear fields that hold entries, one per kind."""
 
 
 class JournalYear(NamedTuple):

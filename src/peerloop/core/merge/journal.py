@@ -9,12 +9,10 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from peerloop.core.journal import kind_of
+from peerloop.core.journal import field_of, kind_of
 from peerloop.core.merge.stamps import unstamped
 from peerloop.core.merge.versions import OLDEST, merge_record, plain
-from peerloop.core.models import Entry, JournalYear, Meeting, Replaced, Roster, Skip, Touch, peer_key
-
-_KINDS = ("meetings", "skips", "reflections", "reviews", "touches")
+from peerloop.core.models import ENTRY_FIELDS, Entry, JournalYear, Replaced, Roster, peer_key
 
 
 class Merged(NamedTuple):
@@ -61,7 +59,9 @@ def merge_years(base: JournalYear | None, ours: JournalYear, theirs: JournalYear
     for entry_id, entry in kept.items():
         if entry_id in forgotten and (entry.changed or OLDEST) > forgotten[entry_id]:
             del forgotten[entry_id]
-    kinds: dict[str, Any] = {kind: tuple(e for e in kept.values() if _field(e) == kind) for kind in _KINDS}
+    kinds: dict[str, Any] = {
+        kind: tuple(e for e in kept.values() if field_of(e) == kind) for kind in ENTRY_FIELDS
+    }
     year = JournalYear(
         year=ours.year,
         **kinds,
@@ -113,13 +113,3 @@ def _whole(entry: Entry) -> Replaced:
         if name not in ("id", "changed", "replaced", "extra")
     }
     return Replaced(entry.changed, {"kind": kind_of(entry), **{k: v for k, v in fields.items() if v != ""}})
-
-
-def _field(entry: Entry) -> str:
-    if isinstance(entry, Meeting):
-        return "meetings"
-    if isinstance(entry, Skip):
-        return "skips"
-    if isinstance(entry, Touch):
-        return "touches"
-    return "reviews" if kind_of(entry) == "review" else "reflections"

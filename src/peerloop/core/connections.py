@@ -14,8 +14,6 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
-from peerloop.core.freetime import MeetingHours
-
 SECURITIES = ("starttls", "ssl", "none")
 """How a mail connection is protected."""
 LOCAL_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
@@ -68,16 +66,13 @@ class BusyFeed(NamedTuple):
 
 
 class FreeTime(NamedTuple):
-    """Where a meeting moved by busy time may land: meeting days and hours (wall time), and whether the
-    summaries of busy events may be kept in the cache (to say why a meeting moved)."""
+    """Where a meeting moved by busy time may land: meeting days (0 = Monday) and hours (wall time in the
+    leader's zone), and whether the summaries of busy events may be kept in the cache (to say why it moved)."""
 
     days: frozenset[int] = frozenset(range(5))
     start: dt.time = dt.time(8, 0)
     end: dt.time = dt.time(18, 0)
     keep_summaries: bool = False
-
-    def hours(self) -> MeetingHours:
-        return MeetingHours(self.days, self.start, self.end)
 
 
 class Connections(NamedTuple):

@@ -13,6 +13,7 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple
 
+from peerloop.core.connections import FreeTime
 from peerloop.core.models import WEEKDAYS
 
 UTC = dt.UTC
@@ -27,14 +28,6 @@ class Busy(NamedTuple):
     summary: str | None = None
 
 
-class MeetingHours(NamedTuple):
-    """Where a moved slot may land: weekdays (0 = Monday) and wall-clock hours in the leader's zone."""
-
-    days: frozenset[int] = frozenset(range(5))
-    start: dt.time = dt.time(8, 0)
-    end: dt.time = dt.time(18, 0)
-
-
 class Placement(NamedTuple):
     """Where the week's slot ends up: kept as it is, moved (with why), or flagged when the week has no room."""
 
@@ -44,21 +37,15 @@ class Placement(NamedTuple):
     """The original start, in the leader's zone, when the slot was moved."""
     reason: str | None = None
     """One line for the leader: "moved from Tue 08:30: Board meeting", or why no free time was found."""
-    blocked_by: str | None = None
-    """The summary of the busy event that blocked the original time, when it is known."""
     no_free_time: bool = False
     """True when the slot is busy and nothing of the same length is free in that week: it stays, flagged."""
-
-    @property
-    def moved(self) -> bool:
-        return self.moved_from is not None
 
 
 def place(
     start: dt.datetime,
     end: dt.datetime,
     busy: Iterable[Busy],
-    hours: MeetingHours,
+    hours: FreeTime,
     zone: dt.tzinfo,
     *,
     not_before: dt.datetime | None = None,
@@ -103,13 +90,11 @@ def place(
                 end=(found + length).astimezone(zone),
                 moved_from=local,
                 reason=f"moved from {when}: {what or 'busy'}",
-                blocked_by=what,
             )
     return Placement(
         start=start,
         end=end,
         reason=f"no free time that week within meeting hours; {when}: {what or 'busy'}",
-        blocked_by=what,
         no_free_time=True,
     )
 
@@ -143,7 +128,7 @@ def _best_start(
     wall: dt.time,
     length: dt.timedelta,
     blocks: Sequence[tuple[dt.datetime, dt.datetime]],
-    hours: MeetingHours,
+    hours: FreeTime,
     zone: dt.tzinfo,
     earliest: dt.datetime | None,
 ) -> dt.datetime | None:

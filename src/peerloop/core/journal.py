@@ -28,7 +28,7 @@ from peerloop.core.models import (
     Touch,
     peer_key,
 )
-from peerloop.core.parse import values
+from peerloop.core.parse import parse_flag, values
 from peerloop.errors import ConflictError, InputError
 
 LogEntry = Meeting | Skip
@@ -200,12 +200,7 @@ def check_text(value: str | None, flag: str) -> str | None:
     Text that is not UTF-8 (see `values.check_utf8`) is refused, naming the flag, before anything is written.
     """
     text = text_or_none(value)
-    if text is not None:
-        try:
-            values.check_utf8(text)
-        except ValueError as error:
-            raise InputError(f"{flag}: {error}") from None
-    return text
+    return None if text is None else parse_flag(text, flag, values.check_utf8)
 
 
 def parse_gains(items: Iterable[str]) -> tuple[Gain, ...]:

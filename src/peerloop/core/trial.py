@@ -32,9 +32,7 @@ from peerloop.core.models import (
     Touch,
     peer_key,
 )
-from peerloop.core.rotation import History, Slot, first_trial_week, next_slot, week_start
-
-WEEK = dt.timedelta(days=7)
+from peerloop.core.rotation import WEEK, History, Slot, first_trial_week, next_slot, week_start
 
 
 class WeekState(StrEnum):
@@ -368,13 +366,11 @@ class Status(NamedTuple):
 
     @property
     def stopped(self) -> bool:
-        return self.settings.stopped_on is not None or (
-            self.reviewed is not None and self.reviewed.decision is Decision.STOP
-        )
+        return self.stopped_on is not None
 
     @property
     def stopped_on(self) -> dt.date | None:
-        return self.settings.stopped_on or (self.reviewed.date if self.stopped and self.reviewed else None)
+        return _stopped_on(self.settings, self.reviewed)
 
     @property
     def overdue(self) -> bool:
@@ -382,14 +378,17 @@ class Status(NamedTuple):
         return not self.stopped and self.next is not None and self.next.peer is not None and self.next.overdue
 
 
+def _stopped_on(settings: Settings, reviewed: Review | None) -> dt.date | None:
+    stopped = reviewed is not None and reviewed.decision is Decision.STOP
+    return settings.stopped_on or (reviewed.date if stopped and reviewed else None)
+
+
 def status_of(
     roster: Roster, settings: Settings, trial: Journal, history: History | None, today: dt.date
 ) -> Status:
     """The trial's status from its journal years and the rotation's history (None with no peers)."""
     reviewed = review_for(settings, trial.reviews)
-    stopped_on = settings.stopped_on or (
-        reviewed.date if reviewed is not None and reviewed.decision is Decision.STOP else None
-    )
+    stopped_on = _stopped_on(settings, reviewed)
     until = closed_before(stopped_on) if stopped_on else None
     slot = next_slot(roster, settings, history, today) if history is not None and roster.peers else None
     return Status(

@@ -1,9 +1,5 @@
-"""The opt-in connections to the outside world, as `connections.toml` keeps them: a CalDAV calendar, an SMTP
-server or a sendmail-compatible command, and busy-time feeds. Pure records (their TOML form:
-`store.codecs.connections`).
-
-No password is ever kept here: a connection names where its password comes from (a command, an
-environment variable, or the system keyring), and `connect.secrets` fetches it when a command needs it.
+"""The opt-in connections to the outside world, as `connections.toml` keeps them (`store.codecs.connections`).
+No password is kept: a connection names where it comes from, and `connect.secrets` fetches it when needed.
 """
 
 from __future__ import annotations

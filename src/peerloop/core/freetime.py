@@ -1,10 +1,7 @@
-"""Busy time and moving a weekly slot around it. Pure: no clock, no I/O; the busy times come from a cache.
+"""Busy time and moving a weekly slot around it (docs/calendar.md). Pure: no clock, no I/O.
 
-A slot that overlaps busy time moves to the nearest free time of the same length in the same ISO week, within
-the leader's meeting hours and days: first the same day (nearest to the original time, later on a tie), then the
-following days of the week, then the earlier ones (nearest first), each at the free time nearest to the original
-time of day. Lengths are real time (a 60-minute meeting lasts 60 minutes across a DST change); meeting hours are
-wall times in the leader's zone. All arithmetic is done in UTC, where `b - a` is real time.
+Lengths are real time (a 60-minute meeting lasts 60 minutes across a DST change), meeting hours wall times in
+the leader's zone; all arithmetic is done in UTC, where `b - a` is real time.
 """
 
 from __future__ import annotations
@@ -50,7 +47,8 @@ def place(
     *,
     not_before: dt.datetime | None = None,
 ) -> Placement:
-    """Keep the slot [start, end) if it is free, else move it as the module says.
+    """Keep the slot [start, end) if it is free, else move it to the free time of its length in its ISO week
+    nearest to it: the same day (later on a tie), the following days, then the earlier ones (nearest first).
 
     `not_before` (aware) keeps a move out of the past: in the current week, pass the current time.
     """

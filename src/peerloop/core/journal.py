@@ -1,8 +1,5 @@
-"""Pure changes to the meeting log: adding, replacing and removing entries in a JournalYear, choosing ids,
-checking dates and weeks, closing follow-ups. No I/O, no printing: each function returns new values or raises.
-
-Ids (`core.ids`) start with the date the entry is filed under: an id names its year file, and a changed date
-means a new id.
+"""Pure changes to the meeting log: adding, replacing and removing entries in a JournalYear, checking dates
+and weeks, closing follow-ups. No I/O, no printing: each function returns new values or raises.
 """
 
 from __future__ import annotations
@@ -195,10 +192,8 @@ def text_or_none(value: str | None) -> str | None:
 
 
 def check_text(value: str | None, flag: str) -> str | None:
-    """Text from a flag or an answer, kept as given; None when blank.
-
-    Text that is not UTF-8 (see `values.check_utf8`) is refused, naming the flag, before anything is written.
-    """
+    """Text from a flag or an answer, kept as given; None when blank; refused, naming the flag, when it is
+    not UTF-8."""
     text = text_or_none(value)
     return None if text is None else parse_flag(text, flag, values.check_utf8)
 

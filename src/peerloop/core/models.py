@@ -180,7 +180,8 @@ class Meeting(NamedTuple):
     follow_ups: tuple[FollowUp, ...] = ()
     note: str | None = None
     changed: dt.datetime | None = None
-    """When peerloop last wrote this entry (UTC): on two devices, the newer version of an entry wins a merge."""
+    """When peerloop last wrote this entry (UTC): on two devices, the newer version of an entry wins a merge
+    (the same for every kind of entry)."""
     replaced: tuple[Replaced, ...] = ()
     extra: Extra = NO_EXTRA
 
@@ -192,7 +193,6 @@ class Skip(NamedTuple):
     peer: str | None = None
     """Whose turn it was: the skip leaves them first in line."""
     changed: dt.datetime | None = None
-    """When peerloop last wrote this entry (UTC): on two devices, the newer version of an entry wins a merge."""
     replaced: tuple[Replaced, ...] = ()
     extra: Extra = NO_EXTRA
 
@@ -207,7 +207,6 @@ class Reflection(NamedTuple):
     purpose: str | None = None
     """What the leader wants the network to give them: the review reads the evidence against it."""
     changed: dt.datetime | None = None
-    """When peerloop last wrote this entry (UTC): on two devices, the newer version of an entry wins a merge."""
     replaced: tuple[Replaced, ...] = ()
     extra: Extra = NO_EXTRA
 
@@ -238,7 +237,6 @@ class Touch(NamedTuple):
     peer: str
     note: str | None = None
     changed: dt.datetime | None = None
-    """When peerloop last wrote this entry (UTC): on two devices, the newer version of an entry wins a merge."""
     replaced: tuple[Replaced, ...] = ()
     extra: Extra = NO_EXTRA
 
@@ -253,7 +251,6 @@ class Review(NamedTuple):
     improve: str | None = None
     early: bool = False
     changed: dt.datetime | None = None
-    """When peerloop last wrote this entry (UTC): on two devices, the newer version of an entry wins a merge."""
     replaced: tuple[Replaced, ...] = ()
     extra: Extra = NO_EXTRA
 

@@ -1,11 +1,6 @@
-"""Calendar planning, pure: which events a calendar file holds and their SEQUENCE numbers.
-
-No clock, no I/O, no icalendar: `now` and the state (`core.calendar.state`) go in, and plain `Planned`
-events and the new state come out; `output.ics` turns them into documents.
-
-SEQUENCE rises exactly when an event's content changes (a digest per UID is kept).
-Events that leave the plan while still ahead (a skip logged before its slot, a moved trial start, a week
-whose every peer is paused) are written once more as cancelled, so that a calendar drops them.
+"""Calendar planning, pure (no clock, no I/O, no icalendar): which events a calendar file holds, as plain
+`Planned` events that `output.ics` writes, and their SEQUENCE, which rises exactly when an event's content
+changes (a digest per UID is kept in `core.calendar.state`).
 """
 
 from __future__ import annotations

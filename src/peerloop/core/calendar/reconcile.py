@@ -1,16 +1,9 @@
 """Pure: what `peerloop sync` must do to the calendar, and the record it keeps of what the server accepted.
 
-Three views of each peerloop UID meet here: the events the plan wants now (`Desired`), what the last sync
-recorded as accepted by the server (`Recorded`), and what the server holds now (`Remote`). The ETag is the
-witness: a server ETag other than the recorded one means someone (the leader, in their calendar app) changed
-the event since, so peerloop leaves it alone and reports it unless told to overwrite. A cancelled event is
-ordinary desired content (an update); a UID that left the desired set is deleted.
-
-The record (calendar.toml's `caldav` table) is written as the sync goes, like vdirsyncer's status file: an
-`Intent` (the content digest, SEQUENCE and DTSTAMP about to be sent) for every change before the first
-request, and each answer as it comes. A sync killed after the server accepted a change, before it was
-recorded, leaves the intent: the next sync finds on the server exactly the SEQUENCE and DTSTAMP it meant to
-send, and takes the event as its own instead of calling it a conflict.
+Three views of each UID meet here: what the plan wants now (`Desired`), what the last sync recorded as
+accepted (`Recorded`) and what the server holds now (`Remote`). A server ETag other than the recorded one
+means the leader changed the event in their calendar app: it is left alone and reported unless overwritten.
+The record is written as the sync goes, like vdirsyncer's status file (docs/calendar.md, "sync").
 """
 
 from __future__ import annotations

@@ -1,10 +1,5 @@
 """Dates as people type them (`yesterday`, `tue`, `Jan 5`, `a week ago`, `+2w`): one small grammar, stdlib
-only, the whole of what is accepted.
-
-Why not parsedatetime (jrnl's parser): measured here, importing it costs 24 ms, as much as two runs of
-`python -c pass`, for every `log --date yesterday`; it reads a month and day without a year forward only
-(`Jan 5` typed in December is next January, for `log --date` too), it ignores the clock we pass for some
-forms, and it accepts junk silently (`tue 99` is a Tuesday). docs/journal.md lists the forms.
+only, the whole of what is accepted. docs/journal.md lists the forms, and says why not parsedatetime.
 """
 
 from __future__ import annotations

@@ -205,10 +205,6 @@ def export_events(
     cancelled while its date is ahead. Once a review decided to stop, every meeting ahead is cancelled, and
     the review, which happened, is not written again.
     """
-    if alarm is not None and alarm < 0:
-        raise ValueError("alarm minutes cannot be negative")
-    if now.tzinfo is None:
-        raise ValueError("now must be an aware datetime")
     zone = zone_of(settings)
     today = now.astimezone(zone).date()
     meetings: list[Planned] = []

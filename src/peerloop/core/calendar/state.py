@@ -120,15 +120,6 @@ def invite_uid(state: CalendarState, peer: Peer) -> str:
     return candidate
 
 
-def with_renamed_peer(state: CalendarState, old: Peer, new: Peer) -> CalendarState:
-    """After a rename, the peer's invite series keeps its UID, so a new invite updates the one they have."""
-    uid = invite_uid(state, old)
-    if old.key not in state.series and uid not in state.events:
-        return state
-    series = {key: value for key, value in state.series.items() if key != old.key}
-    return state._replace(series={**series, new.key: uid})
-
-
 # --- a peer's invite series ----------------------------------------------------------------------------------
 
 

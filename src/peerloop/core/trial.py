@@ -330,13 +330,9 @@ def touch_counts(touches: Iterable[Touch], settings: Settings, today: dt.date) -
     """Touches in the trial, per peer (first spelling kept), most first."""
     counts: dict[str, PeerCount] = {}
     for touch in sorted(touches, key=lambda t: (t.date, t.id)):
-        if not in_trial(touch.date, settings, today):
-            continue
-        key = peer_key(touch.peer)
-        before = counts.get(key)
-        counts[key] = PeerCount(
-            before.name if before else touch.peer, (before.meetings if before else 0) + 1, touch.date, True
-        )
+        if in_trial(touch.date, settings, today):
+            before = counts.get(peer_key(touch.peer), PeerCount(touch.peer, 0, None, True))
+            counts[peer_key(touch.peer)] = before._replace(meetings=before.meetings + 1, last_met=touch.date)
     return tuple(sorted(counts.values(), key=lambda count: (-count.meetings, count.name)))
 
 

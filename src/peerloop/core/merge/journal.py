@@ -11,7 +11,7 @@ from typing import Any, NamedTuple
 
 from peerloop.core.journal import field_of, kind_of
 from peerloop.core.merge.stamps import unstamped
-from peerloop.core.merge.versions import OLDEST, merge_record, plain
+from peerloop.core.merge.versions import OLDEST, merge_record, newer, plain
 from peerloop.core.models import ENTRY_FIELDS, Entry, JournalYear, Replaced, Roster, peer_key
 
 
@@ -34,7 +34,7 @@ def merge_years(base: JournalYear | None, ours: JournalYear, theirs: JournalYear
         left, right, was = mine.get(entry_id), other.get(entry_id), before.get(entry_id)
         if left is not None and right is not None:
             if type(left) is not type(right):  # two devices made the same id (odds: docs/journal.md)
-                left, right = (left, right) if _later(left, right) else (right, left)
+                left, right = (left, right) if newer(left, right) else (right, left)
                 kept[entry_id] = left._replace(replaced=(*left.replaced, _whole(right)))
                 notes.append(
                     f"{kind_of(left)} {entry_id}: kept; the {kind_of(right)} with the same id is kept beside it"
@@ -99,10 +99,6 @@ def with_current_names(journal_year: JournalYear, roster: Roster) -> tuple[Journ
 
 def _by_id(journal_year: JournalYear) -> dict[str, Entry]:
     return {entry.id: entry for entry in journal_year.entries()}
-
-
-def _later(first: Entry, second: Entry) -> bool:
-    return (first.changed or OLDEST, repr(first)) >= (second.changed or OLDEST, repr(second))
 
 
 def _whole(entry: Entry) -> Replaced:

@@ -1,8 +1,6 @@
 """The calendar state kept in calendar.toml, pure: the home id, each UID's content digest and SEQUENCE, the
-peers' invite series, and the export's remembered reminder. `state_from_toml` checks a hand-edited file.
-
-UIDs are stable (a per-home random id plus the ISO week, the trial or the peer) so that a re-import updates
-the events instead of adding new ones.
+peers' invite series, the export's remembered reminder. UIDs are stable (a per-home random id plus the ISO
+week, the trial or the peer) so that a re-import updates the events instead of adding new ones.
 """
 
 from __future__ import annotations

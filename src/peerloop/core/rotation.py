@@ -161,10 +161,7 @@ def next_slot(roster: Roster, settings: Settings, history: History, today: dt.da
 
 def first_trial_week(settings: Settings) -> dt.date:
     """Monday of trial week 1: the week of the first slot on or after the trial's start."""
-    week = week_start(settings.trial_start)
-    if week + dt.timedelta(days=settings.weekday) < settings.trial_start:
-        week += WEEK
-    return week
+    return settings.counted_until - dt.timedelta(weeks=settings.trial_weeks - 1, days=6)
 
 
 def trial_weeks_left(settings: Settings, first_week: dt.date) -> int:

@@ -63,12 +63,8 @@ def add_months(day: dt.date, months: int) -> dt.date:
     """The same day of the month `months` later, clamped to the month's last day."""
     month_index = day.month - 1 + months
     year, month = day.year + month_index // 12, month_index % 12 + 1
-    for last_day in (31, 30, 29, 28):
-        try:
-            return dt.date(year, month, min(day.day, last_day))
-        except ValueError:
-            continue
-    raise AssertionError("unreachable: every month has at least 28 days")
+    month_end = dt.date(year + month // 12, month % 12 + 1, 1) - dt.timedelta(days=1)
+    return dt.date(year, month, min(day.day, month_end.day))
 
 
 class Settings(NamedTuple):

@@ -76,7 +76,7 @@ def place(
         return Placement(start=start, end=end)
     what = next((summary for _, _, summary in blockers if summary), None)
     when = f"{WEEKDAYS[local.weekday()].capitalize()} {local:%H:%M}"
-    blocks = _merged((s, e) for s, e, _ in in_week)
+    blocks = sorted((s, e) for s, e, _ in in_week)
     earliest = not_before.astimezone(UTC) if not_before is not None else None
     for day in _days_in_order(local.date(), monday):
         if day.weekday() not in hours.days:
@@ -109,18 +109,6 @@ def _days_in_order(day: dt.date, monday: dt.date) -> list[dt.date]:
     return later + earlier
 
 
-def _merged(intervals: Iterable[tuple[dt.datetime, dt.datetime]]) -> list[tuple[dt.datetime, dt.datetime]]:
-    """Sorted, non-overlapping busy intervals (touching ones joined)."""
-    merged: list[tuple[dt.datetime, dt.datetime]] = []
-    for s, e in sorted(intervals):
-        if merged and s <= merged[-1][1]:
-            if e > merged[-1][1]:
-                merged[-1] = (merged[-1][0], e)
-        else:
-            merged.append((s, e))
-    return merged
-
-
 def _best_start(
     day: dt.date,
     wall: dt.time,
@@ -147,7 +135,7 @@ def _best_start(
 def _free(
     low: dt.datetime, high: dt.datetime, blocks: Sequence[tuple[dt.datetime, dt.datetime]]
 ) -> list[tuple[dt.datetime, dt.datetime]]:
-    """The free stretches of [low, high) between the merged busy blocks, in order."""
+    """The free stretches of [low, high) between the busy blocks (sorted by start; they may overlap)."""
     free: list[tuple[dt.datetime, dt.datetime]] = []
     cursor = low
     for block_from, block_to in blocks:

@@ -79,12 +79,8 @@ def complete(prefix: str, names: Sequence[str]) -> list[str]:
     compact = fold(prefix).replace(" ", "")
     folded = [(name, fold(name)) for name in names]
     starts = [name for name, form in folded if _starts(form, compact)]
-    later = [
-        name
-        for name, form in folded
-        if not _starts(form, compact) and any(_starts(tail, compact) for tail in _tails(form))
-    ]
-    return starts + later
+    later = [name for name, form in folded if any(_starts(tail, compact) for tail in _tails(form))]
+    return starts + [name for name in later if name not in starts]
 
 
 def _rules(wanted: str) -> tuple[Callable[[str], bool], ...]:

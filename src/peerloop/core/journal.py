@@ -169,11 +169,8 @@ def extra_meeting_note(entries: Iterable[LogEntry], day: dt.date, ignore: str | 
 
 
 def with_added_back(roster: Roster, name: str, day: dt.date) -> Roster:
-    """Move a peer's `added` date back to `day` when a meeting predates it.
-
-    Weekly commands read the journal only back to the oldest `added` year of a peer not yet found,
-    so a meeting filed before that would be invisible to the rotation.
-    """
+    """Move a peer's `added` date back to `day` when a meeting predates it: weekly commands read the journal
+    only back to the oldest `added` year of a peer not yet found, so the rotation would not see it."""
     peer = roster.find(name)
     if peer is None or peer.added <= day:
         return roster

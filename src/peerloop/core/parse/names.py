@@ -41,11 +41,8 @@ def fold(name: str) -> str:
 
 
 def slug(name: str) -> str:
-    """`zoe-muller-lukasz`: the file-name part for peerloop-<slug>.ics, the same rule as matching.
-
-    Letters and digits of the folded name (other scripts kept as they are), the rest as single dashes,
-    at most 60 characters; "peer" when nothing is left.
-    """
+    """`zoe-muller-lukasz`, for peerloop-<slug>.ics: the letters and digits of the folded name (other scripts
+    kept), the rest as single dashes, at most 60 characters; "peer" when nothing is left."""
     text = re.sub(r"[\W_]+", "-", fold(name)).strip("-")
     return text[:SLUG_LENGTH].strip("-") or "peer"
 

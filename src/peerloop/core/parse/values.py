@@ -126,11 +126,8 @@ def check_email(text: str) -> str:
 
 
 def check_utf8(text: str) -> str:
-    """Text that a file can hold, as given.
-
-    Python hands over bytes that are not UTF-8 (from a terminal in another encoding) as lone surrogates,
-    which no file can hold: refused here, before anything is written.
-    """
+    """Text that a file can hold, as given: Python hands over bytes that are not UTF-8 (from a terminal in
+    another encoding) as lone surrogates, which no file can hold."""
     if any("\ud800" <= ch <= "\udfff" for ch in text):
         raise ValueError("the text is not valid UTF-8 (a stray byte from the terminal?); retype it")
     return text

@@ -107,10 +107,10 @@ def unknown_id(wanted: str) -> ConflictError:
 # --- checks ------------------------------------------------------------------------------------------------
 
 
-def check_not_future(day: dt.date, today: dt.date, flag: str = "--date") -> dt.date:
+def check_not_future(day: dt.date, today: dt.date) -> dt.date:
     if day > today:
         raise InputError(
-            f"{flag} {day.isoformat()} is in the future (today is {today.isoformat()}); "
+            f"--date {day.isoformat()} is in the future (today is {today.isoformat()}); "
             "log a week once it has happened"
         )
     return day

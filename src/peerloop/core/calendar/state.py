@@ -118,7 +118,7 @@ def invite_uid(state: CalendarState, peer: Peer) -> str:
     return candidate
 
 
-# --- a peer's invite series ----------------------------------------------------------------------------------
+# --- the export's reminder -----------------------------------------------------------------------------------
 
 
 ALARM_KEY = "alarm"

@@ -8,7 +8,7 @@ import datetime as dt
 import re
 from typing import Literal
 
-from peerloop.core.models import WEEKDAY_NAMES
+from peerloop.core.models import EARLIEST_DAY, LATEST_DAY, WEEKDAY_NAMES
 
 Looking = Literal["past", "future", "onward"]
 """Which way a date without a year (or a bare weekday) points: back (today included), ahead (today excluded:
@@ -129,8 +129,6 @@ def _shift(text: str, today: dt.date, days: int) -> dt.date:
     try:
         return today + dt.timedelta(days=days)
     except OverflowError:
-        from peerloop.core.models import EARLIEST_DAY, LATEST_DAY
-
         raise ValueError(
             f"{text!r} is outside the years peerloop keeps ({EARLIEST_DAY.year} to {LATEST_DAY.year})"
         ) from None

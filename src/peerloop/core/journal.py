@@ -90,10 +90,8 @@ def replace_entry(journal_year: JournalYear, old_id: str, entry: Entry) -> Journ
 def move_entry(
     source: JournalYear, target: JournalYear | None, old_id: str, entry: Entry
 ) -> tuple[JournalYear, ...]:
-    """Replace `old_id` by `entry`, moving it to `target` when its new date is in another year.
-
-    Returns the year files that changed (one, or two when the entry moved).
-    """
+    """Replace `old_id` by `entry`, moving it to `target` when its new date is in another year: the year
+    files that changed (one, or two when the entry moved)."""
     if target is None or target.year == source.year:
         return (replace_entry(source, old_id, entry),)
     without, _ = remove_entry(source, old_id)

@@ -128,7 +128,7 @@ def sequenced(events: Sequence[Planned], state: CalendarState, today: dt.date) -
 
 
 def mode_label(mode: Mode) -> str:
-    return {Mode.COFFEE: "Coffee", Mode.LUNCH: "Lunch", Mode.CALL: "Call"}[mode]
+    return mode.value.capitalize()
 
 
 def zone_of(settings: Settings) -> dt.tzinfo:

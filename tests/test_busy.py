@@ -20,7 +20,8 @@ import pytest
 
 from peerloop.connect import redacted
 from peerloop.connect.feeds import from_ics, load_feed
-from peerloop.core.freetime import Busy, MeetingHours, place
+from peerloop.core.connections import FreeTime
+from peerloop.core.freetime import Busy, place
 from peerloop.errors import (
     DataFileError,
     InputError,
@@ -300,7 +301,7 @@ def test_calendar_busy_moves_the_slot_exactly() -> None:
     moves = []
     for day in (dt.date(2026, 3, 24), dt.date(2026, 3, 31), dt.date(2026, 4, 7)):
         start = dt.datetime.combine(day, dt.time(8, 30), tzinfo=BERLIN)
-        placed = place(start, start + dt.timedelta(hours=1), found, MeetingHours(), BERLIN)
+        placed = place(start, start + dt.timedelta(hours=1), found, FreeTime(), BERLIN)
         moves.append(f"{placed.start:%a %d %H:%M}-{placed.end:%H:%M} ({placed.reason})")
     assert moves == [
         "Tue 24 09:30-10:30 (moved from Tue 08:30: Leadership sync)",

@@ -11,7 +11,8 @@ import tomli_w
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from peerloop.core.freetime import Busy, MeetingHours, Placement, busy_from_toml, busy_to_toml, place
+from peerloop.core.connections import FreeTime
+from peerloop.core.freetime import Busy, Placement, busy_from_toml, busy_to_toml, place
 
 BERLIN = ZoneInfo("Europe/Berlin")
 UTC = dt.UTC
@@ -44,9 +45,9 @@ def wall(moment: dt.datetime) -> str:
     return f"{DAYS[local.weekday()]} {local:%H:%M}"
 
 
-WEEKDAYS_ONLY = MeetingHours()
-NO_WEDNESDAY = MeetingHours(days=frozenset({0, 1, 3, 4}))
-FROM_SEVEN = MeetingHours(start=dt.time(7, 0))
+WEEKDAYS_ONLY = FreeTime()
+NO_WEDNESDAY = FreeTime(days=frozenset({0, 1, 3, 4}))
+FROM_SEVEN = FreeTime(start=dt.time(7, 0))
 
 # (slot start, minutes, busy, hours, expected start or None when kept, expected reason)
 MOVES = {
@@ -128,7 +129,7 @@ def test_slot_moves_to_nearest_free_time_of_the_week(
     slot: str,
     minutes: int,
     blocked: list[Busy],
-    hours: MeetingHours,
+    hours: FreeTime,
     expected: str | None,
     reason: str | None,
 ) -> None:
@@ -137,7 +138,7 @@ def test_slot_moves_to_nearest_free_time_of_the_week(
     result = place(start, end, blocked, hours, BERLIN)
     if expected is None:
         assert result == Placement(start=start, end=end)
-        assert not result.moved
+        assert result.moved_from is None
         return
     assert (wall(result.start), result.end - result.start) == (expected, dt.timedelta(minutes=minutes))
     assert result.moved_from == start
@@ -152,10 +153,9 @@ def test_busy_week_is_flagged_and_the_slot_stays() -> None:
         start=start,
         end=end,
         reason="no free time that week within meeting hours; Tue 08:30: Conference",
-        blocked_by="Conference",
         no_free_time=True,
     )
-    assert not result.moved
+    assert result.moved_from is None
 
 
 def test_a_move_never_leaves_the_iso_week() -> None:
@@ -190,7 +190,7 @@ def test_reason_names_the_time_in_the_leaders_zone() -> None:
 def test_length_is_real_time_when_clocks_spring_forward() -> None:
     """Sun 29 March 2026: 00:00-04:00 on the wall is 3 real hours, too little after a call until 01:30."""
     week = dt.date(2026, 3, 23)
-    nights = MeetingHours(days=frozenset(range(7)), start=dt.time(0, 0), end=dt.time(4, 0))
+    nights = FreeTime(days=frozenset(range(7)), start=dt.time(0, 0), end=dt.time(4, 0))
     start = at("Sun 01:00", week)
     result = place(start, later(start, 2), busy(), nights, BERLIN)
     assert result.start == start
@@ -205,7 +205,7 @@ def test_length_is_real_time_when_clocks_spring_forward() -> None:
 def test_length_is_real_time_when_clocks_fall_back() -> None:
     """Sun 25 October 2026: two real hours from 01:00 summer time end at 02:00 winter time."""
     week = dt.date(2026, 10, 19)
-    nights = MeetingHours(days=frozenset(range(7)), start=dt.time(0, 0), end=dt.time(3, 0))
+    nights = FreeTime(days=frozenset(range(7)), start=dt.time(0, 0), end=dt.time(3, 0))
     start = at("Sun 00:30", week)
     blocked = [Busy(at("Sun 00:00", week), at("Sun 01:00", week), "Late call")]
     result = place(start, later(start, 2), blocked, nights, BERLIN)
@@ -217,7 +217,7 @@ def test_length_is_real_time_when_clocks_fall_back() -> None:
 
 
 QUARTER = dt.timedelta(minutes=15)
-GRID_HOURS = MeetingHours(days=frozenset({0, 1, 2, 4}), start=dt.time(9, 0), end=dt.time(12, 0))
+GRID_HOURS = FreeTime(days=frozenset({0, 1, 2, 4}), start=dt.time(9, 0), end=dt.time(12, 0))
 
 
 def grid_oracle(start: dt.datetime, length: dt.timedelta, blocked: list[Busy]) -> dt.datetime | None:
@@ -278,12 +278,12 @@ def test_moves_match_a_brute_force_search(
         (
             "Tue 08:30",
             "Tue 09:30",
-            MeetingHours(start=dt.time(18, 0), end=dt.time(8, 0)),
+            FreeTime(start=dt.time(18, 0), end=dt.time(8, 0)),
             "meeting hours must",
         ),
     ],
 )
-def test_impossible_inputs_are_refused(start: str, end: str, hours: MeetingHours, message: str) -> None:
+def test_impossible_inputs_are_refused(start: str, end: str, hours: FreeTime, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         place(at(start), at(end), [], hours, BERLIN)
 

@@ -304,7 +304,7 @@ def test_a_new_peer_with_a_renamed_peers_old_name_gets_a_series_of_their_own() -
     )
     first = calendar_state.series_uid(HOME_ID, old)
     kept = calendar_state.CalendarState(home_id=HOME_ID, series={old.key: first})
-    kept = calendar_state.with_renamed_peer(kept, old, renamed)
+    kept = invites.renamed(kept, old, renamed)
     assert calendar_state.invite_uid(kept, renamed) == first
     assert calendar_state.invite_uid(kept, newcomer) == first + "-2"
 

@@ -60,7 +60,7 @@ def placed(
     if cache is None or not cache.busy:
         return list(slots)
     zone = ZoneInfo(session.settings.timezone)
-    hours = connections.free_time.hours()
+    hours = connections.free_time
     result = []
     for slot in slots:
         if slot.peer is None or slot.start <= session.now:  # a slot already past stays where it was

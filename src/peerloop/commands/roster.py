@@ -121,7 +121,7 @@ def peers(json: JsonOption = False, wide: WideOption = False) -> None:
     today = today_for(roster)
     every = store.load_journal() if roster.peers else None
     stats = roster_rules.meeting_stats(every.meetings) if every else {}
-    touched = roster_rules.last_touches(every.touches) if every else {}
+    touched = rotation.last_dates(every.touches) if every else {}
     turns = (
         roster_rules.next_turns(
             roster, roster.settings, rotation.history_from(every.meetings, every.skips), today

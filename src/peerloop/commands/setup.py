@@ -10,7 +10,7 @@ import typer
 from peerloop import clock, options, prompts
 from peerloop.core.models import EARLIEST_DAY, LATEST_DAY, WEEKDAY_NAMES, WEEKDAYS, Mode, Peer, Settings
 from peerloop.core.parse import parse_flag, values
-from peerloop.core.roster import add_peer, with_settings
+from peerloop.core.roster import add_peer
 from peerloop.errors import Declined, InputError, MissingValueError
 from peerloop.inert import safe
 from peerloop.options import Weekday, resolve
@@ -154,7 +154,7 @@ def init(
         settings = _merged(before, given)
         _confirm_moves(before, settings, yes)
         today = clock.today(settings.timezone)
-        updated = with_settings(roster, settings)
+        updated = roster._replace(settings=settings)
         for peer_name in names:
             if updated.find(peer_name):
                 skipped.append(peer_name)

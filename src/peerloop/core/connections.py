@@ -1,9 +1,5 @@
-"""The opt-in connections to the outside world, as `connections.toml` keeps them: a CalDAV calendar, an SMTP
-server or a sendmail-compatible command, and busy-time feeds. Pure records (their TOML form:
-`store.codecs.connections`).
-
-No password is ever kept here: a connection names where its password comes from (a command, an
-environment variable, or the system keyring), and `connect.secrets` fetches it when a command needs it.
+"""The opt-in connections to the outside world, as `connections.toml` keeps them (`store.codecs.connections`).
+No password is kept: a connection names where it comes from, and `connect.secrets` fetches it when needed.
 """
 
 from __future__ import annotations
@@ -13,8 +9,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, NamedTuple
-
-from peerloop.core.freetime import MeetingHours
 
 SECURITIES = ("starttls", "ssl", "none")
 """How a mail connection is protected."""
@@ -68,16 +62,13 @@ class BusyFeed(NamedTuple):
 
 
 class FreeTime(NamedTuple):
-    """Where a meeting moved by busy time may land: meeting days and hours (wall time), and whether the
-    summaries of busy events may be kept in the cache (to say why a meeting moved)."""
+    """Where a meeting moved by busy time may land: meeting days (0 = Monday) and hours (wall time in the
+    leader's zone), and whether the summaries of busy events may be kept in the cache (to say why it moved)."""
 
     days: frozenset[int] = frozenset(range(5))
     start: dt.time = dt.time(8, 0)
     end: dt.time = dt.time(18, 0)
     keep_summaries: bool = False
-
-    def hours(self) -> MeetingHours:
-        return MeetingHours(self.days, self.start, self.end)
 
 
 class Connections(NamedTuple):

@@ -1,10 +1,7 @@
-"""Busy time and moving a weekly slot around it. Pure: no clock, no I/O; the busy times come from a cache.
+"""Busy time and moving a weekly slot around it (docs/calendar.md). Pure: no clock, no I/O.
 
-A slot that overlaps busy time moves to the nearest free time of the same length in the same ISO week, within
-the leader's meeting hours and days: first the same day (nearest to the original time, later on a tie), then the
-following days of the week, then the earlier ones (nearest first), each at the free time nearest to the original
-time of day. Lengths are real time (a 60-minute meeting lasts 60 minutes across a DST change); meeting hours are
-wall times in the leader's zone. All arithmetic is done in UTC, where `b - a` is real time.
+Lengths are real time (a 60-minute meeting lasts 60 minutes across a DST change), meeting hours wall times in
+the leader's zone; all arithmetic is done in UTC, where `b - a` is real time.
 """
 
 from __future__ import annotations
@@ -13,6 +10,7 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple
 
+from peerloop.core.connections import FreeTime
 from peerloop.core.models import WEEKDAYS
 
 UTC = dt.UTC
@@ -27,14 +25,6 @@ class Busy(NamedTuple):
     summary: str | None = None
 
 
-class MeetingHours(NamedTuple):
-    """Where a moved slot may land: weekdays (0 = Monday) and wall-clock hours in the leader's zone."""
-
-    days: frozenset[int] = frozenset(range(5))
-    start: dt.time = dt.time(8, 0)
-    end: dt.time = dt.time(18, 0)
-
-
 class Placement(NamedTuple):
     """Where the week's slot ends up: kept as it is, moved (with why), or flagged when the week has no room."""
 
@@ -44,26 +34,21 @@ class Placement(NamedTuple):
     """The original start, in the leader's zone, when the slot was moved."""
     reason: str | None = None
     """One line for the leader: "moved from Tue 08:30: Board meeting", or why no free time was found."""
-    blocked_by: str | None = None
-    """The summary of the busy event that blocked the original time, when it is known."""
     no_free_time: bool = False
     """True when the slot is busy and nothing of the same length is free in that week: it stays, flagged."""
-
-    @property
-    def moved(self) -> bool:
-        return self.moved_from is not None
 
 
 def place(
     start: dt.datetime,
     end: dt.datetime,
     busy: Iterable[Busy],
-    hours: MeetingHours,
+    hours: FreeTime,
     zone: dt.tzinfo,
     *,
     not_before: dt.datetime | None = None,
 ) -> Placement:
-    """Keep the slot [start, end) if it is free, else move it as the module says.
+    """Keep the slot [start, end) if it is free, else move it to the free time of its length in its ISO week
+    nearest to it: the same day (later on a tie), the following days, then the earlier ones (nearest first).
 
     `not_before` (aware) keeps a move out of the past: in the current week, pass the current time.
     """
@@ -91,7 +76,7 @@ def place(
         return Placement(start=start, end=end)
     what = next((summary for _, _, summary in blockers if summary), None)
     when = f"{WEEKDAYS[local.weekday()].capitalize()} {local:%H:%M}"
-    blocks = _merged((s, e) for s, e, _ in in_week)
+    blocks = sorted((s, e) for s, e, _ in in_week)
     earliest = not_before.astimezone(UTC) if not_before is not None else None
     for day in _days_in_order(local.date(), monday):
         if day.weekday() not in hours.days:
@@ -103,13 +88,11 @@ def place(
                 end=(found + length).astimezone(zone),
                 moved_from=local,
                 reason=f"moved from {when}: {what or 'busy'}",
-                blocked_by=what,
             )
     return Placement(
         start=start,
         end=end,
         reason=f"no free time that week within meeting hours; {when}: {what or 'busy'}",
-        blocked_by=what,
         no_free_time=True,
     )
 
@@ -126,24 +109,12 @@ def _days_in_order(day: dt.date, monday: dt.date) -> list[dt.date]:
     return later + earlier
 
 
-def _merged(intervals: Iterable[tuple[dt.datetime, dt.datetime]]) -> list[tuple[dt.datetime, dt.datetime]]:
-    """Sorted, non-overlapping busy intervals (touching ones joined)."""
-    merged: list[tuple[dt.datetime, dt.datetime]] = []
-    for s, e in sorted(intervals):
-        if merged and s <= merged[-1][1]:
-            if e > merged[-1][1]:
-                merged[-1] = (merged[-1][0], e)
-        else:
-            merged.append((s, e))
-    return merged
-
-
 def _best_start(
     day: dt.date,
     wall: dt.time,
     length: dt.timedelta,
     blocks: Sequence[tuple[dt.datetime, dt.datetime]],
-    hours: MeetingHours,
+    hours: FreeTime,
     zone: dt.tzinfo,
     earliest: dt.datetime | None,
 ) -> dt.datetime | None:
@@ -164,7 +135,7 @@ def _best_start(
 def _free(
     low: dt.datetime, high: dt.datetime, blocks: Sequence[tuple[dt.datetime, dt.datetime]]
 ) -> list[tuple[dt.datetime, dt.datetime]]:
-    """The free stretches of [low, high) between the merged busy blocks, in order."""
+    """The free stretches of [low, high) between the busy blocks (sorted by start; they may overlap)."""
     free: list[tuple[dt.datetime, dt.datetime]] = []
     cursor = low
     for block_from, block_to in blocks:

@@ -1,11 +1,6 @@
-"""Entry ids, pure: made without asking any other device, short enough to type, and saying which year file
-holds their entry (docs/journal.md, "Ids").
-
-An id is the date the entry is filed under and five characters: `20270105-k3xq7`. The five are a letter and
-four letters or digits of Crockford's base 32 (no i, l, o or u), taken from a hash of this device's id, the
-date and a counter: the first one not yet used (nor forgotten) in the year file. Two devices that log on the
-same day before they sync make different ids, except with odds of about 1 in 23 million per pair of
-entries. Ids written by peerloop before 0.2, `20260310-1` (the first free number of the day), keep working.
+"""Entry ids, pure: `20270105-k3xq7`, the date the entry is filed under and five characters hashed from this
+device's id, the date and a counter, so that two devices never need to agree on one (docs/journal.md, "Ids").
+Ids written by peerloop before 0.2, `20260310-1` (the first free number of the day), keep working.
 """
 
 from __future__ import annotations

@@ -1,8 +1,5 @@
-"""Pure changes to the meeting log: adding, replacing and removing entries in a JournalYear, choosing ids,
-checking dates and weeks, closing follow-ups. No I/O, no printing: each function returns new values or raises.
-
-Ids (`core.ids`) start with the date the entry is filed under: an id names its year file, and a changed date
-means a new id.
+"""Pure changes to the meeting log: adding, replacing and removing entries in a JournalYear, checking dates
+and weeks, closing follow-ups. No I/O, no printing: each function returns new values or raises.
 """
 
 from __future__ import annotations
@@ -28,37 +25,31 @@ from peerloop.core.models import (
     Touch,
     peer_key,
 )
-from peerloop.core.parse import values
+from peerloop.core.parse import parse_flag, values
 from peerloop.errors import ConflictError, InputError
 
 LogEntry = Meeting | Skip
 """The entries `log` and `history` work on."""
 
-KIND_NAMES: Mapping[type, str] = {
-    Meeting: "meeting",
-    Skip: "skip",
-    Reflection: "reflection",
-    Review: "review",
-    Touch: "touch",
+_KINDS: Mapping[type, tuple[str, str]] = {
+    Meeting: ("meeting", "meetings"),
+    Skip: ("skip", "skips"),
+    Reflection: ("reflection", "reflections"),
+    Review: ("review", "reviews"),
+    Touch: ("touch", "touches"),
 }
 
 
 def kind_of(entry: Entry) -> str:
-    return KIND_NAMES[type(entry)]
+    return _KINDS[type(entry)][0]
+
+
+def field_of(entry: Entry) -> str:
+    """The JournalYear field that holds the entry."""
+    return _KINDS[type(entry)][1]
 
 
 # --- adding, replacing, removing ---------------------------------------------------------------------------
-
-
-def _field_for(entry: Entry) -> str:
-    kinds = {
-        Meeting: "meetings",
-        Skip: "skips",
-        Reflection: "reflections",
-        Review: "reviews",
-        Touch: "touches",
-    }
-    return kinds[type(entry)]
 
 
 def add_entry(journal_year: JournalYear, entry: Entry) -> JournalYear:
@@ -67,7 +58,7 @@ def add_entry(journal_year: JournalYear, entry: Entry) -> JournalYear:
         raise ValueError(f"an entry dated {entry.date} does not belong in the {journal_year.year} file")
     if entry.id in taken_ids(journal_year):
         raise ValueError(f"id {entry.id} is already taken in {journal_year.year}")
-    field = _field_for(entry)
+    field = field_of(entry)
     changes: dict[str, Any] = {field: (*getattr(journal_year, field), entry)}
     return journal_year._replace(**changes)
 
@@ -85,7 +76,7 @@ def remove_entry(journal_year: JournalYear, wanted: str) -> tuple[JournalYear, E
     entry = find_entry([journal_year], wanted)
     if entry is None:
         raise unknown_id(wanted)
-    field = _field_for(entry)
+    field = field_of(entry)
     changes: dict[str, Any] = {field: tuple(e for e in getattr(journal_year, field) if e.id != entry.id)}
     return journal_year._replace(**changes), entry
 
@@ -99,10 +90,8 @@ def replace_entry(journal_year: JournalYear, old_id: str, entry: Entry) -> Journ
 def move_entry(
     source: JournalYear, target: JournalYear | None, old_id: str, entry: Entry
 ) -> tuple[JournalYear, ...]:
-    """Replace `old_id` by `entry`, moving it to `target` when its new date is in another year.
-
-    Returns the year files that changed (one, or two when the entry moved).
-    """
+    """Replace `old_id` by `entry`, moving it to `target` when its new date is in another year: the year
+    files that changed (one, or two when the entry moved)."""
     if target is None or target.year == source.year:
         return (replace_entry(source, old_id, entry),)
     without, _ = remove_entry(source, old_id)
@@ -116,10 +105,10 @@ def unknown_id(wanted: str) -> ConflictError:
 # --- checks ------------------------------------------------------------------------------------------------
 
 
-def check_not_future(day: dt.date, today: dt.date, flag: str = "--date") -> dt.date:
+def check_not_future(day: dt.date, today: dt.date) -> dt.date:
     if day > today:
         raise InputError(
-            f"{flag} {day.isoformat()} is in the future (today is {today.isoformat()}); "
+            f"--date {day.isoformat()} is in the future (today is {today.isoformat()}); "
             "log a week once it has happened"
         )
     return day
@@ -178,11 +167,8 @@ def extra_meeting_note(entries: Iterable[LogEntry], day: dt.date, ignore: str | 
 
 
 def with_added_back(roster: Roster, name: str, day: dt.date) -> Roster:
-    """Move a peer's `added` date back to `day` when a meeting predates it.
-
-    Weekly commands read the journal only back to the oldest `added` year of a peer not yet found,
-    so a meeting filed before that would be invisible to the rotation.
-    """
+    """Move a peer's `added` date back to `day` when a meeting predates it: weekly commands read the journal
+    only back to the oldest `added` year of a peer not yet found, so the rotation would not see it."""
     peer = roster.find(name)
     if peer is None or peer.added <= day:
         return roster
@@ -201,17 +187,10 @@ def text_or_none(value: str | None) -> str | None:
 
 
 def check_text(value: str | None, flag: str) -> str | None:
-    """Text from a flag or an answer, kept as given; None when blank.
-
-    Text that is not UTF-8 (see `values.check_utf8`) is refused, naming the flag, before anything is written.
-    """
+    """Text from a flag or an answer, kept as given; None when blank; refused, naming the flag, when it is
+    not UTF-8."""
     text = text_or_none(value)
-    if text is not None:
-        try:
-            values.check_utf8(text)
-        except ValueError as error:
-            raise InputError(f"{flag}: {error}") from None
-    return text
+    return None if text is None else parse_flag(text, flag, values.check_utf8)
 
 
 def parse_gains(items: Iterable[str]) -> tuple[Gain, ...]:

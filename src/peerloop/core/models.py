@@ -63,12 +63,8 @@ def add_months(day: dt.date, months: int) -> dt.date:
     """The same day of the month `months` later, clamped to the month's last day."""
     month_index = day.month - 1 + months
     year, month = day.year + month_index // 12, month_index % 12 + 1
-    for last_day in (31, 30, 29, 28):
-        try:
-            return dt.date(year, month, min(day.day, last_day))
-        except ValueError:
-            continue
-    raise AssertionError("unreachable: every month has at least 28 days")
+    month_end = dt.date(year + month // 12, month % 12 + 1, 1) - dt.timedelta(days=1)
+    return dt.date(year, month, min(day.day, month_end.day))
 
 
 class Settings(NamedTuple):
@@ -180,7 +176,8 @@ class Meeting(NamedTuple):
     follow_ups: tuple[FollowUp, ...] = ()
     note: str | None = None
     changed: dt.datetime | None = None
-    """When peerloop last wrote this entry (UTC): on two devices, the newer version of an entry wins a merge."""
+    """When peerloop last wrote this entry (UTC): on two devices, the newer version of an entry wins a merge
+    (the same for every kind of entry)."""
     replaced: tuple[Replaced, ...] = ()
     extra: Extra = NO_EXTRA
 
@@ -192,7 +189,6 @@ class Skip(NamedTuple):
     peer: str | None = None
     """Whose turn it was: the skip leaves them first in line."""
     changed: dt.datetime | None = None
-    """When peerloop last wrote this entry (UTC): on two devices, the newer version of an entry wins a merge."""
     replaced: tuple[Replaced, ...] = ()
     extra: Extra = NO_EXTRA
 
@@ -207,7 +203,6 @@ class Reflection(NamedTuple):
     purpose: str | None = None
     """What the leader wants the network to give them: the review reads the evidence against it."""
     changed: dt.datetime | None = None
-    """When peerloop last wrote this entry (UTC): on two devices, the newer version of an entry wins a merge."""
     replaced: tuple[Replaced, ...] = ()
     extra: Extra = NO_EXTRA
 
@@ -238,7 +233,6 @@ class Touch(NamedTuple):
     peer: str
     note: str | None = None
     changed: dt.datetime | None = None
-    """When peerloop last wrote this entry (UTC): on two devices, the newer version of an entry wins a merge."""
     replaced: tuple[Replaced, ...] = ()
     extra: Extra = NO_EXTRA
 
@@ -253,12 +247,13 @@ class Review(NamedTuple):
     improve: str | None = None
     early: bool = False
     changed: dt.datetime | None = None
-    """When peerloop last wrote this entry (UTC): on two devices, the newer version of an entry wins a merge."""
     replaced: tuple[Replaced, ...] = ()
     extra: Extra = NO_EXTRA
 
 
 Entry = Meeting | Skip | Reflection | Review | Touch
+ENTRY_FIELDS = ("meetings", "skips", "reflections", "reviews", "touches")
+"""The JournalYear fields that hold entries, one per kind."""
 
 
 class JournalYear(NamedTuple):

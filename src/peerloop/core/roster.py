@@ -8,7 +8,7 @@ import itertools
 from collections.abc import Callable, Iterable
 
 from peerloop.core import rotation
-from peerloop.core.models import Meeting, Peer, Roster, Settings, Touch, peer_key
+from peerloop.core.models import Meeting, Peer, Roster, Settings, peer_key
 from peerloop.errors import ConflictError
 
 FEWEST_PEERS = 4
@@ -54,10 +54,6 @@ def resembling(roster: Roster, name: str) -> Peer | None:
     return None
 
 
-def with_settings(roster: Roster, settings: Settings) -> Roster:
-    return roster._replace(settings=settings)
-
-
 def add_peer(roster: Roster, peer: Peer) -> Roster:
     existing = roster.find(peer.name)
     if existing is not None:
@@ -98,16 +94,6 @@ def meeting_stats(meetings: Iterable[Meeting]) -> dict[str, tuple[dt.date, int]]
         last, count = stats.get(key, (meeting.date, 0))
         stats[key] = (max(last, meeting.date), count + 1)
     return stats
-
-
-def last_touches(touches: Iterable[Touch]) -> dict[str, dt.date]:
-    """peer_key -> the date of the latest touch (a call or message between meetings)."""
-    latest: dict[str, dt.date] = {}
-    for touch in touches:
-        key = peer_key(touch.peer)
-        if key not in latest or touch.date > latest[key]:
-            latest[key] = touch.date
-    return latest
 
 
 def next_turns(

@@ -14,7 +14,7 @@ import itertools
 from collections.abc import Iterable, Iterator, Mapping
 from typing import NamedTuple
 
-from peerloop.core.models import LATEST_DAY, Meeting, Mode, Peer, Roster, Settings, Skip, peer_key
+from peerloop.core.models import LATEST_DAY, Meeting, Mode, Peer, Roster, Settings, Skip, Touch, peer_key
 
 WEEK = dt.timedelta(days=7)
 
@@ -54,16 +54,19 @@ def week_start(day: dt.date) -> dt.date:
     return day - dt.timedelta(days=day.weekday())
 
 
+def last_dates(entries: Iterable[Meeting | Touch]) -> dict[str, dt.date]:
+    """peer_key -> the date of the latest of the entries with that peer."""
+    latest: dict[str, dt.date] = {}
+    for entry in entries:
+        key = peer_key(entry.peer)
+        latest[key] = max(entry.date, latest.get(key, entry.date))
+    return latest
+
+
 def history_from(meetings: Iterable[Meeting], skips: Iterable[Skip]) -> History:
-    last_met: dict[str, dt.date] = {}
-    done: set[dt.date] = set()
-    for meeting in meetings:
-        key = peer_key(meeting.peer)
-        if key not in last_met or meeting.date > last_met[key]:
-            last_met[key] = meeting.date
-        done.add(week_start(meeting.date))
-    done.update(week_start(skip.date) for skip in skips)
-    return History(last_met=last_met, done_weeks=frozenset(done))
+    met = tuple(meetings)
+    done = {week_start(meeting.date) for meeting in met} | {week_start(skip.date) for skip in skips}
+    return History(last_met=last_dates(met), done_weeks=frozenset(done))
 
 
 def slot_times(
@@ -158,10 +161,7 @@ def next_slot(roster: Roster, settings: Settings, history: History, today: dt.da
 
 def first_trial_week(settings: Settings) -> dt.date:
     """Monday of trial week 1: the week of the first slot on or after the trial's start."""
-    week = week_start(settings.trial_start)
-    if week + dt.timedelta(days=settings.weekday) < settings.trial_start:
-        week += WEEK
-    return week
+    return settings.counted_until - dt.timedelta(weeks=settings.trial_weeks - 1, days=6)
 
 
 def trial_weeks_left(settings: Settings, first_week: dt.date) -> int:

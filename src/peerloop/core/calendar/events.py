@@ -1,11 +1,6 @@
-"""Calendar planning, pure: which events a calendar file holds and their SEQUENCE numbers.
-
-No clock, no I/O, no icalendar: `now` and the state (`core.calendar.state`) go in, and plain `Planned`
-events and the new state come out; `output.ics` turns them into documents.
-
-SEQUENCE rises exactly when an event's content changes (a digest per UID is kept).
-Events that leave the plan while still ahead (a skip logged before its slot, a moved trial start, a week
-whose every peer is paused) are written once more as cancelled, so that a calendar drops them.
+"""Calendar planning, pure (no clock, no I/O, no icalendar): which events a calendar file holds, as plain
+`Planned` events that `output.ics` writes, and their SEQUENCE, which rises exactly when an event's content
+changes (a digest per UID is kept in `core.calendar.state`).
 """
 
 from __future__ import annotations
@@ -133,7 +128,7 @@ def sequenced(events: Sequence[Planned], state: CalendarState, today: dt.date) -
 
 
 def mode_label(mode: Mode) -> str:
-    return {Mode.COFFEE: "Coffee", Mode.LUNCH: "Lunch", Mode.CALL: "Call"}[mode]
+    return mode.value.capitalize()
 
 
 def zone_of(settings: Settings) -> dt.tzinfo:
@@ -210,10 +205,6 @@ def export_events(
     cancelled while its date is ahead. Once a review decided to stop, every meeting ahead is cancelled, and
     the review, which happened, is not written again.
     """
-    if alarm is not None and alarm < 0:
-        raise ValueError("alarm minutes cannot be negative")
-    if now.tzinfo is None:
-        raise ValueError("now must be an aware datetime")
     zone = zone_of(settings)
     today = now.astimezone(zone).date()
     meetings: list[Planned] = []

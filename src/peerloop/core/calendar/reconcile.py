@@ -1,16 +1,9 @@
 """Pure: what `peerloop sync` must do to the calendar, and the record it keeps of what the server accepted.
 
-Three views of each peerloop UID meet here: the events the plan wants now (`Desired`), what the last sync
-recorded as accepted by the server (`Recorded`), and what the server holds now (`Remote`). The ETag is the
-witness: a server ETag other than the recorded one means someone (the leader, in their calendar app) changed
-the event since, so peerloop leaves it alone and reports it unless told to overwrite. A cancelled event is
-ordinary desired content (an update); a UID that left the desired set is deleted.
-
-The record (calendar.toml's `caldav` table) is written as the sync goes, like vdirsyncer's status file: an
-`Intent` (the content digest, SEQUENCE and DTSTAMP about to be sent) for every change before the first
-request, and each answer as it comes. A sync killed after the server accepted a change, before it was
-recorded, leaves the intent: the next sync finds on the server exactly the SEQUENCE and DTSTAMP it meant to
-send, and takes the event as its own instead of calling it a conflict.
+Three views of each UID meet here: what the plan wants now (`Desired`), what the last sync recorded as
+accepted (`Recorded`) and what the server holds now (`Remote`). A server ETag other than the recorded one
+means the leader changed the event in their calendar app: it is left alone and reported unless overwritten.
+The record is written as the sync goes, like vdirsyncer's status file (docs/calendar.md, "sync").
 """
 
 from __future__ import annotations
@@ -18,23 +11,20 @@ from __future__ import annotations
 import datetime as dt
 import enum
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 KEY = "caldav"
 """calendar.toml's table for the record."""
 
 
-@dataclass(frozen=True)
-class Desired:
+class Desired(NamedTuple):
     """One event as the plan wants it: the iCalendar bytes and a digest of what matters in them."""
 
     ics: bytes
     digest: str
 
 
-@dataclass(frozen=True)
-class Recorded:
+class Recorded(NamedTuple):
     """What the server accepted for a UID at the last sync (kept in the data folder)."""
 
     href: str
@@ -42,8 +32,7 @@ class Recorded:
     digest: str
 
 
-@dataclass(frozen=True)
-class Remote:
+class Remote(NamedTuple):
     """A peerloop event as the server holds it now."""
 
     href: str
@@ -63,8 +52,7 @@ class Kind(enum.StrEnum):
 SENDS = frozenset({Kind.CREATE, Kind.UPDATE, Kind.DELETE})
 
 
-@dataclass(frozen=True)
-class Action:
+class Action(NamedTuple):
     """One step of a sync. `etag` is the If-Match value for UPDATE/DELETE, the server's for the others."""
 
     kind: Kind
@@ -76,8 +64,7 @@ class Action:
     digest: str | None = None
 
 
-@dataclass(frozen=True)
-class Applied:
+class Applied(NamedTuple):
     """The server accepted an action: where the event now is, or `href=None` when it is gone."""
 
     uid: str
@@ -85,8 +72,7 @@ class Applied:
     etag: str | None
 
 
-@dataclass(frozen=True)
-class Refused:
+class Refused(NamedTuple):
     """The server refused a conditional write (412): the event changed between listing and sending."""
 
     uid: str
@@ -148,8 +134,7 @@ def _decide_planned(
 # --- the record ----------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Intent:
+class Intent(NamedTuple):
     """A change about to be sent for a UID: what it says (digest), its SEQUENCE, and its DTSTAMP as written."""
 
     digest: str
@@ -157,8 +142,7 @@ class Intent:
     stamp: str
 
 
-@dataclass(frozen=True)
-class SyncRecord:
+class SyncRecord(NamedTuple):
     """What calendar.toml keeps of the last syncs to one calendar."""
 
     url: str

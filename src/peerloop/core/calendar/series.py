@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import NamedTuple
 
 from peerloop.core.calendar.events import AGENDA_LINES, CONFIDENTIAL, Person, Planned, mode_label, zone_of
-from peerloop.core.calendar.state import SERIES, CalendarState, invite_uid, with_renamed_peer
+from peerloop.core.calendar.state import SERIES, CalendarState, invite_uid
 from peerloop.core.models import Mode, Peer, Settings
 from peerloop.core.rotation import Slot, first_trial_week, week_start
 from peerloop.errors import ConflictError
@@ -191,8 +191,12 @@ def with_invited(state: CalendarState, key: str, record: Invited) -> CalendarSta
 
 
 def renamed(state: CalendarState, old: Peer, new: Peer) -> CalendarState:
-    """After a rename, the peer keeps their series' UID and what they were sent."""
-    state = with_renamed_peer(state, old, new)
+    """After a rename, the peer keeps their series' UID (so a new invite updates the one they have) and what
+    they were sent."""
+    uid = invite_uid(state, old)
+    if old.key in state.series or uid in state.events:
+        series = {key: value for key, value in state.series.items() if key != old.key}
+        state = state._replace(series={**series, new.key: uid})
     table = state.extra.get(INVITED)
     if isinstance(table, Mapping) and old.key in table and old.key != new.key:
         moved = {key: value for key, value in table.items() if key != old.key} | {new.key: table[old.key]}

@@ -1,8 +1,6 @@
 """The calendar state kept in calendar.toml, pure: the home id, each UID's content digest and SEQUENCE, the
-peers' invite series, and the export's remembered reminder. `state_from_toml` checks a hand-edited file.
-
-UIDs are stable (a per-home random id plus the ISO week, the trial or the peer) so that a re-import updates
-the events instead of adding new ones.
+peers' invite series, the export's remembered reminder. UIDs are stable (a per-home random id plus the ISO
+week, the trial or the peer) so that a re-import updates the events instead of adding new ones.
 """
 
 from __future__ import annotations
@@ -120,16 +118,7 @@ def invite_uid(state: CalendarState, peer: Peer) -> str:
     return candidate
 
 
-def with_renamed_peer(state: CalendarState, old: Peer, new: Peer) -> CalendarState:
-    """After a rename, the peer's invite series keeps its UID, so a new invite updates the one they have."""
-    uid = invite_uid(state, old)
-    if old.key not in state.series and uid not in state.events:
-        return state
-    series = {key: value for key, value in state.series.items() if key != old.key}
-    return state._replace(series={**series, new.key: uid})
-
-
-# --- a peer's invite series ----------------------------------------------------------------------------------
+# --- the export's reminder -----------------------------------------------------------------------------------
 
 
 ALARM_KEY = "alarm"

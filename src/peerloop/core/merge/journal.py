@@ -9,12 +9,10 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from peerloop.core.journal import kind_of
+from peerloop.core.journal import field_of, kind_of
 from peerloop.core.merge.stamps import unstamped
-from peerloop.core.merge.versions import OLDEST, merge_record, plain
-from peerloop.core.models import Entry, JournalYear, Meeting, Replaced, Roster, Skip, Touch, peer_key
-
-_KINDS = ("meetings", "skips", "reflections", "reviews", "touches")
+from peerloop.core.merge.versions import OLDEST, merge_record, newer, plain
+from peerloop.core.models import ENTRY_FIELDS, Entry, JournalYear, Replaced, Roster, peer_key
 
 
 class Merged(NamedTuple):
@@ -36,7 +34,7 @@ def merge_years(base: JournalYear | None, ours: JournalYear, theirs: JournalYear
         left, right, was = mine.get(entry_id), other.get(entry_id), before.get(entry_id)
         if left is not None and right is not None:
             if type(left) is not type(right):  # two devices made the same id (odds: docs/journal.md)
-                left, right = (left, right) if _later(left, right) else (right, left)
+                left, right = (left, right) if newer(left, right) else (right, left)
                 kept[entry_id] = left._replace(replaced=(*left.replaced, _whole(right)))
                 notes.append(
                     f"{kind_of(left)} {entry_id}: kept; the {kind_of(right)} with the same id is kept beside it"
@@ -61,7 +59,9 @@ def merge_years(base: JournalYear | None, ours: JournalYear, theirs: JournalYear
     for entry_id, entry in kept.items():
         if entry_id in forgotten and (entry.changed or OLDEST) > forgotten[entry_id]:
             del forgotten[entry_id]
-    kinds: dict[str, Any] = {kind: tuple(e for e in kept.values() if _field(e) == kind) for kind in _KINDS}
+    kinds: dict[str, Any] = {
+        kind: tuple(e for e in kept.values() if field_of(e) == kind) for kind in ENTRY_FIELDS
+    }
     year = JournalYear(
         year=ours.year,
         **kinds,
@@ -101,10 +101,6 @@ def _by_id(journal_year: JournalYear) -> dict[str, Entry]:
     return {entry.id: entry for entry in journal_year.entries()}
 
 
-def _later(first: Entry, second: Entry) -> bool:
-    return (first.changed or OLDEST, repr(first)) >= (second.changed or OLDEST, repr(second))
-
-
 def _whole(entry: Entry) -> Replaced:
     """An entry kept whole beside another that took its id: its kind and every field it has."""
     fields = {
@@ -113,13 +109,3 @@ def _whole(entry: Entry) -> Replaced:
         if name not in ("id", "changed", "replaced", "extra")
     }
     return Replaced(entry.changed, {"kind": kind_of(entry), **{k: v for k, v in fields.items() if v != ""}})
-
-
-def _field(entry: Entry) -> str:
-    if isinstance(entry, Meeting):
-        return "meetings"
-    if isinstance(entry, Skip):
-        return "skips"
-    if isinstance(entry, Touch):
-        return "touches"
-    return "reviews" if kind_of(entry) == "review" else "reflections"

@@ -1,9 +1,6 @@
-"""Two versions of the roster made one, by peer. A peer is the same on both sides when one of their names
-(their name, or one they had before a rename: `formerly`) matches: a rename on one side and a log on the
-other meet as one peer under the new name. Fields merge as `versions` says; the name keeps the rename (the
-side that knows the other's name as a former one renamed last); `added` keeps the earlier date. A peer
-removed on one side stays removed unless the other side changed them after that; one present on one side
-only is otherwise kept. The settings are one record: the newer wins field by field.
+"""Two versions of the roster made one, by peer: a peer is the same on both sides when one of their names
+(their name, or one they had before a rename: `formerly`) matches, so a rename on one side and a log on the
+other meet as one peer under the new name. The settings are one record, merged as `versions` says.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from peerloop.core.models import JournalYear, Peer, Roster, peer_key
+from peerloop.core.models import ENTRY_FIELDS, JournalYear, Peer, Roster, peer_key
 
 
 def unstamped(record: Any) -> Any:
@@ -32,13 +32,9 @@ def stamped_year(before: JournalYear, after: JournalYear, now: dt.datetime) -> J
 
     kept = {entry.id for entry in after.entries()}
     gone = {entry_id: now for entry_id in old if entry_id not in kept}
+    stamped: dict[str, Any] = {field: stamp(getattr(after, field)) for field in ENTRY_FIELDS}
     return after._replace(
-        meetings=stamp(after.meetings),
-        skips=stamp(after.skips),
-        reflections=stamp(after.reflections),
-        reviews=stamp(after.reviews),
-        touches=stamp(after.touches),
-        forgotten=_without({**before.forgotten, **after.forgotten, **gone}, kept),
+        **stamped, forgotten=_without({**before.forgotten, **after.forgotten, **gone}, kept)
     )
 
 

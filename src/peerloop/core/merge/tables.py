@@ -1,13 +1,7 @@
 """Two versions of calendar.toml, or of connections.toml, made one, as the tables they are.
 
-calendar.toml merges by event UID: the record with the higher SEQUENCE is kept, so both devices sync one
-CalDAV calendar (the folder's home id is shared: the UIDs are the same) without duplicates and without ever
-sending a SEQUENCE lower than one already sent. The CalDAV record keeps, per UID, what the device that synced
-last recorded; the freshness record the later one; invitations per peer the later one.
-
-connections.toml merges by connection: one made on one side only is kept; the same connection made
-differently on both (two CalDAV addresses) keeps this device's and says what the other had; busy-time feeds
-are all kept.
+calendar.toml merges by event UID, keeping the higher SEQUENCE: both devices sync one CalDAV calendar (the
+home id, so the UIDs, are shared) without duplicates and never send a SEQUENCE lower than one already sent.
 """
 
 from __future__ import annotations
@@ -31,7 +25,8 @@ class Merged(NamedTuple):
 def merge_calendar(
     base: Mapping[str, Any] | None, ours: Mapping[str, Any], theirs: Mapping[str, Any]
 ) -> Merged:
-    """calendar.toml's tables from both sides (`base` is not needed: SEQUENCE only grows)."""
+    """calendar.toml's tables from both sides (`base` is not needed: SEQUENCE only grows); the freshness
+    record and each peer's invitation the later one."""
     merged = {**theirs, **ours}
     notes = []
     if ours.get("home_id") != theirs.get("home_id") and "home_id" in theirs:
@@ -65,7 +60,9 @@ def _caldav(ours: Mapping[str, Any], theirs: Mapping[str, Any]) -> dict[str, Any
 def merge_connections(
     base: Mapping[str, Any] | None, ours: Mapping[str, Any], theirs: Mapping[str, Any]
 ) -> Merged:
-    """connections.toml's tables from both sides (`base`, when known, tells which side changed a table)."""
+    """connections.toml's tables from both sides, by connection: one made on one side only is kept; one made
+    differently on both keeps this device's (`base`, when known, tells which side changed it); busy-time feeds
+    are all kept."""
     merged: dict[str, Any] = {}
     notes = []
     for key in [*ours, *(key for key in theirs if key not in ours)]:

@@ -1,10 +1,5 @@
 """Dates as people type them (`yesterday`, `tue`, `Jan 5`, `a week ago`, `+2w`): one small grammar, stdlib
-only, the whole of what is accepted.
-
-Why not parsedatetime (jrnl's parser): measured here, importing it costs 24 ms, as much as two runs of
-`python -c pass`, for every `log --date yesterday`; it reads a month and day without a year forward only
-(`Jan 5` typed in December is next January, for `log --date` too), it ignores the clock we pass for some
-forms, and it accepts junk silently (`tue 99` is a Tuesday). docs/journal.md lists the forms.
+only, the whole of what is accepted. docs/journal.md lists the forms, and says why not parsedatetime.
 """
 
 from __future__ import annotations
@@ -13,7 +8,7 @@ import datetime as dt
 import re
 from typing import Literal
 
-from peerloop.core.models import WEEKDAY_NAMES
+from peerloop.core.models import EARLIEST_DAY, LATEST_DAY, WEEKDAY_NAMES
 
 Looking = Literal["past", "future", "onward"]
 """Which way a date without a year (or a bare weekday) points: back (today included), ahead (today excluded:
@@ -134,8 +129,6 @@ def _shift(text: str, today: dt.date, days: int) -> dt.date:
     try:
         return today + dt.timedelta(days=days)
     except OverflowError:
-        from peerloop.core.models import EARLIEST_DAY, LATEST_DAY
-
         raise ValueError(
             f"{text!r} is outside the years peerloop keeps ({EARLIEST_DAY.year} to {LATEST_DAY.year})"
         ) from None

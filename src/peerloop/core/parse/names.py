@@ -41,11 +41,8 @@ def fold(name: str) -> str:
 
 
 def slug(name: str) -> str:
-    """`zoe-muller-lukasz`: the file-name part for peerloop-<slug>.ics, the same rule as matching.
-
-    Letters and digits of the folded name (other scripts kept as they are), the rest as single dashes,
-    at most 60 characters; "peer" when nothing is left.
-    """
+    """`zoe-muller-lukasz`, for peerloop-<slug>.ics: the letters and digits of the folded name (other scripts
+    kept), the rest as single dashes, at most 60 characters; "peer" when nothing is left."""
     text = re.sub(r"[\W_]+", "-", fold(name)).strip("-")
     return text[:SLUG_LENGTH].strip("-") or "peer"
 
@@ -79,12 +76,8 @@ def complete(prefix: str, names: Sequence[str]) -> list[str]:
     compact = fold(prefix).replace(" ", "")
     folded = [(name, fold(name)) for name in names]
     starts = [name for name, form in folded if _starts(form, compact)]
-    later = [
-        name
-        for name, form in folded
-        if not _starts(form, compact) and any(_starts(tail, compact) for tail in _tails(form))
-    ]
-    return starts + later
+    later = [name for name, form in folded if any(_starts(tail, compact) for tail in _tails(form))]
+    return starts + [name for name in later if name not in starts]
 
 
 def _rules(wanted: str) -> tuple[Callable[[str], bool], ...]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
+from functools import partial
 from typing import TypeVar
 
 from peerloop.core.models import WEEKDAYS, Decision, Gain, Mode, Verdict
@@ -45,20 +46,10 @@ def _parse_choice(kind: type[Choice], what: str, text: str) -> Choice:
         raise ValueError(f"{text!r} is not a {what}; use one of {choices}") from None
 
 
-def parse_mode(text: str) -> Mode:
-    return _parse_choice(Mode, "meeting mode", text)
-
-
-def parse_gain(text: str) -> Gain:
-    return _parse_choice(Gain, "gain", text)
-
-
-def parse_verdict(text: str) -> Verdict:
-    return _parse_choice(Verdict, "verdict", text)
-
-
-def parse_decision(text: str) -> Decision:
-    return _parse_choice(Decision, "decision", text)
+parse_mode = partial(_parse_choice, Mode, "meeting mode")
+parse_gain = partial(_parse_choice, Gain, "gain")
+parse_verdict = partial(_parse_choice, Verdict, "verdict")
+parse_decision = partial(_parse_choice, Decision, "decision")
 
 
 def parse_duration(text: str | int) -> int:
@@ -135,11 +126,8 @@ def check_email(text: str) -> str:
 
 
 def check_utf8(text: str) -> str:
-    """Text that a file can hold, as given.
-
-    Python hands over bytes that are not UTF-8 (from a terminal in another encoding) as lone surrogates,
-    which no file can hold: refused here, before anything is written.
-    """
+    """Text that a file can hold, as given: Python hands over bytes that are not UTF-8 (from a terminal in
+    another encoding) as lone surrogates, which no file can hold."""
     if any("\ud800" <= ch <= "\udfff" for ch in text):
         raise ValueError("the text is not valid UTF-8 (a stray byte from the terminal?); retype it")
     return text

@@ -15,7 +15,7 @@ from peerloop.core.parse import values
 from peerloop.errors import ConflictError, InputError, MissingValueError
 from peerloop.inert import safe
 from peerloop.output import text
-from peerloop.output.messages import NEW_TRIAL
+from peerloop.output.messages import NEW_TRIAL, cancellation_sent
 from peerloop.store.records import Store
 from peerloop.store.session import load_evidence, require_settings
 
@@ -289,4 +289,4 @@ def _cancel_invitations(store: Store, send_cancel: bool | None, say: Callable[[s
         with store.change():
             session = Session(store)
             what, _ = inviting.cancel(store, peer, session.settings, session.now, None)
-        say(f"Sent {safe(peer.name)} a cancellation of {what} via {inviting.how_sent(store.connections())}.")
+        say(cancellation_sent(peer.name, what, inviting.how_sent(store.connections())))

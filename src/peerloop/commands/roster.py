@@ -15,7 +15,7 @@ from peerloop.errors import ConflictError, InputError, PeerloopError
 from peerloop.inert import safe
 from peerloop.options import JsonOption, PeerArgument, WideOption, YesOption
 from peerloop.output import text
-from peerloop.output.messages import NO_PEERS, warn_roster
+from peerloop.output.messages import NO_PEERS, cancellation_sent, warn_roster
 from peerloop.store.records import Store
 from peerloop.store.session import Session, require_peer, today_for
 
@@ -266,9 +266,7 @@ def _said_cancel(store: Store, peer: Peer, sent: str | None) -> None:
     from peerloop.actions import invite as inviting
 
     if sent is not None:
-        text.out(
-            f"Sent {safe(peer.name)} a cancellation of {sent} via {inviting.how_sent(store.connections())}."
-        )
+        text.out(cancellation_sent(peer.name, sent, inviting.how_sent(store.connections())))
     elif inviting.holds_invitation(store, peer):
         text.message(
             f"note: {safe(peer.name)} still holds your invitation; `--send-cancel` e-mails them its cancellation"

@@ -21,6 +21,13 @@ def stopped(settings: Settings) -> str:
     return f"You stopped the trial{when}: no meeting is planned. {NEW_TRIAL}."
 
 
+def cancellation_sent(name: str, what: str, how: str) -> str:
+    """After `remove`, `pause` or `review` e-mailed a peer the cancellation of what they were sent."""
+    from peerloop.inert import safe
+
+    return f"Sent {safe(name)} a cancellation of {what} via {how}."
+
+
 def roster_warning(count: int, ask: bool = False) -> str | None:
     """The method's nudge when the roster is outside 4 to 5 peers (counted whether paused or not). The
     coaching question about a short list is asked once, by the setup (`ask`), not after every `add`."""

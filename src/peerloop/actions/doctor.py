@@ -293,7 +293,7 @@ def repair(store: Store) -> list[str]:
     _, unfinished, waiting = _interrupted(store)
     # Taking the lock finishes an interrupted commit and drops a change that waited for a mail a killed process
     # sent; no other process writes meanwhile.
-    with store.locked():
+    with store.folder.locked():
         if waiting is not None:
             done.append(f"dropped the change that waited for {waiting}")
         if unfinished:

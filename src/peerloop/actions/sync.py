@@ -51,7 +51,7 @@ def sync(
     from peerloop.connect.caldav import open_connected
     from peerloop.output import ics
 
-    with store.locked():
+    with store.folder.locked():
         found = store.connections()  # read under the lock: a `disconnect` meanwhile is seen here
         if found.caldav is None:
             raise ConflictError("no calendar connected: `peerloop connect caldav URL --user NAME` first")

@@ -52,7 +52,6 @@ def sync(
     """
     from peerloop.actions import sync as syncing
     from peerloop.actions.busy import respected
-    from peerloop.actions.calendar import planned
 
     store = options.store()
     found = store.connections()
@@ -67,7 +66,7 @@ def sync(
         return 0
 
     with _progress() as step:
-        outcome = syncing.sync(store, planned, overwrite=overwrite, dry_run=dry_run, on_step=step)
+        outcome = syncing.sync(store, overwrite=overwrite, dry_run=dry_run, on_step=step)
     return _report(outcome, json)
 
 

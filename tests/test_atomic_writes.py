@@ -217,7 +217,7 @@ def test_roster_is_0600_and_folder_0700_also_after_a_replace(cli: Invoke, store:
     assert cli(*INIT).exit_code == 0
     assert _mode(store.home) == 0o700
     assert _mode(store.roster_path) == 0o600
-    assert _mode(store.lock_path) == 0o600
+    assert _mode(store.folder.lock_path) == 0o600
     os.chmod(store.roster_path, 0o644)
     inode = store.roster_path.stat().st_ino
     assert cli("add", "Bo Chen").exit_code == 0
@@ -252,10 +252,10 @@ def test_every_folder_peerloop_creates_for_a_nested_home_is_private(tmp_path: Pa
 @pytest.fixture
 def held_lock(store: Store, saved: bytes) -> Iterator[Path]:
     """The data folder's lock, held by someone else (a separate open file description, as another process)."""
-    fd = os.open(store.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+    fd = os.open(store.folder.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
     fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     try:
-        yield store.lock_path
+        yield store.folder.lock_path
     finally:
         fcntl.flock(fd, fcntl.LOCK_UN)
         os.close(fd)
@@ -300,7 +300,7 @@ def test_lock_held_by_another_process_is_waited_for_until_released(
          "fcntl.flock(fd, fcntl.LOCK_EX)\n"
          "print('locked', flush=True)\n"
          "time.sleep(0.4)\n",
-         str(store.lock_path)],
+         str(store.folder.lock_path)],
         stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True,
     )  # fmt: skip
     try:

@@ -15,7 +15,7 @@ import typer
 
 from peerloop.core.models import WEEKDAYS
 from peerloop.core.parse import parse_flag
-from peerloop.errors import InputError, MissingValueError, PeerloopError
+from peerloop.errors import InputError, PeerloopError
 from peerloop.store.records import Store, open_store
 
 if TYPE_CHECKING:
@@ -262,11 +262,9 @@ def resolve(
 
     if value is not None:
         return parse_flag(value, flag, parse)
-    if prompts.interactive():
-        return prompts.ask(question, parse, flag, default)
-    if default is not None:
+    if default is not None and not prompts.interactive():
         return parse_flag(default, flag, parse)
-    raise MissingValueError(f"{flag} is required (no terminal to ask on)")
+    return prompts.ask(question, parse, flag, default)  # off a terminal: MissingValueError
 
 
 def output_path(store: Store, value: str, flag: str, example: str) -> Path:

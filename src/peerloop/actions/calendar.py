@@ -40,7 +40,6 @@ def calendar_freshness(store: Store) -> CalendarFreshness | None:
 
     Cheap enough to run around every change: calendar.toml and the cached busy times are read, and the plan
     walked for the rest of the trial (or one round of the peers once it ended)."""
-    from peerloop.actions.busy import respected
     from peerloop.core.calendar import freshness
 
     if not store.calendar_path.exists():
@@ -49,13 +48,20 @@ def calendar_freshness(store: Store) -> CalendarFreshness | None:
     if record is None:
         return None
     session = Session(store)
+    review = None if session.settings.stopped_on else session.settings.trial_end
+    stale = freshness.stale_weeks(record, planned(session), review, session.now)
+    return CalendarFreshness(record.by, record.at, tuple(stale))
+
+
+def planned(session: Session) -> list[rotation.Slot]:
+    """What the calendar is given: the plan for the rest of the trial (one round of the peers once it ended),
+    moved around busy time."""
+    from peerloop.actions.busy import respected
+
     settings, history, today = session.settings, session.history(), session.today
     ahead = rotation.trial_weeks_left(settings, rotation.first_open_week(settings, history, today))
     weeks = ahead or max(1, len(session.roster.active_on(today)))
-    slots = respected(session, rotation.plan(session.roster, settings, history, today, weeks)).slots
-    review = None if settings.stopped_on else settings.trial_end
-    stale = freshness.stale_weeks(record, slots, review, session.now)
-    return CalendarFreshness(record.by, record.at, tuple(stale))
+    return respected(session, rotation.plan(session.roster, settings, history, today, weeks)).slots
 
 
 class Series(NamedTuple):

@@ -13,6 +13,7 @@ from typing import Any, NamedTuple, TypeVar
 from peerloop.core.merge.journal import merge_years, with_current_names
 from peerloop.core.merge.roster import merge_rosters
 from peerloop.core.merge.tables import merge_calendar, merge_connections
+from peerloop.core.models import JournalYear
 from peerloop.errors import DataFileError
 from peerloop.store.copies import Copy, find_copies
 from peerloop.store.layout import SEALED
@@ -95,27 +96,23 @@ def other_form_copies(store: Store) -> list[Copy]:
 
 def rename_former_names(store: Store) -> list[str]:
     """Entries that name a peer by a former name, renamed as the roster names them now (one transaction)."""
-    done = []
     with store.change():
-        roster = store.load_roster()
-        for year in store.journal_years():
-            journal_year, renamed = with_current_names(store.load_year(year), roster)
-            if renamed:
-                store.save_year(journal_year, merged=True)
-                done.append(f"{_name(store, store.year_path(year))}: entries under {', '.join(renamed)} now name "
-                            "the peer as the roster does")  # fmt: skip
-    return done
+        found = former_names(store)
+        for journal_year, _ in found:
+            store.save_year(journal_year, merged=True)
+    return [
+        f"{_name(store, store.year_path(journal_year.year))}: entries under {', '.join(renamed)} now name "
+        "the peer as the roster does"
+        for journal_year, renamed in found
+    ]
 
 
-def former_names(store: Store) -> list[tuple[int, list[str]]]:
-    """(year, names) for each journal year whose entries name a peer by a name the roster knows as former."""
+def former_names(store: Store) -> list[tuple[JournalYear, list[str]]]:
+    """Each journal year whose entries name a peer by a name the roster knows as former, those entries
+    renamed, and the names."""
     roster = store.load_roster()
-    found = []
-    for year in store.journal_years():
-        _, renamed = with_current_names(store.load_year(year), roster)
-        if renamed:
-            found.append((year, renamed))
-    return found
+    found = [with_current_names(store.load_year(year), roster) for year in store.journal_years()]
+    return [(journal_year, renamed) for journal_year, renamed in found if renamed]
 
 
 def _of(copies: list[Copy], original: Path) -> list[Copy]:

@@ -218,8 +218,8 @@ def check_devices(store: Store) -> list[Finding]:
         renamed = former_names(store)
     except DataFileError:
         return findings  # check_files reports the file
-    for year, names in renamed:
-        findings.append(Finding("problem", f"{store.year_path(year)} names {', '.join(names)}, renamed since "
+    for journal_year, names in renamed:
+        findings.append(Finding("problem", f"{store.year_path(journal_year.year)} names {', '.join(names)}, renamed since "
                                 "(on another device, before the rename reached this one)",
                                 "run `peerloop doctor --fix` to name them as the roster does", fixable=True))  # fmt: skip
     return findings
@@ -293,7 +293,7 @@ def repair(store: Store) -> list[str]:
     _, unfinished, waiting = _interrupted(store)
     # Taking the lock finishes an interrupted commit and drops a change that waited for a mail a killed process
     # sent; no other process writes meanwhile.
-    with store.locked():
+    with store.folder.locked():
         if waiting is not None:
             done.append(f"dropped the change that waited for {waiting}")
         if unfinished:

@@ -227,16 +227,8 @@ def message(
     from peerloop.connect import mail
     from peerloop.core.parse.names import slug
 
-    if not settings.email:
-        raise ConflictError(
-            "an invitation needs your email as its sender; set it with `peerloop init --email ADDRESS`"
-        )
-    if not peer.email:
-        import shlex
-
-        raise ConflictError(
-            f"{peer.name} has no email to send the invitation to; `peerloop edit {shlex.quote(peer.name)} --email ADDRESS`"
-        )
+    assert settings.email, "checked when the calendar was built (core.calendar.series)"
+    assert peer.email, "checked when the calendar was built (core.calendar.series)"
     return mail.imip_message(
         calendar=calendar, method=method, leader_name=settings.name, leader_email=settings.email,
         peer_name=peer.name, peer_email=peer.email, subject=subject, body_text=text,

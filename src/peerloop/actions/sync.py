@@ -39,29 +39,23 @@ class Outcome(NamedTuple):
         )
 
 
-def sync(
-    store: Store,
-    slots: Callable[[Session], list[Slot]],
-    *,
-    overwrite: bool,
-    dry_run: bool,
-    on_step: Callable[[], None],
-) -> Outcome:
-    """Bring the connected calendar up to date with `slots(session)` (the plan, busy time respected)."""
+def sync(store: Store, *, overwrite: bool, dry_run: bool, on_step: Callable[[], None]) -> Outcome:
+    """Bring the connected calendar up to date with the plan (busy time respected)."""
+    from peerloop.actions.calendar import planned
     from peerloop.connect.caldav import open_connected
     from peerloop.output import ics
 
-    with store.locked():
+    with store.folder.locked():
         found = store.connections()  # read under the lock: a `disconnect` meanwhile is seen here
         if found.caldav is None:
             raise ConflictError("no calendar connected: `peerloop connect caldav URL --user NAME` first")
         url = found.caldav.url
         session = Session(store)
-        planned = slots(session)
+        slots = planned(session)
         before = calendar_state(store)
         alarm = state.remembered_alarm(before, None, False)
         with open_connected(found.caldav) as calendar:
-            documents, after = ics.event_documents(planned, session.settings, before, session.now, alarm)
+            documents, after = ics.event_documents(slots, session.settings, before, session.now, alarm)
             record = reconcile.record_from(before.extra.get(reconcile.KEY), url)
             remote = calendar.list_events(f"peerloop-{after.home_id}-")
             record = _confirm_in_flight(calendar, record, remote)
@@ -71,7 +65,7 @@ def sync(
             if dry_run:
                 return Outcome(actions, [], [], dry_run=True)
             if overwrite:
-                actions, after = _above_the_servers(calendar, actions, planned, session, after, alarm)
+                actions, after = _above_the_servers(calendar, actions, slots, session, after, alarm)
             stamp = session.now.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
             intents = {
                 a.uid: Intent(a.digest, after.events[a.uid].sequence, stamp)
@@ -90,7 +84,7 @@ def sync(
 
                 record = reconcile.SyncRecord(url, session.now, record.recorded, record.intents)
                 review = None if session.settings.stopped_on else session.settings.trial_end
-                mark = freshness.record(before.extra.get(freshness.KEY), planned, "sync", session.now, review)
+                mark = freshness.record(before.extra.get(freshness.KEY), slots, "sync", session.now, review)
                 fresh = {freshness.KEY: mark}
             _save(store, after, record, fresh)
             return outcome

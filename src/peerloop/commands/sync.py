@@ -52,7 +52,6 @@ def sync(
     """
     from peerloop.actions import sync as syncing
     from peerloop.actions.busy import respected
-    from peerloop.core import rotation
 
     store = options.store()
     found = store.connections()
@@ -66,17 +65,8 @@ def sync(
         text.message("No calendar is connected: only the busy times were refreshed.")
         return 0
 
-    def planned(session: Session) -> list[rotation.Slot]:
-        settings, today = session.settings, session.today
-        history = session.history()
-        first_week = rotation.first_open_week(settings, history, today)
-        weeks = rotation.trial_weeks_left(settings, first_week) or max(
-            1, len(session.roster.active_on(today))
-        )
-        return respected(session, rotation.plan(session.roster, settings, history, today, weeks)).slots
-
     with _progress() as step:
-        outcome = syncing.sync(store, planned, overwrite=overwrite, dry_run=dry_run, on_step=step)
+        outcome = syncing.sync(store, overwrite=overwrite, dry_run=dry_run, on_step=step)
     return _report(outcome, json)
 
 

@@ -245,27 +245,25 @@ class Folder(Layout):
             raise StorageError(f"could not drop {waiting}: {write_reason(error)}") from None
         unsent.append(what)
 
-    def roll_forward(self) -> list[Path]:
+    def roll_forward(self) -> None:
         """Finish an interrupted commit of this device (under the lock): rename what is left, delete what it
         deletes, then drop the record."""
-        finished = []
+        finished = False
         for record in self.records():
             found = self.read_record(record)
             if found is None:
                 continue
             pairs, doomed = found
+            steps: list[tuple[Path, Path | None]] = [*pairs, *((path, None) for path in doomed)]
             try:
-                for temp, target in pairs:
-                    if os.path.lexists(temp):
-                        os.replace(temp, target)
-                        fsync_dir(target.parent)
-                        finished.append(target)
-                        _step("roll")
-                for path in doomed:
+                for path, target in steps:  # a temp file renamed (its target is beside it), or a delete
                     if os.path.lexists(path):
-                        os.unlink(path)
+                        if target is None:
+                            os.unlink(path)
+                        else:
+                            os.replace(path, target)
                         fsync_dir(path.parent)
-                        finished.append(path)
+                        finished = True
                         _step("roll")
                 os.unlink(record)
                 fsync_dir(self.home)
@@ -276,7 +274,6 @@ class Folder(Layout):
         self._overlay, self._gone = {}, set()
         if finished:
             self.seal.forget()  # the change finished may have encrypted or re-keyed the folder
-        return finished
 
     def commit(
         self, files: dict[Path, str | bytes], sending: Sending | None = None, deleting: tuple[Path, ...] = ()

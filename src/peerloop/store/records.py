@@ -67,10 +67,6 @@ class Store:
     def roster_path(self) -> Path:
         return self.folder.roster_path
 
-    @property
-    def lock_path(self) -> Path:
-        return self.folder.lock_path
-
     # --- reading ---------------------------------------------------------------------------------------
 
     def _load(self, path: Path, decode: Callable[[dict[str, Any], str], T], empty: T) -> T:
@@ -211,9 +207,6 @@ class Store:
         assert self._staged is not None, "delete_on_commit belongs inside store.change()"
         if path not in self._deleting:
             self._deleting.append(path)
-
-    def locked(self) -> contextlib.AbstractContextManager[None]:
-        return self.folder.locked()
 
     def reseal(
         self, encryption: Encryption | None, key: Key | None, key_file: bytes | None = None

@@ -271,6 +271,8 @@ JOURNAL_CASES = [
                  "meeting #2 'id' is missing", id="missing-id"),
     pytest.param(edited('["advice"]', '"advice"', YEAR), 'gains = "advice"',
                  "meeting #1 'gains' must be a list", id="gains-not-a-list"),
+    pytest.param(YEAR + '\n[[touches]]\nid = "20260305-tchx1"\ndate = 2026-03-05\npeer = 7\n', "peer = 7",
+                 "touch #1 'peer' must be text in quotes", id="touch-peer-a-number"),
 ]  # fmt: skip
 
 

@@ -241,27 +241,27 @@ def _review_to_toml(review: Review) -> dict[str, Any]:
     }
 
 
-_CODECS: dict[str, tuple[Callable[[Fields], Entry], Callable[[Any], dict[str, Any]]]] = {
-    "meetings": (_meeting_from_toml, _meeting_to_toml),
-    "skips": (_skip_from_toml, _skip_to_toml),
-    "reflections": (_reflection_from_toml, _reflection_to_toml),
-    "reviews": (_review_from_toml, _review_to_toml),
-    "touches": (_touch_from_toml, _touch_to_toml),
+_CODECS: dict[str, tuple[str, Callable[[Fields], Entry], Callable[[Any], dict[str, Any]]]] = {
+    "meetings": ("meeting", _meeting_from_toml, _meeting_to_toml),
+    "skips": ("skip", _skip_from_toml, _skip_to_toml),
+    "reflections": ("reflection", _reflection_from_toml, _reflection_to_toml),
+    "reviews": ("review", _review_from_toml, _review_to_toml),
+    "touches": ("touch", _touch_from_toml, _touch_to_toml),
 }
-"""Each kind of entry, in the order a year file holds them: its reader and its writer."""
+"""Each kind of entry, in the order a year file holds them: one entry's name in errors, its reader and writer."""
 
 
 def journal_year_from_toml(data: dict[str, Any], text: str, year: int, path: Path) -> JournalYear:
     data = upgraded(data, path, "journal")
     parsed: dict[str, Any] = {}
     seen_ids: set[str] = set()
-    for kind, (read, _) in _CODECS.items():
+    for kind, (one, read, _) in _CODECS.items():
         items = data.get(kind, [])
         if not isinstance(items, list):
             raise DataFileError(f"{path}: '{kind}' must be written as [[{kind}]] tables; fix it by hand")
         parsed[kind] = []
         for n, item in enumerate(items):
-            f = Fields(item, path, text, (kind, n), f"{kind[:-1]} #{n + 1}")
+            f = Fields(item, path, text, (kind, n), f"{one} #{n + 1}")
             entry = read(f)
             if entry.date.year != year:
                 f.fail("date", f"is in {entry.date.year}, but this file holds {year}; move the entry")
@@ -283,7 +283,7 @@ def journal_year_from_toml(data: dict[str, Any], text: str, year: int, path: Pat
 def journal_year_to_toml(journal_year: JournalYear) -> dict[str, Any]:
     entries = {
         kind: [write(entry) for entry in sorted(getattr(journal_year, kind), key=lambda e: (e.date, e.id))]
-        for kind, (_, write) in _CODECS.items()
+        for kind, (_, _, write) in _CODECS.items()
     }
     return {
         "schema_version": SCHEMA_VERSION,

@@ -273,6 +273,10 @@ JOURNAL_CASES = [
                  "meeting #1 'gains' must be a list", id="gains-not-a-list"),
     pytest.param(YEAR + '\n[[touches]]\nid = "20260305-tchx1"\ndate = 2026-03-05\npeer = 7\n', "peer = 7",
                  "touch #1 'peer' must be text in quotes", id="touch-peer-a-number"),
+    pytest.param(edited('gains = ["advice"]\n', 'gains = ["advice"]\n\n[[meetings.replaced]]\nchanged = 2026-03-03T09:00:00Z\n'
+                        '\n[[meetings.replaced]]\nchanged = 2026-03-03T09:30:00\n', YEAR),
+                 "changed = 2026-03-03T09:30:00", "meeting #1 replaced #2 'changed' must have its offset",
+                 id="replaced-without-offset"),
 ]  # fmt: skip
 
 

@@ -22,7 +22,7 @@ from peerloop.core.parse import values
 from peerloop.errors import DataFileError
 from peerloop.store.codecs.roster import day_field
 from peerloop.store.codecs.schema import SCHEMA_VERSION, upgraded
-from peerloop.store.codecs.toml import Fields, dump_toml, moment, moments, nested_line
+from peerloop.store.codecs.toml import Fields, dump_toml, moment, moments, nested_line, nested_where
 
 T = TypeVar("T")
 
@@ -87,8 +87,9 @@ def _replaced(f: Fields) -> tuple[Replaced, ...]:
     if not isinstance(raw, list) or not all(isinstance(item, dict) for item in raw):
         f.fail("replaced", "must be [[...replaced]] tables, one per version kept")
     found = []
-    for item in raw:
-        when = moment(Fields(item, f.path, f.text, f.where, f"{f.label} replaced"), "changed")
+    for k, item in enumerate(raw):
+        where = nested_where(f.text, f.where, "replaced", k)
+        when = moment(Fields(item, f.path, f.text, where, f"{f.label} replaced #{k + 1}"), "changed")
         found.append(Replaced(when, {key: value for key, value in item.items() if key != "changed"}))
     return tuple(found)
 

@@ -276,6 +276,16 @@ def line_of(text: str, where: tuple[str, int | None], key: str | None) -> int | 
     return start + 1 if start >= 0 else None
 
 
+def nested_where(
+    text: str, where: tuple[str, int | None], sub: str, sub_index: int
+) -> tuple[str, int | None]:
+    """The `[[TABLE.SUB]]` inside the `[[TABLE]]` at `where` as `line_of` finds it (its index in the whole file)."""
+    line = nested_line(text, where, sub, sub_index)
+    inner = re.compile(r"^\s*\[\[\s*" + re.escape(f"{where[0]}.{sub}") + r"\s*\]\]")
+    before = sum(1 for earlier in text.split("\n")[: line - 1] if inner.match(earlier)) if line else None
+    return f"{where[0]}.{sub}", before
+
+
 def nested_line(text: str, where: tuple[str, int | None], sub: str, sub_index: int) -> int | None:
     """The line of the `sub_index`-th `[[TABLE.SUB]]` header inside the `[[TABLE]]` at `where` (1-based)."""
     table, index = where

@@ -22,7 +22,7 @@ from peerloop.core.parse import values
 from peerloop.errors import DataFileError
 from peerloop.store.codecs.roster import day_field
 from peerloop.store.codecs.schema import SCHEMA_VERSION, upgraded
-from peerloop.store.codecs.toml import Fields, dump_toml, moment, moments, nested_line, nested_where
+from peerloop.store.codecs.toml import Fields, dump_toml, line_of, moment, moments, nested_where
 
 T = TypeVar("T")
 
@@ -55,23 +55,23 @@ def _meeting_from_toml(f: Fields) -> Meeting:
     )
 
 
+def _line(f: Fields, k: int) -> int | None:
+    """The header line of the meeting's k-th follow-up, looked for only to name a damaged one."""
+    return line_of(f.text, nested_where(f.text, f.where, "follow_ups", k), None)
+
+
 def _follow_ups(f: Fields) -> tuple[FollowUp, ...]:
     """`[[meetings.follow_ups]]` tables (n, text, done); peerloop 0.1's lists were converted on reading
     (`codecs.schema`)."""
-    raw = f.data.get("follow_ups")
-    if raw is None:
-        return ()
-    f.used.add("follow_ups")
-    if not isinstance(raw, list) or not all(isinstance(item, dict) for item in raw):
-        f.fail("follow_ups", "must be [[meetings.follow_ups]] tables with n, text and done")
     items = []
-    for k, item in enumerate(raw):
+    for k, item in enumerate(
+        f.tables("follow_ups", "must be [[meetings.follow_ups]] tables with n, text and done")
+    ):
         n, text, done = item.get("n"), item.get("text"), item.get("done", False)
-        line = nested_line(f.text, f.where, "follow_ups", k)
         if not isinstance(n, int) or isinstance(n, bool) or n < 1 or not isinstance(text, str):
-            f.fail("follow_ups", "must each have a number n (1, 2, …) and a text in quotes", line=line)
+            f.fail("follow_ups", "must each have a number n (1, 2, …) and a text in quotes", line=_line(f, k))
         if not isinstance(done, bool):
-            f.fail("follow_ups", "'done' must be true or false", line=line)
+            f.fail("follow_ups", "'done' must be true or false", line=_line(f, k))
         items.append(FollowUp(text, done, n))
     if len({item.n for item in items}) != len(items):
         f.fail("follow_ups", "use a number n twice in one meeting; give each follow-up its own")
@@ -80,14 +80,8 @@ def _follow_ups(f: Fields) -> tuple[FollowUp, ...]:
 
 def _replaced(f: Fields) -> tuple[Replaced, ...]:
     """`[[KIND.replaced]]` tables: the versions another device wrote at the same time, each with its `changed`."""
-    raw = f.data.get("replaced")
-    if raw is None:
-        return ()
-    f.used.add("replaced")
-    if not isinstance(raw, list) or not all(isinstance(item, dict) for item in raw):
-        f.fail("replaced", "must be [[...replaced]] tables, one per version kept")
     found = []
-    for k, item in enumerate(raw):
+    for k, item in enumerate(f.tables("replaced", "must be [[...replaced]] tables, one per version kept")):
         where = nested_where(f.text, f.where, "replaced", k)
         when = moment(Fields(item, f.path, f.text, where, f"{f.label} replaced #{k + 1}"), "changed")
         found.append(Replaced(when, {key: value for key, value in item.items() if key != "changed"}))

@@ -184,6 +184,16 @@ class Fields:
             self.fail(key, "must be a list of texts in quotes")
         return tuple(items)
 
+    def tables(self, key: str, shape: str) -> list[dict[str, Any]]:
+        """`[[...KEY]]` sub-tables, none when absent; anything else fails saying the `shape` they must have."""
+        items = self.data.get(key)
+        if items is None:
+            return []
+        self.used.add(key)
+        if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+            self.fail(key, shape)
+        return items
+
     def parsed(self, key: str, parse: Callable[[str], T], required: bool = False) -> T | None:
         raw = self.get(key, str, required)
         if raw is None:
@@ -279,25 +289,19 @@ def line_of(text: str, where: tuple[str, int | None], key: str | None) -> int | 
 def nested_where(
     text: str, where: tuple[str, int | None], sub: str, sub_index: int
 ) -> tuple[str, int | None]:
-    """The `[[TABLE.SUB]]` inside the `[[TABLE]]` at `where` as `line_of` finds it (its index in the whole file)."""
-    line = nested_line(text, where, sub, sub_index)
-    inner = re.compile(r"^\s*\[\[\s*" + re.escape(f"{where[0]}.{sub}") + r"\s*\]\]")
-    before = sum(1 for earlier in text.split("\n")[: line - 1] if inner.match(earlier)) if line else None
-    return f"{where[0]}.{sub}", before
-
-
-def nested_line(text: str, where: tuple[str, int | None], sub: str, sub_index: int) -> int | None:
-    """The line of the `sub_index`-th `[[TABLE.SUB]]` header inside the `[[TABLE]]` at `where` (1-based)."""
+    """The `sub_index`-th `[[TABLE.SUB]]` inside the `[[TABLE]]` at `where`, as `line_of` finds it: by its index
+    among every `[[TABLE.SUB]]` of the file (None when it has no header of its own)."""
     table, index = where
-    lines = text.split("\n")
     outer = re.compile(r"^\s*\[\[\s*" + re.escape(table) + r"\s*\]\]")
     inner = re.compile(r"^\s*\[\[\s*" + re.escape(f"{table}.{sub}") + r"\s*\]\]")
-    seen_outer, seen_inner = -1, -1
-    for n, line in enumerate(lines):
+    seen_outer, seen_inner, before = -1, -1, 0
+    for line in text.split("\n"):
         if outer.match(line):
             seen_outer, seen_inner = seen_outer + 1, -1
-        elif inner.match(line) and seen_outer == (index or 0):
-            seen_inner += 1
-            if seen_inner == sub_index:
-                return n + 1
-    return None
+        elif inner.match(line):
+            if seen_outer == (index or 0):
+                seen_inner += 1
+                if seen_inner == sub_index:
+                    return f"{table}.{sub}", before
+            before += 1
+    return f"{table}.{sub}", None

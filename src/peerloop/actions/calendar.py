@@ -48,8 +48,7 @@ def calendar_freshness(store: Store) -> CalendarFreshness | None:
     if record is None:
         return None
     session = Session(store)
-    review = None if session.settings.stopped_on else session.settings.trial_end
-    stale = freshness.stale_weeks(record, planned(session), review, session.now)
+    stale = freshness.stale_weeks(record, planned(session), session.settings.review_ahead, session.now)
     return CalendarFreshness(record.by, record.at, tuple(stale))
 
 
@@ -113,7 +112,7 @@ def export(
         session = Session(store)
         settings, today = session.settings, session.today
         history = session.history()
-        review = None if settings.stopped_on else settings.trial_end
+        review = settings.review_ahead
         if weeks is None and review is not None:
             weeks = rotation.trial_weeks_left(settings, rotation.first_open_week(settings, history, today))
             if weeks == 0:

@@ -83,8 +83,9 @@ def sync(store: Store, *, overwrite: bool, dry_run: bool, on_step: Callable[[], 
                 from peerloop.core.calendar import freshness
 
                 record = reconcile.SyncRecord(url, session.now, record.recorded, record.intents)
-                review = None if session.settings.stopped_on else session.settings.trial_end
-                mark = freshness.record(before.extra.get(freshness.KEY), slots, "sync", session.now, review)
+                mark = freshness.record(
+                    before.extra.get(freshness.KEY), slots, "sync", session.now, session.settings.review_ahead
+                )
                 fresh = {freshness.KEY: mark}
             _save(store, after, record, fresh)
             return outcome

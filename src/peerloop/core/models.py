@@ -97,6 +97,11 @@ class Settings(NamedTuple):
         return self.counted_until + dt.timedelta(days=1)
 
     @property
+    def review_ahead(self) -> dt.date | None:
+        """The review date a calendar shows: none once a review stopped the trial (its events are cancelled)."""
+        return None if self.stopped_on else self.trial_end
+
+    @property
     def trial_weeks(self) -> int:
         """The trial's length in whole weeks: its months, in weeks, rounded (26 for six months)."""
         return max(1, round((add_months(self.trial_start, self.trial_months) - self.trial_start).days / 7))

@@ -56,9 +56,10 @@ def tls_context(ca_file: str | os.PathLike[str] | None) -> ssl.SSLContext:
 def calendar_fields(text: str) -> dict[str, str]:
     """METHOD and the first UID and SEQUENCE of an iCalendar text, read from its unfolded lines (RFC 5545),
     without importing icalendar."""
-    unfolded = text.replace("\r\n", "\n").replace("\n ", "").replace("\n\t", "")
+    from peerloop.core.calendar.reconcile import unfolded_lines
+
     found: dict[str, str] = {}
-    for line in unfolded.split("\n"):
+    for line in unfolded_lines(text):
         head, colon, value = line.partition(":")
         key = head.partition(";")[0].upper()
         if colon and key in ("METHOD", "UID", "SEQUENCE") and key not in found:

@@ -215,13 +215,17 @@ def settled(record: SyncRecord, actions: Iterable[Action]) -> SyncRecord:
     return SyncRecord(record.url, record.synced_at, recorded, record.intents)
 
 
+def unfolded_lines(text: str) -> list[str]:
+    """An iCalendar text's content lines, unfolded (RFC 5545 3.1), read without icalendar."""
+    return text.replace("\r\n", "\n").replace("\n ", "").replace("\n\t", "").split("\n")
+
+
 def stamp_of(data: str) -> tuple[int | None, str | None]:
     """The SEQUENCE and DTSTAMP of the first event in an iCalendar text, as written (unfolded lines)."""
-    unfolded = data.replace("\r\n", "\n").replace("\n ", "").replace("\n\t", "")
     sequence: int | None = None
     stamp: str | None = None
     in_event = False
-    for line in unfolded.split("\n"):
+    for line in unfolded_lines(data):
         name, colon, value = line.partition(":")
         key = name.split(";")[0].strip().upper()
         if key == "BEGIN" and value.strip().upper() == "VEVENT":

@@ -364,3 +364,26 @@ def test_a_change_after_encrypt_or_decrypt_at_the_same_instant_never_looks_half_
     shown = cli("next")
     assert (shown.exit_code, shown.stderr) == (0, "")
     assert cli("edit", "Bo Chen", "--note", "still writable").exit_code == 0
+
+
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (["encrypt", "--passphrase-env", "KEY", "--keyring"],
+         "--passphrase-env and --keyring do not go together: give one source of the key"),
+        (["encrypt", "--passphrase-env", "MY KEY"],
+         "--passphrase-env 'MY KEY': give the name of an environment variable, e.g. JOURNAL_KEY"),
+        (["connect", "caldav", "https://cal.example.org/c/", "--user", "u", "--password-env", "A", "--keyring"],
+         "--password-env and --keyring do not go together: give one password source"),
+        (["connect", "smtp", "smtp.example.org", "--user", "u", "--password-env", "A-B"],
+         "--password-env 'A-B': give the name of an environment variable, e.g. CALDAV_PASSWORD"),
+    ],
+)  # fmt: skip
+def test_two_sources_of_a_secret_or_a_bad_variable_name_is_one_line_and_nothing_written(
+    cli: Invoke, set_up: Callable[..., None], home: Path, argv: list[str], said: str
+) -> None:
+    set_up("Ann Lee", "Bo Chen", "Cy Dee", "Di Eze")
+    before = {path: path.read_bytes() for path in home.rglob("*") if path.is_file()}
+    result = cli(*argv)
+    assert (result.exit_code, result.stderr) == (2, f"peerloop: error: {said}\n")
+    assert {path: path.read_bytes() for path in home.rglob("*") if path.is_file()} == before

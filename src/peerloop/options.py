@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal, TypeVar
@@ -107,6 +107,20 @@ IdentityFile = Annotated[
 ]
 
 
+def one_source(
+    sources: Mapping[str, object], what: str, env_flag: str, env: str | None, example: str
+) -> list[str]:
+    """The flags given of a secret's sources, checked: at most one, and a variable's name that can be one."""
+    from peerloop.core.connections import is_variable_name
+
+    given = [flag for flag, value in sources.items() if value]
+    if len(given) > 1:
+        raise InputError(f"{given[0]} and {given[1]} do not go together: give one {what}")
+    if env is not None and not is_variable_name(env):
+        raise InputError(f"{env_flag} {env!r}: give the name of an environment variable, e.g. {example}")
+    return given
+
+
 def new_key(
     store: Store, command: str | None, env: str | None, keyring: bool, identity: Path | None
 ) -> NewKey:
@@ -118,14 +132,13 @@ def new_key(
     from peerloop.errors import LockedError
     from peerloop.store.sealed import KEYRING_USER, PASSPHRASE_ENV
 
-    given = [flag for flag, value in (("--passphrase-command", command), ("--passphrase-env", env),
-                                      ("--keyring", keyring), ("--identity", identity)) if value]  # fmt: skip
-    if len(given) > 1:
-        raise InputError(f"{given[0]} and {given[1]} do not go together: give one source of the key")
-    if env is not None and not env.replace("_", "").isalnum():
-        raise InputError(
-            f"--passphrase-env {env!r}: give the name of an environment variable, e.g. JOURNAL_KEY"
-        )
+    sources = {
+        "--passphrase-command": command,
+        "--passphrase-env": env,
+        "--keyring": keyring,
+        "--identity": identity,
+    }
+    one_source(sources, "source of the key", "--passphrase-env", env, "JOURNAL_KEY")
     if identity is not None:
         path = identity.expanduser().absolute()
         if store.folder.contains(path):

@@ -72,21 +72,12 @@ def save(store: Store, change: Callable[[Connections], Connections]) -> Connecti
 
 
 def password_source(command: str | None, env: str | None, keyring: bool, needed: bool) -> PasswordSource:
-    given = [
-        flag
-        for flag, value in (("--password-command", command), ("--password-env", env), ("--keyring", keyring))
-        if value
-    ]
-    if len(given) > 1:
-        raise InputError(f"{given[0]} and {given[1]} do not go together: give one password source")
+    sources = {"--password-command": command, "--password-env": env, "--keyring": keyring}
+    given = options.one_source(sources, "password source", "--password-env", env, "CALDAV_PASSWORD")
     if needed and not given:
         raise InputError(
             "give where the password comes from: --password-command CMD, --password-env VAR or --keyring "
             "(peerloop never stores a password)"
-        )
-    if env is not None and not env.replace("_", "").isalnum():
-        raise InputError(
-            f"--password-env {env!r}: give the name of an environment variable, e.g. CALDAV_PASSWORD"
         )
     return PasswordSource(command=command, env=env, keyring=keyring)
 

@@ -16,6 +16,11 @@ LOCAL_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
 """The hosts plain http and an unencrypted mail server are allowed on: nothing crosses a network."""
 
 
+def is_variable_name(name: str) -> bool:
+    """A name an environment variable can have (letters, digits and _), checked before it is looked up."""
+    return name.replace("_", "").isalnum()
+
+
 class PasswordSource(NamedTuple):
     """Where a password comes from; at most one of the three is set (none: no login)."""
 

@@ -16,6 +16,7 @@ from peerloop.core.connections import (
     PasswordSource,
     Sendmail,
     Smtp,
+    is_variable_name,
 )
 from peerloop.core.models import WEEKDAYS
 from peerloop.errors import DataFileError
@@ -42,7 +43,7 @@ def _text(f: Fields, key: str, required: bool = False) -> str | None:
 
 def _password(f: Fields) -> PasswordSource:
     command, env = _text(f, "password_command"), _text(f, "password_env")
-    if env is not None and not env.replace("_", "").isalnum():
+    if env is not None and not is_variable_name(env):
         f.fail(
             "password_env", "must be the name of an environment variable", 'password_env = "CALDAV_PASSWORD"'
         )

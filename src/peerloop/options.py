@@ -48,9 +48,15 @@ def start(home: Path | None) -> None:
 def store() -> Store:
     """The invocation's data folder (one Store per invocation, so reads are cached across the command)."""
     if current.store is None:
-        current.store = open_store(current.home)
-        current.store.folder.seal.passphrase = passphrase
+        current.store = opened(current.home)
     return current.store
+
+
+def opened(home: Path | None) -> Store:
+    """A data folder whose key, if it is encrypted, is unlocked with `passphrase` when first needed."""
+    found = open_store(home)
+    found.folder.seal.passphrase = passphrase
+    return found
 
 
 def passphrase(encryption: Encryption) -> str:

@@ -267,10 +267,7 @@ def _repository_key() -> Key:
     """The key of the folder git runs the driver in (the top of the repository, the data folder itself) when it
     is an encrypted folder, else of the invocation's data folder."""
     from peerloop.store.layout import ENCRYPTION_FILE
-    from peerloop.store.records import open_store
 
     if (Path.cwd() / ENCRYPTION_FILE).is_file():
-        store = open_store(Path.cwd())
-        store.folder.seal.passphrase = options.passphrase
-        return store.folder.seal.key()
+        return options.opened(Path.cwd()).folder.seal.key()
     return options.store().folder.seal.key()

@@ -27,36 +27,25 @@ SOURCES = {
 
 def data_files(store: Store) -> list[tuple[str, Path, str, str]]:
     """(name in the folder, path, what it holds, what writes it) for each data file; journal years that exist."""
-    sealed = store.folder.sealed()
-    files = [(store.roster_path.name, store.roster_path, "your settings and peers", "`peerloop init`")]
-    for year in store.journal_years():
-        name = store.year_path(year).name
-        files.append((f"journal/{name}", store.year_path(year), f"the journal of {year}", ""))
-    if sealed:
-        files.append(("encryption.toml", store.folder.encryption_path, "how the files above are encrypted "
-                      "(no key)", "`peerloop encrypt`"))  # fmt: skip
-        files.append(("key.age", store.folder.key_path, "the key, for the `age` tool (opened by your passphrase)",
+    files = [(store.roster_path, "your settings and peers", "`peerloop init`")]
+    files += [(store.year_path(year), f"the journal of {year}", "") for year in store.journal_years()]
+    if store.folder.sealed():
+        files.append((store.folder.encryption_path, "how the files above are encrypted (no key)",
+                      "`peerloop encrypt`"))  # fmt: skip
+        files.append((store.folder.key_path, "the key, for the `age` tool (opened by your passphrase)",
                       "`peerloop encrypt` with a passphrase"))  # fmt: skip
     if store.folder.earlier_keys_path.exists():
-        files.append(("earlier-keys.age", store.folder.earlier_keys_path, "the keys the folder had before a new "
-                      "passphrase or `decrypt`", "`peerloop encrypt` or `decrypt` on an encrypted folder"))  # fmt: skip
+        files.append((store.folder.earlier_keys_path, "the keys the folder had before a new passphrase or "
+                      "`decrypt`", "`peerloop encrypt` or `decrypt` on an encrypted folder"))  # fmt: skip
     files.append(
         (
-            "calendar.toml",
             store.calendar_path,
             "what the calendar export keeps (UIDs, SEQUENCE)",
             "the first `peerloop export`",
         )
     )
-    files.append(
-        (
-            "connections.toml",
-            store.connections_path,
-            "the servers and feeds you connected",
-            "`peerloop connect`",
-        )
-    )
-    return files
+    files.append((store.connections_path, "the servers and feeds you connected", "`peerloop connect`"))
+    return [(path.relative_to(store.home).as_posix(), path, what, by) for path, what, by in files]
 
 
 IgnoreOption = Annotated[

@@ -11,12 +11,8 @@ from pathlib import Path
 from typing import NamedTuple
 
 from peerloop.store.device import owner
+from peerloop.store.layout import DATA_NAME
 
-DATA_NAME = (
-    r"(?:roster|calendar|connections|busy|encryption)\.toml|journal/\d{4}\.toml"
-    r"|roster\.toml\.age|journal/\d{4}\.toml\.age|key\.age|earlier-keys\.age"
-)
-"""The data files, by their path in the folder."""
 _DATA = re.compile(rf"^(?:{DATA_NAME})$")
 
 _PATTERNS = (

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from peerloop.errors import InputError, StorageError
 from peerloop.store.home import APP_NAME
+from peerloop.store.layout import BUSY_FILE
 
 DEVICE_ENV = "PEERLOOP_DEVICE"
 DEVICE_FILE = "device-id"
@@ -103,7 +104,7 @@ COMMIT_PREFIX = ".commit-"
 PENDING_PREFIX = ".pending-"
 SCRATCH = (".status-line", ".missed-week")
 """Per-device caches in the folder: the prompt line's and the week `next` last said was missed."""
-CACHE_FILES = ("busy.toml",)
+CACHE_FILES = (BUSY_FILE,)
 """The busy-time cache: each device refreshes its own."""
 
 _OWN = re.compile(r"^\.(?:lock|commit|pending)-([a-z0-9]{4,32})$")

@@ -25,13 +25,13 @@ from peerloop.store.atomic import (
     write_reason,
     write_temp,
 )
-from peerloop.store.copies import DATA_NAME, copy_of, is_data
+from peerloop.store.copies import copy_of, is_data
 from peerloop.store.device import COMMIT_PREFIX, LOCK_PREFIX, PENDING_PREFIX, device_id, known_device_id
 from peerloop.store.files import decode, read_bytes
 from peerloop.store.interrupts import held_signals, interrupt_waiting
 from peerloop.store.interrupts import step as _step
+from peerloop.store.layout import DATA_NAME, SEALED, Layout
 from peerloop.store.layout import ROSTER_FILE as ROSTER_FILE  # the names tests and tools know the folder by
-from peerloop.store.layout import SEALED, Layout
 from peerloop.store.sealed import Seal
 
 LEGACY_COMMIT = ".commit"

@@ -12,11 +12,23 @@ from pathlib import Path
 from peerloop.errors import DataFileError
 
 ROSTER_FILE = "roster.toml"
+CALENDAR_FILE = "calendar.toml"
+CONNECTIONS_FILE = "connections.toml"
+BUSY_FILE = "busy.toml"
 ENCRYPTION_FILE = "encryption.toml"
+KEY_FILE = "key.age"
 EARLIER_KEYS_FILE = "earlier-keys.age"
 """The folder's earlier keys, sealed to its current one (docs/storage.md, Encryption)."""
 SEALED = ".age"
 """The ending of an encrypted file: `roster.toml.age`, `journal/2027.toml.age`."""
+DATA_NAME = "|".join(
+    [
+        *map(re.escape, (ROSTER_FILE, ROSTER_FILE + SEALED, CALENDAR_FILE, CONNECTIONS_FILE, BUSY_FILE,
+                         ENCRYPTION_FILE, KEY_FILE, EARLIER_KEYS_FILE)),
+        r"journal/\d{4}\.toml(?:\.age)?",
+    ]
+)  # fmt: skip
+"""The data files, by their path in the folder (a regular expression)."""
 
 _JOURNAL_NAME = re.compile(r"^(\d{4})\.toml(\.age)?$")
 _OLD_COPY = re.compile(r"^\..+\.toml\.cache(\.\d+-\d+(-\d+)?\.tmp)?$")
@@ -32,12 +44,12 @@ class Layout:
 
     def __init__(self, home: Path) -> None:
         self.home = home
-        self.calendar_path = home / "calendar.toml"
-        self.connections_path = home / "connections.toml"
-        self.busy_path = home / "busy.toml"
+        self.calendar_path = home / CALENDAR_FILE
+        self.connections_path = home / CONNECTIONS_FILE
+        self.busy_path = home / BUSY_FILE
         self.journal_dir = home / "journal"
         self.encryption_path = home / ENCRYPTION_FILE
-        self.key_path = home / "key.age"
+        self.key_path = home / KEY_FILE
         self.earlier_keys_path = home / EARLIER_KEYS_FILE
         self.unstamped = (self.busy_path, self.encryption_path, self.key_path, self.earlier_keys_path)
         """The files without a `[written]` table: the busy-time cache, and those that say how the rest is read."""
